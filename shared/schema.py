@@ -1,0 +1,173 @@
+"""The synced entities, their fields, and each field's merge policy.
+
+This is the one declaration of what a record is, shared by the server's models, the device store,
+the importer and the merge. Enumerations carry their Chinese labels, which is what users see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    WORKER = "worker"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Relation(StrEnum):
+    """A resident's relation to the head of the household they are bound to."""
+
+    HEAD = "head"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    MEMBER = "member"
+    TENANT = "tenant"
+    OTHER = "other"
+
+
+class ResidenceStatus(StrEnum):
+    PERMANENT = "permanent"  # 常住
+    FLOATING = "floating"  # 流动
+    AWAY = "away"  # 外出
+    MOVED_OUT = "moved_out"  # 迁出
+    DECEASED = "deceased"  # 死亡
+
+
+class Tag(StrEnum):
+    """Special groups a worker looks after."""
+
+    ELDERLY_ALONE = "elderly_alone"  # 独居老人
+    DISABLED = "disabled"  # 残疾
+    HARDSHIP = "hardship"  # 低保/困难
+    LEFT_BEHIND_CHILD = "left_behind_child"  # 留守儿童
+
+
+RELATION_ZH: dict[str, str] = {
+    "head": "户主",
+    "spouse": "配偶",
+    "child": "子女",
+    "parent": "父母",
+    "member": "家庭成员",
+    "tenant": "租户",
+    "other": "其他",
+}
+RESIDENCE_STATUS_ZH: dict[str, str] = {
+    "permanent": "常住",
+    "floating": "流动",
+    "away": "外出",
+    "moved_out": "迁出",
+    "deceased": "死亡",
+}
+TAG_ZH: dict[str, str] = {
+    "elderly_alone": "独居老人",
+    "disabled": "残疾",
+    "hardship": "低保/困难",
+    "left_behind_child": "留守儿童",
+}
+ROLE_ZH: dict[str, str] = {"worker": "网格员", "supervisor": "管理人员", "admin": "平台管理员"}
+LEVEL_ZH: dict[int, str] = {
+    1: "一级网格",
+    2: "二级网格",
+    3: "三级网格",
+    4: "四级网格",
+    5: "五级网格",
+}
+
+GRID_LEVELS = (1, 2, 3, 4, 5)
+LEAF_LEVEL = 5
+
+
+def zh_to_enum(label: str, table: dict[str, str]) -> str | None:
+    """Map a Chinese label or an English value to the enum value, or None when unknown."""
+    label = label.strip()
+    if label in table:
+        return label
+    for value, zh in table.items():
+        if label == zh or label in zh.split("/"):
+            return value
+    return None
+
+
+class Policy(StrEnum):
+    """How concurrent edits to one field are reconciled by `shared.merge`."""
+
+    MANUAL = "manual"  # different values wait for an admin
+    LWW = "lww"  # the later hybrid-logical-clock timestamp wins
+    UNION = "union"  # set-valued: additions and removals of both sides combine
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: str  # "str", "int", "date", "tags", "ref"
+    policy: Policy = Policy.MANUAL
+    device_writable: bool = True
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    name: str
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    device_creatable: bool = True
+
+    def policy(self, field_name: str) -> Policy:
+        spec = self.fields.get(field_name)
+        return spec.policy if spec else Policy.MANUAL
+
+
+def _entity(name: str, *specs: FieldSpec, device_creatable: bool = True) -> EntitySpec:
+    return EntitySpec(name, {s.name: s for s in specs}, device_creatable)
+
+
+M, L, U = Policy.MANUAL, Policy.LWW, Policy.UNION
+
+ENTITIES: dict[str, EntitySpec] = {
+    e.name: e
+    for e in (
+        _entity(
+            "grid_node",
+            FieldSpec("parent_id", "ref", M, device_writable=False),
+            FieldSpec("level", "int", M, device_writable=False),
+            FieldSpec("code", "str", M, device_writable=False),
+            FieldSpec("name", "str", M, device_writable=False),
+            device_creatable=False,
+        ),
+        _entity(
+            "building",
+            FieldSpec("grid_id", "ref", M),
+            FieldSpec("road", "str", L),
+            FieldSpec("lane", "str", L),
+            FieldSpec("number", "str", L),
+            FieldSpec("name", "str", L),
+        ),
+        _entity("unit", FieldSpec("building_id", "ref", M), FieldSpec("name", "str", L)),
+        _entity(
+            "house",
+            FieldSpec("grid_id", "ref", M),
+            FieldSpec("building_id", "ref", M),
+            FieldSpec("unit_id", "ref", M),
+            FieldSpec("room", "str", L),
+            FieldSpec("address", "str", L),
+        ),
+        _entity(
+            "resident",
+            FieldSpec("name", "str", M),
+            FieldSpec("id_number", "str", M),
+            FieldSpec("phone", "str", L),
+            FieldSpec("residence_status", "str", L),
+            FieldSpec("tags", "tags", U),
+            FieldSpec("note", "str", L),
+        ),
+        _entity(
+            "binding",
+            FieldSpec("resident_id", "ref", M),
+            FieldSpec("house_id", "ref", M),
+            FieldSpec("relation", "str", L),
+            FieldSpec("start_date", "date", M),
+            FieldSpec("end_date", "date", M),
+        ),
+    )
+}

@@ -1,0 +1,150 @@
+"""Validators for residents' identity data: ID numbers (GB 11643-1999) and mainland mobile numbers.
+
+Each validator returns a normalised value or a `FieldError` naming the field and saying why; the
+server, the importer and the app all call these, so one rule holds everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from shared.errors import FieldError
+
+# GB 11643-1999: weights of the first 17 digits, and the check character for each sum mod 11.
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+# Province-level codes (GB/T 2260), the first two digits of every valid ID number.
+PROVINCE_CODES = frozenset(
+    {
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+        "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+        "65", "71", "81", "82", "83", "91",
+    }
+)  # fmt: skip
+_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+@dataclass(frozen=True)
+class IdNumberInfo:
+    """What an 18-character ID number says about its holder."""
+
+    id_number: str
+    birth_date: date
+    sex: str  # "M" or "F"
+    region_code: str
+
+    def age_on(self, day: date) -> int:
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits of an ID number."""
+    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK_CHARS[total % 11]
+
+
+def parse_id_number(
+    raw: object, *, field: str = "id_number", today: date | None = None
+) -> IdNumberInfo | FieldError:
+    """Check an 18-character resident ID number and derive birth date and sex from it."""
+    if raw is None or str(raw).strip() == "":
+        return FieldError(field, "required", "ID number is required")
+    value = str(raw).strip().replace(" ", "").upper()
+    if len(value) != 18:
+        return FieldError(
+            field,
+            "id_length",
+            f"ID number must have 18 characters, got {len(value)}",
+            {"length": len(value)},
+        )
+    if not _ID_SHAPE.match(value):
+        return FieldError(
+            field,
+            "id_characters",
+            "ID number must be 17 digits followed by a digit or X",
+        )
+    if value[:2] not in PROVINCE_CODES:
+        return FieldError(
+            field,
+            "id_region",
+            f"ID number starts with {value[:2]}, which is no province code",
+            {"code": value[:2]},
+        )
+    try:
+        birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return FieldError(
+            field,
+            "id_birth_date",
+            f"ID number holds an impossible birth date {value[6:14]}",
+            {"date": value[6:14]},
+        )
+    today = today or date.today()
+    if birth > today or birth.year < 1880:
+        return FieldError(
+            field,
+            "id_birth_date",
+            f"ID number holds a birth date {birth.isoformat()} that cannot be right",
+            {"date": birth.isoformat()},
+        )
+    expected = id_check_char(value[:17])
+    if value[17] != expected:
+        return FieldError(
+            field,
+            "id_check_digit",
+            f"ID number check character is {value[17]}, should be {expected}: "
+            "a digit is probably mistyped",
+            {"got": value[17], "expected": expected},
+        )
+    sex = "M" if int(value[16]) % 2 == 1 else "F"
+    return IdNumberInfo(id_number=value, birth_date=birth, sex=sex, region_code=value[:6])
+
+
+def normalize_mobile(raw: object, *, field: str = "phone") -> str | FieldError:
+    """Check a mainland China mobile number; accepts +86/0086 prefixes, spaces and dashes."""
+    if raw is None or str(raw).strip() == "":
+        return FieldError(field, "required", "mobile number is required")
+    value = re.sub(r"[\s\-()]", "", str(raw).strip())
+    if value.startswith("+86"):
+        value = value[3:]
+    elif value.startswith("0086"):
+        value = value[4:]
+    if not value.isdigit():
+        return FieldError(field, "phone_characters", "mobile number may contain only digits")
+    if len(value) != 11:
+        return FieldError(
+            field,
+            "phone_length",
+            f"mobile number must have 11 digits, got {len(value)}",
+            {"length": len(value)},
+        )
+    if not _MOBILE.match(value):
+        return FieldError(
+            field,
+            "phone_prefix",
+            f"mobile number must start with 13-19, not {value[:2]}",
+            {"prefix": value[:2]},
+        )
+    return value
+
+
+def mask_id_number(value: str | None) -> str:
+    """Show only the last four characters of an ID number (privacy default in lists)."""
+    if not value:
+        return ""
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def mask_phone(value: str | None) -> str:
+    """Show the first three and last four digits of a phone number."""
+    if not value:
+        return ""
+    if len(value) < 8:
+        return "*" * len(value)
+    return value[:3] + "****" + value[-4:]

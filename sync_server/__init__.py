@@ -1,0 +1,1 @@
+"""The GridSweep sync server: the authoritative grid, the sync API and the admin console."""

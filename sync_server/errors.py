@@ -1,0 +1,52 @@
+"""Domain errors raised by services, and their stable problem codes.
+
+Services raise these; one handler in `sync_server.api.problems` turns each into an RFC 9457
+problem response whose HTTP status follows from the error class. The tree:
+
+    DomainError
+    ├── NotAuthenticated      401 not_authenticated / invalid_credentials / token_expired
+    ├── Forbidden             403 forbidden / out_of_scope
+    ├── NotFound              404 not_found
+    ├── Conflict              409 conflict
+    └── Invalid               422 invalid (carries field errors)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    status: ClassVar[int] = 400
+    default_code: ClassVar[str] = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.default_code
+        self.extra = extra
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    default_code = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    status = 403
+    default_code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    default_code = "conflict"
+
+
+class Invalid(DomainError):
+    status = 422
+    default_code = "invalid"

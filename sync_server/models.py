@@ -1,0 +1,224 @@
+"""SQLAlchemy 2 typed models of the authoritative grid: grid nodes, places, residents, people.
+
+Every record that syncs carries a client-generatable UUID, a version, updated_at, updated_by (user
+and device) and a soft-delete flag (`SyncedMixin`). Grid nodes keep a materialised path of their
+ancestors' ids so that a whole subtree is one indexed range query (see `subtree_bounds`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class SyncedMixin:
+    """Columns every synced record carries."""
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_user_id: Mapped[str | None] = mapped_column(String(36))
+    updated_by_device_id: Mapped[str | None] = mapped_column(String(36))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class GridNode(SyncedMixin, Base):
+    __tablename__ = "grid_nodes"
+
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # "/<root id>/.../<own id>/": a subtree is every path in [path, path + "~").
+    path: Mapped[str] = mapped_column(String(400), index=True)
+
+    parent: Mapped[GridNode | None] = relationship(remote_side="GridNode.id")
+
+
+def subtree_bounds(path: str) -> tuple[str, str]:
+    """Half-open range of materialised paths inside the subtree rooted at `path`."""
+    return path, path + "~"  # "~" sorts after every character used in ids and "/"
+
+
+class Building(SyncedMixin, Base):
+    __tablename__ = "buildings"
+
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    road: Mapped[str] = mapped_column(String(100), default="")
+    lane: Mapped[str] = mapped_column(String(50), default="")
+    number: Mapped[str] = mapped_column(String(50), default="")
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Unit(SyncedMixin, Base):
+    __tablename__ = "units"
+
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class House(SyncedMixin, Base):
+    __tablename__ = "houses"
+
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"), index=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    room: Mapped[str] = mapped_column(String(50))
+    address: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Resident(SyncedMixin, Base):
+    __tablename__ = "residents"
+    __table_args__ = (
+        # One living record per ID number; deleted ones keep their history.
+        Index(
+            "uq_residents_id_number_live",
+            "id_number",
+            unique=True,
+            sqlite_where=text("deleted = 0"),
+            postgresql_where=text("deleted = false"),
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(18))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    residence_status: Mapped[str] = mapped_column(String(20), default="permanent")
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Binding(SyncedMixin, Base):
+    """A person bound to a house from start_date until end_date (open while end_date is null)."""
+
+    __tablename__ = "bindings"
+    __table_args__ = (
+        Index("ix_bindings_house_current", "house_id", "end_date"),
+        Index("ix_bindings_resident_current", "resident_id", "end_date"),
+    )
+
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"))
+    relation: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    grids: Mapped[list[UserGrid]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class UserGrid(Base):
+    """A grid node assigned to a user: workers get level-5 grids, supervisors a subtree."""
+
+    __tablename__ = "user_grids"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(back_populates="grids")
+    grid: Mapped[GridNode] = relationship(lazy="joined")
+
+
+class Device(Base):
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # generated by the app
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    app_version: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuthToken(Base):
+    """A bearer token, stored only as its keyed hash so a database leak yields no usable token."""
+
+    __tablename__ = "auth_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,1 @@
+"""Read queries over the authoritative grid; all SQL that reads lives here."""
