@@ -1,0 +1,49 @@
+"""Request dependencies: one database transaction per request, settings, and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from sync_server.config import Settings
+from sync_server.errors import NotAuthenticated
+from sync_server.services.auth import Caller, authenticate
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the route returns, rolled back if it raises."""
+    with request.app.state.sessionmaker() as session, session.begin():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+
+
+def get_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("sign in first: send 'Authorization: Bearer <token>'")
+    return credentials.credentials
+
+
+TokenDep = Annotated[str, Depends(get_token)]
+
+
+def get_caller(session: SessionDep, settings: SettingsDep, token: TokenDep) -> Caller:
+    return authenticate(session=session, settings=settings, token=token)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -1,0 +1,34 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from sync_server.api.problems import install_problem_handlers
+from sync_server.api.routes import auth, grid, health, me
+from sync_server.config import Settings, get_settings
+from sync_server.db import make_engine, make_sessionmaker
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings)
+    app = FastAPI(
+        title="GridSweep sync server",
+        summary="Authoritative grid, delta sync and review for grid-based community governance",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    install_problem_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (health, auth, me, grid):
+        api.include_router(module.router)
+    app.include_router(api)
+    return app

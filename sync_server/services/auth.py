@@ -1,0 +1,98 @@
+"""Logging in, issuing and checking bearer tokens, and registering the caller's device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync_server.config import Settings
+from sync_server.errors import Forbidden, NotAuthenticated
+from sync_server.models import AuthToken, Device, User, utcnow
+from sync_server.security import new_token, token_digest, verify_password
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
+    device: Device | None
+
+
+def login(
+    *,
+    session: Session,
+    settings: Settings,
+    username: str,
+    password: str,
+    device_id: str | None = None,
+    device_name: str = "",
+    app_version: str = "",
+) -> IssuedToken:
+    """Check a password and issue a token; a device id binds the token to that device."""
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    # Same message for an unknown user and a wrong password: do not reveal which usernames exist.
+    if user is None or not verify_password(user.password_hash, password):
+        raise NotAuthenticated("username or password is wrong", code="invalid_credentials")
+    if not user.active:
+        raise Forbidden("this account has been deactivated", code="account_inactive")
+    device = None
+    if device_id:
+        device = session.get(Device, device_id)
+        if device is None:
+            device = Device(
+                id=device_id, user_id=user.id, name=device_name, app_version=app_version
+            )
+            session.add(device)
+            session.flush()  # the token row below references it
+        elif device.user_id != user.id:
+            raise Forbidden("this device is registered to another user", code="device_owner")
+        elif device.revoked_at is not None:
+            raise Forbidden("this device has been revoked", code="device_revoked")
+        device.last_seen_at = utcnow()
+        if app_version:
+            device.app_version = app_version
+    token = new_token()
+    expires_at = utcnow() + timedelta(hours=settings.token_ttl_hours)
+    session.add(
+        AuthToken(
+            token_hash=token_digest(settings.secret_key, token),
+            user_id=user.id,
+            device_id=device.id if device else None,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()
+    return IssuedToken(token=token, expires_at=expires_at, user=user, device=device)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is making a request: the user and, for the field app, the device."""
+
+    user: User
+    device: Device | None
+
+
+def authenticate(*, session: Session, settings: Settings, token: str) -> Caller:
+    row = session.get(AuthToken, token_digest(settings.secret_key, token))
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("the sign-in token is not valid; sign in again")
+    if row.expires_at <= utcnow():
+        raise NotAuthenticated("the sign-in has expired; sign in again", code="token_expired")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("this account has been deactivated", code="account_inactive")
+    device = session.get(Device, row.device_id) if row.device_id else None
+    if device is not None and device.revoked_at is not None:
+        raise Forbidden("this device has been revoked", code="device_revoked")
+    return Caller(user=user, device=device)
+
+
+def logout(*, session: Session, settings: Settings, token: str) -> None:
+    row = session.get(AuthToken, token_digest(settings.secret_key, token))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()

@@ -1,0 +1,132 @@
+"""ID numbers (GB 11643) and mainland mobile numbers: known-good and known-bad values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.errors import FieldError
+from shared.messages import message_zh
+from shared.validation import (
+    IdNumberInfo,
+    id_check_char,
+    mask_id_number,
+    mask_phone,
+    normalize_mobile,
+    parse_id_number,
+)
+
+# Published examples with correct check characters (GB 11643-1999 annex and common references).
+GOOD_IDS = [
+    ("11010519491231002X", date(1949, 12, 31), "F"),
+    ("440524188001010014", date(1880, 1, 1), "M"),
+    ("350128199003074519", date(1990, 3, 7), "M"),
+]
+
+
+@pytest.mark.parametrize(("raw", "birth", "sex"), GOOD_IDS)
+def test_valid_id_numbers_give_birth_date_and_sex(raw: str, birth: date, sex: str) -> None:
+    info = parse_id_number(raw)
+    assert isinstance(info, IdNumberInfo)
+    assert info.birth_date == birth
+    assert info.sex == sex
+
+
+def test_lowercase_x_and_spaces_are_accepted_and_normalised() -> None:
+    info = parse_id_number(" 11010519491231002x ")
+    assert isinstance(info, IdNumberInfo)
+    assert info.id_number == "11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "required"),
+        ("11010519491231002", "id_length"),
+        ("1101051949123100211", "id_length"),
+        ("11010519491231002Y", "id_characters"),
+        ("A1010519491231002X", "id_characters"),
+        ("00010519491231002X", "id_region"),
+        ("110105194902300028", "id_birth_date"),  # 30 February
+        ("110105209912310025", "id_birth_date"),  # born in the future
+        ("110105194912310021", "id_check_digit"),
+    ],
+)
+def test_bad_id_numbers_name_the_field_and_the_reason(raw: str, code: str) -> None:
+    error = parse_id_number(raw, field="身份证号", today=date(2026, 11, 28))
+    assert isinstance(error, FieldError)
+    assert error.code == code
+    assert error.field == "身份证号"
+    assert error.message
+
+
+def test_check_digit_error_says_what_it_should_be_in_chinese() -> None:
+    error = parse_id_number("110105194912310021")
+    assert isinstance(error, FieldError)
+    assert error.params == {"got": "1", "expected": "X"}
+    assert message_zh(error) == "身份证号校验位为1，应为X，可能有数字输错"
+
+
+@given(st.from_regex(r"35012819[5-9]\d(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}", fullmatch=True))
+def test_any_17_digits_with_their_computed_check_char_are_valid(first17: str) -> None:
+    assert isinstance(parse_id_number(first17 + id_check_char(first17)), IdNumberInfo)
+
+
+@given(
+    st.from_regex(r"35012819[5-9]\d(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}", fullmatch=True),
+    st.integers(0, 16),
+    st.integers(1, 9),
+)
+def test_any_single_digit_typo_is_caught(first17: str, position: int, delta: int) -> None:
+    good = first17 + id_check_char(first17)
+    typo = good[:position] + str((int(good[position]) + delta) % 10) + good[position + 1 :]
+    result = parse_id_number(typo)
+    assert isinstance(result, FieldError)
+
+
+def test_age_counts_the_birthday() -> None:
+    info = parse_id_number("350128199003074519")
+    assert isinstance(info, IdNumberInfo)
+    assert info.age_on(date(2026, 3, 6)) == 35
+    assert info.age_on(date(2026, 3, 7)) == 36
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("0086-19912345678", "19912345678"),
+        ("166-1234-5678", "16612345678"),
+    ],
+)
+def test_valid_mobiles_are_normalised(raw: str, normalised: str) -> None:
+    assert normalize_mobile(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "required"),
+        ("1381234567", "phone_length"),
+        ("138123456789", "phone_length"),
+        ("12812345678", "phone_prefix"),
+        ("0591-8765-4321", "phone_length"),
+        ("05918765432", "phone_prefix"),
+        ("138abc45678", "phone_characters"),
+    ],
+)
+def test_bad_mobiles_name_the_field_and_the_reason(raw: str, code: str) -> None:
+    error = normalize_mobile(raw, field="phone")
+    assert isinstance(error, FieldError)
+    assert (error.field, error.code) == ("phone", code)
+    assert message_zh(error).startswith("手机号")
+
+
+def test_masks_show_only_what_a_list_needs() -> None:
+    assert mask_id_number("350128199003074519") == "**************4519"
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_id_number(None) == ""
