@@ -9,19 +9,38 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.config import Settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, emit BEGIN: sqlite3's own handling breaks
+    # SAVEPOINT (per-operation savepoints in a push) and cannot begin IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writing transaction takes the write lock up front; a deferred one that reads and then
+    # writes fails at once with SQLITE_BUSY when another writer committed in between.
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+WRITE_OPTION = "gridsweep_write"
+"""Execution option marking a session that will write (SQLite: BEGIN IMMEDIATE)."""
+
+
+def begin_write(session: Session) -> None:
+    """Call first in a unit of work that writes, before anything else touches the database."""
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -34,6 +53,7 @@ def make_engine(settings: Settings) -> Engine:
             url, echo=settings.sql_echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10)
 
@@ -46,4 +66,5 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block ends cleanly, roll back when it raises."""
     with factory() as session, session.begin():
+        begin_write(session)
         yield session

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+import secrets
 
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
+
+from shared.hlc import HLC
 from sync_server.api.problems import install_problem_handlers
-from sync_server.api.routes import auth, grid, health, me
+from sync_server.api.routes import auth, grid, health, me, sync
+from sync_server.api.transport import SyncTransportMiddleware
 from sync_server.config import Settings, get_settings
 from sync_server.db import make_engine, make_sessionmaker
 
@@ -26,9 +31,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # One clock per process; a random node id keeps several processes' timestamps distinct.
+    app.state.clock = HLC(f"server-{secrets.token_hex(4)}")
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, me, grid):
+    for module in (health, auth, me, grid, sync):
         api.include_router(module.router)
     app.include_router(api)
+    app.add_middleware(
+        SyncTransportMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        sync_prefix=f"{API_PREFIX}/sync/",
+    )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -85,6 +86,8 @@ class SyncedMixin:
     updated_by_user_id: Mapped[str | None] = mapped_column(String(36))
     updated_by_device_id: Mapped[str | None] = mapped_column(String(36))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # field -> HLC timestamp of the write that set it; last-writer-wins fields compare these.
+    clocks: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
 
 
 class GridNode(SyncedMixin, Base):
@@ -209,6 +212,8 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+    last_push_at: Mapped[datetime | None] = mapped_column()
+    last_pull_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuthToken(Base):
@@ -222,3 +227,79 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class SyncCounter(Base):
+    """The single row whose value is the last change sequence number handed out.
+
+    Incrementing it is the last write of every writing transaction; the row lock that the UPDATE
+    takes is held until commit, so sequence numbers are handed out in commit order (see
+    docs/sync-protocol.md, "Ordering").
+    """
+
+    __tablename__ = "sync_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Change(Base):
+    """One record changed in one grid at sequence `seq`: what pulls read after their cursor."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_grid_seq", "grid_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    grid_id: Mapped[str] = mapped_column(String(36))
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36))
+
+
+class OperationLog(Base):
+    """Every operation a device pushed, with its result: the idempotency record and the history."""
+
+    __tablename__ = "operations"
+    __table_args__ = (
+        Index("ix_operations_record", "entity", "record_id"),
+        Index("ix_operations_received", "received_at"),
+    )
+
+    op_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(36), index=True)
+    user_id: Mapped[str] = mapped_column(String(36))
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(10))
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    fields: Mapped[dict[str, Any]] = mapped_column()
+    hlc: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    result: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConflictRecord(Base):
+    """A change that needs a person: both sides' values kept until an admin settles it."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (Index("ix_conflicts_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(12))  # "field", "delete" or "duplicate"
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36), index=True)
+    grid_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    op_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str] = mapped_column(String(36))
+    device_id: Mapped[str] = mapped_column(String(36))
+    hlc: Mapped[str] = mapped_column(String(64))
+    # [{"field", "base", "server", "device"}]
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # For duplicates: the existing resident's id, and operations held back until settled.
+    other_record_id: Mapped[str | None] = mapped_column(String(36))
+    held_ops: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by: Mapped[str | None] = mapped_column(String(36))
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync_server.config import Settings
+from sync_server.db import begin_write
 from sync_server.errors import NotAuthenticated
 from sync_server.services.auth import Caller, authenticate
 
@@ -22,6 +23,8 @@ def get_settings_dep(request: Request) -> Settings:
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the route returns, rolled back if it raises."""
     with request.app.state.sessionmaker() as session, session.begin():
+        if request.method not in ("GET", "HEAD"):
+            begin_write(session)
         yield session
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, true
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from shared.schema import Role
+from shared.schema import LEAF_LEVEL, Role
 from sync_server.errors import Forbidden
 from sync_server.models import GridNode, User, subtree_bounds
 
@@ -49,3 +49,26 @@ def require_node_in_scope(user: User, node: GridNode) -> None:
         raise Forbidden(
             f"grid {node.code} is outside your assigned grids", code="out_of_scope", grid=node.code
         )
+
+
+@dataclass(frozen=True)
+class GridSet:
+    """A user's scope as ids: level-5 grids they may hold, and the grid nodes they may see."""
+
+    leaves: frozenset[str]
+    nodes: frozenset[str]
+
+
+def grid_set(*, session: Session, user: User) -> GridSet:
+    scope = scope_of(user)
+    rows = session.execute(
+        select(GridNode.id, GridNode.level, GridNode.path).where(
+            GridNode.deleted.is_(False), scope.path_filter(GridNode.path)
+        )
+    ).all()
+    leaves = frozenset(r.id for r in rows if r.level == LEAF_LEVEL)
+    nodes = {r.id for r in rows}
+    # Ancestors of the assigned roots travel too, so the app can show where a grid sits.
+    for root in scope.root_paths:
+        nodes.update(p for p in root.strip("/").split("/") if p)
+    return GridSet(leaves=leaves, nodes=frozenset(nodes))

@@ -1,0 +1,34 @@
+"""Push and pull: the sync endpoints (docs/sync-protocol.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from shared import hlc
+from shared.protocol import PullRequest, PullResponse, PushRequest, PushResponse
+from sync_server.api.deps import CallerDep, SessionDep
+from sync_server.services import pull as pull_service
+from sync_server.services import push as push_service
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+def _clock(request: Request) -> hlc.HLC:
+    clock: hlc.HLC = request.app.state.clock
+    return clock
+
+
+@router.post("/push", response_model=PushResponse)
+def push(
+    body: PushRequest, caller: CallerDep, session: SessionDep, request: Request
+) -> PushResponse:
+    """Apply a batch of device operations; each gets its own result. Safe to retry."""
+    return push_service.push(session=session, caller=caller, request=body, clock=_clock(request))
+
+
+@router.post("/pull", response_model=PullResponse)
+def pull(
+    body: PullRequest, caller: CallerDep, session: SessionDep, request: Request
+) -> PullResponse:
+    """Records of the caller's grids changed after the cursor (a bootstrap when it is null)."""
+    return pull_service.pull(session=session, caller=caller, request=body, clock=_clock(request))

@@ -1,0 +1,80 @@
+"""The bridge between synced ORM rows and the shared schema's field values (the wire form).
+
+One entity name maps to one model; values travel as JSON-friendly types (dates as ISO strings),
+and `assign` writes them back, deriving what a resident's ID number implies (sex, birth date).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from shared.merge import Snapshot
+from shared.protocol import RecordState
+from shared.schema import ENTITIES
+from shared.validation import IdNumberInfo, parse_id_number
+from sync_server.models import (
+    Binding,
+    Building,
+    GridNode,
+    House,
+    Resident,
+    SyncedMixin,
+    Unit,
+)
+
+MODELS: dict[str, type[SyncedMixin]] = {
+    "grid_node": GridNode,
+    "building": Building,
+    "unit": Unit,
+    "house": House,
+    "resident": Resident,
+    "binding": Binding,
+}
+ENTITY_OF: dict[type[SyncedMixin], str] = {model: name for name, model in MODELS.items()}
+
+
+def wire_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def values_of(entity: str, row: SyncedMixin) -> dict[str, Any]:
+    return {name: wire_value(getattr(row, name)) for name in ENTITIES[entity].fields}
+
+
+def snapshot_of(entity: str, row: SyncedMixin | None) -> Snapshot | None:
+    if row is None:
+        return None
+    return Snapshot(values_of(entity, row), dict(row.clocks or {}), bool(row.deleted))
+
+
+def state_of(entity: str, row: SyncedMixin) -> RecordState:
+    return RecordState(
+        entity=entity,
+        id=row.id,
+        version=row.version,
+        deleted=bool(row.deleted),
+        values=values_of(entity, row),
+        clocks=dict(row.clocks or {}),
+    )
+
+
+def assign(entity: str, row: SyncedMixin, values: dict[str, Any]) -> None:
+    """Write wire values onto a row, converting types and deriving dependent columns."""
+    fields = ENTITIES[entity].fields
+    for name, value in values.items():
+        spec = fields[name]
+        if spec.kind == "date" and isinstance(value, str):
+            value = date.fromisoformat(value)
+        elif spec.kind == "tags":
+            value = sorted(set(value or []))
+        setattr(row, name, value)
+    if isinstance(row, Resident) and "id_number" in values:
+        info = parse_id_number(values["id_number"])
+        if isinstance(info, IdNumberInfo):
+            row.sex = info.sex
+            row.birth_date = info.birth_date

@@ -1,0 +1,291 @@
+"""Answering a pull: a bootstrap of the caller's grids, then the changes after their cursor.
+
+The cursor is opaque to the device. It holds the last change sequence number delivered, the
+level-5 grids the device holds as of that cursor, and, while a bootstrap runs, which grids are
+still being sent and how far. Because the held grids travel in the cursor, a reassignment is
+noticed on the next pull even if an earlier response was lost: grids that left the scope are
+named in `removed_grids`, grids that entered it are bootstrapped, then changes resume.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from shared import hlc as hlc_mod
+from shared.protocol import PullRequest, PullResponse, RecordRef, RecordState
+from sync_server.errors import DomainError, Forbidden
+from sync_server.models import (
+    Binding,
+    Building,
+    Change,
+    GridNode,
+    House,
+    Resident,
+    SyncedMixin,
+    Unit,
+    utcnow,
+)
+from sync_server.records import MODELS, state_of
+from sync_server.services.auth import Caller
+from sync_server.services.changes import current_seq
+from sync_server.services.record_grids import resident_grids
+from sync_server.services.scope import GridSet, grid_set
+
+BOOT_ORDER = ("grid_node", "building", "unit", "house", "resident", "binding")
+
+
+class BadCursor(DomainError):
+    status = 400
+    default_code = "bad_cursor"
+
+
+@dataclass
+class Cursor:
+    seq: int
+    scope: list[str]
+    boot: list[str] = field(default_factory=list)
+    stage: int = 0
+    after: str = ""
+    total: int = 0
+    sent: int = 0
+    v: int = 1
+
+    def encode(self) -> str:
+        raw = json.dumps(asdict(self), separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            padded = text + "=" * (-len(text) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded))
+            cursor = cls(**data)
+        except (ValueError, TypeError, binascii.Error) as exc:
+            raise BadCursor(
+                "the sync cursor is damaged; clear the app's data and sync again"
+            ) from exc
+        if cursor.v != 1 or cursor.stage < 0 or cursor.stage > len(BOOT_ORDER):
+            raise BadCursor("the sync cursor is from an unknown version")
+        return cursor
+
+
+def pull(
+    *, session: Session, caller: Caller, request: PullRequest, clock: hlc_mod.HLC
+) -> PullResponse:
+    device = caller.device
+    if device is None or device.id != request.device_id:
+        raise Forbidden(
+            "pull with the device id this sign-in was issued for", code="device_mismatch"
+        )
+    grids = grid_set(session=session, user=caller.user)
+    leaves = sorted(grids.leaves)
+    removed_grids: list[str] = []
+    if request.cursor is None:
+        cursor = Cursor(seq=current_seq(session=session), scope=leaves, boot=leaves)
+        cursor.total = _boot_total(session, grids, leaves)
+    else:
+        cursor = Cursor.decode(request.cursor)
+        held = set(cursor.scope)
+        if held != grids.leaves:
+            removed_grids = sorted(held - grids.leaves)
+            added = grids.leaves - held
+            boot = (set(cursor.boot) - set(removed_grids)) | added
+            cursor.scope = leaves
+            if boot != set(cursor.boot):
+                # Restart the bootstrap over the new set; re-sent records are harmless.
+                cursor.boot, cursor.stage, cursor.after, cursor.sent = sorted(boot), 0, "", 0
+                cursor.total = _boot_total(session, grids, cursor.boot)
+    records: list[RecordState] = []
+    removed: list[RecordRef] = []
+    if cursor.boot:
+        phase = "bootstrap"
+        records = _boot_page(session, grids, cursor, request.limit)
+        cursor.sent += len(records)
+        if cursor.stage >= len(BOOT_ORDER):
+            cursor.boot, cursor.stage, cursor.after = [], 0, ""
+        has_more = bool(cursor.boot) or _changes_after(session, grids, cursor.seq) > 0
+        remaining = max(cursor.total - cursor.sent, 0) if cursor.boot else None
+    else:
+        phase = "changes"
+        records, removed, last_seq, page_full = _change_page(
+            session, grids, cursor.seq, request.limit
+        )
+        cursor.seq = last_seq
+        remaining = _changes_after(session, grids, cursor.seq) if page_full else 0
+        has_more = page_full and remaining > 0
+    device.last_pull_at = device.last_seen_at = utcnow()
+    return PullResponse(
+        records=records,
+        removed=removed,
+        removed_grids=removed_grids,
+        scope=leaves,
+        cursor=cursor.encode(),
+        has_more=has_more,
+        phase=phase,
+        remaining=remaining,
+        server_hlc=clock.now(),
+    )
+
+
+# --- bootstrap -----------------------------------------------------------------------------
+
+
+def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
+    model = MODELS[entity]
+    query = select(model).where(model.deleted.is_(False))
+    if entity == "grid_node":
+        return query.where(GridNode.id.in_(sorted(grids.nodes)))
+    if entity in ("building", "house"):
+        return query.where(model.grid_id.in_(boot))  # type: ignore[attr-defined]
+    if entity == "unit":
+        return query.join(Building, Building.id == Unit.building_id).where(
+            Building.grid_id.in_(boot)
+        )
+    open_bindings = (
+        select(Binding.resident_id if entity == "resident" else Binding.id)
+        .join(House, House.id == Binding.house_id)
+        .where(House.grid_id.in_(boot), Binding.end_date.is_(None), Binding.deleted.is_(False))
+    )
+    if entity == "resident":
+        return query.where(Resident.id.in_(open_bindings))
+    return query.where(Binding.id.in_(open_bindings))
+
+
+def _boot_total(session: Session, grids: GridSet, boot: list[str]) -> int:
+    if not boot:
+        return 0
+    return sum(
+        session.scalar(select(func.count()).select_from(_boot_query(e, grids, boot).subquery()))
+        or 0
+        for e in BOOT_ORDER
+    )
+
+
+def _boot_page(session: Session, grids: GridSet, cursor: Cursor, limit: int) -> list[RecordState]:
+    out: list[RecordState] = []
+    while cursor.stage < len(BOOT_ORDER) and len(out) < limit:
+        entity = BOOT_ORDER[cursor.stage]
+        model = MODELS[entity]
+        want = limit - len(out)
+        rows = session.scalars(
+            _boot_query(entity, grids, cursor.boot)
+            .where(model.id > cursor.after)
+            .order_by(model.id)
+            .limit(want)
+        ).all()
+        out.extend(state_of(entity, row) for row in rows)
+        if len(rows) < want:
+            cursor.stage, cursor.after = cursor.stage + 1, ""
+        else:
+            cursor.after = rows[-1].id
+    return out
+
+
+# --- changes -------------------------------------------------------------------------------
+
+
+def _change_filter(grids: GridSet) -> list[str]:
+    return sorted(grids.leaves | grids.nodes)
+
+
+def _changes_after(session: Session, grids: GridSet, seq: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Change)
+            .where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
+        )
+        or 0
+    )
+
+
+def _change_page(
+    session: Session, grids: GridSet, seq: int, limit: int
+) -> tuple[list[RecordState], list[RecordRef], int, bool]:
+    rows = session.execute(
+        select(Change.seq, Change.entity, Change.record_id)
+        .where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
+        .order_by(Change.seq)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return [], [], seq, False
+    wanted: dict[str, list[str]] = defaultdict(list)
+    order: list[tuple[str, str]] = []
+    for _, entity, record_id in rows:
+        if record_id not in wanted[entity]:
+            wanted[entity].append(record_id)
+            order.append((entity, record_id))
+    loaded: dict[tuple[str, str], SyncedMixin] = {}
+    for entity, ids in wanted.items():
+        model = MODELS[entity]
+        for found in session.scalars(select(model).where(model.id.in_(ids))):
+            loaded[(entity, found.id)] = found
+    inside = _in_scope(session, grids, loaded)
+    records: list[RecordState] = []
+    removed: list[RecordRef] = []
+    for entity, record_id in order:
+        row = loaded.get((entity, record_id))
+        if row is None:
+            continue
+        if row.deleted or (entity, record_id) in inside:
+            records.append(state_of(entity, row))
+        else:
+            removed.append(RecordRef(entity=entity, id=record_id))
+    return records, removed, int(rows[-1].seq), len(rows) == limit
+
+
+def _in_scope(
+    session: Session, grids: GridSet, rows: dict[tuple[str, str], SyncedMixin]
+) -> set[tuple[str, str]]:
+    inside: set[tuple[str, str]] = set()
+    unit_buildings: dict[str, str] = {}
+    binding_houses: dict[str, str] = {}
+    resident_ids: list[str] = []
+    for (entity, record_id), row in rows.items():
+        if isinstance(row, GridNode):
+            if row.id in grids.nodes:
+                inside.add((entity, record_id))
+        elif isinstance(row, Building | House):
+            if row.grid_id in grids.leaves:
+                inside.add((entity, record_id))
+        elif isinstance(row, Unit):
+            unit_buildings[row.id] = row.building_id
+        elif isinstance(row, Binding):
+            binding_houses[row.id] = row.house_id
+        elif isinstance(row, Resident):
+            resident_ids.append(row.id)
+    if unit_buildings:
+        grid_of = dict(
+            session.execute(
+                select(Building.id, Building.grid_id).where(
+                    Building.id.in_(set(unit_buildings.values()))
+                )
+            ).all()
+        )
+        inside.update(
+            ("unit", u) for u, b in unit_buildings.items() if grid_of.get(b) in grids.leaves
+        )
+    if binding_houses:
+        grid_of = dict(
+            session.execute(
+                select(House.id, House.grid_id).where(House.id.in_(set(binding_houses.values())))
+            ).all()
+        )
+        inside.update(
+            ("binding", b) for b, h in binding_houses.items() if grid_of.get(h) in grids.leaves
+        )
+    for resident_id, resident_grid_ids in resident_grids(
+        session=session, resident_ids=resident_ids
+    ).items():
+        if resident_grid_ids & grids.leaves:
+            inside.add(("resident", resident_id))
+    return inside

@@ -1,0 +1,429 @@
+"""Applying a pushed batch of device operations: idempotent, per-operation, never all-or-nothing.
+
+Each operation runs in its own savepoint and gets its own result: applied, merged, conflict or
+rejected. A rejected operation (bad value, out of scope, missing record) rolls back alone and is
+stored with its reason, so one bad operation never blocks the ones behind it. Every result is
+stored under the operation's UUID, so a retried batch returns the same results and applies
+nothing twice. The merge itself is `shared.merge.merge`, the same function the device uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared import hlc as hlc_mod
+from shared.merge import MergeRejected, MergeResult, Snapshot, merge
+from shared.protocol import Operation, OpResult, PushRequest, PushResponse
+from shared.records import check_values
+from shared.schema import ENTITIES, LEAF_LEVEL, Role
+from sync_server.errors import Forbidden
+from sync_server.models import (
+    Binding,
+    Building,
+    ConflictRecord,
+    GridNode,
+    House,
+    OperationLog,
+    Resident,
+    SyncedMixin,
+    Unit,
+    utcnow,
+)
+from sync_server.records import MODELS, assign, snapshot_of
+from sync_server.services.auth import Caller
+from sync_server.services.changes import ChangeSet, commit_changes
+from sync_server.services.record_grids import grids_of, resident_grids
+from sync_server.services.scope import GridSet, grid_set
+
+# A worker may still correct a person they moved out recently (the move and a last fix often
+# come in one sweep), but not everyone who ever lived in their grid.
+RECENTLY_MOVED = timedelta(days=30)
+
+
+class OpRejected(Exception):
+    def __init__(self, code: str, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.field = code, reason, field
+
+
+@dataclass
+class _Batch:
+    session: Session
+    caller: Caller
+    grids: GridSet
+    clock: hlc_mod.HLC
+    changes: ChangeSet = field(default_factory=ChangeSet)
+    logged: dict[str, OperationLog] = field(default_factory=dict)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.caller.user.role == Role.ADMIN
+
+
+def push(
+    *, session: Session, caller: Caller, request: PushRequest, clock: hlc_mod.HLC
+) -> PushResponse:
+    device = caller.device
+    if device is None or device.id != request.device_id:
+        raise Forbidden(
+            "push with the device id this sign-in was issued for", code="device_mismatch"
+        )
+    batch = _Batch(session, caller, grid_set(session=session, user=caller.user), clock)
+    op_ids = [op.op_id for op in request.operations]
+    for start in range(0, len(op_ids), 500):
+        for log in session.scalars(
+            select(OperationLog).where(OperationLog.op_id.in_(op_ids[start : start + 500]))
+        ):
+            batch.logged[log.op_id] = log
+    results: list[OpResult] = []
+    for index, op in enumerate(request.operations):
+        seen = batch.logged.get(op.op_id)
+        if seen is not None:
+            results.append(OpResult.model_validate(seen.result))
+            continue
+        result = _run_one(batch, op, request.operations[index + 1 :])
+        log = OperationLog(
+            op_id=op.op_id,
+            device_id=op.device_id,
+            user_id=op.user_id,
+            entity=op.entity,
+            record_id=op.record_id,
+            kind=op.kind,
+            base_version=op.base_version,
+            fields={k: v.model_dump() for k, v in op.fields.items()},
+            hlc=op.hlc,
+            status=result.status,
+            result=result.model_dump(mode="json"),
+        )
+        session.add(log)
+        batch.logged[op.op_id] = log
+        results.append(result)
+    commit_changes(session=session, changes=batch.changes)
+    device.last_push_at = device.last_seen_at = utcnow()
+    return PushResponse(results=results, server_hlc=clock.now())
+
+
+def _run_one(batch: _Batch, op: Operation, later: list[Operation]) -> OpResult:
+    caller = batch.caller
+    base = {"op_id": op.op_id, "entity": op.entity, "record_id": op.record_id}
+    try:
+        if op.device_id != caller.device.id or op.user_id != caller.user.id:  # type: ignore[union-attr]
+            raise OpRejected("wrong_author", "operation was made by another user or device")
+        try:
+            batch.clock.observe(op.hlc)
+        except hlc_mod.ClockDriftError:
+            pass  # keep the change; a phone clock far ahead must not push the server's clock
+        except hlc_mod.InvalidTimestamp as exc:
+            raise OpRejected("bad_clock", f"hlc: {exc}", "hlc") from exc
+        local = ChangeSet()
+        with batch.session.begin_nested():
+            outcome = _apply(batch, op, later, local)
+        batch.changes.merge(local)
+        return OpResult(**base, **outcome)
+    except OpRejected as exc:
+        return OpResult(
+            **base, status="rejected", code=exc.code, field=exc.field, reason=exc.reason
+        )
+    except MergeRejected as exc:
+        return OpResult(
+            **base, status="rejected", code=exc.code, field=exc.field, reason=exc.errors[0].message
+        )
+    except IntegrityError as exc:
+        return OpResult(
+            **base,
+            status="rejected",
+            code="constraint",
+            reason=f"the change breaks a database rule: {str(exc.orig).splitlines()[0]}",
+        )
+
+
+def _apply(
+    batch: _Batch, op: Operation, later: list[Operation], changes: ChangeSet
+) -> dict[str, Any]:
+    session = batch.session
+    spec = ENTITIES[op.entity]
+    model = MODELS[op.entity]
+    row = session.get(model, op.record_id, with_for_update=True)
+    held = _held_duplicate(session, op)
+    if held is not None:
+        return _hold(batch, held, op)
+    new_values = {name: change.new for name, change in op.fields.items()}
+    if op.kind != "delete":
+        normalised, errors = check_values(
+            op.entity, new_values, creating=op.kind == "create" and row is None
+        )
+        if errors:
+            first = errors[0]
+            raise OpRejected(first.code, "; ".join(str(e) for e in errors), first.field)
+        new_values = normalised
+
+    grids_before: set[str] = set()
+    resident_before: dict[str, set[str]] = {}
+    if row is not None:
+        grids_before = grids_of(session=session, entity=op.entity, row=row)
+        _require_in_scope(batch, op.entity, row, grids_before)
+        if op.entity == "binding":
+            rid = row.resident_id  # type: ignore[attr-defined]
+            resident_before = resident_grids(session=session, resident_ids=[rid])
+
+    if op.kind == "create":
+        if not spec.device_creatable and not batch.unlimited:
+            raise OpRejected(
+                "not_device_creatable", f"{op.entity} records cannot be created from a device"
+            )
+        if row is None and op.entity == "resident":
+            duplicate = session.scalar(
+                select(Resident).where(
+                    Resident.id_number == new_values["id_number"], Resident.deleted.is_(False)
+                )
+            )
+            if duplicate is not None:
+                return _duplicate(batch, op, duplicate, new_values, later)
+        base_snap = None
+        theirs = Snapshot(new_values, {k: op.hlc for k in new_values})
+    elif op.kind == "update":
+        if row is None:
+            raise OpRejected("no_such_record", f"the {op.entity} does not exist on the server")
+        base_snap = Snapshot({k: v.base for k, v in op.fields.items()})
+        theirs = Snapshot(new_values, {k: op.hlc for k in new_values})
+    else:
+        if row is None:
+            raise OpRejected("no_such_record", f"the {op.entity} does not exist on the server")
+        if op.base_version is not None and row.version > op.base_version and not row.deleted:
+            return _delete_against_edit(batch, op, row)
+        base_snap = Snapshot({k: v.base for k, v in op.fields.items()})
+        theirs = Snapshot({}, deleted=True)
+
+    result = merge(op.entity, base_snap, snapshot_of(op.entity, row), theirs, theirs_clock=op.hlc)
+    # The server moved on since the device's base: whatever applies was merged with that.
+    moved_on = row is not None and op.base_version is not None and row.version > op.base_version
+    if row is None:
+        row = model()
+        row.id = op.record_id
+        session.add(row)
+    if result.kind != "unchanged":
+        assign(op.entity, row, {k: result.values[k] for k in result.changed if k in spec.fields})
+        if row.version is None:
+            row.version = 1
+        elif result.changed or result.deleted != row.deleted:
+            row.version += 1
+        row.clocks = dict(result.clocks)
+        row.deleted = result.deleted
+        row.updated_at = utcnow()
+        row.updated_by_user_id = batch.caller.user.id
+        row.updated_by_device_id = op.device_id
+        session.flush()
+    _check_references(session, op.entity, row, result)
+    if op.entity == "resident" and op.kind == "create" and not batch.unlimited:
+        _require_new_resident_bound(batch, op, later)
+        grids_after: set[str] = _grids_of_binding_ops(batch, op, later)
+    else:
+        grids_after = grids_of(session=session, entity=op.entity, row=row)
+        if op.kind != "delete":
+            _require_in_scope(batch, op.entity, row, grids_after)
+    changes.add(op.entity, row.id, grids_before | grids_after)
+    if op.entity == "binding":
+        rid = row.resident_id  # type: ignore[attr-defined]
+        after = resident_grids(session=session, resident_ids=[rid]).get(rid, set())
+        changes.add("resident", rid, resident_before.get(rid, set()) | after)
+        # A person found at the door arrives with their first binding.
+        changes.add("binding", row.id, after)
+
+    outcome: dict[str, Any] = {"version": row.version}
+    if result.conflicts:
+        conflict = ConflictRecord(
+            kind="field",
+            entity=op.entity,
+            record_id=row.id,
+            grid_id=min(grids_before | grids_after) if grids_before | grids_after else None,
+            op_id=op.op_id,
+            user_id=op.user_id,
+            device_id=op.device_id,
+            hlc=op.hlc,
+            fields=[
+                {"field": c.field, "base": c.base, "server": c.mine, "device": c.theirs}
+                for c in result.conflicts
+            ],
+        )
+        session.add(conflict)
+        session.flush()
+        return {**outcome, "status": "conflict", "conflict_id": conflict.id}
+    if result.superseded:
+        names = ", ".join(sorted(result.superseded))
+        return {**outcome, "status": "merged", "reason": f"a later edit elsewhere won for {names}"}
+    merged = result.kind == "merged" or (moved_on and result.kind != "unchanged")
+    return {**outcome, "status": "merged" if merged else "applied"}
+
+
+def _require_in_scope(batch: _Batch, entity: str, row: SyncedMixin, grids: set[str]) -> None:
+    if batch.unlimited:
+        return
+    if entity == "resident" and not grids:
+        grids = _recent_resident_grids(batch.session, row.id)
+    if entity == "grid_node":
+        allowed = row.id in batch.grids.nodes
+    else:
+        allowed = bool(grids) and grids <= batch.grids.leaves
+    if not allowed:
+        raise OpRejected("out_of_scope", f"this {entity} is outside your assigned grids")
+
+
+def _recent_resident_grids(session: Session, resident_id: str) -> set[str]:
+    since = (utcnow() - RECENTLY_MOVED).date()
+    rows = session.scalars(
+        select(House.grid_id)
+        .join(Binding, Binding.house_id == House.id)
+        .where(
+            Binding.resident_id == resident_id,
+            Binding.deleted.is_(False),
+            Binding.end_date >= since,
+        )
+    ).all()
+    return set(rows)
+
+
+def _grids_of_binding_ops(batch: _Batch, op: Operation, later: list[Operation]) -> set[str]:
+    grids: set[str] = set()
+    for other in later:
+        if other.entity == "binding" and other.kind == "create":
+            fields = other.fields
+            if "resident_id" in fields and fields["resident_id"].new == op.record_id:
+                house_id = fields.get("house_id")
+                house = batch.session.get(House, house_id.new) if house_id else None
+                if house is not None:
+                    grids.add(house.grid_id)
+    return grids
+
+
+def _require_new_resident_bound(batch: _Batch, op: Operation, later: list[Operation]) -> None:
+    grids = _grids_of_binding_ops(batch, op, later)
+    if not grids or not grids <= batch.grids.leaves:
+        raise OpRejected(
+            "unbound_resident",
+            "a new resident must be bound to a house in your grids in the same sync",
+        )
+
+
+def _check_references(session: Session, entity: str, row: SyncedMixin, result: MergeResult) -> None:
+    """Referenced records must exist, and places must sit in a level-5 grid."""
+    if result.deleted:
+        return
+
+    def need(model: type[SyncedMixin], ref: str | None, name: str) -> SyncedMixin:
+        target = session.get(model, ref) if ref else None
+        if target is None or target.deleted:
+            raise OpRejected("unknown_reference", f"{name} {ref} does not exist", name)
+        return target
+
+    if entity in ("building", "house"):
+        grid = need(GridNode, row.grid_id, "grid_id")  # type: ignore[attr-defined]
+        if grid.level != LEAF_LEVEL:  # type: ignore[attr-defined]
+            raise OpRejected("grid_level", "places belong to a level-5 grid", "grid_id")
+    if entity == "unit":
+        need(Building, row.building_id, "building_id")  # type: ignore[attr-defined]
+    if entity == "house":
+        need(Building, row.building_id, "building_id")  # type: ignore[attr-defined]
+        if row.unit_id is not None:  # type: ignore[attr-defined]
+            unit = need(Unit, row.unit_id, "unit_id")  # type: ignore[attr-defined]
+            if unit.building_id != row.building_id:  # type: ignore[attr-defined]
+                raise OpRejected("unknown_reference", "the unit is in another building", "unit_id")
+    if entity == "binding":
+        need(Resident, row.resident_id, "resident_id")  # type: ignore[attr-defined]
+        need(House, row.house_id, "house_id")  # type: ignore[attr-defined]
+
+
+# --- duplicates and held operations ---------------------------------------------------------
+
+
+def _held_duplicate(session: Session, op: Operation) -> ConflictRecord | None:
+    """The open duplicate conflict that holds this record, or that of the resident it binds."""
+    ids = [op.record_id]
+    if op.entity == "binding" and "resident_id" in op.fields:
+        ids.append(str(op.fields["resident_id"].new))
+    return session.scalar(
+        select(ConflictRecord).where(
+            ConflictRecord.kind == "duplicate",
+            ConflictRecord.status == "open",
+            ConflictRecord.record_id.in_(ids),
+        )
+    )
+
+
+def _hold(batch: _Batch, conflict: ConflictRecord, op: Operation) -> dict[str, Any]:
+    conflict.held_ops = [*conflict.held_ops, op.model_dump(mode="json")]
+    if op.entity == "binding" and "house_id" in op.fields:
+        house = batch.session.get(House, op.fields["house_id"].new)
+        if house is not None:
+            conflict.grid_id = house.grid_id
+    return {
+        "status": "conflict",
+        "conflict_id": conflict.id,
+        "reason": "held until an admin settles a suspected duplicate",
+    }
+
+
+def _duplicate(
+    batch: _Batch, op: Operation, existing: Resident, values: dict[str, Any], later: list[Operation]
+) -> dict[str, Any]:
+    """Two people with one ID number: hold the new record for an admin instead of a second person."""
+    existing_values = snapshot_of("resident", existing)
+    assert existing_values is not None
+    grids = _grids_of_binding_ops(batch, op, later)
+    conflict = ConflictRecord(
+        kind="duplicate",
+        entity="resident",
+        record_id=op.record_id,
+        other_record_id=existing.id,
+        grid_id=min(grids) if grids else None,
+        op_id=op.op_id,
+        user_id=op.user_id,
+        device_id=op.device_id,
+        hlc=op.hlc,
+        fields=[
+            {
+                "field": name,
+                "base": None,
+                "server": existing_values.values.get(name),
+                "device": value,
+            }
+            for name, value in sorted(values.items())
+        ],
+        held_ops=[op.model_dump(mode="json")],
+    )
+    batch.session.add(conflict)
+    batch.session.flush()
+    return {
+        "status": "conflict",
+        "conflict_id": conflict.id,
+        "reason": f"a resident with ID number ending {values['id_number'][-4:]} already exists",
+    }
+
+
+def _delete_against_edit(batch: _Batch, op: Operation, row: SyncedMixin) -> dict[str, Any]:
+    grids = grids_of(session=batch.session, entity=op.entity, row=row)
+    _require_in_scope(batch, op.entity, row, grids)
+    conflict = ConflictRecord(
+        kind="delete",
+        entity=op.entity,
+        record_id=row.id,
+        grid_id=min(grids) if grids else None,
+        op_id=op.op_id,
+        user_id=op.user_id,
+        device_id=op.device_id,
+        hlc=op.hlc,
+        fields=[{"field": "_deleted", "base": False, "server": False, "device": True}],
+    )
+    batch.session.add(conflict)
+    batch.session.flush()
+    return {
+        "status": "conflict",
+        "conflict_id": conflict.id,
+        "version": row.version,
+        "reason": "the record was changed on the server after the device deleted it",
+    }

@@ -1,0 +1,52 @@
+"""Which level-5 grids a record belongs to: the key of change rows and of every scope check.
+
+Places carry their grid; a unit follows its building, a binding its house, and a resident the
+houses of their open bindings (a person who moved belongs to the new grid, not the old one).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync_server.models import Binding, Building, GridNode, House, Resident, SyncedMixin, Unit
+
+
+def grids_of(*, session: Session, entity: str, row: SyncedMixin) -> set[str]:
+    """The grid ids a record belongs to now (empty for a resident bound nowhere)."""
+    if isinstance(row, GridNode):
+        return {row.id}
+    if isinstance(row, Building | House):
+        return {row.grid_id}
+    if isinstance(row, Unit):
+        grid = session.scalar(select(Building.grid_id).where(Building.id == row.building_id))
+        return {grid} if grid else set()
+    if isinstance(row, Binding):
+        grid = session.scalar(select(House.grid_id).where(House.id == row.house_id))
+        return {grid} if grid else set()
+    if isinstance(row, Resident):
+        return resident_grids(session=session, resident_ids=[row.id]).get(row.id, set())
+    raise ValueError(f"unknown entity {entity}")
+
+
+def resident_grids(*, session: Session, resident_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Grids of each resident's open, live bindings."""
+    ids = list(resident_ids)
+    out: dict[str, set[str]] = defaultdict(set)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = session.execute(
+            select(Binding.resident_id, House.grid_id)
+            .join(House, House.id == Binding.house_id)
+            .where(
+                Binding.resident_id.in_(chunk),
+                Binding.end_date.is_(None),
+                Binding.deleted.is_(False),
+            )
+        ).all()
+        for resident_id, grid_id in rows:
+            out[resident_id].add(grid_id)
+    return out
