@@ -188,3 +188,61 @@ class PullResponse(WireModel):
     phase: Literal["bootstrap", "changes"]
     remaining: int | None = Field(default=None, description="estimate for progress display")
     server_hlc: str
+
+
+# --- Conflicts (admin) -------------------------------------------------------------------------
+
+ResolutionChoice = Literal["server", "device", "values", "merge", "discard"]
+
+
+class ConflictField(WireModel):
+    field: str
+    base: Any = None
+    server: Any = None
+    device: Any = None
+
+
+class ConflictView(WireModel):
+    id: str
+    kind: Literal["field", "delete", "duplicate"]
+    entity: str
+    record_id: str
+    other_record_id: str | None = None
+    grid_id: str | None
+    status: Literal["open", "resolved"]
+    fields: list[ConflictField]
+    user_id: str
+    device_id: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution: dict[str, Any] | None = None
+
+
+class ConflictList(WireModel):
+    items: list[ConflictView]
+    total: int
+
+
+class Resolution(WireModel):
+    """How to settle a conflict.
+
+    field conflicts: "server" keeps the server's values, "device" takes the device's, "values"
+    takes `values` (one per conflicting field). delete conflicts: "server" keeps the record,
+    "device" deletes it. duplicates: "merge" makes the new person the existing resident (their
+    held bindings are applied to the existing resident), "discard" drops the new record,
+    "device" keeps both, as different people, with a corrected `values["id_number"]`.
+    """
+
+    choice: ResolutionChoice
+    values: dict[str, Any] = Field(default_factory=dict)
+    note: str = Field(default="", max_length=500)
+
+
+class BulkResolution(Resolution):
+    ids: list[str] = Field(min_length=1, max_length=500)
+
+
+class BulkResult(WireModel):
+    resolved: list[str]
+    failed: list[dict[str, str]]

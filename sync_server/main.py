@@ -9,7 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from shared.hlc import HLC
 from sync_server.api.problems import install_problem_handlers
-from sync_server.api.routes import auth, grid, health, me, sync
+from sync_server.api.routes import auth, conflicts, grid, health, me, sync
 from sync_server.api.transport import SyncTransportMiddleware
 from sync_server.config import Settings, get_settings
 from sync_server.db import make_engine, make_sessionmaker
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = HLC(f"server-{secrets.token_hex(4)}")
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, me, grid, sync):
+    for module in (health, auth, me, grid, sync, conflicts):
         api.include_router(module.router)
     app.include_router(api)
     app.add_middleware(
