@@ -6,10 +6,13 @@ gets its own copy of the file, so tests are isolated and can commit freely.
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,3 +62,53 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in an open transaction, committed at the end only if the test wants it."""
     with session_factory() as session, session.begin():
         yield session
+
+
+PG_ADMIN_URL = os.environ.get("GRIDSWEEP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("GRIDSWEEP_REQUIRE_PG") == "1"
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL template database; each test clones it (CREATE DATABASE ... TEMPLATE)."""
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        message = (
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({exc}); set GRIDSWEEP_TEST_PG_URL"
+        )
+        if REQUIRE_PG:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"gs_tmpl_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    settings = Settings(env="test", database_url=_pg_url(name), secret_key=TEST_SECRET)
+    engine = make_engine(settings)
+    upgrade(settings, engine)
+    engine.dispose()
+    yield name
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def pg_settings(pg_template: str) -> Iterator[Settings]:
+    name = f"gs_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield Settings(env="test", database_url=_pg_url(name), secret_key=TEST_SECRET)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_settings(request: pytest.FixtureRequest) -> Settings:
+    """The same test on the embedded default and on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("settings")  # type: ignore[no-any-return]
+    return request.getfixturevalue("pg_settings")  # type: ignore[no-any-return]
