@@ -42,3 +42,11 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def assign_grids(*, session: Session, user: User, grids: list[GridNode]) -> None:
+    """Replace a user's grid assignment; their devices re-scope at their next pull."""
+    if user.role == Role.WORKER and any(g.level != LEAF_LEVEL for g in grids):
+        raise Invalid("a worker can only be assigned level-5 grids", field="grids")
+    user.grids = [UserGrid(grid_id=g.id) for g in grids]
+    session.flush()
