@@ -1,0 +1,33 @@
+"""The device's local store: records, outbox and sync bookkeeping in one SQLite file.
+
+    from field_app.store import Store
+    store = Store.open("gridsweep.db")
+    op = store.create("resident", {"name": "张三", "id_number": ...}, user_id=user)
+
+Modules, one job each: `db` (opening, WAL, write transactions), `migrations` (table layout),
+`checks` (validating input), `records` (views and server shadows), `outbox` (operations),
+`meta` (device facts, cursor, clock), `rebase` and `pull` (applying pulled pages), `queries`
+(what the screens list) and `store` (the `Store` facade that ties them into transactions).
+"""
+
+from field_app.store.errors import RecordNotFound, StoreError
+from field_app.store.outbox import OutboxCounts, OutboxProblem
+from field_app.store.pull import PullApplied
+from field_app.store.queries import Occupant
+from field_app.store.records import Record, SyncState
+from field_app.store.store import Store
+from shared.errors import FieldError, ValidationFailed
+
+__all__ = [
+    "FieldError",
+    "Occupant",
+    "OutboxCounts",
+    "OutboxProblem",
+    "PullApplied",
+    "Record",
+    "RecordNotFound",
+    "Store",
+    "StoreError",
+    "SyncState",
+    "ValidationFailed",
+]

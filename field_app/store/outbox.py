@@ -1,0 +1,151 @@
+"""The outbox: operations waiting to be pushed, and those the server would not simply apply.
+
+An operation is written in the same transaction as the edit it describes and leaves the outbox
+only once the server has applied or merged it. A conflicting or rejected operation stays, with
+the server's reason, until the worker has seen it: nothing typed at a door disappears silently.
+
+These functions run statements in the caller's transaction and never commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+from shared.protocol import FieldChange, Operation, OpResult
+
+ProblemStatus = Literal["conflict", "rejected"]
+_COLUMNS = "op_id, entity, record_id, kind, base_version, fields, hlc, device_id, user_id"
+
+
+@dataclass(frozen=True)
+class OutboxProblem:
+    """An operation the server answered with a conflict or a rejection."""
+
+    op: Operation
+    status: ProblemStatus
+    conflict_id: str | None = None  # the server's conflict, for an admin to settle
+    code: str | None = None  # stable reason code of a rejection (see shared.messages)
+    field: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    """For the "N changes waiting" indicator and the problems badge."""
+
+    pending: int = 0
+    conflict: int = 0
+    rejected: int = 0
+
+
+def enqueue(db: Database, op: Operation) -> None:
+    db.execute(
+        f"INSERT INTO outbox ({_COLUMNS}, created_at, status) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+        [
+            op.op_id,
+            op.entity,
+            op.record_id,
+            op.kind,
+            op.base_version,
+            json.dumps({n: c.model_dump() for n, c in op.fields.items()}, ensure_ascii=False),
+            op.hlc,
+            op.device_id,
+            op.user_id,
+            datetime.now(UTC).isoformat(),
+        ],
+    )
+
+
+def pending(db: Database, limit: int | None = None) -> list[Operation]:
+    """Operations still to push, oldest first (the order the server must apply them in)."""
+    sql = f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY seq"
+    params: list[Any] = []
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_operation(row) for row in db.execute(sql, params).fetchall()]
+
+
+def pending_for(db: Database, entity: str, record_id: str) -> list[Operation]:
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM outbox "
+        "WHERE status = 'pending' AND entity = ? AND record_id = ? ORDER BY seq",
+        [entity, record_id],
+    ).fetchall()
+    return [_operation(row) for row in rows]
+
+
+def find(db: Database, op_id: str) -> tuple[Operation, str] | None:
+    """The operation and its status ("pending", "conflict" or "rejected")."""
+    row = db.execute(f"SELECT {_COLUMNS}, status FROM outbox WHERE op_id = ?", [op_id]).fetchone()
+    return None if row is None else (_operation(row[:-1]), row[-1])
+
+
+def remove(db: Database, op_id: str) -> None:
+    db.execute("DELETE FROM outbox WHERE op_id = ?", [op_id])
+
+
+def mark_problem(db: Database, result: OpResult) -> None:
+    """Keep the operation, no longer pending, with what the server said about it."""
+    db.execute(
+        "UPDATE outbox SET status = ?, conflict_id = ?, code = ?, field = ?, reason = ?, "
+        "result_version = ? WHERE op_id = ?",
+        [
+            result.status,
+            result.conflict_id,
+            result.code,
+            result.field,
+            result.reason,
+            result.version,
+            result.op_id,
+        ],
+    )
+
+
+def problems(
+    db: Database, entity: str | None = None, record_id: str | None = None
+) -> list[OutboxProblem]:
+    """Conflicting and rejected operations, oldest first; of one record when it is given."""
+    sql = (
+        f"SELECT {_COLUMNS}, status, conflict_id, code, field, reason FROM outbox "
+        "WHERE status IN ('conflict', 'rejected')"
+    )
+    params: list[Any] = []
+    if entity is not None and record_id is not None:
+        sql += " AND entity = ? AND record_id = ?"
+        params += [entity, record_id]
+    rows = db.execute(sql + " ORDER BY seq", params).fetchall()
+    return [
+        OutboxProblem(_operation(row[:9]), row[9], row[10], row[11], row[12], row[13])
+        for row in rows
+    ]
+
+
+def counts(db: Database) -> OutboxCounts:
+    found = dict(db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+    return OutboxCounts(
+        pending=found.get("pending", 0),
+        conflict=found.get("conflict", 0),
+        rejected=found.get("rejected", 0),
+    )
+
+
+def _operation(row: tuple[Any, ...]) -> Operation:
+    op_id, entity, record_id, kind, base_version, fields, hlc, device_id, user_id = row
+    return Operation(
+        op_id=op_id,
+        entity=entity,
+        record_id=record_id,
+        kind=kind,
+        base_version=base_version,
+        fields={n: FieldChange(**c) for n, c in json.loads(fields).items()},
+        hlc=hlc,
+        device_id=device_id,
+        user_id=user_id,
+    )

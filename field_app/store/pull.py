@@ -1,0 +1,88 @@
+"""Applying one page of a pull to the device's records.
+
+A state older than the one held is ignored (pages can overlap after a retry); a record with
+pending operations gets the pulled state as its shadow and the operations replayed over it for
+its view. Records and grids that left the worker's scope are forgotten, but their pending
+operations stay in the outbox: they still push, and the server's rejection tells the worker why.
+
+These functions run statements in the caller's transaction and never commit; the store saves the
+page's cursor in that same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from field_app.store import outbox, rebase, records
+from field_app.store.records import ServerState
+from shared.merge import Snapshot
+from shared.protocol import PullResponse, RecordState
+
+
+@dataclass(frozen=True)
+class PullApplied:
+    """What one page changed on the device."""
+
+    received: int  # record states applied (tombstones included)
+    removed: int  # records forgotten because they left the worker's scope
+
+
+def apply_page(db: Database, page: PullResponse) -> PullApplied:
+    received = sum(apply_state(db, state) for state in page.records)
+    removed = sum(records.drop(db, ref.entity, [ref.id]) for ref in page.removed)
+    if page.removed_grids:
+        removed += drop_grids(db, page.removed_grids)
+    return PullApplied(received=received, removed=removed)
+
+
+def apply_state(db: Database, state: RecordState) -> bool:
+    """Take one pulled state; False when it is older than the state held."""
+    held = records.read_shadow(db, state.entity, state.id)
+    # Equal versions are taken: after a push the shadow holds the device's guess of the new
+    # version, and the pulled state of that version is the truth.
+    if held is not None and state.version < held.version:
+        return False
+    pending = outbox.pending_for(db, state.entity, state.id)
+    if state.deleted and not pending:
+        # Forget the record rather than keep a tombstone: a deleted resident's personal data has
+        # no business staying on a phone that is carried around all day.
+        records.drop(db, state.entity, [state.id])
+        return True
+    server = Snapshot(dict(state.values), dict(state.clocks), state.deleted)
+    records.write_shadow(db, state.entity, state.id, ServerState(state.version, server))
+    view = rebase.replay(state.entity, server, pending) or server
+    records.write_view(db, state.entity, state.id, state.version, view)
+    return True
+
+
+def drop_grids(db: Database, grid_ids: Iterable[str]) -> int:
+    """Forget the places of grids that left the scope, and the people bound only there."""
+    grids = json.dumps(sorted(grid_ids))
+    in_list = "(SELECT value FROM json_each(?))"
+
+    def ids(sql: str, *params: str) -> list[str]:
+        return [row[0] for row in db.execute(sql, list(params)).fetchall()]
+
+    houses = ids(f"SELECT id FROM house WHERE grid_id IN {in_list}", grids)
+    buildings = ids(f"SELECT id FROM building WHERE grid_id IN {in_list}", grids)
+    units = ids(f"SELECT id FROM unit WHERE building_id IN {in_list}", json.dumps(buildings))
+    bound = f"SELECT id, resident_id FROM binding WHERE house_id IN {in_list}"
+    bindings = db.execute(bound, [json.dumps(houses)]).fetchall()
+
+    dropped = records.drop(db, "grid_node", json.loads(grids))
+    dropped += records.drop(db, "house", houses)
+    dropped += records.drop(db, "building", buildings)
+    dropped += records.drop(db, "unit", units)
+    dropped += records.drop(db, "binding", [binding_id for binding_id, _ in bindings])
+    # A resident also bound to a house the worker still holds stays.
+    residents = {resident_id for _, resident_id in bindings if resident_id}
+    still_bound = ids(
+        f"SELECT DISTINCT resident_id FROM binding WHERE resident_id IN {in_list}",
+        json.dumps(sorted(residents)),
+    )
+    dropped += records.drop(db, "resident", sorted(residents - set(still_bound)))
+    return dropped

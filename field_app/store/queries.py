@@ -1,0 +1,98 @@
+"""The read side the app's screens need: the worker's grids, their places, and who lives where.
+
+Only live records (not deleted) are listed, each with its sync state for the screen's badge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlite_utils import Database
+
+from field_app.store.records import Record, from_row, read_view, select_sql
+from shared.schema import LEAF_LEVEL
+
+_LIVE = "t.deleted = 0"
+
+
+@dataclass(frozen=True)
+class Occupant:
+    """A resident currently bound to a house, with the binding (relation, since when)."""
+
+    resident: Record
+    binding: Record
+
+
+def my_grids(db: Database) -> list[Record]:
+    """The level-5 grids on this device, by code."""
+    return _records(db, "grid_node", f"{_LIVE} AND t.level = ?", [LEAF_LEVEL], "t.code")
+
+
+def buildings_in_grid(db: Database, grid_id: str) -> list[Record]:
+    return _records(
+        db, "building", f"{_LIVE} AND t.grid_id = ?", [grid_id], "t.road, t.number, t.name"
+    )
+
+
+def units_of_building(db: Database, building_id: str) -> list[Record]:
+    return _records(db, "unit", f"{_LIVE} AND t.building_id = ?", [building_id], "t.name")
+
+
+def houses_in_grid(db: Database, grid_id: str, *, building_id: str | None = None) -> list[Record]:
+    """The houses of a grid (or of one of its buildings), in sweeping order."""
+    where, params = f"{_LIVE} AND t.grid_id = ?", [grid_id]
+    if building_id is not None:
+        where += " AND t.building_id = ?"
+        params.append(building_id)
+    return _records(db, "house", where, params, "t.building_id, t.unit_id, t.room")
+
+
+def residents_of_house(db: Database, house_id: str, *, on: date | None = None) -> list[Occupant]:
+    """Who lives in a house: residents with a binding open on `on` (default today), head first."""
+    day = (on or date.today()).isoformat()
+    bindings = _records(
+        db,
+        "binding",
+        f"{_LIVE} AND t.house_id = ? AND (t.start_date IS NULL OR t.start_date <= ?) "
+        "AND (t.end_date IS NULL OR t.end_date > ?)",
+        [house_id, day, day],
+        "t.relation != 'head', t.start_date, t.id",
+    )
+    occupants = []
+    for binding in bindings:
+        resident = read_view(db, "resident", binding["resident_id"])
+        if resident is not None and not resident.deleted:
+            occupants.append(Occupant(resident, binding))
+    return occupants
+
+
+def find_residents(db: Database, text: str, *, limit: int = 50) -> list[Record]:
+    """Residents whose name contains `text`, or whose ID number or phone ends with it."""
+    text = text.strip()
+    if not text:
+        return []
+    pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _records(
+        db,
+        "resident",
+        f"{_LIVE} AND (t.name LIKE ? ESCAPE '\\' OR t.id_number LIKE ? ESCAPE '\\' "
+        "OR t.phone LIKE ? ESCAPE '\\')",
+        [f"%{pattern}%", f"%{pattern.upper()}", f"%{pattern}"],
+        "t.name",
+        limit=limit,
+    )
+
+
+def _records(
+    db: Database,
+    entity: str,
+    where: str,
+    params: Sequence[object],
+    order_by: str,
+    *,
+    limit: int | None = None,
+) -> list[Record]:
+    sql = select_sql(entity, where, order_by=order_by, limit=limit)
+    return [from_row(entity, row) for row in db.query(sql, params)]

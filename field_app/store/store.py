@@ -1,0 +1,342 @@
+"""The device store: the one object the app and the sync client talk to.
+
+Every method that writes runs in one SQLite transaction: an edit with its outbox operation and
+the HLC timestamp that stamped it; a push's results with the record versions they confirm; a pull
+page with its cursor. Whatever moment the phone dies at, the store holds either all of such a
+step or none of it, so no edit is lost and none is left that would never sync.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, cast
+
+from sqlite_utils import Database
+
+from field_app.store import checks, outbox, queries, rebase, records
+from field_app.store.db import open_db, write_transaction
+from field_app.store.errors import RecordNotFound
+from field_app.store.meta import DEVICE_ID, Meta
+from field_app.store.outbox import OutboxCounts, OutboxProblem
+from field_app.store.pull import PullApplied, apply_page
+from field_app.store.queries import Occupant
+from field_app.store.records import Record, ServerState
+from shared import hlc
+from shared.errors import FieldError, ValidationFailed
+from shared.merge import Snapshot
+from shared.protocol import (
+    EntityName,
+    FieldChange,
+    Operation,
+    OpKind,
+    OpResult,
+    PullResponse,
+)
+from shared.schema import EntitySpec
+
+
+class Store:
+    """The local records, the outbox and the sync bookkeeping of one device."""
+
+    def __init__(self, db: Database, *, wall: Callable[[], int] = hlc.system_wall_ms) -> None:
+        """Use an opened and migrated database (see `Store.open`); `wall` is for tests."""
+        self.db = db
+        self.meta = Meta(db)
+        # setdefault, not get-then-set: two connections opening a new file agree on one id.
+        self._device_id = str(self.meta.setdefault(DEVICE_ID, str(uuid.uuid4())))
+        self._wall = wall
+        self._clock = self._restore_clock()
+
+    @classmethod
+    def open(cls, path: str | Path, *, wall: Callable[[], int] = hlc.system_wall_ms) -> Store:
+        """Open the store at `path` (created and migrated as needed; ":memory:" for tests)."""
+        return cls(open_db(path), wall=wall)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def device_id(self) -> str:
+        """This installation's id, generated on first open; also the node id of its HLC."""
+        return self._device_id
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group several edits into one all-or-nothing step (e.g. moving a resident)."""
+        with write_transaction(self.db):
+            yield
+
+    # --- edits ---------------------------------------------------------------------------------
+
+    def create(self, entity: str, values: Mapping[str, Any], *, user_id: str) -> Operation:
+        """Create a record; its id is `op.record_id`. Raises `ValidationFailed` for bad values."""
+        spec = records.entity_spec(entity)
+        clean = checks.check_values(spec, values, creating=True)
+        with write_transaction(self.db):
+            self._check_references(clean)
+            ts = self._stamp()
+            fields = {n: FieldChange(base=None, new=v) for n, v in clean.items() if v is not None}
+            op = self._operation(spec, str(uuid.uuid4()), "create", None, fields, ts, user_id)
+            view = Snapshot({n: c.new for n, c in fields.items()}, dict.fromkeys(fields, ts))
+            records.write_view(self.db, entity, op.record_id, None, view)
+            outbox.enqueue(self.db, op)
+        return op
+
+    def update(
+        self, entity: str, record_id: str, changes: Mapping[str, Any], *, user_id: str
+    ) -> Operation | None:
+        """Change some fields of a live record; None (and nothing written) if nothing changed."""
+        spec = records.entity_spec(entity)
+        clean = checks.check_values(spec, changes, creating=False)
+        with write_transaction(self.db):
+            current = self._live(entity, record_id)
+            changed = {
+                n: FieldChange(base=current.values.get(n), new=v)
+                for n, v in clean.items()
+                if not _same(spec, n, current.values.get(n), v)
+            }
+            if not changed:
+                return None
+            self._check_references({n: c.new for n, c in changed.items()})
+            ts = self._stamp()
+            op = self._operation(spec, record_id, "update", current.version, changed, ts, user_id)
+            view = Snapshot(
+                {**current.values, **{n: c.new for n, c in changed.items()}},
+                {**current.clocks, **dict.fromkeys(changed, ts)},
+            )
+            records.write_view(self.db, entity, record_id, current.version, view)
+            outbox.enqueue(self.db, op)
+        return op
+
+    def delete(self, entity: str, record_id: str, *, user_id: str) -> Operation:
+        """Delete a live record.
+
+        The operation carries every field with `base` = `new` = the value the worker saw: a
+        deletion changes no value, and the server needs the bases to notice that somebody else
+        edited the record meanwhile (a delete-vs-edit conflict for an admin).
+        """
+        spec = records.entity_spec(entity)
+        if not spec.device_creatable:
+            raise ValidationFailed(
+                [FieldError("entity", "not_device_writable", f"A {entity} cannot be deleted here.")]
+            )
+        with write_transaction(self.db):
+            current = self._live(entity, record_id)
+            fields = {n: FieldChange(base=v, new=v) for n, v in current.values.items()}
+            ts = self._stamp()
+            op = self._operation(spec, record_id, "delete", current.version, fields, ts, user_id)
+            view = Snapshot(current.values, current.clocks, deleted=True)
+            records.write_view(self.db, entity, record_id, current.version, view)
+            outbox.enqueue(self.db, op)
+        return op
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def get(self, entity: str, record_id: str) -> Record | None:
+        """The record as the worker sees it (check `.deleted`), or None if it is not here."""
+        return records.read_view(self.db, entity, record_id)
+
+    def my_grids(self) -> list[Record]:
+        return queries.my_grids(self.db)
+
+    def buildings_in_grid(self, grid_id: str) -> list[Record]:
+        return queries.buildings_in_grid(self.db, grid_id)
+
+    def units_of_building(self, building_id: str) -> list[Record]:
+        return queries.units_of_building(self.db, building_id)
+
+    def houses_in_grid(self, grid_id: str, *, building_id: str | None = None) -> list[Record]:
+        return queries.houses_in_grid(self.db, grid_id, building_id=building_id)
+
+    def residents_of_house(self, house_id: str) -> list[Occupant]:
+        return queries.residents_of_house(self.db, house_id)
+
+    def find_residents(self, text: str, *, limit: int = 50) -> list[Record]:
+        return queries.find_residents(self.db, text, limit=limit)
+
+    # --- outbox --------------------------------------------------------------------------------
+
+    def pending_ops(self, limit: int | None = None) -> list[Operation]:
+        """Operations waiting to be pushed, oldest first."""
+        return outbox.pending(self.db, limit)
+
+    def pending_count(self) -> int:
+        """For the "N changes waiting" indicator."""
+        return self.counts().pending
+
+    def counts(self) -> OutboxCounts:
+        return outbox.counts(self.db)
+
+    def problems(self) -> list[OutboxProblem]:
+        """Operations the server answered with a conflict or a rejection, oldest first."""
+        return outbox.problems(self.db)
+
+    def problems_for(self, entity: str, record_id: str) -> list[OutboxProblem]:
+        return outbox.problems(self.db, entity, record_id)
+
+    def dismiss_problem(self, op_id: str) -> bool:
+        """The worker has seen a conflict or rejection: drop it. False if there is no such one."""
+        with write_transaction(self.db):
+            found = outbox.find(self.db, op_id)
+            if found is None or found[1] == "pending":
+                return False
+            outbox.remove(self.db, op_id)
+        return True
+
+    def record_results(self, results: list[OpResult], *, server_hlc: str | None = None) -> None:
+        """Take the server's answers to pushed operations.
+
+        applied/merged: the operation is done and the record's server version moves on.
+        conflict/rejected: the operation stays with the server's reason, no longer pending, and the
+        record shows what the server holds (plus any other pending edits).
+        An answer to an operation that is not pending (a retried push) changes nothing.
+        """
+        with write_transaction(self.db):
+            for result in results:
+                found = outbox.find(self.db, result.op_id)
+                if found is None or found[1] != "pending":
+                    continue
+                op = found[0]
+                if result.status in ("applied", "merged"):
+                    outbox.remove(self.db, op.op_id)
+                    self._confirm(op, result.version)
+                else:
+                    outbox.mark_problem(self.db, result)
+                    self._refresh_view(op.entity, op.record_id)
+            if server_hlc is not None:
+                self._observe(server_hlc)
+
+    # --- pull ----------------------------------------------------------------------------------
+
+    def apply_pull(self, page: PullResponse) -> PullApplied:
+        """Apply one pull page and save its cursor and scope, all in one transaction."""
+        with write_transaction(self.db):
+            applied = apply_page(self.db, page)
+            self.meta.cursor = page.cursor
+            self.meta.scope = page.scope
+            # Observing the clocks of the pulled values, not only the server's, makes every later
+            # local edit sort after the values the worker saw, so it wins last-writer-wins fields.
+            self._observe(page.server_hlc, *(c for s in page.records for c in s.clocks.values()))
+        return applied
+
+    def observe_hlc(self, timestamp: str) -> None:
+        """Merge a timestamp received from the server into this device's clock."""
+        with write_transaction(self.db):
+            self._observe(timestamp)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _restore_clock(self) -> hlc.HLC:
+        # No drift guard: the server's clock is the authority, and a phone whose own clock is
+        # behind should follow it rather than refuse to sync.
+        return hlc.HLC(self._device_id, wall=self._wall, max_drift_ms=None, last=self.meta.hlc)
+
+    def _sync_clock(self) -> None:
+        # Another connection to this file (the UI and a background sync) may have stamped a later
+        # time; the write transaction we are in makes this read-then-advance race-free.
+        persisted = self.meta.hlc
+        if persisted is not None and hlc.parse(persisted) > hlc.parse(self._clock.last):
+            self._clock = self._restore_clock()
+
+    def _stamp(self) -> str:
+        self._sync_clock()
+        ts = self._clock.now()
+        self.meta.hlc = ts
+        return ts
+
+    def _observe(self, *timestamps: str) -> None:
+        # A malformed clock from the server is skipped rather than allowed to block every sync;
+        # where a clock matters (an operation's), the merge refuses malformed ones.
+        valid = [ts for ts in timestamps if hlc.is_timestamp(ts)]
+        if not valid:
+            return
+        self._sync_clock()
+        self.meta.hlc = self._clock.observe(max(valid, key=hlc.parse))
+
+    def _operation(
+        self,
+        spec: EntitySpec,
+        record_id: str,
+        kind: OpKind,
+        base_version: int | None,
+        fields: dict[str, FieldChange],
+        ts: str,
+        user_id: str,
+    ) -> Operation:
+        return Operation(
+            op_id=str(uuid.uuid4()),
+            entity=cast(EntityName, spec.name),  # spec came from ENTITIES
+            record_id=record_id,
+            kind=kind,
+            base_version=base_version,
+            fields=fields,
+            hlc=ts,
+            device_id=self._device_id,
+            user_id=user_id,
+        )
+
+    def _live(self, entity: str, record_id: str) -> Record:
+        current = records.read_view(self.db, entity, record_id)
+        if current is None or current.deleted:
+            raise RecordNotFound(entity, record_id)
+        return current
+
+    def _check_references(self, values: Mapping[str, Any]) -> None:
+        errors = checks.check_references(values, self._reference_exists)
+        if errors:
+            raise ValidationFailed(errors)
+
+    def _reference_exists(self, entity: str, record_id: str) -> bool:
+        # A grid in scope counts even before its grid_node record has been pulled.
+        if entity == "grid_node" and record_id in self.meta.scope:
+            return True
+        return records.exists(self.db, entity, record_id)
+
+    def _confirm(self, op: Operation, version: int | None) -> None:
+        """The server applied `op`: move the shadow to its best guess of the server's state.
+
+        For a merged operation the guess lacks the other side's changes; the pull that follows
+        every push brings the real state at that version, which then replaces the guess.
+        """
+        view = records.read_view(self.db, op.entity, op.record_id)
+        if view is None:
+            return  # the record has left the device (its grid left the scope)
+        shadow = records.read_shadow(self.db, op.entity, op.record_id)
+        if version is None or (shadow is not None and version < shadow.version):
+            return  # a newer state has been pulled already
+        if op.kind == "delete" and not outbox.pending_for(self.db, op.entity, op.record_id):
+            records.drop(self.db, op.entity, [op.record_id])
+            return
+        before = shadow.snapshot if shadow is not None else Snapshot({})
+        changed = {n: c.new for n, c in op.fields.items() if op.kind == "create" or c.new != c.base}
+        guess = Snapshot(
+            {**before.values, **changed},
+            {**before.clocks, **dict.fromkeys(changed, op.hlc)},
+            deleted=op.kind == "delete",
+        )
+        records.write_shadow(self.db, op.entity, op.record_id, ServerState(version, guess))
+        records.set_version(self.db, op.entity, op.record_id, version)
+
+    def _refresh_view(self, entity: str, record_id: str) -> None:
+        """Rebuild a record's view from its shadow and the operations still pending on it."""
+        shadow = records.read_shadow(self.db, entity, record_id)
+        pending = outbox.pending_for(self.db, entity, record_id)
+        view = rebase.replay(entity, shadow.snapshot if shadow else None, pending)
+        if view is None:
+            records.drop(self.db, entity, [record_id])
+        else:
+            version = shadow.version if shadow else None
+            records.write_view(self.db, entity, record_id, version, view)
+
+
+def _same(spec: EntitySpec, name: str, old: Any, new: Any) -> bool:
+    kind = spec.fields[name].kind
+    if kind == "tags":
+        return set(old or ()) == set(new or ())
+    if kind == "str":
+        # A form sends "" for a field it shows empty; that is no change to a NULL.
+        return (old or "") == (new or "")
+    return bool(old == new)
