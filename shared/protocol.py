@@ -187,6 +187,10 @@ class PullResponse(WireModel):
     has_more: bool
     phase: Literal["bootstrap", "changes"]
     remaining: int | None = Field(default=None, description="estimate for progress display")
+    open_conflicts: list[str] = Field(
+        default_factory=list,
+        description="ids of this device's conflicts still awaiting an admin; others are settled",
+    )
     server_hlc: str
 
 

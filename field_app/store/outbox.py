@@ -10,6 +10,7 @@ These functions run statements in the caller's transaction and never commit.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -149,3 +150,14 @@ def _operation(row: tuple[Any, ...]) -> Operation:
         device_id=device_id,
         user_id=user_id,
     )
+
+
+def settle_conflicts(db: Database, open_ids: Iterable[str]) -> int:
+    """Drop conflict operations whose conflict an admin has settled (not among `open_ids`)."""
+    still_open = json.dumps(sorted(open_ids))
+    cursor = db.execute(
+        "DELETE FROM outbox WHERE status = 'conflict' AND conflict_id NOT IN "
+        "(SELECT value FROM json_each(?))",
+        [still_open],
+    )
+    return cursor.rowcount

@@ -215,6 +215,9 @@ class Store:
         """Apply one pull page and save its cursor and scope, all in one transaction."""
         with write_transaction(self.db):
             applied = apply_page(self.db, page)
+            # A conflict the server no longer lists as open was settled by an admin; the pulled
+            # records already carry the settled values.
+            outbox.settle_conflicts(self.db, page.open_conflicts)
             self.meta.cursor = page.cursor
             self.meta.scope = page.scope
             # Observing the clocks of the pulled values, not only the server's, makes every later

@@ -26,6 +26,7 @@ from sync_server.models import (
     Binding,
     Building,
     Change,
+    ConflictRecord,
     GridNode,
     House,
     Resident,
@@ -131,7 +132,18 @@ def pull(
         has_more=has_more,
         phase=phase,
         remaining=remaining,
+        open_conflicts=_open_conflicts(session, device.id),
         server_hlc=clock.now(),
+    )
+
+
+def _open_conflicts(session: Session, device_id: str) -> list[str]:
+    return sorted(
+        session.scalars(
+            select(ConflictRecord.id).where(
+                ConflictRecord.device_id == device_id, ConflictRecord.status == "open"
+            )
+        )
     )
 
 

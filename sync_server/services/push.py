@@ -201,8 +201,14 @@ def _apply(
         theirs = Snapshot({}, deleted=True)
 
     result = merge(op.entity, base_snap, snapshot_of(op.entity, row), theirs, theirs_clock=op.hlc)
-    # The server moved on since the device's base: whatever applies was merged with that.
-    moved_on = row is not None and op.base_version is not None and row.version > op.base_version
+    # Someone else moved the record on since the device's base: what applies was merged with it.
+    # (The device's own earlier operations in the outbox also move the version; they don't count.)
+    moved_on = (
+        row is not None
+        and op.base_version is not None
+        and row.version > op.base_version
+        and row.updated_by_device_id != op.device_id
+    )
     if row is None:
         row = model()
         row.id = op.record_id

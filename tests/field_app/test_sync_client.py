@@ -68,6 +68,7 @@ class FakeServer:
         self.requests: list[tuple[str, Any]] = []
         self.faults: dict[str, list[Fault]] = {}
         self.max_ops: int | None = None  # answer 413 to a larger push
+        self.open_conflicts: set[str] = set()
         self.reject: Callable[[dict[str, Any]], OpResult | None] = lambda _op: None
         self.seed()
 
@@ -215,6 +216,7 @@ class FakeServer:
             return OpResult(**answer, status="applied", version=held.version)
         stored = self._store(*key, result.values, result.clocks, result.deleted)
         if result.has_conflict:
+            self.open_conflicts.add("k-" + op["op_id"][:8])
             return OpResult(
                 **answer,
                 status="conflict",
@@ -237,6 +239,7 @@ class FakeServer:
                 "has_more": end < len(self.feed),
                 "phase": "bootstrap" if request.cursor is None else "changes",
                 "remaining": len(self.feed) - end,
+                "open_conflicts": sorted(self.open_conflicts),
                 "server_hlc": self.clock.now(),
             }
         )
@@ -546,3 +549,17 @@ def test_malformed_answer_is_a_server_error(client: SyncClient, server: FakeServ
     server.faults["/api/v1/sync/pull"] = [lambda _r: httpx.Response(502, text="Bad Gateway")]
     with pytest.raises(ServerError, match="502"):
         client.pull()
+
+
+def test_conflict_settled_by_an_admin_leaves_the_problem_list(
+    client: SyncClient, store: Store, server: FakeServer
+) -> None:
+    client.sync()
+    store.update("resident", RESIDENT, {"name": "王芳芳"}, user_id=USER)
+    server.put("resident", RESIDENT, name="汪芳")
+    report = client.sync()
+    assert report.conflicts == 1
+    assert [p.status for p in store.problems()] == ["conflict"]
+    server.open_conflicts.clear()  # an admin settled it
+    client.sync()
+    assert store.problems() == []

@@ -103,7 +103,7 @@ def test_concurrent_writers_never_make_a_pull_skip_a_change(
                         ),
                         clock=clock,
                     )
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
 
     seen: dict[str, tuple[int, str]] = {}
@@ -140,7 +140,7 @@ def test_concurrent_writers_never_make_a_pull_skip_a_change(
         try:
             while not done.is_set():
                 pull_once()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     reading = threading.Thread(target=reader)

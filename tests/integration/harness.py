@@ -1,0 +1,137 @@
+"""Real devices (store + sync client) against the real server app, in one process.
+
+Each `Phone` is one device: its own SQLite store and a `SyncClient` whose HTTP goes through
+Starlette's in-process transport, optionally made flaky (the server answers, the answer is lost).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from field_app.store import Store
+from field_app.store.records import from_row
+from field_app.sync_client import SyncClient, SyncReport
+from sync_server.models import Binding, Building, House, Resident, Unit
+from sync_server.records import MODELS, values_of
+from tests.factories import PASSWORD
+
+
+class FlakyTransport(httpx.BaseTransport):
+    """Passes requests to the app; when `lose_next` is set the server acts but the answer is lost."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.lose_next = False
+        self.down = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("server unreachable", request=request)
+        response = self.inner.handle_request(request)
+        if self.lose_next and request.url.path.endswith("/push"):
+            self.lose_next = False
+            response.read()
+            raise httpx.ReadTimeout("answer lost", request=request)
+        return response
+
+
+class Phone:
+    def __init__(self, app: FastAPI, path: Path, username: str) -> None:
+        self.path = path
+        self.username = username
+        self.test_client = TestClient(app)
+        self.transport = FlakyTransport(self.test_client._transport)
+        self.http = httpx.Client(transport=self.transport, base_url="http://testserver")
+        self.store = Store.open(path)
+        self.client = SyncClient(self.http, self.store, app_version="test")
+        self.client.login(username, PASSWORD)
+        self.user_id = self.store.meta.user_id or ""
+
+    def sync(self) -> SyncReport:
+        return self.client.sync()
+
+    def reopen(self) -> None:
+        """The app process was killed and started again."""
+        self.store.close()
+        self.store = Store.open(self.path)
+        self.client = SyncClient(self.http, self.store, app_version="test")
+
+    def close(self) -> None:
+        self.store.close()
+        self.http.close()
+
+    def records(self, entity: str) -> dict[str, tuple[int | None, dict[str, Any]]]:
+        rows = self.store.db.execute(f"SELECT * FROM {entity} WHERE deleted = 0").fetchall()
+        columns = [
+            d[0] for d in self.store.db.execute(f"SELECT * FROM {entity} LIMIT 0").description
+        ]
+        out = {}
+        for row in rows:
+            record = from_row(entity, dict(zip(columns, row, strict=True)))
+            out[record.id] = (record.version, dict(record.values))
+        return out
+
+
+def server_scope(
+    session: Session, grid_ids: set[str]
+) -> dict[str, dict[str, tuple[int, dict[str, Any]]]]:
+    """What a device holding `grid_ids` must hold: as a bootstrap would send it now."""
+
+    def pack(entity: str, rows: Any) -> dict[str, tuple[int, dict[str, Any]]]:
+        return {r.id: (r.version, values_of(entity, r)) for r in rows}
+
+    houses = session.scalars(
+        select(House).where(House.grid_id.in_(grid_ids), House.deleted.is_(False))
+    ).all()
+    house_ids = {h.id for h in houses}
+    buildings = session.scalars(
+        select(Building).where(Building.grid_id.in_(grid_ids), Building.deleted.is_(False))
+    ).all()
+    units = session.scalars(
+        select(Unit).where(Unit.building_id.in_({b.id for b in buildings}), Unit.deleted.is_(False))
+    ).all()
+    bindings = session.scalars(
+        select(Binding).where(
+            Binding.house_id.in_(house_ids), Binding.end_date.is_(None), Binding.deleted.is_(False)
+        )
+    ).all()
+    residents = session.scalars(
+        select(Resident).where(
+            Resident.id.in_({b.resident_id for b in bindings}), Resident.deleted.is_(False)
+        )
+    ).all()
+    return {
+        "house": pack("house", houses),
+        "building": pack("building", buildings),
+        "unit": pack("unit", units),
+        "binding": pack("binding", bindings),
+        "resident": pack("resident", residents),
+    }
+
+
+def assert_device_equals_server(phone: Phone, session: Session, grid_ids: set[str]) -> None:
+    expected = server_scope(session, grid_ids)
+    for entity, want in expected.items():
+        held = phone.records(entity)
+        missing = set(want) - set(held)
+        assert not missing, f"{phone.username} lacks {entity} {sorted(missing)}"
+        for record_id, (version, values) in held.items():
+            row = session.get(MODELS[entity], record_id)
+            assert row is not None, f"{phone.username} holds a {entity} the server never had"
+            if entity == "resident":
+                assert record_id in want, (
+                    f"{phone.username} still holds resident {record_id} out of scope"
+                )
+            if row.deleted:
+                raise AssertionError(f"{phone.username} holds deleted {entity} {record_id}")
+            assert (version, values) == (row.version, values_of(entity, row)), (
+                f"{phone.username} {entity} {record_id}: device {version} {values} "
+                f"!= server {row.version} {values_of(entity, row)}"
+            )
