@@ -1,0 +1,317 @@
+"""The `gridsweep` command line: run the server, migrate, seed demo data, add users, import.
+
+Every command works on the database named by DATABASE_URL (default: SQLite under ./data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from sync_server.config import Settings, SettingsError, get_settings
+from sync_server.db import make_engine, make_sessionmaker, transaction
+from sync_server.errors import DomainError
+
+if TYPE_CHECKING:
+    from sync_server.seed.demo import DemoLogin
+
+app = typer.Typer(
+    help="GridSweep: offline-first field data for grid-based community governance (网格化管理).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+import_app = typer.Typer(help="Import base data and platform data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except ValueError as exc:  # pydantic's ValidationError wraps SettingsError
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _migrate(settings: Settings) -> None:
+    from sync_server.migrate import upgrade
+
+    engine = make_engine(settings)
+    try:
+        upgrade(settings, engine)
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (creates the database on first run)."""
+    settings = _settings()
+    _migrate(settings)
+    console.print(f"database is up to date: {_safe_url(settings)}")
+
+
+def _safe_url(settings: Settings) -> str:
+    url = settings.sqlalchemy_url
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+@app.command()
+def server(
+    host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
+) -> None:
+    """Run the sync server (API at /api/v1, docs at /api/v1/docs)."""
+    import uvicorn
+
+    settings = _settings()
+    if migrate:
+        _migrate(settings)
+    uvicorn.run(
+        "sync_server.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@app.command("seed-demo")
+def seed_demo(
+    scale: Annotated[str, typer.Option(help="small (one community) or district")] = "small",
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same data")] = (
+        20261128
+    ),
+) -> None:
+    """Fill an empty database with a realistic demo grid, residents and accounts."""
+    from sync_server.seed.demo import seed_demo as run_seed
+
+    if scale not in ("small", "district"):
+        err.print(f"[red]--scale must be small or district, not {scale!r}[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings)
+    try:
+        with _progress() as progress, transaction(make_sessionmaker(engine)) as session:
+            task = progress.add_task(f"seeding {scale}", total=None)
+
+            def tick(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = run_seed(session=session, scale=scale, seed=seed, progress=tick)  # type: ignore[arg-type]
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(
+        f"seeded {report.grid_nodes} grid nodes, {report.buildings} buildings, "
+        f"{report.units} units, {report.houses} houses, {report.residents} residents, "
+        f"{report.bindings} bindings, {report.users} users"
+    )
+    _print_logins(report.logins)
+
+
+def _print_logins(logins: list[DemoLogin]) -> None:
+    table = Table(title="Demo logins / 演示账号")
+    for column in ("role", "username", "password", "grid"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(
+            login.role, login.username, login.password, f"{login.grid_name} {login.grid_code}"
+        )
+    console.print(table)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="worker, supervisor or admin")],
+    grid: Annotated[list[str] | None, typer.Option(help="grid code to assign (repeatable)")] = None,
+    display_name: Annotated[str, typer.Option(help="name shown in the app")] = "",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create a user account and assign grids."""
+    from shared.schema import Role
+    from sync_server.services.grid import get_node_by_code
+    from sync_server.services.users import create_user
+
+    if role not in {r.value for r in Role}:
+        err.print(f"[red]--role must be one of worker, supervisor, admin; got {role!r}[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            nodes = []
+            for code in grid or []:
+                node = get_node_by_code(session=session, code=code)
+                if node is None:
+                    err.print(f"[red]--grid {code}: no grid has this code[/red]")
+                    raise typer.Exit(1)
+                nodes.append(node)
+            user = create_user(
+                session=session,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                grids=nodes,
+            )
+            console.print(f"created {user.role} {user.username} with {len(nodes)} grid(s)")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+@import_app.command("grid")
+def import_grid(
+    files: Annotated[list[Path] | None, typer.Argument(help=".xlsx file, or the CSV files")] = None,
+    template: Annotated[
+        Path | None, typer.Option(help="write an empty template to this path (.xlsx or .csv)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
+) -> None:
+    """Load grid base data (grids, buildings, houses, residents, bindings) from Excel or CSV."""
+    from sync_server.db import begin_write
+    from sync_server.importer import import_grid as run_import
+    from sync_server.importer import write_template
+    from sync_server.services.changes import ChangeSet, commit_changes
+
+    if template is not None:
+        write_template(template)
+        console.print(f"template written to {template}")
+        return
+    if not files:
+        err.print("[red]name the file(s) to import, or use --template PATH[/red]")
+        raise typer.Exit(2)
+    for path in files:
+        if not path.exists():
+            err.print(f"[red]{path}: no such file[/red]")
+            raise typer.Exit(2)
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings)
+    factory = make_sessionmaker(engine)
+    try:
+        with factory() as session, session.begin():
+            begin_write(session)
+            changes = ChangeSet()
+            report = run_import(session=session, paths=list(files), changes=changes)
+            if dry_run:
+                session.rollback()
+            else:
+                # Devices pull what the import created or changed, like any other change.
+                commit_changes(session=session, changes=changes)
+    finally:
+        engine.dispose()
+    table = Table(title="Import / 导入结果" + (" (dry run, nothing written)" if dry_run else ""))
+    for column in ("entity", "created", "updated", "unchanged"):
+        table.add_column(column)
+    for entity, counts in report.counts.items():
+        table.add_row(
+            entity,
+            str(counts.get("created", 0)),
+            str(counts.get("updated", 0)),
+            str(counts.get("unchanged", 0)),
+        )
+    console.print(table)
+    for line in report.summary_lines():
+        console.print(line)
+    for e in report.errors[:200]:
+        err.print(f"  {e}")
+    if len(report.errors) > 200:
+        errors_csv = Path(f"{files[0].stem}-errors.csv")
+        report.write_errors_csv(errors_csv)
+        err.print(f"  ... and {len(report.errors) - 200} more; all errors written to {errors_csv}")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("app")
+def field_app(
+    port: Annotated[int, typer.Option(help="port of the app's web UI")] = 8550,
+    server_url: Annotated[str, typer.Option(help="sync server address")] = "http://127.0.0.1:8000",
+    data_dir: Annotated[Path, typer.Option(help="this device's data directory")] = Path(
+        "data/device-1"
+    ),
+) -> None:
+    """Run the field app (one data directory is one device)."""
+    try:
+        from field_app.main import run  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as exc:
+        err.print("the field app is not part of this build yet")
+        raise typer.Exit(2) from exc
+    run(port=port, server_url=server_url, data_dir=data_dir)
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="sync server port")] = 8000,
+) -> None:
+    """Migrate, seed the small demo grid if the database is empty, and start the server."""
+    from sync_server.models import GridNode
+
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings)
+    with make_sessionmaker(engine)() as session:
+        empty = not session.scalar(select(func.count()).select_from(GridNode))
+    engine.dispose()
+    if empty:
+        seed_demo(scale="small", seed=20261128)
+    else:
+        console.print("database already holds a grid; not seeding again")
+        from sync_server.seed.demo import DEMO_PASSWORD
+
+        console.print(f"demo logins: admin / {DEMO_PASSWORD} (workers: wg<grid code>)")
+    console.print(
+        f"\nsync server: http://127.0.0.1:{port}/api/v1/health\n"
+        f"API docs:    http://127.0.0.1:{port}/api/v1/docs\n"
+    )
+    server(host="127.0.0.1", port=port, workers=1, migrate=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""What an import tells its user: per-entity counts, every rejected row, and notes.
+
+A `RowError` points at one cell the way a user finds it in Excel: sheet (or CSV file) name, the
+1-based spreadsheet row number counting the header row, and the column header as written in the
+file. Row 0 means a problem with the whole file or sheet rather than one row.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.errors import FieldError
+from shared.messages import ZH as SHARED_ZH
+
+ENTITIES = ("grid_nodes", "buildings", "units", "houses", "residents", "bindings")
+ENTITY_ZH = {
+    "grid_nodes": "网格",
+    "buildings": "楼栋",
+    "units": "单元",
+    "houses": "房屋",
+    "residents": "居民",
+    "bindings": "人房绑定",
+}
+OUTCOMES = ("created", "updated", "unchanged", "closed")
+OUTCOME_ZH = {"created": "新增", "updated": "更新", "unchanged": "未变", "closed": "结束"}
+
+# Chinese sentences for the importer's own error codes; codes shared with the rest of the system
+# (ID number, phone, required, choice, ...) take their text from `shared.messages`.
+IMPORT_ZH: dict[str, str] = {
+    "id_numeric_cell": (
+        "身份证号单元格是数字格式（{value}），Excel 已丢失末几位；请把该列设为“文本”后重新填写"
+    ),
+    "date_future": "{field_zh}{value}晚于今天",
+    "grid_level": "层级应为1-5，当前为“{value}”",
+    "grid_root_parent": "一级网格不能填写上级编码（当前为“{value}”）",
+    "grid_parent_level": "上级网格“{value}”是{parent_level}级，{level}级网格的上级应为{expected}级",
+    "grid_parent_failed": "上级网格“{value}”（{where}）有错误未导入，本行也未导入",
+    "grid_not_leaf": "网格“{value}”是{level}级网格，房屋只能属于五级网格",
+    "grid_row_failed": "网格“{value}”（{where}）有错误未导入",
+    "grid_moved": (
+        "网格“{value}”已存在，上级为“{old_parent}”、层级{old_level}；"
+        "导入不调整已有网格的上级或层级，请在网格管理中调整"
+    ),
+    "grid_code_deleted": "编码“{value}”属于一个已删除的网格，不能再次使用",
+    "duplicate_in_file": "{field_zh}“{value}”在本次导入中重复（{where}已出现），本行未导入",
+    "address_missing": "地址为空：道路、弄/巷、门牌号、楼栋至少填写一项",
+    "room_required": "填写了楼栋或单元时，房号为必填",
+    "stale_move": (
+        "该居民已于{current_start}入住“{current_address}”，晚于本行入住日期{value}；"
+        "表格可能比系统数据旧，未做迁移"
+    ),
+    "missing_column": "缺少必需的列“{field_zh}”",
+    "unknown_sheet": "无法识别的表格：前10行中没有找到网格表或人房表的表头",
+    "file_unreadable": "文件无法读取：{detail}",
+    "file_type": "不支持的文件类型“{value}”，请使用 .xlsx 或 .csv",
+}
+
+
+def reason_zh(error: FieldError, field_zh: str) -> str:
+    """The Chinese sentence for an error, naming the column as the user's file names it."""
+    template = SHARED_ZH.get(error.code) or IMPORT_ZH.get(error.code)
+    if template is None:
+        return error.message
+    params = {"field_zh": field_zh, **error.params}
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return error.message
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected cell: where to find it in the user's file and why it was rejected."""
+
+    sheet: str
+    row: int  # 1-based spreadsheet row number, header row included; 0 = whole file or sheet
+    column: str  # the column header as written in the file
+    reason: str  # English
+    reason_zh: str = ""
+    code: str = ""  # stable machine code, e.g. "id_check_digit"
+
+    def __str__(self) -> str:
+        where = f"{self.sheet} 第{self.row}行" if self.row else self.sheet
+        column = f" [{self.column}]" if self.column else ""
+        return f"{where}{column}：{self.reason_zh or self.reason}"
+
+
+@dataclass(frozen=True, slots=True)  # one per roster row is kept for duplicate reports
+class Where:
+    """A row's position and its sheet's header texts, so errors can name the user's columns."""
+
+    sheet: str
+    row: int
+    headers: Mapping[str, str]  # column key -> header text in the file (or the template's)
+
+    def describe_zh(self) -> str:
+        return f"{self.sheet} 第{self.row}行"
+
+
+def _empty_counts() -> dict[str, dict[str, int]]:
+    # Only bindings are ever closed (a move ends one); other records are never ended by import.
+    return {
+        entity: dict.fromkeys(OUTCOMES if entity == "bindings" else OUTCOMES[:3], 0)
+        for entity in ENTITIES
+    }
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one `import_grid` call; nothing in it is committed until the caller commits."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=_empty_counts)
+    errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+    notes: list[str] = field(default_factory=list)  # ignored sheets/columns, in Chinese
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rejected_rows(self) -> int:
+        return len({(e.sheet, e.row) for e in self.errors if e.row})
+
+    def count(self, entity: str, outcome: str, n: int = 1) -> None:
+        self.counts[entity][outcome] += n
+
+    def add(self, where: Where, error: FieldError) -> None:
+        column = where.headers.get(error.field, error.field)
+        self.errors.append(
+            RowError(
+                sheet=where.sheet,
+                row=where.row,
+                column=column,
+                reason=error.message,
+                reason_zh=reason_zh(error, column),
+                code=error.code,
+            )
+        )
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable Chinese summary, one line per entity that was touched."""
+        lines = [f"读取 {self.rows_read} 行，{self.rejected_rows} 行有错误未导入"]
+        for entity in ENTITIES:
+            parts = [f"{OUTCOME_ZH[o]} {n}" for o, n in self.counts[entity].items() if n]
+            if parts:
+                lines.append(f"{ENTITY_ZH[entity]}：" + "，".join(parts))
+        return lines
+
+    def write_errors_csv(self, path: Path) -> None:
+        """Write the errors as a CSV that Excel opens with Chinese intact (UTF-8 with BOM)."""
+        with path.open("w", encoding="utf-8-sig", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["表", "行", "列", "原因", "reason", "code"])
+            for e in self.errors:
+                writer.writerow([e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code])
