@@ -1,132 +1,199 @@
-"""Checking and normalising a record's field values, per entity, the same on device and server.
+"""Checking and normalising a record's field values, the same on the device and the server.
 
 `check_values(entity, values, creating=...)` returns the normalised values and a list of
 `FieldError`s, one per bad field, so a form can show every problem at once and the server can
-reject an operation with the field and the reason.
+reject an operation naming the field and the reason. Chinese labels of enumerations (户主, 常住,
+独居老人) are accepted and stored as their English values. Lengths mirror the server's columns,
+so an edit the phone accepts is never refused at the next sync for a typo caught at the door.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from shared.errors import FieldError
-from shared.schema import ENTITIES, Relation, ResidenceStatus, Tag
-from shared.validation import IdNumberInfo, normalize_mobile, parse_id_number
+from shared.schema import (
+    ENTITIES,
+    RELATION_ZH,
+    RESIDENCE_STATUS_ZH,
+    TAG_ZH,
+    FieldSpec,
+    zh_to_enum,
+)
+from shared.validation import normalize_mobile, parse_id_number
 
-REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {
-    "grid_node": ("level", "code", "name"),
-    "building": ("grid_id",),
-    "unit": ("building_id", "name"),
-    "house": ("grid_id", "building_id", "room"),
-    "resident": ("name", "id_number"),
-    "binding": ("resident_id", "house_id", "relation", "start_date"),
+# Which entity a reference field points at.
+REFERENCES: dict[str, str] = {
+    "parent_id": "grid_node",
+    "grid_id": "grid_node",
+    "building_id": "building",
+    "unit_id": "unit",
+    "resident_id": "resident",
+    "house_id": "house",
 }
-MAX_TEXT = {"note": 2000, "address": 300, "name": 100}
-_CHOICES: dict[tuple[str, str], frozenset[str]] = {
-    ("binding", "relation"): frozenset(r.value for r in Relation),
-    ("resident", "residence_status"): frozenset(s.value for s in ResidenceStatus),
+
+# Fields a record cannot exist without; they mirror the server's NOT NULL columns that have no
+# default, so a record created offline is not rejected for a missing value at the next sync.
+REQUIRED: dict[str, frozenset[str]] = {
+    "building": frozenset({"grid_id"}),
+    "unit": frozenset({"building_id", "name"}),
+    "house": frozenset({"grid_id", "building_id", "room"}),
+    "resident": frozenset({"name", "id_number"}),
+    "binding": frozenset({"resident_id", "house_id", "relation", "start_date"}),
 }
-_TAGS = frozenset(t.value for t in Tag)
 
+# Column widths of the server's tables (sync_server/models.py).
+MAX_LENGTH: dict[tuple[str, str], int] = {
+    ("building", "road"): 100,
+    ("building", "lane"): 50,
+    ("building", "number"): 50,
+    ("building", "name"): 100,
+    ("unit", "name"): 50,
+    ("house", "room"): 50,
+    ("house", "address"): 300,
+    ("resident", "name"): 100,
+    ("resident", "note"): 2000,
+    ("binding", "relation"): 20,
+    ("grid_node", "name"): 200,
+    ("grid_node", "code"): 64,
+}
 
-def _date(field: str, value: Any) -> date | FieldError:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return FieldError(
-            field,
-            "date_format",
-            f"{value!r} is not a date (expected YYYY-MM-DD)",
-            {"value": str(value)},
-        )
+_NUMBERS = frozenset({"id_number", "phone"})
+_CHOICES: dict[str, dict[str, str]] = {
+    "relation": RELATION_ZH,
+    "residence_status": RESIDENCE_STATUS_ZH,
+}
 
 
 def check_values(
-    entity: str, values: Mapping[str, Any], *, creating: bool
+    entity: str, values: Mapping[str, Any], *, creating: bool, from_device: bool = True
 ) -> tuple[dict[str, Any], list[FieldError]]:
-    """Normalise `values` of `entity`; dates come back as ISO strings (the wire form)."""
+    """The normalised values and every field that is wrong (empty when all is well).
+
+    `creating` also demands the required fields; an update may omit anything but may not clear a
+    required field. `from_device=False` (an admin on the server) may set fields devices may not.
+    """
     spec = ENTITIES[entity]
-    out: dict[str, Any] = {}
     errors: list[FieldError] = []
-    for name, value in values.items():
-        fspec = spec.fields.get(name)
-        if fspec is None:
-            errors.append(FieldError(name, "unknown_field", f"{entity} has no field {name!r}"))
-            continue
-        if value is None or value == "":
-            if creating and name in REQUIRED_ON_CREATE.get(entity, ()):
-                errors.append(FieldError(name, "required", f"{name} is required"))
-            elif name in ("end_date", "phone", "unit_id"):
-                out[name] = None
-            elif fspec.kind == "tags":
-                out[name] = []
-            elif name in REQUIRED_ON_CREATE.get(entity, ()):
-                errors.append(FieldError(name, "required", f"{name} cannot be emptied"))
-            else:
-                out[name] = "" if fspec.kind == "str" else None
-            continue
-        result: Any
-        if name == "id_number":
-            parsed = parse_id_number(value, field=name)
-            result = parsed.id_number if isinstance(parsed, IdNumberInfo) else parsed
-        elif name == "phone":
-            result = normalize_mobile(value, field=name)
-        elif fspec.kind == "date":
-            parsed_date = _date(name, value)
-            result = parsed_date.isoformat() if isinstance(parsed_date, date) else parsed_date
-        elif fspec.kind == "tags":
-            if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
-                result = FieldError(name, "not_a_set", "tags must be a list of tag names")
-            else:
-                unknown = sorted(set(value) - _TAGS)
-                result = (
-                    FieldError(
-                        name,
-                        "choice",
-                        f"unknown tag(s) {', '.join(unknown)}; choose from {', '.join(sorted(_TAGS))}",
-                        {"value": ", ".join(unknown), "choices": ", ".join(sorted(_TAGS))},
-                    )
-                    if unknown
-                    else sorted(set(value))
-                )
-        elif fspec.kind == "int":
-            result = (
-                value
-                if isinstance(value, int) and not isinstance(value, bool)
-                else FieldError(name, "type", f"{name} must be a whole number")
+    normalised: dict[str, Any] = {}
+    if creating and from_device and not spec.device_creatable:
+        return {}, [
+            FieldError("entity", "not_device_creatable", f"A {spec.name} cannot be created here.")
+        ]
+    for name, raw in values.items():
+        field_spec = spec.fields.get(name)
+        if field_spec is None:
+            errors.append(
+                FieldError(name, "unknown_field", f"A {spec.name} has no field {name!r}.")
             )
-        else:
-            text = str(value).strip()
-            limit = MAX_TEXT.get(name, 200)
-            result = (
-                FieldError(
-                    name, "too_long", f"{name} is longer than {limit} characters", {"max": limit}
-                )
-                if len(text) > limit
-                else text
+            continue
+        if from_device and not field_spec.device_writable:
+            errors.append(
+                FieldError(name, "not_device_writable", f"{name} cannot be changed on a device.")
             )
-            choices = _CHOICES.get((entity, name))
-            if choices is not None and isinstance(result, str) and result not in choices:
-                result = FieldError(
-                    name,
-                    "choice",
-                    f"{result!r} is not one of {', '.join(sorted(choices))}",
-                    {"value": result, "choices": ", ".join(sorted(choices))},
-                )
+            continue
+        result = _check_field(spec.name, field_spec, raw)
         if isinstance(result, FieldError):
             errors.append(result)
         else:
-            out[name] = result
-    if creating:
-        for name in REQUIRED_ON_CREATE.get(entity, ()):
-            if name not in values:
-                errors.append(FieldError(name, "required", f"{name} is required"))
+            normalised[name] = result
+    required = REQUIRED.get(spec.name, frozenset())
+    for name in sorted(required):
+        missing = normalised.get(name) in (None, "") if name in values else creating
+        if missing and not any(e.field == name for e in errors):
+            errors.append(FieldError(name, "required", f"{name} is required."))
     if entity == "binding" and not errors:
-        start, end = out.get("start_date"), out.get("end_date")
+        start, end = normalised.get("start_date"), normalised.get("end_date")
         if start and end and end < start:
             errors.append(FieldError("end_date", "date_order", "end date is before start date"))
-    return out, errors
+    return normalised, errors
+
+
+def check_references(
+    values: Mapping[str, Any], exists: Callable[[str, str], bool]
+) -> list[FieldError]:
+    """Errors for reference fields whose target `exists(entity, id)` does not know."""
+    return [
+        FieldError(name, "unknown_reference", f"{name} {value} does not exist.", {"value": value})
+        for name, value in values.items()
+        if name in REFERENCES and value is not None and not exists(REFERENCES[name], value)
+    ]
+
+
+def _check_field(entity: str, spec: FieldSpec, raw: Any) -> Any:
+    name = spec.name
+    if isinstance(raw, str):
+        raw = raw.strip()
+    if raw is None or raw == "":
+        # Emptiness is judged by the required-field rule. Free text keeps "" (the server's default
+        # for an unknown road or address); a cleared number, choice, date or reference is NULL.
+        free_text = spec.kind == "str" and name not in _CHOICES and name not in _NUMBERS
+        return "" if free_text and raw == "" else None
+    if name == "id_number":
+        info = parse_id_number(raw, field=name)
+        return info if isinstance(info, FieldError) else info.id_number
+    if name == "phone":
+        return normalize_mobile(raw, field=name)
+    if name in _CHOICES:
+        return _choice(name, raw, _CHOICES[name])
+    if spec.kind == "tags":
+        return _tags(name, raw)
+    if spec.kind == "date":
+        return _date(name, raw)
+    if spec.kind == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            return FieldError(name, "not_an_integer", f"{name} must be a whole number.")
+        return raw
+    if not isinstance(raw, str):
+        return FieldError(name, "not_text", f"{name} must be text.")
+    limit = MAX_LENGTH.get((entity, name))
+    if spec.kind == "str" and limit is not None and len(raw) > limit:
+        return FieldError(
+            name, "too_long", f"{name} is longer than {limit} characters.", {"max": limit}
+        )
+    return raw
+
+
+def _choice(name: str, raw: Any, table: dict[str, str]) -> str | FieldError:
+    value = zh_to_enum(str(raw), table)
+    if value is None:
+        return FieldError(
+            name,
+            "choice",
+            f"{raw!r} is not a valid {name}; choose one of {', '.join(table)}.",
+            {"value": raw, "choices": "、".join(table.values())},
+        )
+    return value
+
+
+def _tags(name: str, raw: Any) -> list[str] | FieldError:
+    if isinstance(raw, str) or not isinstance(raw, Iterable):
+        return FieldError(name, "not_a_set", f"{name} must be a list of tags.")
+    tags: set[str] = set()
+    for item in raw:
+        value = zh_to_enum(str(item), TAG_ZH)
+        if value is None:
+            return FieldError(
+                name,
+                "choice",
+                f"{item!r} is not a known tag; choose from {', '.join(TAG_ZH)}.",
+                {"value": item, "choices": "、".join(TAG_ZH.values())},
+            )
+        tags.add(value)
+    # Sorted, as shared.merge stores set-valued fields, so an unchanged set compares equal.
+    return sorted(tags)
+
+
+def _date(name: str, raw: Any) -> str | FieldError:
+    if isinstance(raw, datetime):
+        return raw.date().isoformat()
+    if isinstance(raw, date):
+        return raw.isoformat()
+    try:
+        return date.fromisoformat(str(raw)).isoformat()
+    except ValueError:
+        return FieldError(
+            name, "date_format", f"{raw!r} is not a date (YYYY-MM-DD).", {"value": raw}
+        )

@@ -1,189 +1,24 @@
-"""Checking and normalising what the worker typed, before anything is written.
+"""Checking what the worker typed before anything is written: the shared rules, raised at once.
 
-The same rules as the server's (shared.validation for ID and mobile numbers, the enumerations of
-shared.schema), so an edit the phone accepts is not rejected at the next sync for a typo that
-could have been caught at the door. Every problem of an edit is collected, each `FieldError`
-naming its field, and raised at once as `ValidationFailed`.
+The rules themselves live in `shared.records`, so the phone and the server judge a value alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from collections.abc import Mapping
 from typing import Any
 
-from shared.errors import FieldError, ValidationFailed
-from shared.schema import (
-    RELATION_ZH,
-    RESIDENCE_STATUS_ZH,
-    TAG_ZH,
-    EntitySpec,
-    FieldSpec,
-    zh_to_enum,
-)
-from shared.validation import normalize_mobile, parse_id_number
+from shared.errors import ValidationFailed
+from shared.records import check_references
+from shared.records import check_values as _check_values
+from shared.schema import EntitySpec
 
-# Which entity a reference field points at.
-REFERENCES: dict[str, str] = {
-    "parent_id": "grid_node",
-    "grid_id": "grid_node",
-    "building_id": "building",
-    "unit_id": "unit",
-    "resident_id": "resident",
-    "house_id": "house",
-}
-
-# Fields a record cannot exist without; they mirror the server's NOT NULL columns that have no
-# default, so a record created offline is not rejected for a missing value at the next sync.
-REQUIRED: dict[str, frozenset[str]] = {
-    "building": frozenset({"grid_id"}),
-    "unit": frozenset({"building_id", "name"}),
-    "house": frozenset({"grid_id", "building_id", "room"}),
-    "resident": frozenset({"name", "id_number"}),
-    "binding": frozenset({"resident_id", "house_id", "relation", "start_date"}),
-}
-
-# Column widths of the server's tables (sync_server/models.py).
-MAX_LENGTH: dict[tuple[str, str], int] = {
-    ("building", "road"): 100,
-    ("building", "lane"): 50,
-    ("building", "number"): 50,
-    ("building", "name"): 100,
-    ("unit", "name"): 50,
-    ("house", "room"): 50,
-    ("house", "address"): 300,
-    ("resident", "name"): 100,
-}
-
-_NUMBERS = frozenset({"id_number", "phone"})
-_CHOICES: dict[str, dict[str, str]] = {
-    "relation": RELATION_ZH,
-    "residence_status": RESIDENCE_STATUS_ZH,
-}
+__all__ = ["check_references", "check_values"]
 
 
 def check_values(spec: EntitySpec, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
-    """The normalised values, or `ValidationFailed` listing every field that is wrong.
-
-    `creating` also demands the required fields; an update may omit anything but may not clear a
-    required field.
-    """
-    errors: list[FieldError] = []
-    normalised: dict[str, Any] = {}
-    if creating and not spec.device_creatable:
-        raise ValidationFailed(
-            [FieldError("entity", "not_device_creatable", f"A {spec.name} cannot be created here.")]
-        )
-    for name, raw in values.items():
-        field_spec = spec.fields.get(name)
-        if field_spec is None:
-            errors.append(
-                FieldError(name, "unknown_field", f"A {spec.name} has no field {name!r}.")
-            )
-            continue
-        if not field_spec.device_writable:
-            errors.append(
-                FieldError(name, "not_device_writable", f"{name} cannot be changed on a device.")
-            )
-            continue
-        result = _check_field(spec.name, field_spec, raw)
-        if isinstance(result, FieldError):
-            errors.append(result)
-        else:
-            normalised[name] = result
-    required = REQUIRED.get(spec.name, frozenset())
-    for name in sorted(required):
-        missing = normalised.get(name) in (None, "") if name in values else creating
-        if missing and not any(e.field == name for e in errors):
-            errors.append(FieldError(name, "required", f"{name} is required."))
+    """The normalised values, or `ValidationFailed` listing every field that is wrong."""
+    normalised, errors = _check_values(spec.name, values, creating=creating)
     if errors:
         raise ValidationFailed(errors)
     return normalised
-
-
-def check_references(
-    values: Mapping[str, Any], exists: Callable[[str, str], bool]
-) -> list[FieldError]:
-    """Errors for reference fields whose target `exists(entity, id)` does not know."""
-    return [
-        FieldError(name, "unknown_reference", f"{name} {value} does not exist.", {"value": value})
-        for name, value in values.items()
-        if name in REFERENCES and value is not None and not exists(REFERENCES[name], value)
-    ]
-
-
-def _check_field(entity: str, spec: FieldSpec, raw: Any) -> Any:
-    name = spec.name
-    if isinstance(raw, str):
-        raw = raw.strip()
-    if raw is None or raw == "":
-        # Emptiness is judged by the required-field rule. Free text keeps "" (the server's default
-        # for an unknown road or address); a cleared number, choice, date or reference is NULL.
-        free_text = spec.kind == "str" and name not in _CHOICES and name not in _NUMBERS
-        return "" if free_text and raw == "" else None
-    if name == "id_number":
-        info = parse_id_number(raw, field=name)
-        return info if isinstance(info, FieldError) else info.id_number
-    if name == "phone":
-        return normalize_mobile(raw, field=name)
-    if name in _CHOICES:
-        return _choice(name, raw, _CHOICES[name])
-    if spec.kind == "tags":
-        return _tags(name, raw)
-    if spec.kind == "date":
-        return _date(name, raw)
-    if spec.kind == "int":
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            return FieldError(name, "not_an_integer", f"{name} must be a whole number.")
-        return raw
-    if not isinstance(raw, str):
-        return FieldError(name, "not_text", f"{name} must be text.")
-    limit = MAX_LENGTH.get((entity, name))
-    if spec.kind == "str" and limit is not None and len(raw) > limit:
-        return FieldError(
-            name, "too_long", f"{name} is longer than {limit} characters.", {"max": limit}
-        )
-    return raw
-
-
-def _choice(name: str, raw: Any, table: dict[str, str]) -> str | FieldError:
-    value = zh_to_enum(str(raw), table)
-    if value is None:
-        return FieldError(
-            name,
-            "choice",
-            f"{raw!r} is not a valid {name}; choose one of {', '.join(table)}.",
-            {"value": raw, "choices": "、".join(table.values())},
-        )
-    return value
-
-
-def _tags(name: str, raw: Any) -> list[str] | FieldError:
-    if isinstance(raw, str) or not isinstance(raw, Iterable):
-        return FieldError(name, "not_a_set", f"{name} must be a list of tags.")
-    tags: set[str] = set()
-    for item in raw:
-        value = zh_to_enum(str(item), TAG_ZH)
-        if value is None:
-            return FieldError(
-                name,
-                "choice",
-                f"{item!r} is not a known tag; choose from {', '.join(TAG_ZH)}.",
-                {"value": item, "choices": "、".join(TAG_ZH.values())},
-            )
-        tags.add(value)
-    # Sorted, as shared.merge stores set-valued fields, so an unchanged set compares equal.
-    return sorted(tags)
-
-
-def _date(name: str, raw: Any) -> str | FieldError:
-    if isinstance(raw, datetime):
-        return raw.date().isoformat()
-    if isinstance(raw, date):
-        return raw.isoformat()
-    try:
-        return date.fromisoformat(str(raw)).isoformat()
-    except ValueError:
-        return FieldError(
-            name, "date_format", f"{raw!r} is not a date (YYYY-MM-DD).", {"value": raw}
-        )

@@ -228,14 +228,20 @@ def _nothing_silently_lost(session: Any, made: dict[str, Phone]) -> None:
         for name, change in log.fields.items():
             if name == "tags" or current.get(name) == change["new"]:
                 continue
+            same_field = [
+                other
+                for other in logs
+                if other is not log
+                and other.entity == log.entity
+                and other.record_id == log.record_id
+                and (name in other.fields or other.kind == "delete")
+                and other.status in ("applied", "merged")
+            ]
+            # Overwritten by a change the server received later, or (last writer wins) lost to a
+            # change made later by the clock, which the result told the phone about.
             overwritten = (
-                any(
-                    other.entity == log.entity
-                    and other.record_id == log.record_id
-                    and (name in other.fields or other.kind == "delete")
-                    and other.status in ("applied", "merged")
-                    for other in later
-                )
+                any(other in later for other in same_field)
+                or any(other.hlc > log.hlc for other in same_field)
                 or row.deleted
             )
             assert overwritten, f"{log.entity}.{name} = {change['new']!r} of {log.op_id} was lost"
