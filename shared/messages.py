@@ -23,6 +23,24 @@ ZH: dict[str, str] = {
     "too_long": "{field_zh}过长（最多{max}个字符）",
     "unknown_reference": "{field_zh}“{value}”不存在",
     "duplicate": "{field_zh}“{value}”重复",
+    "date_order": "迁出日期不能早于入住日期",
+    "not_a_set": "{field_zh}应为标签列表",
+    "unknown_field": "没有“{field_zh}”这一项",
+    "not_device_writable": "{field_zh}不能在手机上修改",
+    "not_device_creatable": "不能在手机上新建此类记录",
+    "not_an_integer": "{field_zh}应为整数",
+    "not_text": "{field_zh}应为文字",
+    "out_of_scope": "该记录不在您负责的网格内",
+    "unbound_resident": "新增人员须在同一次同步中绑定到您网格内的房屋",
+    "no_such_record": "服务器上没有这条记录（可能已被删除）",
+    "grid_level": "房屋和楼栋只能属于五级网格",
+    "wrong_author": "该修改来自其他用户或设备",
+    "bad_clock": "修改的时间戳无效",
+    "constraint": "该修改与已有数据冲突（例如身份证号重复）",
+    "too_large": "修改内容过大，无法上传",
+    "missing_base": "缺少修改前的原值，无法合并",
+    "missing_clock": "缺少修改时间，无法判断先后",
+    "unknown_entity": "未知的记录类型",
 }
 
 FIELD_NAMES_ZH: dict[str, str] = {
@@ -45,6 +63,14 @@ FIELD_NAMES_ZH: dict[str, str] = {
     "username": "用户名",
     "password": "密码",
     "role": "角色",
+    "note": "备注",
+    "resident_id": "人员",
+    "house_id": "房屋",
+    "building_id": "楼栋",
+    "unit_id": "单元",
+    "grid_id": "网格",
+    "address": "地址",
+    "entity": "记录类型",
 }
 
 

@@ -130,3 +130,19 @@ def test_masks_show_only_what_a_list_needs() -> None:
     assert mask_id_number("350128199003074519") == "**************4519"
     assert mask_phone("13812345678") == "138****5678"
     assert mask_id_number(None) == ""
+
+
+def test_every_rejection_code_the_server_sends_has_chinese_text() -> None:
+    from shared.messages import ZH
+
+    server_codes = {
+        "out_of_scope", "unbound_resident", "unknown_reference", "grid_level", "no_such_record",
+        "not_device_writable", "not_device_creatable", "date_order", "not_a_set", "unknown_field",
+        "wrong_author", "bad_clock", "constraint", "too_large", "missing_base", "missing_clock",
+        "required", "choice", "too_long", "date_format", "phone_length", "id_check_digit",
+    }  # fmt: skip
+    assert server_codes <= set(ZH)
+    assert (
+        message_zh(FieldError("phone", "too_long", "x", {"max": 20}))
+        == "手机号过长（最多20个字符）"
+    )

@@ -1,0 +1,143 @@
+"""The `gridsweep` command line, as an office administrator would run it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from sync_server.cli import app
+from sync_server.config import get_settings
+from sync_server.main import create_app
+from tests.conftest import TEST_SECRET
+
+runner = CliRunner()
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("GRIDSWEEP_SECRET_KEY", TEST_SECRET)
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def test_db_upgrade_creates_the_database(db: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert db.exists()
+    assert "up to date" in result.output
+
+
+def test_seed_demo_prints_logins_and_refuses_a_second_time(db: Path) -> None:
+    first = runner.invoke(app, ["seed-demo", "--scale", "small"])
+    assert first.exit_code == 0, first.output
+    assert "wg010101" in first.output and "gridsweep-demo" in first.output
+    second = runner.invoke(app, ["seed-demo", "--scale", "small"])
+    assert second.exit_code == 1
+    assert "already" in second.output
+
+
+def test_user_add_creates_an_account_that_can_sign_in(db: Path) -> None:
+    runner.invoke(app, ["seed-demo"])
+    result = runner.invoke(
+        app,
+        ["user", "add", "xiaoli", "--role", "worker", "--grid", "350128-01-01-01-02"],
+        input="s3cret-pass\ns3cret-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    with TestClient(create_app(get_settings())) as client:
+        login = client.post(
+            "/api/v1/auth/login", json={"username": "xiaoli", "password": "s3cret-pass"}
+        )
+        assert login.status_code == 200
+        assert [g["code"] for g in login.json()["user"]["grids"]] == ["350128-01-01-01-02"]
+
+
+def test_user_add_names_an_unknown_grid(db: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    result = runner.invoke(
+        app,
+        ["user", "add", "x", "--role", "worker", "--grid", "NOPE"],
+        input="s3cret-pass\ns3cret-pass\n",
+    )
+    assert result.exit_code == 1
+    assert "NOPE" in result.output
+
+
+def test_import_reports_the_bad_row_and_loads_the_rest(db: Path, tmp_path: Path) -> None:
+    template = tmp_path / "base.csv"
+    assert runner.invoke(app, ["import", "grid", "--template", str(template)]).exit_code == 0
+    grids = tmp_path / "base_网格.csv"
+    roster = tmp_path / "base_人房.csv"
+    assert grids.exists() and roster.exists()
+    header = grids.read_text(encoding="utf-8-sig").strip()
+    grids.write_text(
+        header
+        + "\nQ1,区,1,\nQ1-1,片区,2,Q1\nQ1-1-1,街道,3,Q1-1\nQ1-1-1-1,社区,4,Q1-1-1\nQ1-1-1-1-1,第1网格,5,Q1-1-1-1\n",
+        encoding="utf-8-sig",
+    )
+    columns = roster.read_text(encoding="utf-8-sig").strip().split(",")
+    rows = [
+        {
+            "五级网格编码": "Q1-1-1-1-1",
+            "道路": "西大街",
+            "门牌号": "3号",
+            "房号": "101",
+            "姓名": "张三",
+            "身份证号": "11010519491231002X",
+        },
+        {
+            "五级网格编码": "Q1-1-1-1-1",
+            "道路": "西大街",
+            "门牌号": "3号",
+            "房号": "102",
+            "姓名": "李四",
+            "身份证号": "110105194912310021",
+        },
+    ]
+    lines = [",".join(columns)] + [",".join(r.get(c, "") for c in columns) for r in rows]
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    result = runner.invoke(app, ["import", "grid", str(grids), str(roster)])
+    assert result.exit_code == 1  # there was a bad row
+    assert re.search(r"第3行.*身份证号", result.output), result.output
+    again = runner.invoke(app, ["import", "grid", str(grids), str(roster)])
+    assert "created" in again.output
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = README.read_text(encoding="utf-8")
+
+    def name(command: typer.models.CommandInfo) -> str:
+        assert command.callback is not None
+        return command.name or command.callback.__name__.replace("_", "-")
+
+    commands = [name(c) for c in app.registered_commands] + [
+        f"{group.name} {name(c)}"
+        for group in app.registered_groups
+        if group.typer_instance is not None
+        for c in group.typer_instance.registered_commands
+    ]
+    assert len(commands) >= 7
+    for command in commands:
+        assert f"gridsweep {command}" in readme, f"README does not document `gridsweep {command}`"
+
+
+def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDSWEEP_ENV", "production")
+    monkeypatch.delenv("GRIDSWEEP_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["db", "upgrade"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert "GRIDSWEEP_SECRET_KEY" in result.output
