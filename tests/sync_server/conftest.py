@@ -8,9 +8,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.schema import Role
 from sync_server.config import Settings
 from sync_server.main import create_app
-from tests.factories import PASSWORD, TinyGrid, make_tiny_grid
+from sync_server.services.users import create_user
+from tests.factories import PASSWORD, TinyGrid, make_tiny_grid, password_hash
+from tests.sync_server.wire_device import WireDevice
 
 
 @pytest.fixture
@@ -25,6 +28,26 @@ def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
     app.state.engine.dispose()
+
+
+@pytest.fixture
+def pair(
+    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> tuple[WireDevice, WireDevice]:
+    """Two workers sweeping the same grid (T1-1-1-1-1), each with a bootstrapped device."""
+    with session_factory() as session, session.begin():
+        grid = session.merge(tiny.nodes["T1-1-1-1-1"])
+        create_user(
+            session=session,
+            username="w11b",
+            password_hash=password_hash(),
+            role=Role.WORKER,
+            grids=[grid],
+        )
+    a, b = WireDevice(client, "w11"), WireDevice(client, "w11b")
+    a.pull()
+    b.pull()
+    return a, b
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:

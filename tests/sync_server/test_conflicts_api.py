@@ -5,36 +5,14 @@ from __future__ import annotations
 import random
 import uuid
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.schema import Role
 from sync_server.models import Binding, Resident
-from sync_server.services.users import create_user
-from tests.factories import TinyGrid, make_id_number, password_hash
+from tests.factories import make_id_number
 from tests.sync_server.conftest import login
 from tests.sync_server.wire_device import WireDevice
-
-
-@pytest.fixture
-def pair(
-    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
-) -> tuple[WireDevice, WireDevice]:
-    with session_factory() as session, session.begin():
-        grid = session.merge(tiny.nodes["T1-1-1-1-1"])
-        create_user(
-            session=session,
-            username="w11b",
-            password_hash=password_hash(),
-            role=Role.WORKER,
-            grids=[grid],
-        )
-    a, b = WireDevice(client, "w11"), WireDevice(client, "w11b")
-    a.pull()
-    b.pull()
-    return a, b
 
 
 def _name_conflict(a: WireDevice, b: WireDevice) -> tuple[str, str]:

@@ -5,36 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.schema import Role
 from sync_server.models import ConflictRecord, Resident
-from sync_server.services.users import create_user
-from tests.factories import TinyGrid, make_id_number, password_hash
+from tests.factories import TinyGrid, make_id_number
 from tests.sync_server.wire_device import WireDevice
-
-
-@pytest.fixture
-def pair(
-    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
-) -> tuple[WireDevice, WireDevice]:
-    """Two workers sweeping the same grid (T1-1-1-1-1), each with a bootstrapped device."""
-    with session_factory() as session, session.begin():
-        grid = session.merge(tiny.nodes["T1-1-1-1-1"])
-        create_user(
-            session=session,
-            username="w11b",
-            password_hash=password_hash(),
-            role=Role.WORKER,
-            grids=[grid],
-        )
-    a, b = WireDevice(client, "w11"), WireDevice(client, "w11b")
-    a.pull()
-    b.pull()
-    return a, b
 
 
 def _a_resident(device: WireDevice) -> tuple[str, dict[str, Any]]:
