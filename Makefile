@@ -24,8 +24,10 @@ lint: env
 typecheck: env
 	$(UV) run mypy
 
+# The whole suite on the embedded default, then every database test again on PostgreSQL.
 pytest: env
 	$(UV) run pytest
+	GRIDSWEEP_TEST_DB=postgresql $(UV) run pytest tests/sync_server tests/integration
 
 bench: env
 	$(UV) run python bench/seed_bench.py

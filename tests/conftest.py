@@ -38,10 +38,17 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# GRIDSWEEP_TEST_DB=postgresql runs every database test on PostgreSQL instead (make test does both).
+TEST_DB = os.environ.get("GRIDSWEEP_TEST_DB", "sqlite")
+
+
 @pytest.fixture
-def settings(tmp_path: Path, migrated_template: Path) -> Settings:
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The server's settings on a fresh, migrated database of the backend under test."""
+    if TEST_DB == "postgresql":
+        return request.getfixturevalue("pg_settings")  # type: ignore[no-any-return]
     path = tmp_path / "gridsweep.db"
-    shutil.copy(migrated_template, path)
+    shutil.copy(request.getfixturevalue("migrated_template"), path)
     return sqlite_settings(path)
 
 
@@ -110,5 +117,7 @@ def pg_settings(pg_template: str) -> Iterator[Settings]:
 def any_settings(request: pytest.FixtureRequest) -> Settings:
     """The same test on the embedded default and on PostgreSQL."""
     if request.param == "sqlite":
-        return request.getfixturevalue("settings")  # type: ignore[no-any-return]
+        path = request.getfixturevalue("tmp_path") / "any.db"
+        shutil.copy(request.getfixturevalue("migrated_template"), path)
+        return sqlite_settings(path)
     return request.getfixturevalue("pg_settings")  # type: ignore[no-any-return]

@@ -6,14 +6,15 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from sync_server.config import Settings
 from tests.factories import TinyGrid
 from tests.sync_server.conftest import login
 
 
-def test_health_reports_database_and_protocol(client: TestClient) -> None:
+def test_health_reports_database_and_protocol(client: TestClient, settings: Settings) -> None:
     body = client.get("/api/v1/health").json()
     assert body["status"] == "ok"
-    assert body["database"] == "sqlite"
+    assert body["database"] == ("sqlite" if settings.is_sqlite else "postgresql")
     assert body["protocol_version"] == 1
 
 
