@@ -4,4 +4,7 @@ Offline first: every read and edit goes to the local SQLite store (`field_app.st
 keeps each edit together with the outbox operation that will sync it. When a network appears,
 `field_app.sync_client` pushes the outbox to the sync server and pulls the changes of the
 worker's grids, page by page.
+
+The app itself (docs/field-app.md): `main` serves it with Flet, `state` holds each screen's
+view-model (plain classes the tests drive), `views` draws them, `i18n` speaks zh-CN and English.
 """

@@ -41,6 +41,9 @@ ZH: dict[str, str] = {
     "missing_base": "缺少修改前的原值，无法合并",
     "missing_clock": "缺少修改时间，无法判断先后",
     "unknown_entity": "未知的记录类型",
+    "outcome_detail": "登记“{outcome_zh}”时须填写{field_zh}",
+    "datetime_format": "{field_zh}“{value}”不是有效的日期时间",
+    "append_only": "活动登记一经保存不能修改或删除；如有变化请再登记一条",
 }
 
 FIELD_NAMES_ZH: dict[str, str] = {
@@ -71,6 +74,12 @@ FIELD_NAMES_ZH: dict[str, str] = {
     "grid_id": "网格",
     "address": "地址",
     "entity": "记录类型",
+    "campaign_id": "活动",
+    "outcome": "登记结果",
+    "place": "完成地点",
+    "reason": "原因",
+    "revisit_date": "复访日期",
+    "recorded_at": "登记时间",
 }
 
 

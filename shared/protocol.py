@@ -7,10 +7,13 @@ would break older clients; see docs/sync-protocol.md.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.campaigns import CAMPAIGN_KIND_ZH, CampaignKind, TargetRule
+from shared.schema import zh_to_enum
 
 PROTOCOL_VERSION = 1
 
@@ -94,7 +97,18 @@ MAX_OPERATIONS_PER_PUSH = 1000
 MAX_PULL_LIMIT = 5000
 PROTOCOL_HEADER = "X-GridSweep-Protocol"
 
-EntityName = Literal["grid_node", "building", "unit", "house", "resident", "binding"]
+EntityName = Literal[
+    "grid_node",
+    "building",
+    "unit",
+    "house",
+    "resident",
+    "binding",
+    "visit",
+    "campaign",
+    "completion",
+    "outcome",
+]
 OpKind = Literal["create", "update", "delete"]
 OpStatus = Literal["applied", "merged", "conflict", "rejected"]
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -155,6 +169,23 @@ class PullRequest(WireModel):
     device_id: str = Field(pattern=_UUID)
     cursor: str | None = Field(default=None, max_length=4096)
     limit: int = Field(default=1000, ge=1, le=MAX_PULL_LIMIT)
+    campaigns: bool = Field(
+        default=False,
+        description="this client stores campaign, completion and outcome records "
+        "(docs/sync-protocol.md, Campaigns); clients that omit it are sent none",
+    )
+    # Optional (older apps omit them): the outbox as it stands, shown to supervisors in the fleet.
+    pending_ops: int | None = Field(
+        default=None, ge=0, description="operations waiting in the device's outbox"
+    )
+    oldest_pending_at: datetime | None = Field(
+        default=None, description="when the oldest operation still in the outbox was made"
+    )
+    ack_review_notes: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="op_ids of review notes the device has stored: the server stops sending them",
+    )
 
 
 class RecordState(WireModel):
@@ -171,6 +202,18 @@ class RecordState(WireModel):
 class RecordRef(WireModel):
     entity: EntityName
     id: str
+
+
+class ReviewNote(WireModel):
+    """A supervisor sent back one of this device's operations (a new resident or a move-out)."""
+
+    op_id: str
+    entity: EntityName
+    record_id: str
+    kind: Literal["new_resident", "move_out"]
+    reason: str
+    sent_back_at: datetime
+    sent_back_by: str = Field(description="display name of the supervisor")
 
 
 class PullResponse(WireModel):
@@ -190,6 +233,10 @@ class PullResponse(WireModel):
     open_conflicts: list[str] = Field(
         default_factory=list,
         description="ids of this device's conflicts still awaiting an admin; others are settled",
+    )
+    review_notes: list[ReviewNote] = Field(
+        default_factory=list,
+        description="this device's operations sent back by a supervisor, until acknowledged",
     )
     server_hlc: str
 
@@ -250,3 +297,96 @@ class BulkResolution(Resolution):
 class BulkResult(WireModel):
     resolved: list[str]
     failed: list[dict[str, str]]
+
+
+# --- Campaigns (docs/campaigns.md) -------------------------------------------------------------
+
+
+class CampaignCreate(WireModel):
+    """A new campaign: what it is, when, and the rule that computes its targets."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: CampaignKind
+    start_date: date = Field(description="ages are counted on this day")
+    end_date: date = Field(description="inclusive; completions after it are refused on import")
+    rule: TargetRule
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_label(cls, raw: Any) -> Any:
+        return zh_to_enum(raw, CAMPAIGN_KIND_ZH) or raw if isinstance(raw, str) else raw
+
+    @model_validator(mode="after")
+    def _window(self) -> CampaignCreate:
+        if self.end_date < self.start_date:
+            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
+        return self
+
+
+class CampaignView(WireModel):
+    id: str
+    name: str
+    kind: CampaignKind
+    kind_zh: str
+    start_date: date
+    end_date: date
+    rule: TargetRule
+    grid_code: str
+    grid_name: str
+    version: int
+    updated_at: datetime
+
+
+class CampaignList(WireModel):
+    items: list[CampaignView]
+
+
+class ProgressCounts(WireModel):
+    """targets = completed + settled + missed; by_outcome counts every target not completed under
+    its deciding outcome (shared.campaigns.deciding_outcome); unvisited = missed with none."""
+
+    targets: int
+    completed: int
+    settled: int
+    missed: int
+    unvisited: int
+    by_outcome: dict[str, int]
+
+
+class ProgressNode(WireModel):
+    id: str
+    code: str
+    name: str
+    level: int
+    counts: ProgressCounts
+    children: list[ProgressNode] = []
+
+
+class CampaignProgress(WireModel):
+    campaign_id: str
+    node: ProgressNode
+
+
+class ImportRowError(WireModel):
+    """One rejected row of an imported file, as the user finds it in Excel."""
+
+    sheet: str
+    row: int = Field(description="1-based, header row included; 0 = the whole file")
+    column: str
+    code: str
+    reason: str
+    reason_zh: str
+
+
+class CompletionImportResult(WireModel):
+    batch_id: str | None = Field(description="null when nothing could be read")
+    campaign_id: str
+    file_name: str
+    rows_read: int
+    imported: int = Field(description="completion rows added")
+    duplicates: int = Field(description="rows already imported earlier (or twice in the file)")
+    rejected_rows: int
+    residents_completed: int = Field(description="residents newly marked as completed")
+    error_counts: dict[str, int] = Field(description="rejected rows per error code")
+    errors: list[ImportRowError] = Field(description="the first rejected rows, in file order")
+    notes: list[str]

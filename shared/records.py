@@ -13,12 +13,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
+from shared.campaigns import OUTCOME_ZH, check_outcome, format_timestamp, parse_timestamp
 from shared.errors import FieldError
 from shared.schema import (
     ENTITIES,
     RELATION_ZH,
     RESIDENCE_STATUS_ZH,
     TAG_ZH,
+    VISIT_OUTCOME_ZH,
     FieldSpec,
     zh_to_enum,
 )
@@ -32,6 +34,7 @@ REFERENCES: dict[str, str] = {
     "unit_id": "unit",
     "resident_id": "resident",
     "house_id": "house",
+    "campaign_id": "campaign",
 }
 
 # Fields a record cannot exist without; they mirror the server's NOT NULL columns that have no
@@ -42,6 +45,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "house": frozenset({"grid_id", "building_id", "room"}),
     "resident": frozenset({"name", "id_number"}),
     "binding": frozenset({"resident_id", "house_id", "relation", "start_date"}),
+    "visit": frozenset({"house_id", "outcome", "visited_at"}),
+    "outcome": frozenset({"campaign_id", "resident_id", "outcome", "recorded_at"}),
 }
 
 # Column widths of the server's tables (sync_server/models.py).
@@ -58,13 +63,21 @@ MAX_LENGTH: dict[tuple[str, str], int] = {
     ("binding", "relation"): 20,
     ("grid_node", "name"): 200,
     ("grid_node", "code"): 64,
+    ("visit", "note"): 2000,
+    ("visit", "visited_at"): 40,
+    ("outcome", "place"): 200,
+    ("outcome", "reason"): 500,
 }
 
 _NUMBERS = frozenset({"id_number", "phone"})
 _CHOICES: dict[str, dict[str, str]] = {
     "relation": RELATION_ZH,
     "residence_status": RESIDENCE_STATUS_ZH,
+    "outcome": VISIT_OUTCOME_ZH,
 }
+# Where one entity's field of a shared name takes other choices (a campaign outcome is not a
+# visit's outcome).
+_ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {("outcome", "outcome"): OUTCOME_ZH}
 
 
 def check_values(
@@ -108,6 +121,8 @@ def check_values(
         start, end = normalised.get("start_date"), normalised.get("end_date")
         if start and end and end < start:
             errors.append(FieldError("end_date", "date_order", "end date is before start date"))
+    if entity == "outcome" and creating and not errors:
+        errors.extend(check_outcome(normalised))
     return normalised, errors
 
 
@@ -136,8 +151,12 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any) -> Any:
         return info if isinstance(info, FieldError) else info.id_number
     if name == "phone":
         return normalize_mobile(raw, field=name)
+    if (entity, name) in _ENTITY_CHOICES:
+        return _choice(name, raw, _ENTITY_CHOICES[(entity, name)])
     if name in _CHOICES:
         return _choice(name, raw, _CHOICES[name])
+    if spec.kind == "datetime":
+        return _datetime(name, raw)
     if spec.kind == "tags":
         return _tags(name, raw)
     if spec.kind == "date":
@@ -184,6 +203,19 @@ def _tags(name: str, raw: Any) -> list[str] | FieldError:
         tags.add(value)
     # Sorted, as shared.merge stores set-valued fields, so an unchanged set compares equal.
     return sorted(tags)
+
+
+def _datetime(name: str, raw: Any) -> str | FieldError:
+    """A moment as `shared.campaigns.format_timestamp` writes it (UTC, milliseconds, Z)."""
+    moment = raw if isinstance(raw, datetime) else parse_timestamp(str(raw))
+    if moment is None:
+        return FieldError(
+            name,
+            "datetime_format",
+            f"{raw!r} is not a date and time (ISO 8601, e.g. 2026-11-28T09:30:00+08:00).",
+            {"value": raw},
+        )
+    return format_timestamp(moment)
 
 
 def _date(name: str, raw: Any) -> str | FieldError:

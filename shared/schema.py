@@ -45,6 +45,17 @@ class Tag(StrEnum):
     LEFT_BEHIND_CHILD = "left_behind_child"  # 留守儿童
 
 
+class VisitOutcome(StrEnum):
+    """What a worker found at the door (走访结果)."""
+
+    MET = "met"  # 已见面
+    NOT_HOME = "not_home"  # 不在家
+    AWAY = "away"  # 外出
+    MOVED_OUT = "moved_out"  # 已搬离
+    REFUSED = "refused"  # 拒绝配合
+    OTHER = "other"  # 其他
+
+
 RELATION_ZH: dict[str, str] = {
     "head": "户主",
     "spouse": "配偶",
@@ -66,6 +77,14 @@ TAG_ZH: dict[str, str] = {
     "disabled": "残疾",
     "hardship": "低保/困难",
     "left_behind_child": "留守儿童",
+}
+VISIT_OUTCOME_ZH: dict[str, str] = {
+    "met": "已见面",
+    "not_home": "不在家",
+    "away": "外出",
+    "moved_out": "已搬离",
+    "refused": "拒绝配合",
+    "other": "其他",
 }
 ROLE_ZH: dict[str, str] = {"worker": "网格员", "supervisor": "管理人员", "admin": "平台管理员"}
 LEVEL_ZH: dict[int, str] = {
@@ -102,7 +121,7 @@ class Policy(StrEnum):
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    kind: str  # "str", "int", "date", "tags", "ref"
+    kind: str  # "str", "int", "date", "datetime", "tags", "ref"
     policy: Policy = Policy.MANUAL
     device_writable: bool = True
 
@@ -112,14 +131,18 @@ class EntitySpec:
     name: str
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     device_creatable: bool = True
+    # Records are facts: created once, never updated; devices never delete them either.
+    append_only: bool = False
 
     def policy(self, field_name: str) -> Policy:
         spec = self.fields.get(field_name)
         return spec.policy if spec else Policy.MANUAL
 
 
-def _entity(name: str, *specs: FieldSpec, device_creatable: bool = True) -> EntitySpec:
-    return EntitySpec(name, {s.name: s for s in specs}, device_creatable)
+def _entity(
+    name: str, *specs: FieldSpec, device_creatable: bool = True, append_only: bool = False
+) -> EntitySpec:
+    return EntitySpec(name, {s.name: s for s in specs}, device_creatable, append_only)
 
 
 M, L, U = Policy.MANUAL, Policy.LWW, Policy.UNION
@@ -168,6 +191,53 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("relation", "str", L),
             FieldSpec("start_date", "date", M),
             FieldSpec("end_date", "date", M),
+        ),
+        # A door-to-door visit (走访): created on a device, rarely edited. visited_at is the
+        # device's local date-time ("2026-11-28T10:15+08:00"): its date decides "visited today".
+        _entity(
+            "visit",
+            FieldSpec("house_id", "ref", M),
+            FieldSpec("resident_id", "ref", M),
+            FieldSpec("outcome", "str", L),
+            FieldSpec("note", "str", L),
+            FieldSpec("visited_at", "str", M),
+        ),
+        # Campaigns (shared/campaigns.py, docs/campaigns.md), sent only to clients that ask for
+        # them (PullRequest.campaigns). An admin creates a campaign; devices only read it.
+        _entity(
+            "campaign",
+            FieldSpec("name", "str", M, device_writable=False),
+            FieldSpec("kind", "str", M, device_writable=False),
+            FieldSpec("start_date", "date", M, device_writable=False),
+            FieldSpec("end_date", "date", M, device_writable=False),
+            FieldSpec("grid_id", "ref", M, device_writable=False),
+            FieldSpec("age_min", "int", M, device_writable=False),
+            FieldSpec("age_max", "int", M, device_writable=False),
+            FieldSpec("residence_statuses", "tags", M, device_writable=False),
+            FieldSpec("tags", "tags", M, device_writable=False),
+            device_creatable=False,
+        ),
+        # "The platform says this resident completed this campaign": one record per campaign
+        # and resident however many completion rows the platform had (the compact form).
+        _entity(
+            "completion",
+            FieldSpec("campaign_id", "ref", M, device_writable=False),
+            FieldSpec("resident_id", "ref", M, device_writable=False),
+            device_creatable=False,
+            append_only=True,
+        ),
+        # What a worker recorded at a campaign target's door: a fact, never edited, so workers
+        # recording on one person never conflict.
+        _entity(
+            "outcome",
+            FieldSpec("campaign_id", "ref", M),
+            FieldSpec("resident_id", "ref", M),
+            FieldSpec("outcome", "str", M),
+            FieldSpec("place", "str", M),
+            FieldSpec("reason", "str", M),
+            FieldSpec("revisit_date", "date", M),
+            FieldSpec("recorded_at", "datetime", M),
+            append_only=True,
         ),
     )
 }

@@ -265,6 +265,60 @@ def import_grid(
         raise typer.Exit(1)
 
 
+@import_app.command("completions")
+def import_completions(
+    campaign: Annotated[str, typer.Argument(help="campaign id, or its exact name")],
+    file: Annotated[Path, typer.Argument(help="platform completions, .csv or .xlsx")],
+    dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
+) -> None:
+    """Load a campaign's platform completion data (ID number, time, place) from CSV or Excel."""
+    from sync_server.db import begin_write
+    from sync_server.importer.completions import import_completions as run_import
+    from sync_server.models import Campaign
+    from sync_server.services.changes import ChangeSet, commit_changes
+
+    if not file.exists():
+        err.print(f"[red]{file}: no such file[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            begin_write(session)
+            found = session.get(Campaign, campaign) or session.scalar(
+                select(Campaign).where(Campaign.name == campaign, Campaign.deleted.is_(False))
+            )
+            if found is None or found.deleted:
+                err.print(f"[red]no campaign has the id or name {campaign!r}[/red]")
+                raise typer.Exit(1)
+            changes = ChangeSet()
+            with _progress() as progress:
+                progress.add_task(f"importing into {found.name}", total=None)
+                report = run_import(session=session, campaign=found, path=file, changes=changes)
+            if dry_run:
+                session.rollback()
+            else:
+                # Devices pull the newly completed residents like any other change.
+                commit_changes(session=session, changes=changes)
+    finally:
+        engine.dispose()
+    suffix = " (dry run, nothing written)" if dry_run else ""
+    for line in report.summary_lines():
+        console.print(line + suffix)
+    for e in report.errors[:200]:
+        err.print(f"  {e}")
+    if report.errors_total > 200:
+        errors_csv = Path(f"{file.stem}-errors.csv")
+        report.write_errors_csv(errors_csv)
+        err.print(
+            f"  ... {report.errors_total} errors in all; the first {len(report.errors)} "
+            f"are written to {errors_csv}"
+        )
+    if report.errors_total:
+        raise typer.Exit(1)
+
+
 @app.command("app")
 def field_app(
     port: Annotated[int, typer.Option(help="port of the app's web UI")] = 8550,
@@ -285,8 +339,12 @@ def field_app(
 @app.command()
 def demo(
     port: Annotated[int, typer.Option(help="sync server port")] = 8000,
+    app_port: Annotated[int, typer.Option(help="field app port (0: do not start the app)")] = 8550,
 ) -> None:
-    """Migrate, seed the small demo grid if the database is empty, and start the server."""
+    """Migrate, seed the small demo grid if empty, start the server and the field app beside it."""
+    import subprocess
+    import sys
+
     from sync_server.models import GridNode
 
     settings = _settings()
@@ -302,11 +360,33 @@ def demo(
         from sync_server.seed.demo import DEMO_PASSWORD
 
         console.print(f"demo logins: admin / {DEMO_PASSWORD} (workers: wg<grid code>)")
+    field = None
+    if app_port:
+        # The app is a separate process, as on a phone: one data directory is one device.
+        field = subprocess.Popen(
+            [
+                sys.executable, "-m", "sync_server.cli", "app",
+                "--port", str(app_port),
+                "--server-url", f"http://127.0.0.1:{port}",
+                "--data-dir", "data/device-1",
+            ]
+        )  # fmt: skip
     console.print(
-        f"\nsync server: http://127.0.0.1:{port}/api/v1/health\n"
-        f"API docs:    http://127.0.0.1:{port}/api/v1/docs\n"
+        f"\nsync server:   http://127.0.0.1:{port}/api/v1/health\n"
+        f"API docs:      http://127.0.0.1:{port}/api/v1/docs\n"
+        f"console:       http://127.0.0.1:{port}/console/\n"
+        + (
+            f"field app:     http://127.0.0.1:{app_port}/  (a phone-sized window works best)\n"
+            if app_port
+            else ""
+        )
     )
-    server(host="127.0.0.1", port=port, workers=1, migrate=False)
+    try:
+        server(host="127.0.0.1", port=port, workers=1, migrate=False)
+    finally:
+        if field is not None:
+            field.terminate()
+            field.wait(timeout=10)
 
 
 def main() -> None:

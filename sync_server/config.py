@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     port: int = 8000
     sql_echo: bool = False
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Platform completion files (POST /campaigns/{id}/completions) are far larger than a sync.
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

@@ -9,9 +9,10 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from shared.hlc import HLC
 from sync_server.api.problems import install_problem_handlers
-from sync_server.api.routes import auth, conflicts, grid, health, me, sync
+from sync_server.api.routes import auth, campaigns, conflicts, grid, health, me, sync
 from sync_server.api.transport import SyncTransportMiddleware
 from sync_server.config import Settings, get_settings
+from sync_server.console import install_console
 from sync_server.db import make_engine, make_sessionmaker
 
 API_PREFIX = "/api/v1"
@@ -35,13 +36,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = HLC(f"server-{secrets.token_hex(4)}")
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, me, grid, sync, conflicts):
+    for module in (health, auth, me, grid, sync, conflicts, campaigns):
         api.include_router(module.router)
     app.include_router(api)
+    install_console(app)
     app.add_middleware(
         SyncTransportMiddleware,
         max_body_bytes=settings.max_body_bytes,
         sync_prefix=f"{API_PREFIX}/sync/",
+        upload_path=rf"^({API_PREFIX}|/console)/campaigns/[^/]+/completions$|^/console/manage/import$",
+        max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

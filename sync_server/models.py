@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -174,6 +175,23 @@ class Binding(SyncedMixin, Base):
     end_date: Mapped[date | None] = mapped_column(Date)
 
 
+class Visit(SyncedMixin, Base):
+    """A door-to-door visit (走访) to a house, and to a person there when one was met.
+
+    `visited_at` is the phone's local time with its offset (2026-11-28T10:15+08:00), kept as the
+    worker wrote it: converting to UTC would put early-morning visits on the previous day.
+    """
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_house_visited", "house_id", "visited_at"),)
+
+    house_id: Mapped[str] = mapped_column(ForeignKey("houses.id"))
+    resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    visited_at: Mapped[str] = mapped_column(String(40))
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -214,6 +232,9 @@ class Device(Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
     last_push_at: Mapped[datetime | None] = mapped_column()
     last_pull_at: Mapped[datetime | None] = mapped_column()
+    # The outbox as the app reported it on its last pull; None until an app that reports it syncs.
+    pending_ops: Mapped[int | None] = mapped_column(Integer)
+    oldest_pending_at: Mapped[datetime | None] = mapped_column()
 
 
 class AuthToken(Base):
@@ -303,3 +324,108 @@ class ConflictRecord(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     resolved_by: Mapped[str | None] = mapped_column(String(36))
     resolution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReviewDecision(Base):
+    """A supervisor's decision on a worker's new resident or move-out (one pushed operation).
+
+    Operations without a row here are waiting for review. A "sent_back" decision is delivered to
+    the device that made the operation in its pull responses until the device acknowledges it.
+    """
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_device_status", "device_id", "status"),)
+
+    op_id: Mapped[str] = mapped_column(ForeignKey("operations.op_id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # "new_resident" or "move_out"
+    entity: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str] = mapped_column(String(36))  # who made the operation
+    device_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(10))  # "approved" or "sent_back"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by: Mapped[str] = mapped_column(String(36))
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- campaigns (docs/campaigns.md) -------------------------------------------------------------
+
+
+class Campaign(SyncedMixin, Base):
+    """A sweep with a computed target list (entity `campaign`): created by an admin, read by all
+    devices whose grids lie under `grid_id`. The target rule is its grid, ages, statuses and tags
+    (shared.campaigns.TargetRule)."""
+
+    __tablename__ = "campaigns"
+
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    age_min: Mapped[int | None] = mapped_column(Integer)
+    age_max: Mapped[int | None] = mapped_column(Integer)
+    residence_statuses: Mapped[list[str]] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    grid: Mapped[GridNode] = relationship(lazy="joined")
+
+
+class CompletionBatch(Base):
+    """One import of a platform completion file into a campaign."""
+
+    __tablename__ = "completion_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Completion(Base):
+    """A platform completion row (who, when, where). Not synced: devices get `CompletionMark`s.
+
+    The key (campaign, ID number, time) makes importing a file again add nothing twice.
+    """
+
+    __tablename__ = "completions"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    completed_at: Mapped[datetime] = mapped_column(primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    place: Mapped[str] = mapped_column(String(200), default="")
+    batch_id: Mapped[int] = mapped_column(ForeignKey("completion_batches.id"))
+
+
+class CompletionMark(SyncedMixin, Base):
+    """A resident completed a campaign (entity `completion`): the compact form devices receive,
+    one per campaign and resident whatever the number of platform rows. Its id is derived from
+    the pair (sync_server.importer.completions.mark_id)."""
+
+    __tablename__ = "completion_marks"
+    __table_args__ = (UniqueConstraint("campaign_id", "resident_id"),)
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+
+
+class Outcome(SyncedMixin, Base):
+    """What a worker recorded at a target's door (entity `outcome`): append-only, never edited."""
+
+    __tablename__ = "outcomes"
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    place: Mapped[str | None] = mapped_column(String(200), default="")
+    reason: Mapped[str | None] = mapped_column(String(500), default="")
+    revisit_date: Mapped[date | None] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column()

@@ -6,9 +6,10 @@ and `assign` writes them back, deriving what a resident's ID number implies (sex
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from shared.campaigns import format_timestamp
 from shared.merge import Snapshot
 from shared.protocol import RecordState
 from shared.schema import ENTITIES
@@ -16,11 +17,15 @@ from shared.validation import IdNumberInfo, parse_id_number
 from sync_server.models import (
     Binding,
     Building,
+    Campaign,
+    CompletionMark,
     GridNode,
     House,
+    Outcome,
     Resident,
     SyncedMixin,
     Unit,
+    Visit,
 )
 
 MODELS: dict[str, type[SyncedMixin]] = {
@@ -30,11 +35,17 @@ MODELS: dict[str, type[SyncedMixin]] = {
     "house": House,
     "resident": Resident,
     "binding": Binding,
+    "visit": Visit,
+    "campaign": Campaign,
+    "completion": CompletionMark,
+    "outcome": Outcome,
 }
 ENTITY_OF: dict[type[SyncedMixin], str] = {model: name for name, model in MODELS.items()}
 
 
 def wire_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
@@ -70,6 +81,8 @@ def assign(entity: str, row: SyncedMixin, values: dict[str, Any]) -> None:
         spec = fields[name]
         if spec.kind == "date" and isinstance(value, str):
             value = date.fromisoformat(value)
+        elif spec.kind == "datetime" and isinstance(value, str):
+            value = datetime.fromisoformat(value)
         elif spec.kind == "tags":
             value = sorted(set(value or []))
         setattr(row, name, value)

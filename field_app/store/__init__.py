@@ -7,7 +7,8 @@
 Modules, one job each: `db` (opening, WAL, write transactions), `migrations` (table layout),
 `checks` (validating input), `records` (views and server shadows), `outbox` (operations),
 `meta` (device facts, cursor, clock), `rebase` and `pull` (applying pulled pages), `queries`
-(what the screens list) and `store` (the `Store` facade that ties them into transactions).
+(what the screens list), `sweep` (counts and visit status per level), `search` and `pinyin`
+(finding residents) and `store` (the `Store` facade that ties them into transactions).
 """
 
 from field_app.store.errors import RecordNotFound, StoreError
@@ -15,19 +16,25 @@ from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied
 from field_app.store.queries import Occupant
 from field_app.store.records import Record, SyncState
+from field_app.store.search import ResidentHit
 from field_app.store.store import Store
+from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared.errors import FieldError, ValidationFailed
 
 __all__ = [
     "FieldError",
+    "HouseSummary",
     "Occupant",
     "OutboxCounts",
     "OutboxProblem",
+    "PlaceSummary",
     "PullApplied",
     "Record",
     "RecordNotFound",
+    "ResidentHit",
     "Store",
     "StoreError",
     "SyncState",
+    "Tally",
     "ValidationFailed",
 ]

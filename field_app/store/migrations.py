@@ -7,11 +7,12 @@ must not change meaning when the schema grows. A new schema field needs a new mi
 (tests/field_app/test_store.py fails until it exists).
 
 Tables
-    <entity> (grid_node, building, unit, house, resident, binding)
+    <entity> (grid_node, building, unit, house, resident, binding, visit)
         The local view: what the worker sees, i.e. the server's state with this device's pending
         operations applied. id, version (the server version it rests on; NULL until the server
         has confirmed the record), deleted, one column per schema field (tags as JSON text), and
-        clocks (JSON: field → HLC timestamp of the write that set it).
+        clocks (JSON: field → HLC timestamp of the write that set it). `resident` also keeps
+        derived pinyin search keys (search_initials, search_pinyin; see `pinyin`).
     server_shadow
         The last server-confirmed state of each record, (entity, id) → version, deleted,
         field_values and clocks as JSON. Pending operations are rebased on it after a pull.
@@ -116,3 +117,94 @@ def m001_initial(db: Database) -> None:
     outbox.create_index(["entity", "record_id"])
 
     db.table("meta").create({"key": str, "value": str}, pk="key", not_null=["value"])
+
+
+@MIGRATIONS()
+def m002_visits_and_name_search(db: Database) -> None:
+    """Door-to-door visits, and pinyin search keys for residents' names.
+
+    The pinyin columns are derived (field_app.store.pinyin), written with each resident's view
+    row; residents already on the device get theirs here.
+    """
+    from field_app.store.pinyin import FULL, INITIALS, name_keys
+
+    visit = db.table("visit")
+    visit.create(
+        {
+            "id": str,
+            "version": int,
+            "deleted": int,
+            "house_id": str,
+            "resident_id": str,
+            "outcome": str,
+            "note": str,
+            "visited_at": str,
+            "clocks": str,
+        },
+        pk="id",
+        not_null=["deleted", "clocks"],
+        defaults={"deleted": 0, "clocks": "{}"},
+    )
+    visit.create_index(["house_id", "visited_at"])
+    visit.create_index(["resident_id"])
+
+    resident = db.table("resident")
+    resident.add_column(INITIALS, str)
+    resident.add_column(FULL, str)
+    for row_id, name in db.execute("SELECT id, name FROM resident").fetchall():
+        initials, full = name_keys(name)
+        db.execute(
+            f"UPDATE resident SET [{INITIALS}] = ?, [{FULL}] = ? WHERE id = ?",
+            [initials, full, row_id],
+        )
+    # Counting a unit's houses and a house's occupants at every level of the sweep.
+    db.table("house").create_index(["unit_id"])
+
+
+@MIGRATIONS()
+def m003_campaigns(db: Database) -> None:
+    """Campaigns, the platform's completions (compact) and doorstep outcomes, for the missed list."""
+    common = {"id": str, "version": int, "deleted": int, "clocks": str}
+    defaults = {"deleted": 0, "clocks": "{}"}
+    db.table("campaign").create(
+        {
+            **common,
+            "name": str,
+            "kind": str,
+            "start_date": str,
+            "end_date": str,
+            "grid_id": str,
+            "age_min": int,
+            "age_max": int,
+            "residence_statuses": str,
+            "tags": str,
+        },
+        pk="id",
+        not_null=["deleted", "clocks"],
+        defaults=defaults,
+    )
+    completion = db.table("completion")
+    completion.create(
+        {**common, "campaign_id": str, "resident_id": str},
+        pk="id",
+        not_null=["deleted", "clocks"],
+        defaults=defaults,
+    )
+    completion.create_index(["campaign_id", "resident_id"])
+    outcome = db.table("outcome")
+    outcome.create(
+        {
+            **common,
+            "campaign_id": str,
+            "resident_id": str,
+            "outcome": str,
+            "place": str,
+            "reason": str,
+            "revisit_date": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null=["deleted", "clocks"],
+        defaults=defaults,
+    )
+    outcome.create_index(["campaign_id", "resident_id", "recorded_at"])

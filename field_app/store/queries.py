@@ -68,6 +68,19 @@ def residents_of_house(db: Database, house_id: str, *, on: date | None = None) -
     return occupants
 
 
+def open_bindings_of(db: Database, resident_id: str, *, on: date | None = None) -> list[Record]:
+    """The resident's bindings open on `on` (default today): where they live now."""
+    day = (on or date.today()).isoformat()
+    return _records(
+        db,
+        "binding",
+        f"{_LIVE} AND t.resident_id = ? AND (t.start_date IS NULL OR t.start_date <= ?) "
+        "AND (t.end_date IS NULL OR t.end_date > ?)",
+        [resident_id, day, day],
+        "t.start_date, t.id",
+    )
+
+
 def find_residents(db: Database, text: str, *, limit: int = 50) -> list[Record]:
     """Residents whose name contains `text`, or whose ID number or phone ends with it."""
     text = text.strip()

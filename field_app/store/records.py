@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from field_app.store import pinyin
 from shared.merge import Snapshot
 from shared.schema import ENTITIES, EntitySpec
 
@@ -64,14 +65,21 @@ def select_sql(
     entity: str, where: str = "1", *, order_by: str = "t.id", limit: int | None = None
 ) -> str:
     """A SELECT of view rows of `entity` (aliased `t`) with their sync rank, for `from_row`."""
-    entity_spec(entity)  # entity is spliced into SQL: only schema names may pass
     sql = (
-        "SELECT t.*, (SELECT MAX(CASE o.status WHEN 'rejected' THEN 3 "
-        "WHEN 'conflict' THEN 2 ELSE 1 END) FROM outbox o "
-        f"WHERE o.entity = '{entity}' AND o.record_id = t.id) AS _sync_rank "
+        f"SELECT t.*, {sync_rank_sql(entity)} AS _sync_rank "
         f"FROM [{entity}] t WHERE {where} ORDER BY {order_by}"
     )
     return sql if limit is None else f"{sql} LIMIT {int(limit)}"
+
+
+def sync_rank_sql(entity: str, alias: str = "t") -> str:
+    """A scalar subquery ranking the outbox state of row `alias` of `entity` (for `from_row`)."""
+    entity_spec(entity)  # entity is spliced into SQL: only schema names may pass
+    return (
+        "(SELECT MAX(CASE o.status WHEN 'rejected' THEN 3 "
+        "WHEN 'conflict' THEN 2 ELSE 1 END) FROM outbox o "
+        f"WHERE o.entity = '{entity}' AND o.record_id = {alias}.id)"
+    )
 
 
 def from_row(entity: str, row: Mapping[str, Any]) -> Record:
@@ -109,12 +117,16 @@ def write_view(
     """Insert or replace the local view of one record."""
     spec = entity_spec(entity)
     names = list(spec.fields)
-    columns = ["id", "version", "deleted", *names, "clocks"]
+    # Search keys (pinyin of a resident's name) are rewritten with every write of the row, so
+    # they can never disagree with the name they were made from.
+    derived = pinyin.derived_columns(entity, dict(snapshot.values))
+    columns = ["id", "version", "deleted", *names, *derived, "clocks"]
     params = [
         record_id,
         version,
         int(snapshot.deleted),
         *(_encode(spec, n, snapshot.values.get(n)) for n in names),
+        *derived.values(),
         json.dumps(dict(snapshot.clocks), sort_keys=True),
     ]
     db.execute(

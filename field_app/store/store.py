@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
 from sqlite_utils import Database
 
-from field_app.store import checks, outbox, queries, rebase, records
+from field_app.store import checks, outbox, queries, rebase, records, search, sweep
 from field_app.store.db import open_db, write_transaction
 from field_app.store.errors import RecordNotFound
 from field_app.store.meta import DEVICE_ID, Meta
@@ -24,6 +25,8 @@ from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied, apply_page
 from field_app.store.queries import Occupant
 from field_app.store.records import Record, ServerState
+from field_app.store.search import ResidentHit
+from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
 from shared.errors import FieldError, ValidationFailed
 from shared.merge import Snapshot
@@ -151,11 +154,46 @@ class Store:
     def houses_in_grid(self, grid_id: str, *, building_id: str | None = None) -> list[Record]:
         return queries.houses_in_grid(self.db, grid_id, building_id=building_id)
 
-    def residents_of_house(self, house_id: str) -> list[Occupant]:
-        return queries.residents_of_house(self.db, house_id)
+    def residents_of_house(self, house_id: str, *, on: date | None = None) -> list[Occupant]:
+        return queries.residents_of_house(self.db, house_id, on=on)
 
     def find_residents(self, text: str, *, limit: int = 50) -> list[Record]:
         return queries.find_residents(self.db, text, limit=limit)
+
+    def open_bindings_of(self, resident_id: str, *, on: date | None = None) -> list[Record]:
+        return queries.open_bindings_of(self.db, resident_id, on=on)
+
+    # --- the sweep: counts, visit status and search for the app's screens ----------------------
+
+    def grid_summaries(self, day: date) -> list[PlaceSummary]:
+        return sweep.grid_summaries(self.db, day)
+
+    def building_summaries(self, grid_id: str, day: date) -> list[PlaceSummary]:
+        return sweep.building_summaries(self.db, grid_id, day)
+
+    def unit_summaries(self, building_id: str, day: date) -> list[PlaceSummary]:
+        return sweep.unit_summaries(self.db, building_id, day)
+
+    def building_tally(self, building_id: str, day: date) -> Tally:
+        return sweep.building_tally(self.db, building_id, day)
+
+    def house_summaries(
+        self, day: date, *, building_id: str, unit_id: str | None = None
+    ) -> list[HouseSummary]:
+        return sweep.house_summaries(self.db, day, building_id=building_id, unit_id=unit_id)
+
+    def house_summary(self, house_id: str, day: date) -> HouseSummary | None:
+        return sweep.house_summary(self.db, house_id, day)
+
+    def visits_of_house(self, house_id: str, *, limit: int = 20) -> list[Record]:
+        return sweep.visits_of_house(self.db, house_id, limit=limit)
+
+    def search_residents(self, text: str, *, day: date, limit: int = 50) -> list[ResidentHit]:
+        """By name, pinyin initials or pinyin, ID number ending, phone, or house address."""
+        return search.find_residents(self.db, text, day=day, limit=limit)
+
+    def find_houses(self, text: str, *, limit: int = 30) -> list[Record]:
+        return search.find_houses(self.db, text, limit=limit)
 
     # --- outbox --------------------------------------------------------------------------------
 

@@ -29,7 +29,10 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent. With the default
+# (request scope) FastAPI would send "applied" first and commit after, so a failed commit
+# would lose changes the phone had already dropped from its outbox.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 

@@ -9,6 +9,7 @@ update before its body is even parsed.
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -47,10 +48,21 @@ async def _send_problem(send: Send, status: int, code: str, detail: str) -> None
 
 
 class SyncTransportMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, sync_prefix: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        sync_prefix: str,
+        upload_path: str | None = None,
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.sync_prefix = sync_prefix
+        # File uploads (platform data) may be larger than any sync request.
+        self.upload_path = re.compile(upload_path) if upload_path else None
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,6 +75,15 @@ class SyncTransportMiddleware:
                 await _send_problem(send, *problem)
                 return
         declared = headers.get("content-length")
+        upload = self.upload_path is not None and self.upload_path.match(scope["path"])
+        if upload and declared is not None and declared.isdigit():
+            if int(declared) > self.max_upload_bytes:
+                limit = self.max_upload_bytes // (1024 * 1024)
+                await _send_problem(send, 413, "too_large", f"the file is larger than {limit} MiB")
+                return
+            if headers.get("content-encoding", "").lower() != "gzip":
+                await self.app(scope, receive, send)  # streamed to a temporary file
+                return
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await _send_problem(send, 413, "too_large", self._too_large_detail())
             return
@@ -87,7 +108,7 @@ class SyncTransportMiddleware:
                 for k, v in scope["headers"]
                 if k.lower() not in (b"content-encoding", b"content-length")
             ] + [(b"content-length", str(len(body)).encode())]
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, _replay(body, receive), send)
 
     def _too_large_detail(self) -> str:
         return (
@@ -145,13 +166,15 @@ def _protocol_problem(header: str | None) -> tuple[int, str, str] | None:
     return None
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, upstream: Receive) -> Receive:
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            # After the body, wait for the real disconnect: answering "disconnect" at once makes
+            # streamed responses (FileResponse, StreamingResponse) stop before they send a byte.
+            return await upstream()
         sent = True
         message: dict[str, Any] = {"type": "http.request", "body": body, "more_body": False}
         return message

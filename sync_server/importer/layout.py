@@ -9,6 +9,7 @@ trailing note in parentheses, so "身份证号（必填）" and "ID Number" both
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -301,8 +302,14 @@ def _lookup(layout: SheetLayout) -> dict[str, str]:
     return table
 
 
-_LOOKUPS = {layout.kind: _lookup(layout) for layout in LAYOUTS}
-_NAME_LOOKUP = {normalize_header(n): layout for layout in LAYOUTS for n in layout.names}
+@functools.cache
+def _lookup_of(layout: SheetLayout) -> dict[str, str]:
+    return _lookup(layout)
+
+
+@functools.cache
+def _names_of(layouts: tuple[SheetLayout, ...]) -> dict[str, SheetLayout]:
+    return {normalize_header(n): layout for layout in layouts for n in layout.names}
 
 
 @dataclass(frozen=True)
@@ -322,7 +329,7 @@ class HeaderMap:
 
 def map_header(layout: SheetLayout, cells: Sequence[object], header_row: int) -> HeaderMap:
     """Match one header row against a layout; the first cell wins when two mean the same column."""
-    lookup = _LOOKUPS[layout.kind]
+    lookup = _lookup_of(layout)
     positions: dict[str, int] = {}
     headers: dict[str, str] = {}
     ignored: list[str] = []
@@ -339,24 +346,28 @@ def map_header(layout: SheetLayout, cells: Sequence[object], header_row: int) ->
     return HeaderMap(layout, header_row, positions, headers, tuple(ignored))
 
 
-def layout_for_name(name: str) -> SheetLayout | None:
+def layout_for_name(name: str, layouts: tuple[SheetLayout, ...] = LAYOUTS) -> SheetLayout | None:
     """The layout a sheet or file name announces ("人房", "xx_网格.csv", "roster"), if any."""
     norm = normalize_header(name)
-    if norm in _NAME_LOOKUP:
-        return _NAME_LOOKUP[norm]
+    names = _names_of(layouts)
+    if norm in names:
+        return names[norm]
     # File stems like "海坛片区_人房" or "template-grid": look at the last word.
     tail = re.split(r"[_.]", norm)[-1]
-    return _NAME_LOOKUP.get(tail)
+    return names.get(tail)
 
 
 def find_header(
-    rows: Sequence[tuple[int, Sequence[object]]], hint: SheetLayout | None
+    rows: Sequence[tuple[int, Sequence[object]]],
+    hint: SheetLayout | None,
+    layouts: tuple[SheetLayout, ...] = LAYOUTS,
 ) -> HeaderMap | None:
     """The first of the leading rows that holds every required header of some layout.
 
     `hint` (from the sheet or file name) is tried first, so a grid sheet is never read as a roster.
     """
-    layouts = (hint, *(lay for lay in LAYOUTS if lay is not hint)) if hint else LAYOUTS
+    if hint:
+        layouts = (hint, *(lay for lay in layouts if lay is not hint))
     for number, cells in rows:
         for layout in layouts:
             mapped = map_header(layout, cells, number)

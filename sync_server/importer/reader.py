@@ -25,6 +25,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from shared.errors import FieldError
 from sync_server.importer.layout import (
     HEADER_SCAN_ROWS,
+    LAYOUTS,
     HeaderMap,
     SheetLayout,
     find_header,
@@ -32,7 +33,7 @@ from sync_server.importer.layout import (
     map_header,
     normalize_header,
 )
-from sync_server.importer.report import ImportReport, Where
+from sync_server.importer.report import Reporter, Where
 
 RawRows = Callable[[], Iterator[Sequence[object]]]
 # The template's instructions sheet, skipped without a note.
@@ -69,21 +70,29 @@ class Sheet:
             itertools.islice(self._raw_rows(), self.header.header_row, None), start=start
         ):
             values = {key: cells[i] if i < len(cells) else None for key, i in positions}
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
+            for v in values.values():  # a loop, not all(): this runs for millions of rows
+                if v is not None and (not isinstance(v, str) or v.strip()):
+                    break
+            else:
                 continue  # blank rows between blocks are common and mean nothing
             yield DataRow(Where(self.name, number, names), values)
 
 
-def open_sheets(paths: list[Path], stack: ExitStack, report: ImportReport) -> list[Sheet]:
-    """Every recognised sheet of the given files; files stay open until `stack` closes."""
+def open_sheets(
+    paths: list[Path],
+    stack: ExitStack,
+    report: Reporter,
+    layouts: tuple[SheetLayout, ...] = LAYOUTS,
+) -> list[Sheet]:
+    """Every sheet of the given files in one of `layouts`; files stay open until `stack` closes."""
     sheets: list[Sheet] = []
     for path in paths:
         suffix = path.suffix.lower()
         try:
             if suffix in (".xlsx", ".xlsm"):
-                sheets.extend(_xlsx_sheets(path, stack, report, qualify=len(paths) > 1))
+                sheets.extend(_xlsx_sheets(path, stack, report, layouts, qualify=len(paths) > 1))
             elif suffix == ".csv":
-                sheet = _csv_sheet(path, report)
+                sheet = _csv_sheet(path, report, layouts)
                 if sheet is not None:
                     sheets.append(sheet)
             else:
@@ -106,7 +115,12 @@ def open_sheets(paths: list[Path], stack: ExitStack, report: ImportReport) -> li
 
 
 def _xlsx_sheets(
-    path: Path, stack: ExitStack, report: ImportReport, *, qualify: bool
+    path: Path,
+    stack: ExitStack,
+    report: Reporter,
+    layouts: tuple[SheetLayout, ...],
+    *,
+    qualify: bool,
 ) -> list[Sheet]:
     workbook = load_workbook(path, read_only=True, data_only=True)
     stack.callback(workbook.close)
@@ -122,33 +136,39 @@ def _xlsx_sheets(
             continue
         # The bare sheet name is what users see in Excel; with several files it needs the file.
         name = f"{path.name}:{worksheet.title}" if qualify else worksheet.title
-        sheet = _recognise(name, worksheet.title, raw_rows, report, explicit=False)
+        sheet = _recognise(name, worksheet.title, raw_rows, report, layouts, explicit=False)
         if sheet is not None:
             sheets.append(sheet)
     return sheets
 
 
-def _csv_sheet(path: Path, report: ImportReport) -> Sheet | None:
+def _csv_sheet(path: Path, report: Reporter, layouts: tuple[SheetLayout, ...]) -> Sheet | None:
     encoding = _sniff_encoding(path)
 
     def raw_rows() -> Iterator[Sequence[object]]:
         with path.open(encoding=encoding, newline="") as f:
             yield from csv.reader(f)
 
-    return _recognise(path.name, path.stem, raw_rows, report, explicit=True)
+    return _recognise(path.name, path.stem, raw_rows, report, layouts, explicit=True)
 
 
 def _recognise(
-    name: str, title: str, raw_rows: RawRows, report: ImportReport, *, explicit: bool
+    name: str,
+    title: str,
+    raw_rows: RawRows,
+    report: Reporter,
+    layouts: tuple[SheetLayout, ...],
+    *,
+    explicit: bool,
 ) -> Sheet | None:
     """Find the header row; report sheets that announce a layout but lack its columns.
 
     `explicit` is true for a CSV file the user named on the command line: an unrecognised one is
     an error. An unrecognised extra sheet in a workbook (说明, 统计) is only noted.
     """
-    hint = layout_for_name(title)
+    hint = layout_for_name(title, layouts)
     head = list(itertools.islice(enumerate(raw_rows(), start=1), HEADER_SCAN_ROWS))
-    found = find_header(head, hint)
+    found = find_header(head, hint, layouts)
     if found is not None:
         sheet = Sheet(name, found, raw_rows)
         if found.ignored:
@@ -164,18 +184,21 @@ def _recognise(
                 FieldError(key, "missing_column", f"the required column {names[key]!r} is missing"),
             )
         return None
+    kinds_zh = "或".join(f"{lay.zh}表" for lay in layouts)
     if explicit:
+        kinds = " or ".join(lay.kind for lay in layouts)
         _file_error(
             report,
             name,
             FieldError(
                 "",
                 "unknown_sheet",
-                "no grid or roster header found in the first 10 rows",
+                f"no {kinds} header found in the first 10 rows",
+                {"layouts": kinds_zh},
             ),
         )
     else:
-        report.notes.append(f"{name}：不是网格表或人房表，已跳过")
+        report.notes.append(f"{name}：不是{kinds_zh}，已跳过")
     return None
 
 
@@ -195,5 +218,5 @@ def _sniff_encoding(path: Path) -> str:
     return "utf-8-sig"
 
 
-def _file_error(report: ImportReport, name: str, error: FieldError) -> None:
+def _file_error(report: Reporter, name: str, error: FieldError) -> None:
     report.add(Where(name, 0, {}), error)

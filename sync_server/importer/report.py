@@ -8,9 +8,10 @@ file. Row 0 means a problem with the whole file or sheet rather than one row.
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from shared.errors import FieldError
 from shared.messages import ZH as SHARED_ZH
@@ -53,9 +54,14 @@ IMPORT_ZH: dict[str, str] = {
         "表格可能比系统数据旧，未做迁移"
     ),
     "missing_column": "缺少必需的列“{field_zh}”",
-    "unknown_sheet": "无法识别的表格：前10行中没有找到网格表或人房表的表头",
+    "unknown_sheet": "无法识别的表格：前10行中没有找到{layouts}的表头",
     "file_unreadable": "文件无法读取：{detail}",
     "file_type": "不支持的文件类型“{value}”，请使用 .xlsx 或 .csv",
+    # platform completion data (importer/completions.py)
+    "unknown_person": "系统中没有该身份证号（尾号{value}）的在册居民，本行未导入",
+    "time_format": "{field_zh}“{value}”无法识别，请写成 YYYY-MM-DD HH:MM:SS",
+    "outside_window": "{field_zh}{value}不在活动期间（{start}至{end}）",
+    "time_future": "{field_zh}{value}晚于当前时间",
 }
 
 
@@ -100,6 +106,36 @@ class Where:
         return f"{self.sheet} 第{self.row}行"
 
 
+class Reporter(Protocol):
+    """Where the reader reports file-level problems and notes (ImportReport and its kin)."""
+
+    notes: list[str]
+
+    def add(self, where: Where, error: FieldError) -> None: ...
+
+
+def row_error(where: Where, error: FieldError) -> RowError:
+    """The RowError of one FieldError found in the row at `where`."""
+    column = where.headers.get(error.field, error.field)
+    return RowError(
+        sheet=where.sheet,
+        row=where.row,
+        column=column,
+        reason=error.message,
+        reason_zh=reason_zh(error, column),
+        code=error.code,
+    )
+
+
+def write_errors_csv(path: Path, errors: Iterable[RowError]) -> None:
+    """Write errors as a CSV that Excel opens with Chinese intact (UTF-8 with BOM)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["表", "行", "列", "原因", "reason", "code"])
+        for e in errors:
+            writer.writerow([e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code])
+
+
 def _empty_counts() -> dict[str, dict[str, int]]:
     # Only bindings are ever closed (a move ends one); other records are never ended by import.
     return {
@@ -129,17 +165,7 @@ class ImportReport:
         self.counts[entity][outcome] += n
 
     def add(self, where: Where, error: FieldError) -> None:
-        column = where.headers.get(error.field, error.field)
-        self.errors.append(
-            RowError(
-                sheet=where.sheet,
-                row=where.row,
-                column=column,
-                reason=error.message,
-                reason_zh=reason_zh(error, column),
-                code=error.code,
-            )
-        )
+        self.errors.append(row_error(where, error))
 
     def summary_lines(self) -> list[str]:
         """Human-readable Chinese summary, one line per entity that was touched."""
@@ -152,8 +178,4 @@ class ImportReport:
 
     def write_errors_csv(self, path: Path) -> None:
         """Write the errors as a CSV that Excel opens with Chinese intact (UTF-8 with BOM)."""
-        with path.open("w", encoding="utf-8-sig", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["表", "行", "列", "原因", "reason", "code"])
-            for e in self.errors:
-                writer.writerow([e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code])
+        write_errors_csv(path, self.errors)

@@ -234,7 +234,7 @@ def _settle_duplicate(
             if op.kind == "create":
                 _tombstone(session, user, op.entity, op.record_id, new, conflict, changes, clock)
             continue
-        if op.entity == "binding" and new.get("resident_id") == conflict.record_id:
+        if op.entity in ("binding", "outcome") and new.get("resident_id") == conflict.record_id:
             new["resident_id"] = target_id
         values, errors = check_values(op.entity, new, creating=op.kind == "create")
         if errors:

@@ -14,6 +14,7 @@ import binascii
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -32,15 +33,21 @@ from sync_server.models import (
     Resident,
     SyncedMixin,
     Unit,
+    Visit,
     utcnow,
 )
 from sync_server.records import MODELS, state_of
+from sync_server.services import campaign_sync
 from sync_server.services.auth import Caller
 from sync_server.services.changes import current_seq
+from sync_server.services.devices import note_outbox
 from sync_server.services.record_grids import resident_grids
+from sync_server.services.review import notes_for_device
 from sync_server.services.scope import GridSet, grid_set
 
-BOOT_ORDER = ("grid_node", "building", "unit", "house", "resident", "binding")
+BOOT_ORDER = ("grid_node", "building", "unit", "house", "resident", "binding", "visit")
+# A new phone needs recent visits (who was seen this sweep), not every visit ever made.
+VISIT_HISTORY_DAYS = 60
 
 
 class BadCursor(DomainError):
@@ -58,6 +65,17 @@ class Cursor:
     total: int = 0
     sent: int = 0
     v: int = 1
+    c: bool = False  # the device stores campaign records (PullRequest.campaigns)
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The bootstrap's entities, in order."""
+        return BOOT_ORDER + campaign_sync.CAMPAIGN_ENTITIES if self.c else BOOT_ORDER
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Entities this device is never sent."""
+        return () if self.c else campaign_sync.CAMPAIGN_ENTITIES
 
     def encode(self) -> str:
         raw = json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -73,7 +91,7 @@ class Cursor:
             raise BadCursor(
                 "the sync cursor is damaged; clear the app's data and sync again"
             ) from exc
-        if cursor.v != 1 or cursor.stage < 0 or cursor.stage > len(BOOT_ORDER):
+        if cursor.v != 1 or cursor.stage < 0 or cursor.stage > len(cursor.order):
             raise BadCursor("the sync cursor is from an unknown version")
         return cursor
 
@@ -90,8 +108,10 @@ def pull(
     leaves = sorted(grids.leaves)
     removed_grids: list[str] = []
     if request.cursor is None:
-        cursor = Cursor(seq=current_seq(session=session), scope=leaves, boot=leaves)
-        cursor.total = _boot_total(session, grids, leaves)
+        cursor = Cursor(
+            seq=current_seq(session=session), scope=leaves, boot=leaves, c=request.campaigns
+        )
+        cursor.total = _boot_total(session, grids, leaves, cursor.order)
     else:
         cursor = Cursor.decode(request.cursor)
         held = set(cursor.scope)
@@ -103,26 +123,31 @@ def pull(
             if boot != set(cursor.boot):
                 # Restart the bootstrap over the new set; re-sent records are harmless.
                 cursor.boot, cursor.stage, cursor.after, cursor.sent = sorted(boot), 0, "", 0
-                cursor.total = _boot_total(session, grids, cursor.boot)
+                cursor.total = _boot_total(session, grids, cursor.boot, cursor.order)
+        if request.campaigns != cursor.c:
+            _switch_campaigns(session, grids, cursor, request.campaigns)
     records: list[RecordState] = []
     removed: list[RecordRef] = []
     if cursor.boot:
         phase = "bootstrap"
         records = _boot_page(session, grids, cursor, request.limit)
         cursor.sent += len(records)
-        if cursor.stage >= len(BOOT_ORDER):
+        if cursor.stage >= len(cursor.order):
             cursor.boot, cursor.stage, cursor.after = [], 0, ""
-        has_more = bool(cursor.boot) or _changes_after(session, grids, cursor.seq) > 0
+        has_more = (
+            bool(cursor.boot) or _changes_after(session, grids, cursor.seq, cursor.skipped) > 0
+        )
         remaining = max(cursor.total - cursor.sent, 0) if cursor.boot else None
     else:
         phase = "changes"
         records, removed, last_seq, page_full = _change_page(
-            session, grids, cursor.seq, request.limit
+            session, grids, cursor.seq, request.limit, campaigns=cursor.c
         )
         cursor.seq = last_seq
-        remaining = _changes_after(session, grids, cursor.seq) if page_full else 0
+        remaining = _changes_after(session, grids, cursor.seq, cursor.skipped) if page_full else 0
         has_more = page_full and remaining > 0
     device.last_pull_at = device.last_seen_at = utcnow()
+    note_outbox(device, request.pending_ops, request.oldest_pending_at)
     return PullResponse(
         records=records,
         removed=removed,
@@ -133,6 +158,9 @@ def pull(
         phase=phase,
         remaining=remaining,
         open_conflicts=_open_conflicts(session, device.id),
+        review_notes=notes_for_device(
+            session=session, device_id=device.id, acknowledged=request.ack_review_notes
+        ),
         server_hlc=clock.now(),
     )
 
@@ -147,10 +175,23 @@ def _open_conflicts(session: Session, device_id: str) -> list[str]:
     )
 
 
+def _switch_campaigns(session: Session, grids: GridSet, cursor: Cursor, wanted: bool) -> None:
+    """The app started storing campaign records (an update): bootstrap them over its grids,
+    restarting a bootstrap that was still running so that it includes them."""
+    cursor.c = wanted
+    if not wanted:
+        return
+    start = 0 if cursor.boot else len(BOOT_ORDER)
+    cursor.boot, cursor.stage, cursor.after, cursor.sent = list(cursor.scope), start, "", 0
+    cursor.total = _boot_total(session, grids, cursor.boot, cursor.order[start:])
+
+
 # --- bootstrap -----------------------------------------------------------------------------
 
 
 def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
+    if entity in campaign_sync.CAMPAIGN_ENTITIES:
+        return campaign_sync.boot_query(entity, grids, boot)
     model = MODELS[entity]
     query = select(model).where(model.deleted.is_(False))
     if entity == "grid_node":
@@ -160,6 +201,13 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
     if entity == "unit":
         return query.join(Building, Building.id == Unit.building_id).where(
             Building.grid_id.in_(boot)
+        )
+    if entity == "visit":
+        since = (utcnow() - timedelta(days=VISIT_HISTORY_DAYS)).date().isoformat()
+        return (
+            query.join(House, House.id == Visit.house_id)
+            .where(House.grid_id.in_(boot))
+            .where(Visit.visited_at >= since)
         )
     open_bindings = (
         select(Binding.resident_id if entity == "resident" else Binding.id)
@@ -171,20 +219,23 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
     return query.where(Binding.id.in_(open_bindings))
 
 
-def _boot_total(session: Session, grids: GridSet, boot: list[str]) -> int:
+def _boot_total(
+    session: Session, grids: GridSet, boot: list[str], entities: tuple[str, ...]
+) -> int:
     if not boot:
         return 0
     return sum(
         session.scalar(select(func.count()).select_from(_boot_query(e, grids, boot).subquery()))
         or 0
-        for e in BOOT_ORDER
+        for e in entities
     )
 
 
 def _boot_page(session: Session, grids: GridSet, cursor: Cursor, limit: int) -> list[RecordState]:
     out: list[RecordState] = []
-    while cursor.stage < len(BOOT_ORDER) and len(out) < limit:
-        entity = BOOT_ORDER[cursor.stage]
+    order = cursor.order
+    while cursor.stage < len(order) and len(out) < limit:
+        entity = order[cursor.stage]
         model = MODELS[entity]
         want = limit - len(out)
         rows = session.scalars(
@@ -208,26 +259,22 @@ def _change_filter(grids: GridSet) -> list[str]:
     return sorted(grids.leaves | grids.nodes)
 
 
-def _changes_after(session: Session, grids: GridSet, seq: int) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Change)
-            .where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
-        )
-        or 0
-    )
+def _changes_after(session: Session, grids: GridSet, seq: int, skip: tuple[str, ...]) -> int:
+    query = select(func.count()).select_from(Change)
+    query = query.where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
+    if skip:
+        query = query.where(Change.entity.not_in(skip))
+    return int(session.scalar(query) or 0)
 
 
 def _change_page(
-    session: Session, grids: GridSet, seq: int, limit: int
+    session: Session, grids: GridSet, seq: int, limit: int, *, campaigns: bool = False
 ) -> tuple[list[RecordState], list[RecordRef], int, bool]:
-    rows = session.execute(
-        select(Change.seq, Change.entity, Change.record_id)
-        .where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
-        .order_by(Change.seq)
-        .limit(limit)
-    ).all()
+    query = select(Change.seq, Change.entity, Change.record_id)
+    query = query.where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
+    if not campaigns:
+        query = query.where(Change.entity.not_in(campaign_sync.CAMPAIGN_ENTITIES))
+    rows = session.execute(query.order_by(Change.seq).limit(limit)).all()
     if not rows:
         return [], [], seq, False
     wanted: dict[str, list[str]] = defaultdict(list)
@@ -252,7 +299,24 @@ def _change_page(
             records.append(state_of(entity, row))
         else:
             removed.append(RecordRef(entity=entity, id=record_id))
+    if campaigns:
+        _follow_residents(session, grids, records, removed)
     return records, removed, int(rows[-1].seq), len(rows) == limit
+
+
+def _follow_residents(
+    session: Session, grids: GridSet, records: list[RecordState], removed: list[RecordRef]
+) -> None:
+    """Residents bring their campaign records along, and take them when they leave."""
+    delivered = [r.id for r in records if r.entity == "resident" and not r.deleted]
+    gone = [r.id for r in records if r.entity == "resident" and r.deleted]
+    gone += [r.id for r in removed if r.entity == "resident"]
+    if not delivered and not gone:
+        return
+    states, refs = campaign_sync.follow_residents(session, grids, delivered, gone)
+    have = {(r.entity, r.id) for r in records} | {(r.entity, r.id) for r in removed}
+    records.extend(s for s in states if (s.entity, s.id) not in have)
+    removed.extend(r for r in refs if (r.entity, r.id) not in have)
 
 
 def _in_scope(
@@ -271,7 +335,7 @@ def _in_scope(
                 inside.add((entity, record_id))
         elif isinstance(row, Unit):
             unit_buildings[row.id] = row.building_id
-        elif isinstance(row, Binding):
+        elif isinstance(row, Binding | Visit):
             binding_houses[row.id] = row.house_id
         elif isinstance(row, Resident):
             resident_ids.append(row.id)
@@ -293,11 +357,14 @@ def _in_scope(
             ).all()
         )
         inside.update(
-            ("binding", b) for b, h in binding_houses.items() if grid_of.get(h) in grids.leaves
+            (entity, b)
+            for (entity, b), row in rows.items()
+            if b in binding_houses and grid_of.get(binding_houses[b]) in grids.leaves
         )
     for resident_id, resident_grid_ids in resident_grids(
         session=session, resident_ids=resident_ids
     ).items():
         if resident_grid_ids & grids.leaves:
             inside.add(("resident", resident_id))
+    inside |= campaign_sync.in_scope(session, grids, rows)
     return inside

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from sync_server.errors import Forbidden
 from sync_server.models import (
     Binding,
     Building,
+    Campaign,
     ConflictRecord,
     GridNode,
     House,
@@ -33,6 +34,7 @@ from sync_server.models import (
     Resident,
     SyncedMixin,
     Unit,
+    Visit,
     utcnow,
 )
 from sync_server.records import MODELS, assign, snapshot_of
@@ -59,7 +61,70 @@ class _Batch:
     grids: GridSet
     clock: hlc_mod.HLC
     changes: ChangeSet = field(default_factory=ChangeSet)
-    logged: dict[str, OperationLog] = field(default_factory=dict)
+    logged: dict[str, dict[str, Any]] = field(default_factory=dict)  # op_id -> stored result
+    # Loaded once per batch instead of once per operation (see bench/sync_bench.py): the rows
+    # the batch touches, the ids held by open duplicate conflicts, and residents' grids.
+    rows: dict[tuple[str, str], SyncedMixin] = field(default_factory=dict)
+    held_ids: set[str] = field(default_factory=set)
+    resident_grid_cache: dict[str, set[str]] = field(default_factory=dict)
+
+    def row(self, entity: str, record_id: str) -> SyncedMixin | None:
+        found = self.rows.get((entity, record_id))
+        if found is None:
+            found = self.session.get(MODELS[entity], record_id, with_for_update=True)
+            if found is not None:
+                self.rows[(entity, record_id)] = found
+        return found
+
+    def grids_for(self, entity: str, row: SyncedMixin) -> set[str]:
+        if entity != "resident":
+            return grids_of(session=self.session, entity=entity, row=row)
+        cached = self.resident_grid_cache.get(row.id)
+        if cached is None:
+            cached = resident_grids(session=self.session, resident_ids=[row.id]).get(row.id, set())
+            self.resident_grid_cache[row.id] = cached
+        return set(cached)
+
+    def preload(self, operations: list[Operation]) -> None:
+        ids: dict[str, set[str]] = {}
+        residents: set[str] = set()
+        for op in operations:
+            ids.setdefault(op.entity, set()).add(op.record_id)
+            if op.entity == "resident":
+                residents.add(op.record_id)
+            elif op.entity in ("binding", "outcome") and "resident_id" in op.fields:
+                residents.add(str(op.fields["resident_id"].new))
+        for entity, wanted in ids.items():
+            model = MODELS[entity]
+            ordered = sorted(wanted)
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
+                for found in self.session.scalars(
+                    select(model).where(model.id.in_(chunk)).with_for_update()
+                ):
+                    self.rows[(entity, found.id)] = found
+        every = sorted({i for wanted in ids.values() for i in wanted} | residents)
+        for start in range(0, len(every), 500):
+            self.held_ids.update(
+                self.session.scalars(
+                    select(ConflictRecord.record_id).where(
+                        ConflictRecord.kind == "duplicate",
+                        ConflictRecord.status == "open",
+                        ConflictRecord.record_id.in_(every[start : start + 500]),
+                    )
+                )
+            )
+        found_grids = resident_grids(session=self.session, resident_ids=sorted(residents))
+        for rid in residents:
+            self.resident_grid_cache[rid] = found_grids.get(rid, set())
+
+    def forget(self, op: Operation) -> None:
+        """After a rolled-back operation: drop what it may have left half-made in the caches."""
+        found = self.rows.get((op.entity, op.record_id))
+        if found is not None and inspect(found).transient:
+            del self.rows[(op.entity, op.record_id)]
+        if op.entity == "binding" and "resident_id" in op.fields:
+            self.resident_grid_cache.pop(str(op.fields["resident_id"].new), None)
 
     @property
     def unlimited(self) -> bool:
@@ -77,33 +142,45 @@ def push(
     batch = _Batch(session, caller, grid_set(session=session, user=caller.user), clock)
     op_ids = [op.op_id for op in request.operations]
     for start in range(0, len(op_ids), 500):
-        for log in session.scalars(
-            select(OperationLog).where(OperationLog.op_id.in_(op_ids[start : start + 500]))
+        for op_id, stored in session.execute(
+            select(OperationLog.op_id, OperationLog.result).where(
+                OperationLog.op_id.in_(op_ids[start : start + 500])
+            )
         ):
-            batch.logged[log.op_id] = log
+            batch.logged[op_id] = stored
+    fresh = [op for op in request.operations if op.op_id not in batch.logged]
+    batch.preload(fresh)
     results: list[OpResult] = []
+    log_rows: list[dict[str, Any]] = []
+    now = utcnow()
     for index, op in enumerate(request.operations):
         seen = batch.logged.get(op.op_id)
         if seen is not None:
-            results.append(OpResult.model_validate(seen.result))
+            results.append(OpResult.model_validate(seen))
             continue
         result = _run_one(batch, op, request.operations[index + 1 :])
-        log = OperationLog(
-            op_id=op.op_id,
-            device_id=op.device_id,
-            user_id=op.user_id,
-            entity=op.entity,
-            record_id=op.record_id,
-            kind=op.kind,
-            base_version=op.base_version,
-            fields={k: v.model_dump() for k, v in op.fields.items()},
-            hlc=op.hlc,
-            status=result.status,
-            result=result.model_dump(mode="json"),
+        stored = result.model_dump(mode="json")
+        log_rows.append(
+            {
+                "op_id": op.op_id,
+                "device_id": op.device_id,
+                "user_id": op.user_id,
+                "entity": op.entity,
+                "record_id": op.record_id,
+                "kind": op.kind,
+                "base_version": op.base_version,
+                "fields": {k: v.model_dump() for k, v in op.fields.items()},
+                "hlc": op.hlc,
+                "status": result.status,
+                "result": stored,
+                # Microseconds apart, so the history keeps the order of the batch.
+                "received_at": now + timedelta(microseconds=len(log_rows)),
+            }
         )
-        session.add(log)
-        batch.logged[op.op_id] = log
+        batch.logged[op.op_id] = stored
         results.append(result)
+    if log_rows:
+        session.execute(insert(OperationLog), log_rows)
     commit_changes(session=session, changes=batch.changes)
     device.last_push_at = device.last_seen_at = utcnow()
     return PushResponse(results=results, server_hlc=clock.now())
@@ -127,14 +204,17 @@ def _run_one(batch: _Batch, op: Operation, later: list[Operation]) -> OpResult:
         batch.changes.merge(local)
         return OpResult(**base, **outcome)
     except OpRejected as exc:
+        batch.forget(op)
         return OpResult(
             **base, status="rejected", code=exc.code, field=exc.field, reason=exc.reason
         )
     except MergeRejected as exc:
+        batch.forget(op)
         return OpResult(
             **base, status="rejected", code=exc.code, field=exc.field, reason=exc.errors[0].message
         )
     except IntegrityError as exc:
+        batch.forget(op)
         return OpResult(
             **base,
             status="rejected",
@@ -149,10 +229,12 @@ def _apply(
     session = batch.session
     spec = ENTITIES[op.entity]
     model = MODELS[op.entity]
-    row = session.get(model, op.record_id, with_for_update=True)
-    held = _held_duplicate(session, op)
+    row = batch.row(op.entity, op.record_id)
+    held = _held_duplicate(batch, op)
     if held is not None:
         return _hold(batch, held, op)
+    if spec.append_only:
+        _check_fact(batch, op, row)
     new_values = {name: change.new for name, change in op.fields.items()}
     if op.kind != "delete":
         normalised, errors = check_values(
@@ -166,7 +248,7 @@ def _apply(
     grids_before: set[str] = set()
     resident_before: dict[str, set[str]] = {}
     if row is not None:
-        grids_before = grids_of(session=session, entity=op.entity, row=row)
+        grids_before = batch.grids_for(op.entity, row)
         _require_in_scope(batch, op.entity, row, grids_before)
         if op.entity == "binding":
             rid = row.resident_id  # type: ignore[attr-defined]
@@ -213,6 +295,7 @@ def _apply(
         row = model()
         row.id = op.record_id
         session.add(row)
+        batch.rows[(op.entity, op.record_id)] = row
     if result.kind != "unchanged":
         assign(op.entity, row, {k: result.values[k] for k in result.changed if k in spec.fields})
         if row.version is None:
@@ -230,13 +313,14 @@ def _apply(
         _require_new_resident_bound(batch, op, later)
         grids_after: set[str] = _grids_of_binding_ops(batch, op, later)
     else:
-        grids_after = grids_of(session=session, entity=op.entity, row=row)
+        grids_after = batch.grids_for(op.entity, row)
         if op.kind != "delete":
             _require_in_scope(batch, op.entity, row, grids_after)
     changes.add(op.entity, row.id, grids_before | grids_after)
     if op.entity == "binding":
         rid = row.resident_id  # type: ignore[attr-defined]
         after = resident_grids(session=session, resident_ids=[rid]).get(rid, set())
+        batch.resident_grid_cache[rid] = set(after)
         changes.add("resident", rid, resident_before.get(rid, set()) | after)
         # A person found at the door arrives with their first binding.
         changes.add("binding", row.id, after)
@@ -272,12 +356,42 @@ def _require_in_scope(batch: _Batch, entity: str, row: SyncedMixin, grids: set[s
         return
     if entity == "resident" and not grids:
         grids = _recent_resident_grids(batch.session, row.id)
+    if entity == "outcome" and not grids:  # the worker learnt at the door they had moved out
+        grids = _recent_resident_grids(batch.session, row.resident_id)  # type: ignore[attr-defined]
     if entity == "grid_node":
         allowed = row.id in batch.grids.nodes
     else:
         allowed = bool(grids) and grids <= batch.grids.leaves
     if not allowed:
         raise OpRejected("out_of_scope", f"this {entity} is outside your assigned grids")
+
+
+def _check_fact(batch: _Batch, op: Operation, row: SyncedMixin | None) -> None:
+    """Append-only records (campaign outcomes) are created once and never changed, so workers
+    recording on one person never conflict; an admin may delete one recorded in error. A new
+    outcome names a campaign the caller holds and a resident the server has."""
+    if op.kind == "delete" and batch.unlimited:
+        return
+    if op.kind != "create" or row is not None:
+        raise OpRejected(
+            "append_only", f"a {op.entity} is never changed once recorded; record a new one instead"
+        )
+    if op.entity != "outcome":
+        return
+    new = {name: change.new for name, change in op.fields.items()}
+    if new.get("campaign_id"):
+        campaign = batch.session.get(Campaign, str(new["campaign_id"]))
+        held = batch.unlimited or (campaign is not None and campaign.grid_id in batch.grids.nodes)
+        if campaign is None or campaign.deleted or not held:
+            raise OpRejected(
+                "unknown_reference", f"campaign {new['campaign_id']} does not exist", "campaign_id"
+            )
+    if new.get("resident_id"):
+        resident = batch.session.get(Resident, str(new["resident_id"]))
+        if resident is None or resident.deleted:
+            raise OpRejected(
+                "unknown_reference", f"resident {new['resident_id']} does not exist", "resident_id"
+            )
 
 
 def _recent_resident_grids(session: Session, resident_id: str) -> set[str]:
@@ -342,17 +456,23 @@ def _check_references(session: Session, entity: str, row: SyncedMixin, result: M
     if entity == "binding":
         need(Resident, row.resident_id, "resident_id")  # type: ignore[attr-defined]
         need(House, row.house_id, "house_id")  # type: ignore[attr-defined]
+    if isinstance(row, Visit):
+        need(House, row.house_id, "house_id")
+        if row.resident_id is not None:
+            need(Resident, row.resident_id, "resident_id")
 
 
 # --- duplicates and held operations ---------------------------------------------------------
 
 
-def _held_duplicate(session: Session, op: Operation) -> ConflictRecord | None:
+def _held_duplicate(batch: _Batch, op: Operation) -> ConflictRecord | None:
     """The open duplicate conflict that holds this record, or that of the resident it binds."""
     ids = [op.record_id]
-    if op.entity == "binding" and "resident_id" in op.fields:
+    if op.entity in ("binding", "outcome") and "resident_id" in op.fields:
         ids.append(str(op.fields["resident_id"].new))
-    return session.scalar(
+    if not batch.held_ids.intersection(ids):
+        return None
+    return batch.session.scalar(
         select(ConflictRecord).where(
             ConflictRecord.kind == "duplicate",
             ConflictRecord.status == "open",
@@ -404,6 +524,7 @@ def _duplicate(
     )
     batch.session.add(conflict)
     batch.session.flush()
+    batch.held_ids.add(op.record_id)
     return {
         "status": "conflict",
         "conflict_id": conflict.id,

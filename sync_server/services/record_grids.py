@@ -2,6 +2,8 @@
 
 Places carry their grid; a unit follows its building, a binding its house, and a resident the
 houses of their open bindings (a person who moved belongs to the new grid, not the old one).
+A campaign belongs to the root node of its subtree; its completions and outcomes to their
+resident's grids.
 """
 
 from __future__ import annotations
@@ -12,7 +14,19 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync_server.models import Binding, Building, GridNode, House, Resident, SyncedMixin, Unit
+from sync_server.models import (
+    Binding,
+    Building,
+    Campaign,
+    CompletionMark,
+    GridNode,
+    House,
+    Outcome,
+    Resident,
+    SyncedMixin,
+    Unit,
+    Visit,
+)
 
 
 def grids_of(*, session: Session, entity: str, row: SyncedMixin) -> set[str]:
@@ -24,11 +38,19 @@ def grids_of(*, session: Session, entity: str, row: SyncedMixin) -> set[str]:
     if isinstance(row, Unit):
         grid = session.scalar(select(Building.grid_id).where(Building.id == row.building_id))
         return {grid} if grid else set()
-    if isinstance(row, Binding):
+    if isinstance(row, Binding | Visit):
         grid = session.scalar(select(House.grid_id).where(House.id == row.house_id))
         return {grid} if grid else set()
     if isinstance(row, Resident):
         return resident_grids(session=session, resident_ids=[row.id]).get(row.id, set())
+    if isinstance(row, Campaign):
+        # The root of the campaign's subtree: every device whose scope meets the subtree has
+        # that node among its grid nodes (its own, or an ancestor of its grids).
+        return {row.grid_id}
+    if isinstance(row, CompletionMark | Outcome):
+        # A campaign fact about a person travels with the person.
+        rid = row.resident_id
+        return resident_grids(session=session, resident_ids=[rid]).get(rid, set())
     raise ValueError(f"unknown entity {entity}")
 
 

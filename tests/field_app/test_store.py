@@ -153,7 +153,9 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, wall: FakeWall) -> N
     store = Store.open(path, wall=wall)
     assert store.db.journal_mode == "wal"
     assert [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")] == [
-        "m001_initial"
+        "m001_initial",
+        "m002_visits_and_name_search",
+        "m003_campaigns",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)

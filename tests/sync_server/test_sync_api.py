@@ -281,3 +281,92 @@ def test_too_many_operations_is_a_clear_422(pair: tuple[WireDevice, WireDevice])
     response = a.push_raw(ops)
     assert response.status_code == 422
     assert "operations" in response.json()["detail"]
+
+
+def test_the_push_commits_before_the_answer_is_sent(
+    pair: tuple[WireDevice, WireDevice], client: TestClient
+) -> None:
+    """A phone drops pushed operations once it hears "applied": the commit must come first."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio
+    from sqlalchemy import event
+
+    a, _ = pair
+    rid, _ = _a_resident(a)
+    body = json.dumps(
+        {
+            "protocol_version": 1,
+            "device_id": a.device_id,
+            "operations": [a.edit("resident", rid, note="先提交")],
+        }
+    ).encode()
+    events: list[str] = []
+    factory = client.app.state.sessionmaker  # type: ignore[attr-defined]
+
+    def committed(_session: Session) -> None:
+        events.append("commit")
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/sync/push",
+        "raw_path": b"/api/v1/sync/push",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in a.headers.items()]
+        + [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            await anyio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            events.append(f"response {message['status']}")
+
+    event.listen(factory, "after_commit", committed)
+    try:
+        # A thread of its own: another test's event loop may still own this one.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(anyio.run, client.app, scope, receive, send).result()  # type: ignore[arg-type]
+    finally:
+        event.remove(factory, "after_commit", committed)
+    # (A savepoint's release counts as a commit here too; what matters is that none comes after.)
+    assert events[-1] == "response 200" and "commit" in events, events
+
+
+def test_a_visit_recorded_on_one_phone_reaches_the_other_and_stays_in_its_grid(
+    pair: tuple[WireDevice, WireDevice], client: TestClient
+) -> None:
+    a, b = pair
+    house = sorted(a.of("house"))[1]
+    rid, _ = _a_resident(a)
+    visit = str(uuid.uuid4())
+    fields = {
+        "house_id": (None, house),
+        "resident_id": (None, rid),
+        "outcome": (None, "met"),
+        "note": (None, "身体还好"),
+        "visited_at": (None, "2026-11-28T09:30+08:00"),
+    }
+    [result] = a.push([a.op("visit", visit, "create", fields)])
+    assert result["status"] == "applied", result
+    b.pull()
+    assert b.records[("visit", visit)]["values"]["note"] == "身体还好"
+    outsider = WireDevice(client, "w12")
+    outsider.pull()
+    assert ("visit", visit) not in outsider.records
+    [forged] = outsider.push([outsider.op("visit", str(uuid.uuid4()), "create", fields)])
+    assert (forged["status"], forged["code"]) == ("rejected", "out_of_scope")

@@ -16,13 +16,13 @@ from tests.factories import PASSWORD
 
 
 class WireDevice:
-    def __init__(self, client: TestClient, username: str) -> None:
+    def __init__(self, client: TestClient, username: str, password: str = PASSWORD) -> None:
         self.client = client
         self.device_id = str(uuid.uuid4())
         self.clock = HLC(f"dev-{self.device_id[:8]}")
         response = client.post(
             "/api/v1/auth/login",
-            json={"username": username, "password": PASSWORD, "device_id": self.device_id},
+            json={"username": username, "password": password, "device_id": self.device_id},
         )
         assert response.status_code == 200, response.text
         body = response.json()
@@ -78,8 +78,8 @@ class WireDevice:
         results: list[dict[str, Any]] = response.json()["results"]
         return results
 
-    def pull(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """Pull until nothing is left; returns the pages."""
+    def pull(self, limit: int = 1000, **extra: Any) -> list[dict[str, Any]]:
+        """Pull until nothing is left; returns the pages. `extra` adds optional request fields."""
         pages = []
         while True:
             response = self.client.post(
@@ -89,6 +89,7 @@ class WireDevice:
                     "device_id": self.device_id,
                     "cursor": self.cursor,
                     "limit": limit,
+                    **extra,
                 },
                 headers=self.headers,
             )

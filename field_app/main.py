@@ -1,0 +1,127 @@
+"""The field app's entry points: `run(...)` serves it (web mode on a loopback port, offline: no
+CDN, bundled CJK font), and `main(page)` is the Flet app itself, one per open window.
+
+Process-wide, one `Device` holds the data directory and the background `SyncService`; each window
+gets its own store connection and `AppViewModel`, rendered by the `App` component.
+
+    uv run gridsweep app --port 8550 --server-url http://127.0.0.1:8000 --data-dir data/device-1
+    flet build apk   # see docs/field-app.md
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import flet as ft
+import httpx
+
+from field_app.config import APP_VERSION, ASSETS_DIR, AppConfig
+from field_app.state import AppViewModel, SyncService
+from field_app.store import Store
+from field_app.sync_client import SyncClient
+from field_app.views import theme
+from field_app.views.app import App
+
+log = logging.getLogger(__name__)
+
+
+class Device:
+    """This installation: its data directory and its one background sync worker."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        Store.open(config.store_path).close()  # create and migrate before any window opens
+        self.service = SyncService(
+            config.store_path,
+            connect,
+            poll_seconds=config.poll_seconds,
+            device_name=config.device_name,
+        )
+
+
+def connect(server_url: str, store: Store) -> SyncClient:
+    """A sync client for `server_url` over HTTP (short timeouts: a stairwell, not a data centre)."""
+    http = httpx.Client(base_url=server_url, timeout=httpx.Timeout(30.0, connect=5.0))
+    return SyncClient(http, store, app_version=APP_VERSION)
+
+
+_device: Device | None = None
+_device_lock = threading.Lock()
+
+
+def device() -> Device:
+    """The process's device, from the environment unless `run()` configured it."""
+    global _device
+    with _device_lock:
+        if _device is None:
+            _device = Device(AppConfig.from_env())
+        return _device
+
+
+def main(page: ft.Page) -> None:
+    """One window of the app."""
+    this = device()
+    store = Store.open(this.config.store_path)  # this window's connection, on the UI thread
+
+    def dispatch(fn: Callable[[], None]) -> None:
+        # The sync worker notifies on its own thread; the view-model runs on the page's loop.
+        async def call() -> None:
+            fn()
+
+        page.run_task(call)
+
+    vm = AppViewModel(store, this.service, server_url=this.config.server_url, dispatch=dispatch)
+
+    def closed(_event: object = None) -> None:
+        vm.close()
+        store.close()
+
+    page.title = "网格通 GridSweep"
+    page.fonts = {theme.FONT_FAMILY: theme.FONT_URL}
+    page.theme = theme.theme()
+    page.theme_mode = ft.ThemeMode.LIGHT
+    page.padding = 0
+    page.on_close = closed
+    vm.start()
+    page.render_views(App, vm)
+
+
+def run(
+    *,
+    port: int = 8550,
+    server_url: str = "http://127.0.0.1:8000",
+    data_dir: str | Path = "data/device-1",
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve the app in web mode on `host:port` for the device in `data_dir`."""
+    global _device
+    base = AppConfig.from_env()
+    config = AppConfig(
+        data_dir=Path(data_dir),
+        server_url=server_url,
+        port=port,
+        host=host,
+        poll_seconds=base.poll_seconds,
+    )
+    with _device_lock:
+        _device = Device(config)
+    # Offline: the Flutter client must not fetch CanvasKit or fonts from a CDN.
+    os.environ.setdefault("FLET_WEB_NO_CDN", "1")
+    print(f"GridSweep field app: http://{host}:{port}/  (device data in {config.data_dir})")
+    ft.run(
+        main,
+        view=ft.AppView.WEB_BROWSER,
+        host=host,
+        port=port,
+        assets_dir=str(ASSETS_DIR),
+        no_cdn=True,
+    )
+
+
+if __name__ == "__main__":  # `flet run` / `flet build`: settings come from the environment
+    ft.run(main, assets_dir=str(ASSETS_DIR))

@@ -1,0 +1,280 @@
+"""Syncing in the background: one worker thread per app process (one device), never the UI's.
+
+The worker owns its own `Store` connection to the device file (SQLite connections belong to the
+thread that opened them, and WAL lets the UI read while a pull writes). It runs, one at a time:
+sign-in with the first download of the worker's grids, syncs the worker asked for, and a health
+poll every few seconds; when the server becomes reachable again it syncs by itself, so changes
+made in a stairwell leave as soon as there is a signal.
+
+Listeners are called on the worker thread: a view-model must hop to its own thread before it
+touches its store (see `AppViewModel`, which is given a `dispatch` function for that).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from field_app.state.observable import Observable
+from field_app.store import Store
+from field_app.sync_client import (
+    Offline,
+    SignInRequired,
+    SyncClient,
+    SyncError,
+    SyncProgress,
+    SyncReport,
+    UpdateRequired,
+)
+
+log = logging.getLogger(__name__)
+
+# How the service reaches a server: (server URL, the worker's store) -> a client for it.
+Connect = Callable[[str, Store], SyncClient]
+FailureKind = Literal["offline", "sign_in", "credentials", "update", "server"]
+
+
+@dataclass(frozen=True)
+class SyncFailure:
+    """Why the last sign-in or sync did not complete; `detail` is the client's explanation."""
+
+    kind: FailureKind
+    detail: str = ""
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """A snapshot of the service, replaced as a whole on every change (safe to read anywhere)."""
+
+    online: bool | None = None  # None until the first health check
+    running: bool = False
+    job: Literal["sign_in", "sync"] | None = None
+    phase: Literal["push", "pull"] | None = None
+    done: int = 0
+    total: int | None = None
+    report: SyncReport | None = None  # the last completed sync
+    failure: SyncFailure | None = None  # the last failed sign-in or sync
+    finished: int = 0  # how many jobs have ended; views notice a new result by its change
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    kind: Literal["sign_in", "sync"]
+    server_url: str = ""
+    username: str = ""
+    password: str = ""
+
+
+class SyncService(Observable):
+    """Background sign-in, sync and reachability for the device whose store is at `store_path`."""
+
+    def __init__(
+        self,
+        store_path: str | Path,
+        connect: Connect,
+        *,
+        poll_seconds: float = 5.0,
+        device_name: str = "",
+    ) -> None:
+        super().__init__()
+        self._path = store_path
+        self._connect = connect
+        self._poll_seconds = poll_seconds
+        self._device_name = device_name
+        self._lock = threading.Lock()
+        self._jobs: deque[_Job] = deque()
+        self._status = SyncStatus()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._store: Store | None = None
+        self._store_thread: int | None = None
+        self._next_poll = 0.0
+        self._client: tuple[str, SyncClient] | None = None
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
+
+    # --- what the UI asks for (any thread) -----------------------------------------------------
+
+    def sign_in(self, server_url: str, username: str, password: str) -> None:
+        """Queue a sign-in followed by the first download of the worker's grids."""
+        self._enqueue(_Job("sign_in", server_url.strip().rstrip("/"), username.strip(), password))
+
+    def request_sync(self) -> bool:
+        """Queue a sync unless one is running or queued already; False when it was."""
+        with self._lock:
+            if self._status.running or any(job.kind == "sync" for job in self._jobs):
+                return False
+        self._enqueue(_Job("sync"))
+        return True
+
+    # --- the worker thread ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="gridsweep-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def step(self) -> None:
+        """Do what is due now: the next queued job, or else a health check when its time came.
+
+        The worker thread calls this in a loop; tests call it directly, with no thread at all.
+        """
+        with self._lock:
+            job = self._jobs.popleft() if self._jobs else None
+        if job is not None:
+            self._run_job(job)
+            return
+        if time.monotonic() >= self._next_poll:
+            self._poll()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # the worker must outlive any one failure
+                    log.exception("sync worker step failed")
+                with self._lock:
+                    idle = not self._jobs
+                if idle:
+                    self._wake.wait(timeout=max(0.05, self._next_poll - time.monotonic()))
+                    self._wake.clear()
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._lock:
+            self._jobs.append(job)
+        self._wake.set()
+
+    def _worker_store(self) -> Store:
+        thread = threading.get_ident()
+        if self._store is None or self._store_thread != thread:
+            self._store = Store.open(self._path)
+            self._store_thread = thread
+        return self._store
+
+    def _client_for(self, url: str, store: Store) -> SyncClient:
+        # One client per server address: it keeps its HTTP connections between polls.
+        if self._client is None or self._client[0] != url:
+            self._client = (url, self._connect(url, store))
+        return self._client[1]
+
+    def _poll(self) -> None:
+        store = self._worker_store()
+        url = store.meta.server_url
+        online = False if url is None else self._client_for(url, store).is_online()
+        was = self._status.online
+        # Poll often while offline (to sync as soon as the signal returns), rarely while online.
+        factor = 1 if not online else 3
+        self._next_poll = time.monotonic() + self._poll_seconds * factor
+        if online != was:
+            self._set(online=online)
+        signed_in = store.meta.token is not None
+        if online and not was and signed_in:
+            self._sync(store)
+
+    def _run_job(self, job: _Job) -> None:
+        store = self._worker_store()
+        if job.kind == "sign_in":
+            self._set(running=True, job="sign_in", phase=None, done=0, total=None, failure=None)
+            try:
+                with store.transaction():
+                    store.meta.server_url = job.server_url
+                self._client_for(job.server_url, store).login(
+                    job.username, job.password, device_name=self._device_name
+                )
+            except SyncError as exc:
+                self._fail(exc)
+                return
+            except Exception as exc:
+                log.exception("sign-in failed")
+                self._finish(
+                    report=SyncReport(), failure=SyncFailure("server", str(exc)), online=False
+                )
+                return
+            self._sync(store)
+        else:
+            if store.meta.server_url is None:
+                self._fail(SignInRequired("Sign in first.", code="not_authenticated"))
+                return
+            self._sync(store)
+
+    def _sync(self, store: Store) -> None:
+        url = store.meta.server_url
+        assert url is not None
+        self._set(running=True, job="sync", phase=None, done=0, total=None, failure=None)
+
+        def progress(step: SyncProgress) -> None:
+            self._set(phase=step.phase, done=step.done, total=step.total)
+
+        try:
+            report = self._client_for(url, store).sync(progress)
+        except SyncError as exc:
+            self._fail(exc)
+            return
+        except Exception as exc:  # a bug or a broken answer must not leave "syncing" on forever
+            log.exception("sync failed")
+            self._finish(report=SyncReport(), failure=SyncFailure("server", str(exc)), online=True)
+            return
+        failure = SyncFailure("server", "; ".join(report.errors)) if report.errors else None
+        self._finish(report=report, failure=failure, online=True)
+
+    def _fail(self, exc: SyncError) -> None:
+        kind: FailureKind
+        if isinstance(exc, Offline):
+            kind = "offline"
+        elif isinstance(exc, SignInRequired):
+            kind = "credentials" if exc.code == "invalid_credentials" else "sign_in"
+        elif isinstance(exc, UpdateRequired):
+            kind = "update"
+        else:
+            kind = "server"
+        online = kind != "offline"
+        if kind == "offline":
+            # Check again soon: the auto-sync fires when the server answers its health check.
+            self._next_poll = time.monotonic() + self._poll_seconds
+        self._finish(
+            report=exc.report, failure=SyncFailure(kind, str(exc), exc.code), online=online
+        )
+
+    def _finish(self, *, report: SyncReport, failure: SyncFailure | None, online: bool) -> None:
+        self._set(
+            running=False,
+            job=None,
+            phase=None,
+            report=report,
+            failure=failure,
+            online=online,
+            finished=self._status.finished + 1,
+            finished_at=datetime.now(UTC),
+        )
+
+    def _set(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+        self.notify()

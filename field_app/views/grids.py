@@ -1,0 +1,41 @@
+"""Home: the worker's grids, each with buildings, people and today's visits."""
+
+from __future__ import annotations
+
+import flet as ft
+
+from field_app.i18n import Translator
+from field_app.state import AppViewModel, GridsScreen
+from field_app.views import theme
+from field_app.views.widgets import chip, nav_row, section, text
+from shared.schema import LEVEL_ZH
+
+
+def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Control]:
+    rows: list[ft.Control] = [section(app.user_name, key="user-name")] if app.user_name else []
+    for item in screen.items:
+        grid, tally = item.record, item.tally
+        level = (
+            LEVEL_ZH.get(int(grid.values.get("level") or 5), "") if app.language == "zh-CN" else ""
+        )
+        rows.append(
+            nav_row(
+                key=f"grid-{grid.id}",
+                title=str(grid.values.get("name") or grid.values.get("code") or ""),
+                lines=[
+                    " · ".join(p for p in (level, str(grid.values.get("code") or "")) if p),
+                    " · ".join(
+                        (
+                            t("tally.buildings", n=tally.buildings),
+                            t("tally.residents", n=tally.residents),
+                            t("tally.visited", visited=tally.visited, houses=tally.houses),
+                        )
+                    ),
+                ],
+                badge=chip(t("tally.done"), theme.OK) if tally.done else None,
+                on_click=lambda _e, gid=grid.id: screen.open(gid),
+            )
+        )
+    if not screen.items:
+        rows.append(text(t("houses.none"), color=theme.MUTED))
+    return [ft.Column(rows, spacing=0, key="screen-grids")]

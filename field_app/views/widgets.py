@@ -1,0 +1,239 @@
+"""Building blocks shared by the screens: the status strip, the flash banner, list rows with
+counts, choice buttons and sync badges. Plain functions returning Flet controls; every control a
+test or a screen reader needs carries a visible text or a semantics label, and a `key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import flet as ft
+
+from field_app.i18n import Translator
+from field_app.state.app import AppViewModel
+from field_app.store import SyncState
+from field_app.views import theme
+from shared.errors import FieldError
+
+Handler = Callable[..., object]
+
+
+def text(
+    value: str,
+    *,
+    size: float = theme.BODY,
+    color: str | None = None,
+    bold: bool = False,
+    key: str | None = None,
+    selectable: bool = False,
+) -> ft.Text:
+    return ft.Text(
+        value,
+        size=size,
+        color=color,
+        weight=ft.FontWeight.BOLD if bold else None,
+        key=key,
+        selectable=selectable,
+    )
+
+
+def status_strip(app: AppViewModel, t: Translator) -> ft.Control:
+    """Online or not, changes waiting, problems, and the sync button: on every screen."""
+    status = app.status
+    if status.online is None:
+        dot, label = theme.OFFLINE, t("status.checking")
+    elif status.online:
+        dot, label = theme.ONLINE, t("status.online")
+    else:
+        dot, label = theme.OFFLINE, t("status.offline")
+    waiting = t("status.pending", n=status.pending) if status.pending else t("status.all_synced")
+    items: list[ft.Control] = [
+        ft.Icon(ft.Icons.CIRCLE, color=dot, size=14),
+        text(label, size=theme.SMALL, key="status-online"),
+        text("·", size=theme.SMALL, color=theme.MUTED),
+        text(waiting, size=theme.SMALL, key="status-pending", bold=bool(status.pending)),
+    ]
+    if status.problems:
+        items.append(
+            ft.TextButton(
+                t("status.problems", n=status.problems),
+                key="status-problems",
+                style=ft.ButtonStyle(
+                    color=theme.BAD,
+                    text_style=ft.TextStyle(size=theme.SMALL, font_family=theme.FONT_FAMILY),
+                ),
+                on_click=app.open_sync,
+            )
+        )
+    row = ft.Row(
+        [
+            ft.Row(items, spacing=6, wrap=True, expand=True),
+            ft.FilledTonalButton(
+                t("status.syncing") if status.syncing else t("action.sync"),
+                icon=ft.Icons.SYNC,
+                key="sync-button",
+                disabled=status.syncing,
+                height=44,
+                on_click=app.request_sync,
+            ),
+        ],
+        vertical_alignment=ft.CrossAxisAlignment.CENTER,
+    )
+    column: list[ft.Control] = [row]
+    if status.syncing:
+        column.append(progress_bar(status.done, status.total, key="sync-progress"))
+        if status.phase is not None and status.total:
+            column.append(
+                text(
+                    t(f"status.progress.{status.phase}", done=status.done, total=status.total),
+                    size=theme.SMALL,
+                    color=theme.MUTED,
+                )
+            )
+    return ft.Container(
+        ft.Column(column, spacing=4),
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=6),
+        bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
+        key="status-strip",
+    )
+
+
+def progress_bar(done: int, total: int | None, *, key: str) -> ft.ProgressBar:
+    value = None if not total else min(1.0, done / total)
+    return ft.ProgressBar(value=value, key=key, semantics_label=f"{done}/{total or '?'}")
+
+
+def flash_banner(app: AppViewModel, t: Translator) -> ft.Control | None:
+    if app.flash_message is None:
+        return None
+    colour = theme.BAD if app.flash_error else theme.OK
+    return ft.Container(
+        ft.Row(
+            [
+                ft.Icon(
+                    ft.Icons.ERROR_OUTLINE if app.flash_error else ft.Icons.CHECK_CIRCLE,
+                    color=colour,
+                ),
+                ft.Container(text(t.msg(app.flash_message), key="flash-text"), expand=True),
+                ft.IconButton(
+                    ft.Icons.CLOSE, tooltip=t("action.close"), on_click=app.dismiss_flash
+                ),
+            ],
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        ),
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=4),
+        bgcolor=ft.Colors.with_opacity(0.10, colour),
+        key="flash",
+    )
+
+
+def nav_row(
+    *,
+    key: str,
+    title: str,
+    lines: Sequence[str],
+    on_click: Handler,
+    badge: ft.Control | None = None,
+    leading: ft.Control | None = None,
+) -> ft.Control:
+    """A tappable row of a list (a grid, a building, a house, a person): big and obvious."""
+    body: list[ft.Control] = [text(title, size=theme.TITLE - 1, bold=True)]
+    body += [text(line, size=theme.SMALL, color=theme.MUTED) for line in lines if line]
+    trailing: list[ft.Control] = [badge] if badge is not None else []
+    trailing.append(ft.Icon(ft.Icons.CHEVRON_RIGHT, color=theme.MUTED))
+    parts: list[ft.Control] = [leading] if leading is not None else []
+    parts += [ft.Column(body, spacing=2, expand=True), *trailing]
+    return ft.Container(
+        ft.Row(parts, vertical_alignment=ft.CrossAxisAlignment.CENTER, spacing=theme.GAP),
+        key=key,
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=12),
+        border=ft.Border.only(bottom=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+        ink=True,
+        on_click=on_click,
+    )
+
+
+def chip(label: str, colour: str, *, key: str | None = None) -> ft.Control:
+    return ft.Container(
+        text(label, size=theme.SMALL - 1, color=colour, bold=True),
+        padding=ft.Padding.symmetric(horizontal=8, vertical=3),
+        border=ft.Border.all(1, colour),
+        border_radius=12,
+        key=key,
+    )
+
+
+def sync_badge(state: SyncState, t: Translator, *, key: str | None = None) -> ft.Control | None:
+    """Pending, conflict or rejected: shown on every record that is not simply synced."""
+    if state == "synced":
+        return None
+    colour = {"pending": theme.WARN, "conflict": theme.BAD, "rejected": theme.BAD}[state]
+    return chip(t(f"state.{state}"), colour, key=key)
+
+
+def choice_buttons(
+    options: Sequence[tuple[str, str]],
+    selected: str | None,
+    on_choose: Callable[[str], object],
+    *,
+    key: str,
+) -> ft.Control:
+    """One big button per option (no drop-down menus to aim at with a thumb)."""
+    buttons: list[ft.Control] = []
+    for value, label in options:
+        chosen = value == selected
+        make = ft.FilledButton if chosen else ft.OutlinedButton
+        buttons.append(
+            make(
+                label,
+                icon=ft.Icons.CHECK if chosen else None,
+                key=f"{key}-{value}",
+                height=theme.TARGET - 4,
+                style=theme.button_style(),
+                on_click=lambda _e, v=value: on_choose(v),
+            )
+        )
+    return ft.Row(buttons, wrap=True, spacing=8, run_spacing=8, key=key)
+
+
+def section(title: str, *, key: str | None = None) -> ft.Control:
+    return ft.Container(
+        text(title, size=theme.BODY, bold=True, color=ft.Colors.PRIMARY),
+        padding=ft.Padding.only(left=theme.PAD, right=theme.PAD, top=theme.PAD, bottom=4),
+        key=key,
+    )
+
+
+def padded(*controls: ft.Control, key: str | None = None) -> ft.Control:
+    # Stretched: fields and the main button span the phone's width (easy to hit with a thumb).
+    return ft.Container(
+        ft.Column(
+            list(controls), spacing=theme.GAP, horizontal_alignment=ft.CrossAxisAlignment.STRETCH
+        ),
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=12),
+        key=key,
+    )
+
+
+def action_button(
+    label: str,
+    on_click: Handler,
+    *,
+    key: str,
+    icon: ft.IconData | None = None,
+    primary: bool = True,
+) -> ft.Control:
+    make = ft.FilledButton if primary else ft.OutlinedButton
+    return make(
+        label,
+        icon=icon,
+        key=key,
+        height=theme.TARGET,
+        style=theme.button_style(),
+        on_click=on_click,
+    )
+
+
+def field_error(t: Translator, errors: Mapping[str, FieldError], name: str) -> str | None:
+    error = errors.get(name)
+    return t.field_error(error) if error is not None else None

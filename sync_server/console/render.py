@@ -1,0 +1,193 @@
+"""Rendering console pages: the Jinja2 environment, and how values are shown to a viewer.
+
+Templates never format data themselves: they call `fmt` (a `Formatter` bound to the viewer's
+language and role), which is the one place that masks ID numbers and phones, names enumerations
+in the viewer's language and shows times in China Standard Time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared.schema import Role
+from shared.validation import mask_id_number, mask_phone
+from sync_server.console.deps import Viewer
+from sync_server.console.i18n import Translator, has_key
+
+TEMPLATES = Path(__file__).parent / "templates"
+# China has one time zone and no daylight saving: a fixed offset needs no tz database.
+CST = timezone(timedelta(hours=8), "CST")
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,  # a misspelt variable fails the page test instead of vanishing
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# Scripts, styles and forms only from the console itself: an injected tag or attribute cannot
+# load or run anything, and no page can be framed by another site. Pages hold personal data,
+# so no cache keeps a copy.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+_ENUM_FIELDS = {"relation": "relation", "residence_status": "status", "outcome": "outcome"}
+
+
+class Formatter:
+    """How a value looks to one viewer: language, masking by role, local time."""
+
+    def __init__(self, t: Translator, role: str | None) -> None:
+        self.t = t
+        self.full_personal_data = role == Role.ADMIN
+
+    def dt(self, value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+    def ago(self, value: datetime | None, now: datetime | None = None) -> str:
+        if value is None:
+            return self.t("time.never")
+        now = now or datetime.now(UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        seconds = max(int((now - value).total_seconds()), 0)
+        if seconds < 60:
+            return self.t("time.just_now")
+        if seconds < 3600:
+            return self.t("time.minutes_ago", n=seconds // 60)
+        if seconds < 86400:
+            return self.t("time.hours_ago", n=seconds // 3600)
+        return self.t("time.days_ago", n=seconds // 86400)
+
+    def stale(self, value: datetime | None, hours: int = 24) -> bool:
+        return value is None or datetime.now(UTC) - value > timedelta(hours=hours)
+
+    def id_number(self, value: str | None) -> str:
+        return (value or "") if self.full_personal_data else mask_id_number(value)
+
+    def phone(self, value: str | None) -> str:
+        return (value or "") if self.full_personal_data else mask_phone(value)
+
+    def enum(self, kind: str, value: str | None) -> str:
+        if not value:
+            return "—"
+        key = f"{kind}.{value}"
+        return self.t(key) if has_key(key) else value
+
+    def tags(self, values: list[str] | None) -> str:
+        return "、".join(self.enum("tag", v) for v in values or []) or "—"
+
+    def sex(self, value: str | None) -> str:
+        return self.enum("sex", value)
+
+    def field(self, name: str) -> str:
+        key = f"field.{name}"
+        return self.t(key) if has_key(key) else name
+
+    def entity(self, name: str) -> str:
+        return self.enum("entity", name)
+
+    def value(self, field: str, value: Any, refs: dict[str, str] | None = None) -> str:
+        """A field's value as a person reads it; references show the record's label."""
+        if value is None or value == "":
+            return "—"
+        if field == "id_number":
+            return self.id_number(str(value))
+        if field == "phone":
+            return self.phone(str(value))
+        if field == "tags" and isinstance(value, list):
+            return self.tags(value)
+        if field in _ENUM_FIELDS:
+            return self.enum(_ENUM_FIELDS[field], str(value))
+        if field.endswith("_id") and refs and str(value) in refs:
+            return refs[str(value)]
+        if isinstance(value, date | datetime):
+            return value.isoformat()
+        if isinstance(value, list):
+            return "、".join(str(v) for v in value)
+        return str(value)
+
+    @staticmethod
+    def percent(done: int, total: int) -> int:
+        return round(100 * done / total) if total else 0
+
+
+def formatter_for(viewer: Viewer) -> Formatter:
+    return Formatter(Translator(viewer.lang), viewer.user.role)
+
+
+def _query(request: Request, **changes: Any) -> str:
+    """The current query string with some parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + urlencode(params) if params else "?"
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    viewer: Viewer | None,
+    lang: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    lang = viewer.lang if viewer is not None else (lang or "zh")
+    t = Translator(lang)
+    flash = request.query_params.get("msg", "")
+    html = _env.get_template(template).render(
+        request=request,
+        viewer=viewer,
+        lang=lang,
+        t=t,
+        fmt=Formatter(t, viewer.user.role if viewer else None),
+        csrf=viewer.csrf if viewer else "",
+        here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        query=lambda **kw: _query(request, **kw),
+        flash=t(f"flash.{flash}") if flash and has_key(f"flash.{flash}") else "",
+        **context,
+    )
+    return HTMLResponse(
+        html, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}
+    )
+
+
+def render_error(request: Request, lang: str, status: int, code: str, detail: str) -> HTMLResponse:
+    t = Translator(lang)
+    key = f"error.{code}" if has_key(f"error.{code}") else f"error.status_{status}"
+    message = t(key) if has_key(key) else t("error.generic")
+    return render(
+        request,
+        "error.html",
+        viewer=None,
+        lang=lang,
+        status_code=status,
+        error_status=status,
+        message=message,
+        detail=detail,
+    )

@@ -1,0 +1,91 @@
+"""Signing in and out of the console, and switching its language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shared.schema import Role
+from sync_server.api.deps import SettingsDep
+from sync_server.console.deps import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    ConsoleSessionDep,
+    PostDep,
+    safe_next,
+    viewer_lang,
+)
+from sync_server.console.i18n import LANGS
+from sync_server.console.render import render
+from sync_server.console.routes import new_router
+from sync_server.errors import DomainError
+from sync_server.services import auth
+
+router = new_router()
+LOGIN_ERRORS = ("invalid_credentials", "account_inactive", "worker_refused")
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/console") -> HTMLResponse:
+    return render(
+        request, "login.html", viewer=None, lang=viewer_lang(request), next=next, error=""
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: ConsoleSessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form()] = "/console",
+) -> Response:
+    lang = viewer_lang(request)
+
+    def refuse(code: str, status: int) -> HTMLResponse:
+        code = code if code in LOGIN_ERRORS else "invalid_credentials"
+        return render(
+            request, "login.html", viewer=None, lang=lang, next=next, error=code, status_code=status
+        )
+
+    try:
+        issued = auth.login(
+            session=session, settings=settings, username=username, password=password
+        )
+    except DomainError as exc:
+        return refuse(exc.code, exc.status)
+    if issued.user.role == Role.WORKER:
+        # Workers sweep with the app; the token just issued is revoked at once.
+        auth.logout(session=session, settings=settings, token=issued.token)
+        return refuse("worker_refused", 403)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=settings.token_ttl_hours * 3600,
+        path="/console",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(viewer: PostDep, session: ConsoleSessionDep, settings: SettingsDep) -> Response:
+    auth.logout(session=session, settings=settings, token=viewer.token)
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+@router.get("/lang/{lang}")
+def switch_language(request: Request, lang: str, next: str = "/console") -> Response:
+    """A preference, not an action: a GET that only sets the language cookie is safe."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=400 * 86400, path="/console", samesite="lax")
+    return response

@@ -1,0 +1,113 @@
+"""Exports of resident lists and missed lists to Excel and CSV, personal data masked by role.
+
+Resident lists: admins get full ID numbers and phones; supervisors get both masked (the same
+`Formatter` rule as every console page), written to disk row by row, then streamed and deleted.
+Missed lists are the campaign services' own file (as the API serves it): ID numbers masked
+except for admins, phones whole because the list exists to call the missed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from sync_server.console.access import node_for
+from sync_server.console.campaigns import campaign_port
+from sync_server.console.deps import ConsoleSessionDep, Viewer, ViewerDep
+from sync_server.console.render import formatter_for
+from sync_server.console.routes import new_router
+from sync_server.console.tables import MEDIA_TYPES, Format, write_table
+from sync_server.errors import NotFound
+from sync_server.queries.places import resident_rows
+
+router = new_router()
+
+RESIDENT_COLUMNS = (
+    "grid_code",
+    "grid_name",
+    "address",
+    "name",
+    "id_number",
+    "sex",
+    "birth_date",
+    "phone",
+    "relation",
+    "residence_status",
+    "tags",
+    "start_date",
+)
+
+
+def _send(path: Path, fmt: Format, name: str) -> FileResponse:
+    return FileResponse(
+        path,
+        filename=f"{name}-{date.today():%Y%m%d}.{fmt}",
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Cache-Control": "no-store"},  # personal data: no copies in caches
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+def _headers(viewer: Viewer, columns: tuple[str, ...]) -> list[str]:
+    fmt = formatter_for(viewer)
+    return [fmt.field(c) for c in columns]
+
+
+@router.get("/export/residents")
+def residents(
+    viewer: ViewerDep,
+    session: ConsoleSessionDep,
+    node: Annotated[str, Query(max_length=36)],
+    format: Annotated[Format, Query()] = "xlsx",
+) -> FileResponse:
+    root = node_for(session=session, viewer=viewer, node_id=node)
+    fmt = formatter_for(viewer)
+    rows = (
+        [
+            r.grid_code,
+            r.grid_name,
+            r.address,
+            r.name,
+            fmt.id_number(r.id_number),
+            fmt.sex(r.sex),
+            r.birth_date.isoformat(),
+            fmt.phone(r.phone),
+            fmt.enum("relation", r.relation),
+            fmt.enum("status", r.residence_status),
+            "、".join(fmt.enum("tag", tag) for tag in r.tags),
+            r.start_date.isoformat(),
+        ]
+        for r in resident_rows(session=session, root=root)
+    )
+    title = fmt.t("export.residents_title")
+    path = write_table(format, title, _headers(viewer, RESIDENT_COLUMNS), rows)
+    return _send(path, format, f"residents-{root.code}")
+
+
+@router.get("/export/missed")
+def missed(
+    viewer: ViewerDep,
+    session: ConsoleSessionDep,
+    node: Annotated[str, Query(max_length=36)],
+    campaign: Annotated[str, Query(max_length=36)],
+    format: Annotated[Format, Query()] = "xlsx",
+) -> FileResponse:
+    """The campaign's own missed list (the API's, in walking order), for this node."""
+    port = campaign_port()
+    if port is None:
+        raise NotFound("campaigns are not available in this build", code="no_campaigns")
+    root = node_for(session=session, viewer=viewer, node_id=node)
+    body = port.missed_file(
+        session=session, user=viewer.user, campaign_id=campaign, node=root, fmt=format
+    )
+    descriptor, name = tempfile.mkstemp(prefix="gs-export-", suffix=f".{format}")
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(body)
+    return _send(Path(name), format, f"missed-{root.code}")

@@ -1,0 +1,1 @@
+"""Files the server writes for people: spreadsheets to download (the missed list)."""

@@ -1,0 +1,94 @@
+"""Administering staff: activating and deactivating accounts, and handing level-5 grids over.
+
+Account creation and the assignment itself live in `services.users` (create_user, assign_grids);
+this module holds the admin-facing operations built on them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.schema import LEAF_LEVEL, Role
+from sync_server.errors import Forbidden, Invalid, NotFound
+from sync_server.models import AuthToken, GridNode, User, UserGrid, utcnow
+from sync_server.services.grid import get_node_by_code
+from sync_server.services.users import assign_grids
+
+
+def require_admin(user: User) -> None:
+    if user.role != Role.ADMIN:
+        raise Forbidden("only an administrator can do this", code="admin_only")
+
+
+def get_user(*, session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def set_active(*, session: Session, actor: User, user_id: str, active: bool) -> User:
+    """Deactivating signs the user out everywhere: every token of theirs is revoked."""
+    require_admin(actor)
+    user = get_user(session=session, user_id=user_id)
+    if user.id == actor.id and not active:
+        raise Invalid("you cannot deactivate your own account", code="self_deactivate")
+    user.active = active
+    if not active:
+        session.execute(
+            update(AuthToken)
+            .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    session.flush()
+    return user
+
+
+def grids_by_code(*, session: Session, codes: str | list[str]) -> list[GridNode]:
+    """Grid nodes named by codes (a list, or text separated by spaces, commas or new lines)."""
+    if isinstance(codes, str):
+        codes = [c for c in re.split(r"[\s,，;；]+", codes) if c]
+    nodes: list[GridNode] = []
+    unknown: list[str] = []
+    for code in dict.fromkeys(codes):  # keep the order, drop repeats
+        node = get_node_by_code(session=session, code=code)
+        if node is None:
+            unknown.append(code)
+        else:
+            nodes.append(node)
+    if unknown:
+        raise Invalid(
+            f"no grid has the code {', '.join(unknown)}", code="unknown_grid", field="grids"
+        )
+    return nodes
+
+
+def give_grid(*, session: Session, actor: User, grid: GridNode, to_user: User) -> list[User]:
+    """Make `to_user` the worker of a level-5 grid; returns the workers who held it before.
+
+    Their devices drop the grid and the new worker's devices bootstrap it at their next pull.
+    """
+    require_admin(actor)
+    if grid.level != LEAF_LEVEL:
+        raise Invalid("only a level-5 grid is handed to a worker", code="grid_level")
+    if to_user.role != Role.WORKER or not to_user.active:
+        raise Invalid("a grid is handed to an active worker", code="not_a_worker")
+    holders = session.scalars(
+        select(User)
+        .join(UserGrid, UserGrid.user_id == User.id)
+        .where(UserGrid.grid_id == grid.id, User.role == Role.WORKER, User.id != to_user.id)
+    ).all()
+    for holder in holders:
+        assign_grids(
+            session=session,
+            user=holder,
+            grids=[ug.grid for ug in holder.grids if ug.grid_id != grid.id],
+        )
+    if all(ug.grid_id != grid.id for ug in to_user.grids):
+        assign_grids(
+            session=session, user=to_user, grids=[*(ug.grid for ug in to_user.grids), grid]
+        )
+    return list(holders)

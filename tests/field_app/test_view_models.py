@@ -1,0 +1,433 @@
+"""The doorstep workflow through the view-models alone, against the real server in-process:
+first run, the sweep with its counts, search, edits with inline validation, adding a person,
+moving, tags, visits, working offline, syncing, and problems that stay visible."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from field_app.i18n import Msg, Translator
+from field_app.state import (
+    BuildingsScreen,
+    GridsScreen,
+    HouseScreen,
+    HousesScreen,
+    MoveScreen,
+    ResidentForm,
+    ResidentScreen,
+    SearchScreen,
+    SetupScreen,
+    SyncScreen,
+    UnitsScreen,
+    VisitScreen,
+)
+from shared.protocol import OpResult
+from shared.validation import id_check_char
+from sync_server.config import Settings
+from sync_server.main import create_app
+from sync_server.models import Binding, Resident
+from tests.factories import TinyGrid, make_tiny_grid
+from tests.field_app.app_harness import Device
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[FastAPI]:
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def tiny(session_factory: sessionmaker[Session]) -> TinyGrid:
+    with session_factory() as session, session.begin():
+        return make_tiny_grid(session)
+
+
+@pytest.fixture
+def device(server: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[], Device]]:
+    made: list[Device] = []
+
+    def make() -> Device:
+        made.append(Device(server, tmp_path / f"device-{len(made)}.db"))
+        return made[-1]
+
+    yield make
+    for d in made:
+        d.close()
+
+
+@pytest.fixture
+def phone(device: Callable[[], Device]) -> Device:
+    """A device signed in as worker w11 with its grid downloaded, on the home screen."""
+    d = device()
+    d.sign_in("w11")
+    assert isinstance(d.vm.screen, GridsScreen)
+    return d
+
+
+def new_id_number(seq: int = 901) -> str:
+    first17 = f"35012819900101{seq:03d}"
+    return first17 + id_check_char(first17)
+
+
+def walk_to_house(phone: Device, room: str) -> HouseScreen:
+    grids = phone.vm.screen
+    assert isinstance(grids, GridsScreen)
+    grids.open(grids.items[0].record.id)
+    buildings = phone.vm.screen
+    assert isinstance(buildings, BuildingsScreen)
+    buildings.open(buildings.items[0].record.id)
+    units = phone.vm.screen
+    assert isinstance(units, UnitsScreen)
+    units.open(units.items[0].record.id)
+    houses = phone.vm.screen
+    assert isinstance(houses, HousesScreen)
+    house = next(h for h in houses.items if h.house["room"] == room)
+    houses.open(house.house.id)
+    screen = phone.vm.screen
+    assert isinstance(screen, HouseScreen)
+    return screen
+
+
+def server_resident(
+    factory: sessionmaker[Session], **where: object
+) -> tuple[Resident, list[Binding]] | None:
+    with factory() as session:
+        query = select(Resident).filter_by(**where)
+        resident = session.scalars(query).first()
+        if resident is None:
+            return None
+        bindings = list(session.scalars(select(Binding).filter_by(resident_id=resident.id)))
+        session.expunge_all()
+        return resident, bindings
+
+
+# --- first run -----------------------------------------------------------------------------------
+
+
+def test_first_run_signs_in_and_downloads_then_opens_the_grids(
+    device: Callable[[], Device],
+) -> None:
+    d = device()
+    setup = d.vm.screen
+    assert isinstance(setup, SetupScreen)
+    assert setup.server_url == "http://testserver"
+    assert not d.vm.ready
+    d.sign_in("w11")
+    assert d.vm.ready
+    grids = d.vm.screen
+    assert isinstance(grids, GridsScreen)
+    assert [g.record["name"] for g in grids.items] == ["第1网格"]
+    assert d.vm.flash_message == Msg("flash.ready")
+    assert d.vm.status.online is True
+    assert d.vm.status.pending == 0
+    assert d.service.status.report is not None and d.service.status.report.received > 0
+
+
+def test_empty_fields_and_a_wrong_password_are_explained(device: Callable[[], Device]) -> None:
+    d = device()
+    setup = d.vm.screen
+    assert isinstance(setup, SetupScreen)
+    setup.set_server_url("")
+    assert not setup.submit()
+    assert setup.missing == {"server_url", "username", "password"}
+    setup.set_server_url("http://testserver")
+    d.sign_in("w11", "wrong password")
+    assert isinstance(d.vm.screen, SetupScreen)
+    assert setup.failure is not None and setup.failure.kind == "credentials"
+    assert not setup.busy
+
+
+def test_sign_in_without_a_network_says_so(device: Callable[[], Device]) -> None:
+    d = device()
+    d.transport.down = True
+    d.sign_in("w11")
+    setup = d.vm.screen
+    assert isinstance(setup, SetupScreen)
+    assert setup.failure is not None and setup.failure.kind == "offline"
+
+
+# --- the sweep -----------------------------------------------------------------------------------
+
+
+def test_each_level_of_the_sweep_has_counts_and_visit_status(phone: Device) -> None:
+    grids = phone.vm.screen
+    assert isinstance(grids, GridsScreen)
+    tally = grids.items[0].tally
+    assert (tally.buildings, tally.houses, tally.residents, tally.visited) == (1, 3, 3, 0)
+    house = walk_to_house(phone, "0301")
+    assert [o.resident["name"] for o in house.occupants] == ["张1120", "张1121"]
+    assert house.summary is not None and not house.summary.visited_today
+
+    house.record_visit()
+    visit = phone.vm.screen
+    assert isinstance(visit, VisitScreen)
+    assert not visit.save(), "an outcome must be chosen"
+    assert "outcome" in visit.errors
+    visit.choose("not_home")
+    visit.set_note("敲门无人应答")
+    assert visit.save()
+    assert phone.vm.screen is house
+    assert house.summary is not None and house.summary.visited_today
+    assert house.visits[0]["outcome"] == "not_home"
+    assert house.visits[0]["visited_at"].startswith("2026-11-28T10:15")
+
+    phone.vm.back()
+    houses = phone.vm.screen
+    assert isinstance(houses, HousesScreen)
+    assert houses.visited == 1
+    houses.toggle_unvisited()
+    assert [h.house["room"] for h in houses.items] == ["0101", "0201"]
+    phone.vm.home()
+    home = phone.vm.screen
+    assert isinstance(home, GridsScreen)
+    assert home.items[0].tally.visited == 1
+    assert phone.vm.status.pending == 1, "the visit waits in the outbox"
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def test_search_by_initials_id_ending_and_address(phone: Device) -> None:
+    phone.vm.open_search()
+    search = phone.vm.screen
+    assert isinstance(search, SearchScreen)
+    search.set_query("zhang")  # the tiny grid's people are all 张 + digits
+    assert {h.resident["name"] for h in search.hits} == {"张1110", "张1120", "张1121"}
+    number = search.hits[0].resident["id_number"]
+    assert search.masked_id(search.hits[0]).endswith(number[-4:])
+    assert "*" in search.masked_id(search.hits[0])
+    target = next(h for h in search.hits if h.resident["name"] == "张1120")
+    search.set_query(target.resident["id_number"][-4:])
+    assert target.resident.id in [h.resident.id for h in search.hits]
+    search.set_query("0301")
+    assert {h.resident["name"] for h in search.hits} == {"张1120", "张1121"}
+    search.open(target.resident.id)
+    assert isinstance(phone.vm.screen, ResidentScreen)
+
+
+# --- resident actions ----------------------------------------------------------------------------
+
+
+def test_editing_validates_inline_and_syncs(
+    phone: Device, session_factory: sessionmaker[Session]
+) -> None:
+    house = walk_to_house(phone, "0201")
+    house.open_resident(house.occupants[0].resident.id)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    assert person.shown_id.startswith("*") and not person.id_revealed
+    person.toggle_id()
+    assert person.shown_id == person.resident["id_number"]  # type: ignore[index]
+    person.edit()
+    form = phone.vm.screen
+    assert isinstance(form, ResidentForm)
+    assert not form.id_revealed, "the ID number stays masked in the form until opened"
+    form.set_value("phone", "139")
+    assert form.errors["phone"].code == "phone_length"
+    assert Translator("zh-CN").field_error(form.errors["phone"]) == "手机号应为11位，当前为3位"
+    assert not form.save()
+    form.reveal_id()
+    good = form.values["id_number"]
+    form.set_value("id_number", good[:-1] + ("0" if good[-1] != "0" else "1"))
+    assert form.errors["id_number"].code == "id_check_digit"
+    form.set_value("id_number", good)
+    form.set_value("phone", "13912345678")
+    assert form.errors == {}
+    assert form.save()
+    assert phone.vm.screen is person
+    assert person.resident is not None and person.resident["phone"] == "13912345678"
+    assert person.resident.sync_state == "pending"
+    assert phone.vm.status.pending == 1
+
+    phone.vm.request_sync()
+    phone.work()
+    assert phone.vm.status.pending == 0
+    assert phone.vm.flash_message is not None and phone.vm.flash_message.key == "sync.done"
+    found = server_resident(session_factory, id=person.resident_id)
+    assert found is not None and found[0].phone == "13912345678"
+
+
+def test_a_person_found_at_the_door_is_added_and_bound(
+    phone: Device, session_factory: sessionmaker[Session]
+) -> None:
+    house = walk_to_house(phone, "0101")
+    assert house.occupants == []
+    house.add_resident()
+    form = phone.vm.screen
+    assert isinstance(form, ResidentForm) and form.is_new
+    assert not form.save()
+    assert {"name", "id_number"} <= set(form.errors)
+    form.set_value("name", "林新来")
+    form.set_value("id_number", new_id_number())
+    form.set_value("relation", "tenant")
+    form.toggle_tag("elderly_alone")
+    assert form.save()
+    assert [o.resident["name"] for o in house.occupants] == ["林新来"]
+    assert house.occupants[0].binding["relation"] == "tenant"
+    assert phone.vm.status.pending == 2, "the person and their binding"
+
+    phone.vm.request_sync()
+    phone.work()
+    found = server_resident(session_factory, id_number=new_id_number())
+    assert found is not None
+    resident, bindings = found
+    assert resident.name == "林新来" and resident.tags == ["elderly_alone"]
+    assert [(b.house_id, b.relation) for b in bindings] == [(house.house_id, "tenant")]
+
+
+def test_adding_someone_already_registered_points_at_them(phone: Device) -> None:
+    other = walk_to_house(phone, "0201").occupants[0].resident
+    phone.vm.home()
+    house = walk_to_house(phone, "0101")
+    house.add_resident()
+    form = phone.vm.screen
+    assert isinstance(form, ResidentForm)
+    form.set_value("name", "某人")
+    form.set_value("id_number", other["id_number"])
+    assert not form.save()
+    assert form.errors["id_number"].code == "duplicate"
+    assert phone.vm.status.pending == 0
+
+
+def test_moving_out_and_moving_house_are_dated_bindings(
+    phone: Device, session_factory: sessionmaker[Session]
+) -> None:
+    house = walk_to_house(phone, "0301")
+    mover, leaver = (o.resident.id for o in house.occupants)
+    house.open_resident(mover)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    person.move()
+    move = phone.vm.screen
+    assert isinstance(move, MoveScreen)
+    move.set_mode("to")
+    assert not move.save(), "a new house must be chosen"
+    move.search("0101")
+    assert [h["room"] for h in move.houses] == ["0101"]
+    move.choose(move.houses[0].id)
+    move.set_day("2026-11-27")
+    assert move.save()
+    assert [h.address for h in person.homes] == ["西大街11号1号楼1单元0101室"]
+
+    phone.vm.back()
+    house.open_resident(leaver)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    person.move()
+    move = phone.vm.screen
+    assert isinstance(move, MoveScreen)
+    move.set_day("1999-01-01")
+    assert not move.save() and move.errors["date"].code == "date_order"
+    move.set_day("not a date")
+    assert move.errors["date"].code == "date_format"
+    move.set_day("2026-11-28")
+    assert move.save()
+    assert person.homes == []
+    assert person.resident is not None and person.resident["residence_status"] == "moved_out"
+
+    phone.vm.request_sync()
+    phone.work()
+    assert phone.vm.status.pending == 0 and phone.vm.status.problems == 0
+    found = server_resident(session_factory, id=mover)
+    assert found is not None
+    ends = sorted((str(b.start_date), str(b.end_date)) for b in found[1])
+    assert ends == [("2020-01-01", "2026-11-27"), ("2026-11-27", "None")]
+
+
+def test_tags_are_set_at_once(phone: Device) -> None:
+    house = walk_to_house(phone, "0201")
+    house.open_resident(house.occupants[0].resident.id)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    person.toggle_tag("disabled")
+    assert person.tags == ["disabled"]
+    person.toggle_tag("disabled")
+    assert person.tags == []
+    assert phone.vm.status.pending == 2
+
+
+# --- offline, sync and problems ------------------------------------------------------------------
+
+
+def test_offline_edits_wait_and_leave_when_the_server_returns(phone: Device) -> None:
+    phone.transport.down = True
+    phone.work()  # the health poll notices
+    assert phone.vm.status.online is False
+    house = walk_to_house(phone, "0201")
+    house.open_resident(house.occupants[0].resident.id)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    person.toggle_tag("hardship")
+    phone.vm.request_sync()
+    phone.work()
+    assert phone.vm.status.failure is not None and phone.vm.status.failure.kind == "offline"
+    assert phone.vm.flash_message == Msg("failure.offline") and phone.vm.flash_error
+    assert phone.vm.status.pending == 1
+
+    phone.transport.down = False
+    phone.work()  # the poll sees the server again and syncs by itself
+    assert phone.vm.status.online is True
+    assert phone.vm.status.pending == 0
+    assert phone.vm.status.failure is None
+
+
+def test_a_rejected_change_stays_on_its_record_until_read(phone: Device) -> None:
+    house = walk_to_house(phone, "0201")
+    rid = house.occupants[0].resident.id
+    house.open_resident(rid)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    person.toggle_tag("disabled")
+    (op,) = phone.store.pending_ops()
+    phone.store.record_results(
+        [
+            OpResult(
+                op_id=op.op_id, status="rejected", entity="resident", record_id=rid,
+                code="out_of_scope", reason="this resident is outside your assigned grids",
+            )
+        ]
+    )  # fmt: skip
+    person.refresh()
+    assert [p.status for p in person.problems] == ["rejected"]
+    assert phone.vm.status.rejected == 1
+    t = Translator("zh-CN")
+    problem = person.problems[0]
+    assert t.rejection(problem.code, problem.field, problem.reason) == "该记录不在您负责的网格内"
+    phone.vm.open_sync()
+    sync = phone.vm.screen
+    assert isinstance(sync, SyncScreen)
+    assert sync.subject(sync.problems[0]) == person.resident["name"]  # type: ignore[index]
+    sync.dismiss(op.op_id)
+    assert sync.problems == [] and phone.vm.status.problems == 0
+
+
+def test_language_switch_is_remembered(phone: Device, device: Callable[[], Device]) -> None:
+    assert phone.vm.language == "zh-CN"
+    phone.vm.toggle_language()
+    assert phone.vm.language == "en"
+    phone.vm.close()
+    again = Device(phone.app, phone.path)
+    try:
+        assert again.vm.language == "en"
+        assert again.vm.ready and isinstance(again.vm.screen, GridsScreen)
+    finally:
+        again.close()
+
+
+def test_every_screen_has_a_title_in_both_languages(phone: Device) -> None:
+    house = walk_to_house(phone, "0201")
+    screens = list(phone.vm.stack)
+    house.open_resident(house.occupants[0].resident.id)
+    screens.append(phone.vm.screen)
+    for language in ("zh-CN", "en"):
+        t = Translator(language)
+        for screen in screens:
+            title = t.msg(screen.title)
+            assert title and not title.startswith("screen."), (language, screen.kind)

@@ -1,0 +1,206 @@
+"""Every screen builds its Flet controls from its view-model, in both languages, with no Flutter
+client: a typo in a view fails here, not at a door. (The browser tests drive the real thing.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import flet as ft
+import pytest
+from fastapi import FastAPI
+from flet.components.component import Renderer
+from sqlalchemy.orm import Session, sessionmaker
+
+from field_app.i18n import CATALOGUES, Translator
+from field_app.state import Screen
+from field_app.views import widgets
+from field_app.views.app import SCREENS, app_bar
+from sync_server.config import Settings
+from sync_server.main import create_app
+from tests.factories import make_tiny_grid
+from tests.field_app.app_harness import Device
+from tests.field_app.test_view_models import walk_to_house
+
+
+@pytest.fixture
+def phone(
+    settings: Settings, session_factory: sessionmaker[Session], tmp_path: Path
+) -> Iterator[Device]:
+    with session_factory() as session, session.begin():
+        make_tiny_grid(session)
+    app: FastAPI = create_app(settings)
+    device = Device(app, tmp_path / "device.db")
+    yield device
+    device.close()
+    app.state.engine.dispose()
+
+
+KEY = re.compile(r"\b[a-z_]+\.[a-z_.]+\b")
+PREFIXES = {key.split(".")[0] for key in CATALOGUES["zh-CN"]}
+# Chinese UI sentences (not data, not templates) that must not show on an English screen.
+ZH_UI = [v for v in CATALOGUES["zh-CN"].values() if "{" not in v and len(v) >= 3 and v != "English"]
+
+
+def render(device: Device, language: str) -> list[ft.Control]:
+    t = Translator(language)
+    screen = device.vm.screen
+
+    def build() -> list[ft.Control]:
+        controls = SCREENS[screen.kind](screen, device.vm, t)
+        controls.append(app_bar(device.vm, screen, t))
+        controls.append(widgets.status_strip(device.vm, t))
+        banner = widgets.flash_banner(device.vm, t)
+        return controls + ([banner] if banner else [])
+
+    return Renderer().render(build)  # type: ignore[no-any-return]
+
+
+def texts(controls: Any) -> str:
+    """All literal text in a control tree (Text values, button contents, labels)."""
+    out: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, ft.BaseControl):
+            for name in ("value", "content", "label", "title", "controls", "actions", "leading",
+                         "text", "error", "hint_text"):  # fmt: skip
+                walk(getattr(value, name, None))
+            for name in ("kwargs",):  # components: their props
+                props = getattr(value, name, None)
+                if isinstance(props, dict):
+                    walk(list(props.values()))
+
+    walk(controls)
+    return " ".join(out)
+
+
+def visit_every_screen(device: Device) -> Iterator[Screen]:
+    yield device.vm.screen  # setup
+    device.sign_in("w11")
+    yield device.vm.screen  # grids
+    house = walk_to_house(device, "0301")
+    yield from device.vm.stack[1:]
+    house.record_visit()
+    yield device.vm.screen
+    device.vm.back()
+    house.add_resident()
+    yield device.vm.screen
+    device.vm.back()
+    house.open_resident(house.occupants[0].resident.id)
+    yield device.vm.screen
+    resident = device.vm.screen
+    resident.edit()  # type: ignore[attr-defined]
+    yield device.vm.screen
+    device.vm.back()
+    resident.move()  # type: ignore[attr-defined]
+    device.vm.screen.set_mode("to")  # type: ignore[attr-defined]
+    device.vm.screen.search("01")  # type: ignore[attr-defined]
+    yield device.vm.screen
+    device.vm.open_search()
+    device.vm.screen.set_query("zhang")  # type: ignore[attr-defined]
+    yield device.vm.screen
+    device.vm.open_sync()
+    yield device.vm.screen
+
+
+def test_every_screen_renders_in_both_languages(phone: Device) -> None:
+    seen = set()
+    for screen in visit_every_screen(phone):
+        stack, top = list(phone.vm.stack), phone.vm.screen
+        phone.vm.stack = (
+            [*stack[: stack.index(screen) + 1]] if screen in stack else [*stack, screen]
+        )
+        for language in ("zh-CN", "en"):
+            words = texts(render(phone, language))
+            assert words, screen.kind
+            leftover = [k for k in KEY.findall(words) if k.split(".")[0] in PREFIXES]
+            assert leftover == [], (screen.kind, language, leftover)
+            if language == "en":
+                chinese_ui = [v for v in ZH_UI if v in words]
+                assert chinese_ui == [], (screen.kind, chinese_ui)
+        phone.vm.stack = stack
+        assert phone.vm.screen is top
+        seen.add(screen.kind)
+    assert seen == set(SCREENS), sorted(set(SCREENS) - seen)
+
+
+def test_the_status_strip_shows_offline_and_waiting_changes(phone: Device) -> None:
+    phone.sign_in("w11")
+    phone.transport.down = True
+    phone.work()
+    house = walk_to_house(phone, "0201")
+    house.open_resident(house.occupants[0].resident.id)
+    phone.vm.screen.toggle_tag("disabled")  # type: ignore[attr-defined]
+    strip = texts(Renderer().render(lambda: widgets.status_strip(phone.vm, Translator("zh-CN"))))
+    assert "离线" in strip and "1 条待同步" in strip
+    strip = texts(Renderer().render(lambda: widgets.status_strip(phone.vm, Translator("en"))))
+    assert "Offline" in strip and "1 waiting to sync" in strip
+
+
+def test_ids_are_masked_on_screens_until_opened(phone: Device) -> None:
+    phone.sign_in("w11")
+    house = walk_to_house(phone, "0201")
+    number = house.occupants[0].resident["id_number"]
+    assert number not in texts(render(phone, "zh-CN"))
+    assert number[-4:] in texts(render(phone, "zh-CN"))
+    house.open_resident(house.occupants[0].resident.id)
+    assert number not in texts(render(phone, "zh-CN"))
+    phone.vm.screen.toggle_id()  # type: ignore[attr-defined]
+    assert number in texts(render(phone, "zh-CN"))
+
+
+def find(controls: Any, key: str) -> ft.BaseControl:
+    """The control with `key` in a rendered tree."""
+    stack = [controls]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list | tuple):
+            stack.extend(value)
+        elif isinstance(value, ft.BaseControl):
+            if getattr(value, "key", None) == key:
+                return value
+            for name in ("content", "controls", "actions", "leading", "title"):
+                stack.append(getattr(value, name, None))
+    raise AssertionError(f"no control with key {key!r}")
+
+
+def click(control: ft.BaseControl) -> None:
+    """Call on_click as Flet does: with the event when the handler takes a parameter."""
+    from flet.utils import get_param_count
+
+    handler = control.on_click  # type: ignore[attr-defined]
+    if get_param_count(handler) == 0:
+        handler()
+    else:
+        handler(ft.ControlEvent(control=control, name="click", data=None))
+
+
+def test_buttons_do_what_they_say_when_flet_calls_them(phone: Device) -> None:
+    phone.sign_in("w11")
+    house = walk_to_house(phone, "0201")
+    click(find(render(phone, "zh-CN"), "record-visit"))
+    assert phone.vm.screen.kind == "visit"
+    assert phone.vm.screen.resident_id is None  # type: ignore[attr-defined]
+    phone.vm.back()
+    click(find(render(phone, "zh-CN"), "add-resident"))
+    assert phone.vm.screen.kind == "resident_form"
+    phone.vm.back()
+    house.open_resident(house.occupants[0].resident.id)
+    for key, kind in (("edit-resident", "resident_form"), ("move-resident", "move"),
+                      ("visit-resident", "visit")):  # fmt: skip
+        click(find(render(phone, "zh-CN"), key))
+        assert phone.vm.screen.kind == kind
+        phone.vm.back()
+    click(find(render(phone, "zh-CN"), "toggle-id"))
+    assert phone.vm.screen.id_revealed  # type: ignore[attr-defined]
+    click(find(render(phone, "zh-CN"), "sync-button"))
+    assert not phone.service.request_sync(), "the button queued a sync"
+    click(find(render(phone, "zh-CN"), "switch-language"))
+    assert phone.vm.language == "en"

@@ -1,0 +1,97 @@
+"""Campaign admin API: who may create, who sees which campaign, and scope on progress."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.factories import TinyGrid
+from tests.sync_server.campaign_helpers import create_campaign
+from tests.sync_server.conftest import login
+
+
+def test_admin_creates_a_campaign_by_grid_code(client: TestClient, tiny: TinyGrid) -> None:
+    created = create_campaign(
+        client,
+        "T1-1-1-1",
+        age_min=3,
+        age_max=60,
+        tags=["独居老人"],
+        residence_statuses=["permanent"],
+        kind="vaccination",
+        name="加强针接种",
+    )
+    assert created["kind"] == "vaccination" and created["kind_zh"] == "疫苗接种"
+    assert created["rule"] == {
+        "grid_id": tiny.nodes["T1-1-1-1"].id,
+        "age_min": 3,
+        "age_max": 60,
+        "residence_statuses": ["permanent"],
+        "tags": ["elderly_alone"],
+    }
+    assert (created["grid_code"], created["version"]) == ("T1-1-1-1", 1)
+    shown = client.get(f"/api/v1/campaigns/{created['id']}", headers=login(client, "admin"))
+    assert shown.json() == created
+
+
+def test_only_admins_create_and_rules_are_checked(client: TestClient, tiny: TinyGrid) -> None:
+    body = {
+        "name": "排查",
+        "kind": "inspection",
+        "start_date": "2026-11-20",
+        "end_date": "2026-11-30",
+        "rule": {"grid_id": "T1"},
+    }
+    response = client.post("/api/v1/campaigns", json=body, headers=login(client, "s1"))
+    assert (response.status_code, response.json()["code"]) == (403, "admin_only")
+    admin = login(client, "admin")
+    cases = [
+        ({"rule": {"grid_id": "NOPE"}}, "unknown_grid"),
+        ({"end_date": "2026-11-01"}, "invalid_request"),
+        ({"rule": {"grid_id": "T1", "age_min": 70, "age_max": 60}}, "invalid_request"),
+        ({"kind": "party"}, "invalid_request"),
+    ]
+    for change, code in cases:
+        response = client.post("/api/v1/campaigns", json={**body, **change}, headers=admin)
+        assert (response.status_code, response.json()["code"]) == (422, code), change
+
+
+def test_people_see_the_campaigns_covering_their_grids(client: TestClient, tiny: TinyGrid) -> None:
+    everywhere = create_campaign(client, "T1", name="全区")
+    mine = create_campaign(client, "T1-1-1-1", name="西门社区1")
+    theirs = create_campaign(client, "T1-1-1-2-2", name="西门社区2第2网格")
+
+    def names(user: str) -> set[str]:
+        response = client.get("/api/v1/campaigns", headers=login(client, user))
+        assert response.status_code == 200
+        return {c["name"] for c in response.json()["items"]}
+
+    assert names("admin") == {"全区", "西门社区1", "西门社区2第2网格"}
+    assert names("w11") == {"全区", "西门社区1"}
+    assert names("s2") == {"全区", "西门社区2第2网格"}
+    assert names("w21") == {"全区"}
+    hidden = client.get(f"/api/v1/campaigns/{theirs['id']}", headers=login(client, "w11"))
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "no_such_campaign")
+    assert everywhere["id"] != mine["id"]
+
+
+def test_progress_is_scoped_to_the_callers_grids(client: TestClient, tiny: TinyGrid) -> None:
+    campaign = create_campaign(client, "T1")
+    url = f"/api/v1/campaigns/{campaign['id']}/progress"
+    worker = login(client, "w11")
+    other = client.get(url, params={"node": "T1-1-1-1-2"}, headers=worker)
+    assert (other.status_code, other.json()["code"]) == (403, "out_of_scope")
+    own = client.get(url, headers=worker)  # the worker's one grid under the campaign
+    assert own.status_code == 200, own.text
+    assert own.json()["node"]["code"] == "T1-1-1-1-1"
+    supervisor = client.get(url, headers=login(client, "s1"))
+    assert supervisor.json()["node"]["code"] == "T1-1-1-1"
+    assert [c["code"] for c in supervisor.json()["node"]["children"]] == [
+        "T1-1-1-1-1",
+        "T1-1-1-1-2",
+    ]
+    export = client.get(
+        f"/api/v1/campaigns/{campaign['id']}/missed.csv",
+        params={"node": "T1-1-1-2"},
+        headers=worker,
+    )
+    assert export.status_code == 403

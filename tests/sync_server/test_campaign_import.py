@@ -1,0 +1,312 @@
+"""Platform completion import: bad rows reported with row and reason, good rows imported, the
+same file again adds nothing — on SQLite (batched INSERT OR IGNORE) and PostgreSQL (COPY)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import Workbook
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from shared.campaigns import CHINA_TIME
+from shared.protocol import CampaignCreate
+from shared.validation import id_check_char
+from sync_server.cli import app as cli
+from sync_server.config import Settings, get_settings
+from sync_server.db import make_engine, make_sessionmaker
+from sync_server.importer.completions import CompletionReport, import_completions
+from sync_server.models import Campaign, Change, Completion, CompletionMark, Resident, User
+from sync_server.services.campaigns import create_campaign as create_campaign_service
+from sync_server.services.changes import ChangeSet, commit_changes
+from tests.conftest import TEST_SECRET
+from tests.factories import TinyGrid, make_tiny_grid
+from tests.sync_server.campaign_helpers import START, create_campaign, upload, write_completions
+from tests.sync_server.conftest import login
+
+NOW = datetime(2026, 11, 28, 12, 0)  # China time, naive = CST in the importer's eyes
+
+
+def stranger(n: int = 1) -> str:
+    first17 = f"110105{1980 + n}0101{n:03d}"
+    return first17 + id_check_char(first17)
+
+
+def roster(session: Session) -> list[str]:
+    return sorted(session.scalars(select(Resident.id_number)))
+
+
+def run(
+    session: Session, campaign: Campaign, path: Path, changes: ChangeSet | None = None
+) -> CompletionReport:
+    return import_completions(
+        session=session,
+        campaign=campaign,
+        path=path,
+        changes=changes,
+        now=NOW.replace(tzinfo=CHINA_TIME),
+        chunk_rows=3,  # several chunks even for a small file
+    )
+
+
+@pytest.fixture
+def setup(session: Session) -> tuple[Campaign, list[str]]:
+    tiny = make_tiny_grid(session)
+    body = CampaignCreate.model_validate(
+        {
+            "name": "第3轮核酸",
+            "kind": "testing",
+            "start_date": "2026-11-20",
+            "end_date": "2026-11-30",
+            "rule": {"grid_id": "T1"},
+        }
+    )
+    campaign = create_campaign_service(session=session, user=tiny.users["admin"], body=body)
+    return campaign, roster(session)
+
+
+def test_bad_rows_are_reported_and_good_rows_imported(
+    session: Session, setup: tuple[Campaign, list[str]], tmp_path: Path
+) -> None:
+    campaign, ids = setup
+    bad_digit = ids[0][:17] + ("0" if ids[0][17] != "0" else "1")
+    rows = [
+        (ids[0], "2026-11-21 08:30:00", "西门采样点"),  # 2
+        (ids[1], "2026/11/21 9:05", ""),  # 3
+        (bad_digit, "2026-11-21 08:30:00", ""),  # 4
+        ("35012819", "2026-11-21 08:30:00", ""),  # 5
+        (ids[2], "昨天下午", ""),  # 6
+        (ids[3], "2026-11-01 10:00:00", ""),  # 7 before the campaign
+        (ids[4], "", ""),  # 8
+        (stranger(), "2026-11-21 10:00:00", ""),  # 9 not on the roster
+        (ids[5], "2026-11-21 10:00:00", "采" * 201),  # 10
+        ("3.50128E+17", "2026-11-21 10:00:00", ""),  # 11
+        (ids[0], "2026-11-21 08:30:00", "西门采样点"),  # 12 repeated in the file
+        (ids[0], "2026-11-25T08:30:00+08:00", "复检"),  # 13 a second completion
+        (ids[6], "2026-11-29 10:00:00", ""),  # 14 tomorrow, China time
+    ]
+    changes = ChangeSet()
+    report = run(session, campaign, write_completions(tmp_path / "平台.csv", rows), changes)
+    found = {(e.row, e.column, e.code) for e in report.errors}
+    assert found == {
+        (4, "身份证号", "id_check_digit"),
+        (5, "身份证号", "id_length"),
+        (6, "完成时间", "time_format"),
+        (7, "完成时间", "outside_window"),
+        (8, "完成时间", "required"),
+        (9, "身份证号", "unknown_person"),
+        (10, "完成地点", "too_long"),
+        (11, "身份证号", "id_numeric_cell"),
+        (14, "完成时间", "time_future"),
+    }
+    zh = {e.row: e.reason_zh for e in report.errors}
+    assert "不在活动期间" in zh[7] and "2026-11-20至2026-11-30" in zh[7]
+    assert "没有该身份证号" in zh[9] and stranger()[-4:] in zh[9]
+    assert (report.rows_read, report.imported, report.duplicates) == (13, 3, 1)
+    assert (report.rejected_rows, report.residents_completed) == (9, 2)
+    assert report.error_counts["unknown_person"] == 1
+    stored = session.scalars(select(Completion).order_by(Completion.completed_at)).all()
+    assert [(c.id_number, c.completed_at.isoformat(), c.place) for c in stored] == [
+        (ids[0], "2026-11-21T00:30:00+00:00", "西门采样点"),
+        (ids[1], "2026-11-21T01:05:00+00:00", ""),
+        (ids[0], "2026-11-25T00:30:00+00:00", "复检"),
+    ]
+    assert len(changes) == 2  # two residents newly completed, each in one grid
+
+
+def test_importing_again_adds_nothing(
+    session: Session, setup: tuple[Campaign, list[str]], tmp_path: Path
+) -> None:
+    campaign, ids = setup
+    rows = [(i, f"2026-11-2{n % 5} 0{n % 9}:15:00", "点") for n, i in enumerate(ids)]
+    path = write_completions(tmp_path / "round3.csv", rows)
+    first_changes = ChangeSet()
+    first = run(session, campaign, path, first_changes)
+    commit_changes(session=session, changes=first_changes)
+    changes_before = session.scalar(select(func.count()).select_from(Change))
+    again_changes = ChangeSet()
+    again = run(session, campaign, path, again_changes)
+    assert (first.imported, first.residents_completed) == (len(ids), len(ids))
+    assert (again.imported, again.duplicates, again.residents_completed) == (0, len(ids), 0)
+    assert len(again_changes) == 0
+    assert session.scalar(select(func.count()).select_from(Change)) == changes_before
+    assert session.scalar(select(func.count()).select_from(Completion)) == len(ids)
+    assert session.scalar(select(func.count()).select_from(CompletionMark)) == len(ids)
+    assert first.batch_id is not None and again.batch_id != first.batch_id
+
+
+def test_excel_with_title_row_aliases_and_date_cells(
+    session: Session, setup: tuple[Campaign, list[str]], tmp_path: Path
+) -> None:
+    campaign, ids = setup
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "平台数据"
+    sheet.append(["海坛片区第3轮核酸检测完成名单"])
+    sheet.append(["序号", "姓名", "身份证号码", "采样时间", "采样点"])
+    sheet.append([1, "张三", ids[0], datetime(2026, 11, 21, 8, 30), "西门采样点"])
+    sheet.append([2, "李四", ids[1], "2026-11-22 10:00", None])
+    sheet.append([3, "王五", int(ids[2][:15]) * 1000, datetime(2026, 11, 21, 8, 30), None])
+    path = tmp_path / "平台.xlsx"
+    workbook.save(path)
+    report = run(session, campaign, path)
+    assert [(e.row, e.code) for e in report.errors] == [(5, "id_numeric_cell")]
+    assert (report.imported, report.residents_completed) == (2, 2)
+    assert any("序号" in note and "姓名" in note for note in report.notes)
+    # The same completion from a CSV export of the same data is not added again.
+    csv_path = write_completions(tmp_path / "same.csv", [(ids[0], "2026-11-21 08:30", "x")])
+    assert run(session, campaign, csv_path).duplicates == 1
+
+
+def test_unreadable_files_are_reported_not_raised(
+    session: Session, setup: tuple[Campaign, list[str]], tmp_path: Path
+) -> None:
+    campaign, ids = setup
+    no_time = tmp_path / "no_time.csv"
+    no_time.write_text("身份证号,地点\n" + ids[0] + ",x\n", encoding="utf-8")
+    report = run(session, campaign, no_time)
+    assert [(e.code, e.row) for e in report.errors] == [("unknown_sheet", 0)]
+    assert "完成情况表" in report.errors[0].reason_zh
+    gbk = tmp_path / "gbk.csv"
+    with gbk.open("w", encoding="gb18030", newline="") as f:
+        csv.writer(f).writerows([["公民身份号码", "检测时间"], [ids[0], "2026-11-21 08:00"]])
+    assert run(session, campaign, gbk).imported == 1
+    wrong = tmp_path / "data.txt"
+    wrong.write_text("x")
+    assert [e.code for e in run(session, campaign, wrong).errors] == ["file_type"]
+
+
+def test_upload_through_the_api_with_dry_run(
+    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    campaign = create_campaign(client, "T1")
+    with session_factory() as session:
+        ids = roster(session)
+    path = write_completions(
+        tmp_path / "upload.csv",
+        [(i, "2026-11-21 08:00:00", "") for i in ids] + [(stranger(), "2026-11-21 08:00", "")],
+    )
+    dry = upload(client, campaign["id"], path, dry_run=True)
+    assert dry.status_code == 200, dry.text
+    assert (dry.json()["imported"], dry.json()["rejected_rows"]) == (len(ids), 1)
+    assert dry.json()["errors"][0]["code"] == "unknown_person"
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Completion)) == 0
+    real = upload(client, campaign["id"], path)
+    assert (real.json()["imported"], real.json()["residents_completed"]) == (len(ids), len(ids))
+    again = upload(client, campaign["id"], path)
+    assert (again.json()["imported"], again.json()["duplicates"]) == (0, len(ids))
+    with path.open("rb") as f:
+        refused = client.post(
+            f"/api/v1/campaigns/{campaign['id']}/completions",
+            files={"file": (path.name, f, "text/csv")},
+            headers=login(client, "s1"),
+        )
+    assert (refused.status_code, refused.json()["code"]) == (403, "admin_only")
+    with path.open("rb") as f:
+        wrong = client.post(
+            f"/api/v1/campaigns/{campaign['id']}/completions",
+            files={"file": ("data.pdf", f, "application/pdf")},
+            headers=login(client, "admin"),
+        )
+    assert wrong.status_code == 422
+
+
+def test_cli_imports_completions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("GRIDSWEEP_SECRET_KEY", TEST_SECRET)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+        settings = get_settings()
+        engine = make_engine(settings)
+        with make_sessionmaker(engine)() as session, session.begin():
+            tiny = make_tiny_grid(session)
+            ids = roster(session)
+            body = CampaignCreate.model_validate(
+                {
+                    "name": "第3轮核酸",
+                    "kind": "testing",
+                    "start_date": START.isoformat(),
+                    "end_date": "2026-11-30",
+                    "rule": {"grid_id": "T1"},
+                }
+            )
+            create_campaign_service(session=session, user=tiny.users["admin"], body=body)
+        engine.dispose()
+        rows = [(i, "2026-11-21 08:00:00", "") for i in ids] + [("123", "2026-11-21", "")]
+        file = write_completions(tmp_path / "round.csv", rows)
+        result = runner.invoke(cli, ["import", "completions", "第3轮核酸", str(file)])
+        assert result.exit_code == 1, result.output  # one bad row
+        assert f"导入 {len(ids)} 条" in result.output
+        assert "第" in result.output and "身份证号" in result.output
+        again = runner.invoke(cli, ["import", "completions", "第3轮核酸", str(file)])
+        assert f"已导入过 {len(ids)} 条" in again.output
+        missing = runner.invoke(cli, ["import", "completions", "第9轮", str(file)])
+        assert missing.exit_code == 1 and "第9轮" in missing.output
+    finally:
+        get_settings.cache_clear()
+
+
+# --- both databases ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def any_db(any_settings: Settings) -> Iterator[sessionmaker[Session]]:
+    engine: Engine = make_engine(any_settings)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def test_import_is_the_same_on_sqlite_and_postgresql(
+    any_db: sessionmaker[Session], tmp_path: Path
+) -> None:
+    with any_db() as session, session.begin():
+        tiny = make_tiny_grid(session)
+        body = CampaignCreate.model_validate(
+            {
+                "name": "加强针",
+                "kind": "vaccination",
+                "start_date": "2026-11-20",
+                "end_date": "2026-11-30",
+                "rule": {"grid_id": "T1-1-1-1"},
+            }
+        )
+        campaign_id = create_campaign_service(
+            session=session, user=tiny.users["admin"], body=body
+        ).id
+        ids = roster(session)
+    rows: list[Any] = [(i, "2026-11-21 08:00:00", "接种点") for i in ids]
+    rows += [(ids[0], "2026-11-22 08:00:00", ""), (ids[0], "2026-11-21 08:00:00", "接种点")]
+    rows += [(stranger(), "2026-11-21 08:00:00", "")]
+    path = write_completions(tmp_path / "v.csv", rows)
+    outcomes = []
+    for _ in range(2):
+        with any_db() as session, session.begin():
+            campaign = session.get_one(Campaign, campaign_id)
+            changes = ChangeSet()
+            report = run(session, campaign, path, changes)
+            commit_changes(session=session, changes=changes)
+            outcomes.append(
+                (report.imported, report.duplicates, report.rejected_rows, len(changes))
+            )
+    in_community = 6  # the campaign's grids hold 6 of the 12 residents
+    assert outcomes == [
+        (len(ids) + 1, 1, 1, in_community),
+        (0, len(ids) + 2, 1, 0),
+    ]
+    with any_db() as session:
+        assert session.scalar(select(func.count()).select_from(Completion)) == len(ids) + 1
+        assert session.scalar(select(func.count()).select_from(CompletionMark)) == len(ids)
+        assert session.scalar(select(func.count()).select_from(User)) > 0
+        assert date(2026, 11, 20) == session.get_one(Campaign, campaign_id).start_date
