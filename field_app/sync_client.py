@@ -214,13 +214,22 @@ class SyncClient:
         progress = progress or _ignore
         while True:
             cursor = self._store.meta.cursor
+            ack = self._store.review_notes_to_ack()[:1000]
             request = PullRequest(
                 protocol_version=PROTOCOL_VERSION,
                 device_id=self._store.device_id,
                 cursor=cursor,
                 limit=self._pull_limit,
+                campaigns=True,
+                pending_ops=self._store.pending_count(),
+                oldest_pending_at=self._store.oldest_pending_at(),
+                ack_review_notes=ack,
             )
             page = _parse(self._post(PULL_PATH, request), PullResponse)
+            if ack:
+                # Before the page's own notes are stored: a note sent back again after this
+                # acknowledgement comes in this page and is acknowledged by the next pull.
+                self._store.acked_review_notes(ack)
             applied = self._store.apply_pull(page)
             report.received += applied.received
             report.removed += applied.removed

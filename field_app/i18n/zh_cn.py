@@ -6,6 +6,7 @@ names them, so the app, the server and imports never disagree.
 
 from __future__ import annotations
 
+from shared.campaigns import OUTCOME_ZH
 from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH, VISIT_OUTCOME_ZH
 
 MESSAGES: dict[str, str] = {
@@ -165,4 +166,25 @@ MESSAGES: dict[str, str] = {
     **{f"residence_status.{k}": v for k, v in RESIDENCE_STATUS_ZH.items()},
     **{f"tag.{k}": v for k, v in TAG_ZH.items()},
     **{f"outcome.{k}": v for k, v in VISIT_OUTCOME_ZH.items()},
+    # campaigns (活动) and the missed list
+    "screen.campaigns": "活动",
+    "screen.missed": "未完成名单：{campaign}",
+    "action.campaigns": "活动",
+    "campaign.tally": "目标 {targets} · 已完成 {completed} · 已说明 {settled} · 未完成 {missed}",
+    "campaign.none": "您的网格暂无活动",
+    "campaign.dates": "{kind} · {start} 至 {end}",
+    "missed.none": "没有未完成的人员",
+    "missed.count": "{label}（{n}人）",
+    "missed.record": "记录结果",
+    "missed.last": "上次：{outcome}",
+    "missed.last_revisit": "上次：{outcome}，{date} 回访",
+    "missed.dialog": "记录结果：{name}",
+    "missed.place": "在哪里完成",
+    "missed.reason": "免于参加的原因",
+    "missed.revisit_date": "回访日期（如 2026-12-01）",
+    "missed.cancel": "取消",
+    "flash.outcome_saved": "已记录，将同步",
+    "review.title": "被退回的修改",
+    "review.note": "{by} 退回（{when}）：{reason}",
+    **{f"campaign_outcome.{k}": v for k, v in OUTCOME_ZH.items()},
 }

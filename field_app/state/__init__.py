@@ -6,6 +6,7 @@ the Flet views in `field_app.views` only draw them and forward taps.
 
 from field_app.state.app import AppViewModel, StatusLine
 from field_app.state.base import Context, Screen
+from field_app.state.campaign import CampaignsScreen, MissedScreen
 from field_app.state.forms import ResidentForm
 from field_app.state.house import HouseScreen
 from field_app.state.move import MoveScreen
@@ -20,10 +21,12 @@ from field_app.state.visit import VisitScreen
 __all__ = [
     "AppViewModel",
     "BuildingsScreen",
+    "CampaignsScreen",
     "Context",
     "GridsScreen",
     "HouseScreen",
     "HousesScreen",
+    "MissedScreen",
     "MoveScreen",
     "ResidentForm",
     "ResidentScreen",

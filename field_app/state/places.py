@@ -29,6 +29,12 @@ class GridsScreen(Screen):
     def refresh(self) -> None:
         self.items = self.ctx.store.grid_summaries(self.ctx.today())
 
+    def open_campaigns(self) -> None:
+        """The campaigns over the worker's grids, and their missed lists."""
+        from field_app.state.campaign import CampaignsScreen
+
+        self.ctx.push(CampaignsScreen(self.ctx))
+
     def open(self, grid_id: str) -> None:
         grid = next((s.record for s in self.items if s.record.id == grid_id), None)
         if grid is not None:

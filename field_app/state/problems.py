@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from field_app.state.base import Context, Screen
 from field_app.store import OutboxProblem
+from shared.protocol import ReviewNote
 
 
 class SyncScreen(Screen):
@@ -14,10 +15,18 @@ class SyncScreen(Screen):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.problems: list[OutboxProblem] = []
+        self.review_notes: list[ReviewNote] = []
         self.refresh()
 
     def refresh(self) -> None:
         self.problems = self.ctx.store.problems()
+        # Changes a supervisor sent back, with their reason, until the worker has read them.
+        self.review_notes = self.ctx.store.review_notes()
+
+    def dismiss_note(self, op_id: str) -> None:
+        self.ctx.store.dismiss_review_note(op_id)
+        self.refresh()
+        self.ctx.changed()
 
     def subject(self, problem: OutboxProblem) -> str:
         """Whose record the problem is about, in words the worker knows (a name or an address)."""

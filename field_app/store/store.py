@@ -9,15 +9,17 @@ step or none of it, so no edit is lost and none is left that would never sync.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from sqlite_utils import Database
 
+from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, outbox, queries, rebase, records, search, sweep
+from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import open_db, write_transaction
 from field_app.store.errors import RecordNotFound
 from field_app.store.meta import DEVICE_ID, Meta
@@ -28,6 +30,7 @@ from field_app.store.records import Record, ServerState
 from field_app.store.search import ResidentHit
 from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
+from shared.campaigns import OutcomeFact
 from shared.errors import FieldError, ValidationFailed
 from shared.merge import Snapshot
 from shared.protocol import (
@@ -37,8 +40,12 @@ from shared.protocol import (
     OpKind,
     OpResult,
     PullResponse,
+    ReviewNote,
 )
 from shared.schema import EntitySpec
+
+REVIEW_NOTES = "review_notes"  # meta: the notes the worker has not dismissed (ReviewNote JSON)
+REVIEW_ACK = "review_notes_to_ack"  # meta: op_ids the next pull acknowledges
 
 
 class Store:
@@ -195,6 +202,23 @@ class Store:
     def find_houses(self, text: str, *, limit: int = 30) -> list[Record]:
         return search.find_houses(self.db, text, limit=limit)
 
+    # --- campaigns ------------------------------------------------------------------------------
+
+    def campaigns(self) -> list[Record]:
+        """Campaigns over the worker's grids, latest start first."""
+        return campaign_queries.campaigns(self.db)
+
+    def campaign_sweep(self, campaign_id: str) -> CampaignSweep:
+        """Every target's status and the missed list of one campaign, from the device's records."""
+        campaign = self._live("campaign", campaign_id)
+        return campaign_queries.campaign_sweep(self.db, campaign)
+
+    def outcomes_of(self, campaign_id: str, resident_id: str) -> list[OutcomeFact]:
+        return campaign_queries.outcomes_of(self.db, campaign_id, resident_id)
+
+    def names_of(self, resident_ids: Iterable[str]) -> dict[str, str]:
+        return campaign_queries.residents_named(self.db, resident_ids)
+
     # --- outbox --------------------------------------------------------------------------------
 
     def pending_ops(self, limit: int | None = None) -> list[Operation]:
@@ -214,6 +238,51 @@ class Store:
 
     def problems_for(self, entity: str, record_id: str) -> list[OutboxProblem]:
         return outbox.problems(self.db, entity, record_id)
+
+    def oldest_pending_at(self) -> datetime | None:
+        """When the oldest operation still pending in the outbox was made (for the fleet view)."""
+        row = self.db.execute(
+            "SELECT MIN(created_at) FROM outbox WHERE status = 'pending'"
+        ).fetchone()
+        return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
+
+    # --- review notes (a supervisor sent back one of this device's changes) --------------------
+
+    def review_notes(self) -> list[ReviewNote]:
+        """Notes the worker has not dismissed yet, oldest first."""
+        return [ReviewNote.model_validate(n) for n in self.meta.get(REVIEW_NOTES, [])]
+
+    def review_notes_to_ack(self) -> list[str]:
+        """op_ids of notes stored since the last pull: the next pull acknowledges them."""
+        return [str(v) for v in self.meta.get(REVIEW_ACK, [])]
+
+    def acked_review_notes(self, op_ids: list[str]) -> None:
+        """The server has taken the acknowledgement of these notes."""
+        with write_transaction(self.db):
+            left = [i for i in self.review_notes_to_ack() if i not in set(op_ids)]
+            self.meta.set(REVIEW_ACK, left or None)
+
+    def dismiss_review_note(self, op_id: str) -> bool:
+        """The worker has read a note: drop it. False if there is no such note."""
+        with write_transaction(self.db):
+            notes = self.review_notes()
+            kept = [n for n in notes if n.op_id != op_id]
+            if len(kept) == len(notes):
+                return False
+            self.meta.set(REVIEW_NOTES, [n.model_dump(mode="json") for n in kept] or None)
+        return True
+
+    def _store_review_notes(self, notes: list[ReviewNote]) -> None:
+        if not notes:
+            return
+        by_id = {n.op_id: n for n in self.review_notes()}
+        for note in notes:  # a note sent back again replaces the earlier one
+            by_id[note.op_id] = note
+        ordered = sorted(by_id.values(), key=lambda n: (n.sent_back_at, n.op_id))
+        self.meta.set(REVIEW_NOTES, [n.model_dump(mode="json") for n in ordered])
+        ack = self.review_notes_to_ack()
+        ack += [n.op_id for n in notes if n.op_id not in ack]
+        self.meta.set(REVIEW_ACK, ack)
 
     def dismiss_problem(self, op_id: str) -> bool:
         """The worker has seen a conflict or rejection: drop it. False if there is no such one."""
@@ -256,6 +325,7 @@ class Store:
             # A conflict the server no longer lists as open was settled by an admin; the pulled
             # records already carry the settled values.
             outbox.settle_conflicts(self.db, page.open_conflicts)
+            self._store_review_notes(page.review_notes)
             self.meta.cursor = page.cursor
             self.meta.scope = page.scope
             # Observing the clocks of the pulled values, not only the server's, makes every later

@@ -16,9 +16,11 @@ from field_app.i18n import Translator
 from field_app.state import AppViewModel, Screen
 from field_app.views import (
     buildings,
+    campaigns,
     grids,
     house,
     houses,
+    missed,
     move,
     resident,
     resident_form,
@@ -47,6 +49,8 @@ SCREENS: dict[str, Render] = {
     "visit": visit.render,
     "search": search.render,
     "sync": sync.render,
+    "campaigns": campaigns.render,
+    "missed": missed.render,
 }
 
 

@@ -7,7 +7,7 @@ import flet as ft
 from field_app.i18n import Translator
 from field_app.state import AppViewModel, GridsScreen
 from field_app.views import theme
-from field_app.views.widgets import chip, nav_row, section, text
+from field_app.views.widgets import action_button, chip, nav_row, padded, section, text
 from shared.schema import LEVEL_ZH
 
 
@@ -38,4 +38,12 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
         )
     if not screen.items:
         rows.append(text(t("houses.none"), color=theme.MUTED))
+    campaigns = action_button(
+        t("action.campaigns"),
+        lambda _e: screen.open_campaigns(),
+        key="open-campaigns",
+        icon=ft.Icons.CHECKLIST,
+        primary=False,
+    )
+    rows.append(padded(campaigns))
     return [ft.Column(rows, spacing=0, key="screen-grids")]

@@ -43,7 +43,27 @@ def render(screen: SyncScreen, app: AppViewModel, t: Translator) -> list[ft.Cont
     if pending:
         lines.append(text(t("sync.waiting", n=pending), bold=True))
     lines.append(action_button(t("action.sync"), screen.sync, key="sync-now", icon=ft.Icons.SYNC))
-    controls: list[ft.Control] = [padded(*lines), section(t("sync.problems"))]
+    controls: list[ft.Control] = [padded(*lines)]
+    if screen.review_notes:
+        controls.append(section(t("review.title"), key="review-notes"))
+    for note in screen.review_notes:
+        when = note.sent_back_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        controls.append(
+            padded(
+                text(
+                    t("review.note", by=note.sent_back_by, when=when, reason=note.reason),
+                    color=theme.BAD,
+                ),
+                action_button(
+                    t("action.dismiss"),
+                    lambda _e, op_id=note.op_id: screen.dismiss_note(op_id),
+                    key=f"note-{note.op_id}",
+                    primary=False,
+                ),
+                key=f"review-note-{note.op_id}",
+            )
+        )
+    controls.append(section(t("sync.problems")))
     for problem in screen.problems:
         controls.append(problem_card(problem, t, screen.dismiss, screen.subject(problem)))
     if not screen.problems:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from field_app.i18n import CATALOGUES, LANGUAGES, Msg, Translator
+from shared.campaigns import OUTCOME_ZH
 from shared.errors import FieldError
 from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH, VISIT_OUTCOME_ZH
 
@@ -42,6 +43,7 @@ def test_every_literal_key_in_the_app_is_in_the_catalogues() -> None:
         "residence_status": RESIDENCE_STATUS_ZH,
         "tag": TAG_ZH,
         "outcome": VISIT_OUTCOME_ZH,
+        "campaign_outcome": OUTCOME_ZH,
         "failure": ("offline", "sign_in", "credentials", "update", "server"),
         "state": ("pending", "conflict", "rejected"),
         "kind": ("create", "update", "delete"),

@@ -11,11 +11,12 @@ from typing import Any
 import flet as ft
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from flet.components.component import Renderer
 from sqlalchemy.orm import Session, sessionmaker
 
 from field_app.i18n import CATALOGUES, Translator
-from field_app.state import Screen
+from field_app.state import CampaignsScreen, MissedScreen, Screen
 from field_app.views import widgets
 from field_app.views.app import SCREENS, app_bar
 from sync_server.config import Settings
@@ -23,6 +24,7 @@ from sync_server.main import create_app
 from tests.factories import make_tiny_grid
 from tests.field_app.app_harness import Device
 from tests.field_app.test_view_models import walk_to_house
+from tests.sync_server.campaign_helpers import create_campaign
 
 
 @pytest.fixture
@@ -32,6 +34,7 @@ def phone(
     with session_factory() as session, session.begin():
         make_tiny_grid(session)
     app: FastAPI = create_app(settings)
+    create_campaign(TestClient(app), "T1-1-1-1")  # the campaigns and missed-list screens
     device = Device(app, tmp_path / "device.db")
     yield device
     device.close()
@@ -108,6 +111,18 @@ def visit_every_screen(device: Device) -> Iterator[Screen]:
     yield device.vm.screen
     device.vm.open_sync()
     yield device.vm.screen
+    device.vm.home()
+    device.vm.screen.open_campaigns()  # type: ignore[attr-defined]
+    campaigns = device.vm.screen
+    assert isinstance(campaigns, CampaignsScreen) and campaigns.items
+    yield campaigns
+    campaigns.open(campaigns.items[0].record.id)
+    missed = device.vm.screen
+    assert isinstance(missed, MissedScreen) and missed.missed
+    yield missed
+    missed.start_outcome(sorted(missed.missed)[0])
+    missed.choose("not_home")
+    yield missed
 
 
 def test_every_screen_renders_in_both_languages(phone: Device) -> None:

@@ -1,0 +1,227 @@
+"""Campaigns on the device against the real server in-process: what a phone receives, the
+send-back notes it is told about, and its offline missed list, which must equal the server's."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from field_app.state.campaign import CampaignsScreen, MissedScreen
+from sync_server.config import Settings
+from sync_server.main import create_app
+from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
+from sync_server.queries.campaign_progress import sweep_under
+from sync_server.services.review import decide, notes_for_device
+from tests.factories import TinyGrid, make_id_number, make_tiny_grid
+from tests.field_app.app_harness import Device as Phone
+from tests.sync_server.campaign_helpers import create_campaign, upload, write_completions
+
+GRID = "T1-1-1-1-1"  # w11's level-5 grid
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[FastAPI]:
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def tiny(session_factory: sessionmaker[Session]) -> TinyGrid:
+    with session_factory() as session, session.begin():
+        return make_tiny_grid(session, houses_per_grid=4)
+
+
+@pytest.fixture
+def phone(server: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[], Phone]]:
+    made: list[Phone] = []
+
+    def make() -> Phone:
+        made.append(Phone(server, tmp_path / f"device-{len(made)}.db"))
+        made[-1].sign_in("w11")
+        return made[-1]
+
+    yield make
+    for device in made:
+        device.close()
+
+
+def residents_in(factory: sessionmaker[Session], tiny: TinyGrid, code: str) -> list[Resident]:
+    with factory() as session:
+        ids = session.scalars(
+            select(Binding.resident_id).where(
+                Binding.house_id.in_([h.id for h in tiny.houses[code]])
+            )
+        ).all()
+        return [session.get_one(Resident, rid) for rid in sorted(ids)]
+
+
+def server_statuses(factory: sessionmaker[Session], campaign_id: str, node_id: str) -> dict:
+    with factory() as session:
+        campaign = session.get_one(Campaign, campaign_id)
+        node = session.get_one(GridNode, node_id)
+        swept = sweep_under(session=session, campaign=campaign, node=node)
+        return {rid: s.status for rid, s in swept.result.statuses.items()}
+
+
+@pytest.fixture
+def campaign(
+    server: FastAPI, tiny: TinyGrid, session_factory: sessionmaker[Session], tmp_path: Path
+) -> str:
+    """A campaign over community 1 with the first resident of each of its grids completed."""
+    client = TestClient(server)
+    created = create_campaign(client, "T1-1-1-1")
+    done = [residents_in(session_factory, tiny, code)[0] for code in (GRID, "T1-1-1-1-2")]
+    rows = [(p.id_number, "2026-11-21 08:30:00", "采样点") for p in done]
+    response = upload(client, created["id"], write_completions(tmp_path / "done.csv", rows))
+    assert response.status_code == 200, response.text
+    return str(created["id"])
+
+
+def test_device_receives_campaigns_and_completions_of_its_grid(
+    phone: Callable[[], Phone],
+    campaign: str,
+    tiny: TinyGrid,
+    session_factory: sessionmaker[Session],
+) -> None:
+    device = phone()
+    store = device.store
+    assert [c.id for c in store.campaigns()] == [campaign]
+    held = store.get("campaign", campaign)
+    assert held is not None
+    assert held.values["residence_statuses"]  # tags-kind field decoded as a list
+    first = residents_in(session_factory, tiny, GRID)[0]
+    completed = store.db.execute("SELECT resident_id FROM completion").fetchall()
+    assert completed == [(first.id,)]  # only the completion of its own grid
+
+
+def test_pull_reports_the_outbox(
+    phone: Callable[[], Phone], tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    device = phone()
+    house = tiny.houses[GRID][0]
+    device.store.create("visit", _visit(house.id), user_id=device.vm.user_id)
+    device.transport.down = True
+    assert device.store.pending_count() == 1
+    assert device.store.oldest_pending_at() is not None
+    device.transport.down = False
+    client = device.connect("http://testserver", device.store)
+    client.pull()  # a pull alone: the visit is still waiting
+    with session_factory() as session:
+        row = session.get_one(Device, device.store.device_id)
+        assert row.pending_ops == 1
+        assert row.oldest_pending_at is not None
+
+
+def _visit(house_id: str) -> dict[str, object]:
+    return {"house_id": house_id, "outcome": "met", "visited_at": "2026-11-28T10:15+08:00"}
+
+
+def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
+    phone: Callable[[], Phone], tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    device = phone()
+    store = device.store
+    op = store.create(
+        "resident",
+        {"name": "李四", "id_number": make_id_number(random.Random(3))},
+        user_id=device.vm.user_id,
+    )
+    binding = {"resident_id": op.record_id, "house_id": tiny.houses[GRID][0].id}
+    binding |= {"relation": "member", "start_date": "2026-11-28"}
+    store.create("binding", binding, user_id=device.vm.user_id)
+    client = device.connect("http://testserver", store)
+    client.sync()
+    with session_factory() as session, session.begin():
+        supervisor = session.scalars(select(User).where(User.username == "s1")).one()
+        decide(session=session, user=supervisor, op_id=op.op_id, approve=False, reason="查无此人")
+    client.sync()
+    notes = store.review_notes()
+    assert [(n.op_id, n.reason, n.kind) for n in notes] == [(op.op_id, "查无此人", "new_resident")]
+    assert store.review_notes_to_ack() == [op.op_id]
+    client.sync()  # acknowledges: the server stops sending it, the worker still sees it
+    assert store.review_notes_to_ack() == []
+    assert [n.op_id for n in store.review_notes()] == [op.op_id]
+    with session_factory() as session, session.begin():
+        assert notes_for_device(session=session, device_id=store.device_id) == []
+    assert store.dismiss_review_note(op.op_id)
+    assert store.review_notes() == []
+
+
+def test_missed_list_equals_the_servers_and_updates_at_once(
+    phone: Callable[[], Phone],
+    campaign: str,
+    tiny: TinyGrid,
+    session_factory: sessionmaker[Session],
+) -> None:
+    device = phone()
+    vm = device.vm
+    grid_id = tiny.nodes[GRID].id
+
+    def device_statuses() -> dict[str, str]:
+        swept = device.store.campaign_sweep(campaign)
+        return {rid: s.status for rid, s in swept.result.statuses.items()}
+
+    assert device_statuses() == server_statuses(session_factory, campaign, grid_id)
+
+    vm.push(CampaignsScreen(vm))
+    campaigns = vm.screen
+    assert isinstance(campaigns, CampaignsScreen)
+    [item] = campaigns.items
+    assert item.tally.targets == 6 and item.tally.completed == 1 and item.tally.missed == 5
+    campaigns.open(campaign)
+    missed = vm.screen
+    assert isinstance(missed, MissedScreen)
+    assert missed.groups[0].count == 5
+    assert sum(h.count for u in missed.groups[0].units for h in u.houses) == 5
+    people = sorted(missed.missed)
+
+    # not_home needs a revisit date, and keeps the person on the list
+    missed.start_outcome(people[0])
+    missed.choose("not_home")
+    assert missed.dialog is not None and missed.dialog.needs == "revisit_date"
+    assert not missed.save_outcome()
+    assert "revisit_date" in missed.dialog.errors
+    missed.set_detail("revisit_date", "2026-11-29")
+    assert missed.save_outcome()
+    assert people[0] in missed.missed
+    last = missed.last_outcome(people[0])
+    assert last is not None and last.outcome == "not_home"
+
+    missed.start_outcome(people[1])
+    missed.choose("refused")
+    assert missed.save_outcome()
+    assert people[1] in missed.missed
+
+    for rid, outcome, detail in [
+        (people[2], "done_elsewhere", ("place", "市一医院")),
+        (people[3], "exempt", ("reason", "卧床")),
+        (people[4], "away", None),
+    ]:
+        missed.start_outcome(rid)
+        missed.choose(outcome)
+        if detail:
+            missed.set_detail(*detail)
+        assert missed.save_outcome()
+        assert rid not in missed.missed  # at once, offline
+    assert missed.missed == {people[0], people[1]}
+    assert missed.tally.settled == 3
+
+    # a later not_home does not reopen a settled person
+    missed.start_outcome(people[4])
+    missed.choose("not_home")
+    missed.set_detail("revisit_date", "2026-11-30")
+    assert missed.save_outcome()
+    assert people[4] not in missed.missed
+
+    device.work()  # the outcomes sync; the server now computes the same list
+    device.connect("http://testserver", device.store).sync()
+    assert device.store.pending_count() == 0
+    assert device_statuses() == server_statuses(session_factory, campaign, grid_id)
