@@ -150,11 +150,29 @@ def seed_database(path: Path) -> None:
 @contextmanager
 def sync_server(database: Path) -> Iterator[str]:
     """uvicorn serving `create_app` on a free loopback port, in its own process; yields its URL."""
+    # cwd: the database directory, so no stray .env file is read.
+    with server_process(f"sqlite:///{database}", cwd=database.parent) as url:
+        yield url
+
+
+@contextmanager
+def server_process(
+    database_url: str,
+    *,
+    cwd: Path,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    startup_seconds: float = 30,
+    log_level: str = "warning",
+) -> Iterator[str]:
+    """uvicorn serving `create_app` on `database_url` on a free loopback port, in its own process
+    (with `workers` worker processes); yields its URL once the health check answers."""
     port = _free_port()
     env = {
         **os.environ,
         "GRIDSWEEP_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{database}",
+        **(env or {}),
+        "DATABASE_URL": database_url,
     }
     command = [
         sys.executable,
@@ -167,14 +185,15 @@ def sync_server(database: Path) -> Iterator[str]:
         "--port",
         str(port),
         "--log-level",
-        "warning",
+        log_level,
         "--no-access-log",
     ]
-    # cwd: the database directory, so no stray .env file is read.
-    process = subprocess.Popen(command, env=env, cwd=database.parent)
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + startup_seconds
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the sync server exited with status {process.returncode}")
@@ -184,7 +203,9 @@ def sync_server(database: Path) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("the sync server did not answer its health check in 30 s")
+                raise RuntimeError(
+                    f"the sync server did not answer its health check in {startup_seconds:.0f} s"
+                )
             time.sleep(0.1)
         yield url
     finally:

@@ -103,6 +103,10 @@ class UpdateRequired(SyncError):
     """This version of the app speaks a sync protocol the server no longer accepts."""
 
 
+class DeviceRevoked(SyncError):
+    """An administrator revoked this device (lost or stolen): its local data has been wiped."""
+
+
 class ServerError(SyncError):
     """The server answered something the client cannot use."""
 
@@ -303,7 +307,13 @@ class SyncClient:
             raise Offline(f"The server could not be reached ({type(exc).__name__}).") from exc
         if response.status_code == 413 and allow_too_large:
             return response
-        _raise_for_problem(response)
+        try:
+            _raise_for_problem(response)
+        except DeviceRevoked:
+            # Nothing on a lost phone may outlive its revocation, unsynced edits included.
+            self._store.wipe()
+            self._token = None
+            raise
         return response
 
 
@@ -321,6 +331,11 @@ def _raise_for_problem(response: httpx.Response) -> None:
         raise UpdateRequired(
             "This version of the app is too old for the server: update the app, then sync again. "
             "Your unsynced changes are kept.",
+            code=code,
+        )
+    if response.status_code == 403 and code == "device_revoked":
+        raise DeviceRevoked(
+            "This device has been revoked by an administrator; its data has been erased.",
             code=code,
         )
     if response.status_code == 401:

@@ -41,6 +41,8 @@ ZH: dict[str, str] = {
     "missing_base": "缺少修改前的原值，无法合并",
     "missing_clock": "缺少修改时间，无法判断先后",
     "unknown_entity": "未知的记录类型",
+    "invalid_characters": "{field_zh}含有无法保存的字符",
+    "invalid_value": "请求中有无法保存的值",
     "outcome_detail": "登记“{outcome_zh}”时须填写{field_zh}",
     "datetime_format": "{field_zh}“{value}”不是有效的日期时间",
     "append_only": "活动登记一经保存不能修改或删除；如有变化请再登记一条",

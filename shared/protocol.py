@@ -131,6 +131,7 @@ class Operation(WireModel):
     base_version: int | None = Field(
         default=None,
         ge=0,
+        le=2**31 - 1,  # a database INTEGER; larger numbers are no version the server issued
         description="version of the record the change was made on; null for create",
     )
     fields: dict[str, FieldChange] = Field(default_factory=dict, max_length=50)

@@ -167,6 +167,9 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any) -> Any:
         return raw
     if not isinstance(raw, str):
         return FieldError(name, "not_text", f"{name} must be text.")
+    if "\x00" in raw:
+        # No database stores a NUL inside text, and no keyboard types one.
+        return FieldError(name, "invalid_characters", f"{name} contains a NUL character.")
     limit = MAX_LENGTH.get((entity, name))
     if spec.kind == "str" and limit is not None and len(raw) > limit:
         return FieldError(

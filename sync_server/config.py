@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # Platform completion files (POST /campaigns/{id}/completions) are far larger than a sync.
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # Sign-in throttling (services.throttle): this many failures within the window lock the
+    # username (or, at the higher per-IP count, the client address) for the lockout.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

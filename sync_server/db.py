@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+import psycopg
+from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.config import Settings
@@ -68,3 +70,59 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session, session.begin():
         begin_write(session)
         yield session
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert new rows, all with the same keys: COPY on PostgreSQL, an executemany INSERT else.
+
+    COPY takes the same values as the INSERT would (each column's bind processing: UTC
+    datetimes, JSON) and runs in the session's transaction, so a rollback undoes it and a
+    duplicate key fails the same way. Columns missing from the rows get their Python-side scalar
+    default (or the database default); a callable default falls back to the INSERT.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    plan = _copy_plan(table, rows[0].keys(), dialect) if dialect.name == "postgresql" else None
+    if plan is None:
+        session.execute(insert(table), rows)
+        return
+    names, processors, defaults = plan
+    session.flush()  # as session.execute would: pending ORM rows first (foreign keys)
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    columns = ", ".join(f'"{name}"' for name in names)
+    keys = [name for name in names if name not in defaults]
+    fill = [defaults[name] for name in names if name in defaults]
+    statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[key] for key in keys] + fill
+                copy.write_row(
+                    [
+                        value if value is None or process is None else process(value)
+                        for value, process in zip(values, processors, strict=True)
+                    ]
+                )
+    except psycopg.IntegrityError as exc:  # what the INSERT would raise
+        raise IntegrityError(statement, None, exc) from exc
+
+
+def _copy_plan(
+    table: Table, keys: Any, dialect: Any
+) -> tuple[list[str], list[Any], dict[str, Any]] | None:
+    """Column names (the row keys, then defaulted columns), their bind processors, defaults."""
+    names = list(keys)
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in keys or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None
+        defaults[column.name] = column.default.arg  # type: ignore[attr-defined]
+    names += list(defaults)
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    return names, processors, defaults

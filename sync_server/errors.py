@@ -8,7 +8,9 @@ problem response whose HTTP status follows from the error class. The tree:
     ├── Forbidden             403 forbidden / out_of_scope
     ├── NotFound              404 not_found
     ├── Conflict              409 conflict
-    └── Invalid               422 invalid (carries field errors)
+    ├── Invalid               422 invalid (carries field errors)
+    ├── TooManyAttempts       429 too_many_attempts (carries retry_after, in seconds)
+    └── ProtocolMismatch      426 protocol_outdated (or 400 protocol_unsupported, see `status`)
 """
 
 from __future__ import annotations
@@ -50,3 +52,20 @@ class Conflict(DomainError):
 class Invalid(DomainError):
     status = 422
     default_code = "invalid"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    default_code = "too_many_attempts"
+
+
+class ProtocolMismatch(DomainError):
+    """A body naming a protocol version the server does not speak (the header is checked by
+    `api.transport`; this catches a body that disagrees with it)."""
+
+    status = 426
+    default_code = "protocol_outdated"
+
+    def __init__(self, detail: str, *, status: int = 426, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.status = status  # type: ignore[misc]

@@ -429,3 +429,44 @@ class Outcome(SyncedMixin, Base):
     reason: Mapped[str | None] = mapped_column(String(500), default="")
     revisit_date: Mapped[date | None] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column()
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt (API or console), kept to rate-limit guessing across server processes.
+
+    Only the recent past matters (`services.throttle`); old rows are pruned on sign-in.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    ok: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what, from which device, and when: sign-ins, conflict settlements, exports.
+
+    Append-only and without foreign keys, so the trail outlives the users and devices it names.
+    `entity`/`record_id` name the record an event is about (a settled conflict's record).
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity_record_id", "entity", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    username: Mapped[str] = mapped_column(String(64), default="")
+    device_id: Mapped[str | None] = mapped_column(String(36))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    entity: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -55,6 +55,10 @@ MESSAGES: dict[str, str] = {
     "failure.offline": "The server cannot be reached. Your changes are kept on this phone and sync when there is a network.",
     "failure.credentials": "Wrong username or password.",
     "failure.sign_in": "Your sign-in has expired: sign in again to sync.",
+    "failure.revoked": (
+        "An administrator revoked this device; its data has been erased. "
+        "Contact your administrator."
+    ),
     "failure.update": "This app is too old for the server: update it, then sync. Your changes are kept.",
     "failure.server": "The server had a problem; try again later. Your changes are kept.",
     "tally.visited": "Visited today {visited}/{houses}",

@@ -67,6 +67,7 @@ MESSAGES: dict[str, str] = {
     "failure.offline": "无法连接服务器。修改已保存在本机，有网络时会自动同步。",
     "failure.credentials": "用户名或密码错误。",
     "failure.sign_in": "登录已过期，请重新登录后再同步。",
+    "failure.revoked": "本设备已被管理员停用，本机数据已清除。请联系管理员。",
     "failure.update": "应用版本过旧，请更新应用后再同步。修改已保存在本机。",
     "failure.server": "服务器出错，请稍后再试。修改已保存在本机。",
     # counts along the sweep

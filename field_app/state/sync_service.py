@@ -25,6 +25,7 @@ from typing import Literal
 from field_app.state.observable import Observable
 from field_app.store import Store
 from field_app.sync_client import (
+    DeviceRevoked,
     Offline,
     SignInRequired,
     SyncClient,
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # How the service reaches a server: (server URL, the worker's store) -> a client for it.
 Connect = Callable[[str, Store], SyncClient]
-FailureKind = Literal["offline", "sign_in", "credentials", "update", "server"]
+FailureKind = Literal["offline", "sign_in", "credentials", "update", "revoked", "server"]
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,8 @@ class SyncService(Observable):
             kind = "credentials" if exc.code == "invalid_credentials" else "sign_in"
         elif isinstance(exc, UpdateRequired):
             kind = "update"
+        elif isinstance(exc, DeviceRevoked):
+            kind = "revoked"
         else:
             kind = "server"
         online = kind != "offline"

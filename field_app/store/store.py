@@ -79,6 +79,19 @@ class Store:
         with write_transaction(self.db):
             yield
 
+    def wipe(self) -> None:
+        """Delete everything this device holds: records, shadows, outbox and sync bookkeeping.
+
+        For a device the server has revoked (lost or stolen): only the device id stays, so the
+        revoked installation can never sign in again as a new device.
+        """
+        keep = {"_sqlite_migrations", "meta"}
+        with write_transaction(self.db):
+            for name in self.db.table_names():
+                if name not in keep and not name.startswith(("sqlite_", "_")):
+                    self.db.execute(f'DELETE FROM "{name}"')
+            self.db.execute("DELETE FROM meta WHERE key != ?", [DEVICE_ID])
+
     # --- edits ---------------------------------------------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any], *, user_id: str) -> Operation:

@@ -20,6 +20,11 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def client_ip(request: Request) -> str:
+    """The peer's address (behind nginx, run uvicorn with --proxy-headers to see the client's)."""
+    return request.client.host if request.client else ""
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the route returns, rolled back if it raises."""
     with request.app.state.sessionmaker() as session, session.begin():

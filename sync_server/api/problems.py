@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.protocol import Problem
@@ -26,12 +27,19 @@ _TITLES = {
 
 
 def problem_response(
-    status: int, code: str, detail: str, errors: list[dict[str, object]] | None = None
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, object]] | None = None,
+    *,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     body = Problem(
         title=_TITLES.get(status, "Error"), status=status, detail=detail, code=code, errors=errors
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(
         body.model_dump(exclude_none=True),
         status_code=status,
@@ -40,11 +48,31 @@ def problem_response(
     )
 
 
+def domain_problem(exc: DomainError) -> JSONResponse:
+    retry_after = exc.extra.get("retry_after")
+    return problem_response(
+        exc.status,
+        exc.code,
+        exc.detail,
+        exc.extra.get("errors"),
+        retry_after=retry_after if isinstance(retry_after, int) else None,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, _exc: DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL byte in a path, a number out of range): the
+        # request's transaction has rolled back; say so rather than fail with a 500.
+        return problem_response(
+            422,
+            "invalid_value",
+            "a value in the request cannot be stored (for example a NUL character)",
+        )
+
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
-        errors = exc.extra.get("errors")
-        return problem_response(exc.status, exc.code, exc.detail, errors)
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -70,7 +70,7 @@ class SyncTransportMiddleware:
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if scope["path"].startswith(self.sync_prefix):
-            problem = _protocol_problem(headers.get(PROTOCOL_HEADER.lower()))
+            problem = protocol_problem(headers.get(PROTOCOL_HEADER.lower()))
             if problem is not None:
                 await _send_problem(send, *problem)
                 return
@@ -140,7 +140,7 @@ class SyncTransportMiddleware:
         return out
 
 
-def _protocol_problem(header: str | None) -> tuple[int, str, str] | None:
+def protocol_problem(header: str | None) -> tuple[int, str, str] | None:
     if header is None or not header.strip().isdigit():
         return (
             426,

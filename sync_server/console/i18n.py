@@ -63,6 +63,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "网格员账号不能登录管理台，请使用手机应用",
         "Grid worker accounts cannot use the console; please use the phone app",
     ),
+    "login.error.too_many_attempts": (
+        "登录失败次数过多，请稍后再试",
+        "Too many failed sign-ins; please try again in a few minutes",
+    ),
     # column headers
     "col.grid": ("网格", "Grid"),
     "col.grids": ("负责网格", "Grids"),
@@ -164,6 +168,16 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "服务器上没有这条记录（可能因重复被合并或舍弃）",
         "The server holds no such record (it may have been merged or discarded as a duplicate)",
     ),
+    "history.audit": ("审计记录", "Audit trail"),
+    "audit.when": ("时间", "When"),
+    "audit.action": ("操作", "Action"),
+    "audit.who": ("操作人", "Who"),
+    "audit.ip": ("IP 地址", "IP address"),
+    "audit.login": ("登录", "Signed in"),
+    "audit.login_failed": ("登录失败", "Failed sign-in"),
+    "audit.login_locked": ("登录被锁定", "Sign-in locked"),
+    "audit.conflict_settled": ("处理冲突", "Settled a conflict"),
+    "audit.export": ("导出", "Export"),
     "history.events": ("历史", "Events"),
     "history.no_events": (
         "没有通过手机同步的修改（可能来自导入）",

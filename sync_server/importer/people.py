@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import FieldError
 from shared.schema import TAG_ZH, Relation, ResidenceStatus
+from sync_server.db import insert_rows
 from sync_server.importer.feed import ChangeSink
 from sync_server.importer.report import ImportReport
 from sync_server.importer.rows import Person
@@ -205,16 +206,17 @@ class PeopleWriter:
         """Write the chunk: residents before bindings, so foreign keys hold at every statement."""
         fresh = {"version": 1, "deleted": False, **self._stamp}
         if self._new_residents:
-            # Core INSERTs: the ORM's bulk path costs more than SQLite does for these rows.
+            # Core INSERTs (COPY on PostgreSQL): the ORM's bulk path costs more than SQLite does
+            # for these rows.
             table = cast(Table, Resident.__table__)
-            session.execute(insert(table), [{**r, **fresh} for r in self._new_residents])
+            insert_rows(session, table, [{**r, **fresh} for r in self._new_residents])
         if self._changed_residents:
             session.execute(update(Resident), self._changed_residents)
         if self._changed_bindings:
             session.execute(update(Binding), self._changed_bindings)
         if self._new_bindings:
             table = cast(Table, Binding.__table__)
-            session.execute(insert(table), [{**b, **fresh} for b in self._new_bindings])
+            insert_rows(session, table, [{**b, **fresh} for b in self._new_bindings])
         for pending in (
             self._new_residents,
             self._changed_residents,

@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from sync_server.db import insert_rows
 from sync_server.importer.feed import ChangeSink
 from sync_server.importer.grids import GridRef
 from sync_server.importer.keys import stable_id
@@ -171,9 +172,10 @@ class PlaceIndex:
             (House, self._new_houses),
         ):
             if pending:
-                # A Core INSERT: the ORM's bulk path costs more than SQLite does for these rows.
+                # A Core INSERT (COPY on PostgreSQL): the ORM's bulk path costs more than SQLite
+                # does for these rows.
                 table = cast(Table, model.__table__)
-                session.execute(insert(table), [{**row, **stamp} for row in pending])
+                insert_rows(session, table, [{**row, **stamp} for row in pending])
                 pending.clear()
 
     def _id(self, kind: str, *parts: str) -> str:

@@ -79,6 +79,12 @@ class Caller:
 
 def authenticate(*, session: Session, settings: Settings, token: str) -> Caller:
     row = session.get(AuthToken, token_digest(settings.secret_key, token))
+    if row is not None and row.device_id:
+        # Checked before the token: revoking a device also revokes its tokens, and the app must
+        # learn that the device itself was revoked (it then wipes its local data).
+        owner = session.get(Device, row.device_id)
+        if owner is not None and owner.revoked_at is not None:
+            raise Forbidden("this device has been revoked", code="device_revoked")
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the sign-in token is not valid; sign in again")
     if row.expires_at <= utcnow():
@@ -87,8 +93,6 @@ def authenticate(*, session: Session, settings: Settings, token: str) -> Caller:
     if user is None or not user.active:
         raise NotAuthenticated("this account has been deactivated", code="account_inactive")
     device = session.get(Device, row.device_id) if row.device_id else None
-    if device is not None and device.revoked_at is not None:
-        raise Forbidden("this device has been revoked", code="device_revoked")
     return Caller(user=user, device=device)
 
 

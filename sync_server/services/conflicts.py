@@ -21,6 +21,7 @@ from shared.schema import Role
 from sync_server.errors import Conflict, Forbidden, Invalid, NotFound
 from sync_server.models import Binding, ConflictRecord, Resident, User, utcnow
 from sync_server.records import MODELS, assign
+from sync_server.services import audit
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.record_grids import grids_of
 
@@ -83,7 +84,14 @@ def get_conflict(*, session: Session, user: User, conflict_id: str) -> ConflictR
 
 
 def resolve(
-    *, session: Session, user: User, conflict_id: str, resolution: Resolution, clock: HLC
+    *,
+    session: Session,
+    user: User,
+    conflict_id: str,
+    resolution: Resolution,
+    clock: HLC,
+    device_id: str | None = None,
+    ip: str = "",
 ) -> ConflictRecord:
     conflict = get_conflict(session=session, user=user, conflict_id=conflict_id)
     if conflict.status != "open":
@@ -100,6 +108,18 @@ def resolve(
     conflict.resolved_by = user.id
     conflict.resolution = resolution.model_dump(mode="json")
     commit_changes(session=session, changes=changes)
+    audit.record(
+        session,
+        audit.Action.CONFLICT_SETTLED,
+        user=user,
+        device_id=device_id,
+        ip=ip,
+        entity=conflict.entity,
+        record_id=conflict.record_id,
+        conflict_id=conflict.id,
+        kind=conflict.kind,
+        choice=resolution.choice,
+    )
     return conflict
 
 

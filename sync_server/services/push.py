@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
@@ -212,6 +212,14 @@ def _run_one(batch: _Batch, op: Operation, later: list[Operation]) -> OpResult:
         batch.forget(op)
         return OpResult(
             **base, status="rejected", code=exc.code, field=exc.field, reason=exc.errors[0].message
+        )
+    except DataError as exc:
+        batch.forget(op)
+        return OpResult(
+            **base,
+            status="rejected",
+            code="invalid_value",
+            reason=f"a value cannot be stored: {str(exc.orig).splitlines()[0]}",
         )
     except IntegrityError as exc:
         batch.forget(op)

@@ -43,12 +43,19 @@ class FlakyTransport(httpx.BaseTransport):
 
 
 class Phone:
-    def __init__(self, app: FastAPI, path: Path, username: str) -> None:
+    """A device; `app` is the app in this process, or the URL of a server in another one."""
+
+    def __init__(self, app: FastAPI | str, path: Path, username: str) -> None:
         self.path = path
         self.username = username
-        self.test_client = TestClient(app)
-        self.transport = FlakyTransport(self.test_client._transport)
-        self.http = httpx.Client(transport=self.transport, base_url="http://testserver")
+        if isinstance(app, str):
+            inner: httpx.BaseTransport = httpx.HTTPTransport()
+            base_url = app
+        else:
+            self.test_client = TestClient(app)
+            inner, base_url = self.test_client._transport, "http://testserver"
+        self.transport = FlakyTransport(inner)
+        self.http = httpx.Client(transport=self.transport, base_url=base_url, trust_env=False)
         self.store = Store.open(path)
         self.client = SyncClient(self.http, self.store, app_version="test")
         self.client.login(username, PASSWORD)
@@ -56,6 +63,10 @@ class Phone:
 
     def sync(self) -> SyncReport:
         return self.client.sync()
+
+    def use_server(self, url: str) -> None:
+        """Talk to another server process from now on (same device, same store)."""
+        self.http.base_url = httpx.URL(url)
 
     def reopen(self) -> None:
         """The app process was killed and started again."""

@@ -46,3 +46,8 @@ def test_unknown_fields_and_overlong_notes_are_named() -> None:
         ("age", "unknown_field"),
         ("note", "too_long"),
     ]
+
+
+def test_a_nul_character_is_refused_before_any_database_sees_it() -> None:
+    _, errors = check_values("resident", {"note": "门口\x00遇到"}, creating=False)
+    assert [(e.field, e.code) for e in errors] == [("note", "invalid_characters")]

@@ -93,3 +93,9 @@ def test_counts_at_every_level_equal_a_brute_force_count(
     root = tree["roots"][0]
     assert root["residents"] == 4 * (0 + 1 + 2) - 1
     assert root["households"] == 4 * 2
+
+
+def test_a_nul_byte_in_a_path_is_a_clear_4xx(client: TestClient, tiny: TinyGrid) -> None:
+    response = client.get("/api/v1/grid/nodes/ab%00cd", headers=login(client, "admin"))
+    assert response.status_code in (404, 422)
+    assert response.json()["code"] in ("not_found", "invalid_value")

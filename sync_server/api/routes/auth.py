@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
-from shared.protocol import LoginRequest, TokenResponse
-from sync_server.api.deps import SessionDep, SettingsDep, TokenDep
+from shared.protocol import LoginRequest, Problem, TokenResponse
+from sync_server.api.deps import SessionDep, SettingsDep, TokenDep, client_ip
+from sync_server.api.problems import domain_problem
 from sync_server.api.views import user_info
-from sync_server.services import auth
+from sync_server.errors import DomainError
+from sync_server.services import auth, throttle
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenResponse)
-def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
-    issued = auth.login(
-        session=session,
-        settings=settings,
-        username=body.username,
-        password=body.password,
-        device_id=body.device_id,
-        device_name=body.device_name,
-        app_version=body.app_version,
-    )
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses={429: {"model": Problem, "description": "too many failed sign-ins (Retry-After)"}},
+)
+def login(
+    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenResponse | Response:
+    try:
+        issued = throttle.login(
+            session=session,
+            settings=settings,
+            username=body.username,
+            password=body.password,
+            ip=client_ip(request),
+            device_id=body.device_id,
+            device_name=body.device_name,
+            app_version=body.app_version,
+        )
+    except DomainError as exc:
+        # Returned, not raised: the transaction commits the failed attempt and its audit event
+        # (the attempt's own writes were already rolled back to their savepoint).
+        return domain_problem(exc)
     return TokenResponse(
         access_token=issued.token, expires_at=issued.expires_at, user=user_info(issued.user)
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,13 +27,13 @@ from shared.protocol import (
     ProgressNode,
 )
 from shared.schema import LEAF_LEVEL, Role
-from sync_server.api.deps import CallerDep, SessionDep
+from sync_server.api.deps import CallerDep, SessionDep, client_ip
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.importer.completions import CompletionReport, import_completions
 from sync_server.models import Campaign, GridNode, User, subtree_bounds
 from sync_server.queries.campaign_progress import MissedRow, missed_rows, rule_of, sweep_under
-from sync_server.services import campaigns
+from sync_server.services import audit, campaigns
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.scope import require_node_in_scope, scope_of
 
@@ -226,12 +226,24 @@ def progress(
 
 
 def _missed_file(
-    campaign_id: str, caller: CallerDep, session: Session, node: str | None
+    campaign_id: str, caller: CallerDep, session: Session, node: str | None, request: Request
 ) -> tuple[Campaign, GridNode, list[MissedRow]]:
     campaign = campaigns.get_campaign(session=session, user=caller.user, campaign_id=campaign_id)
     root = _node(session, caller.user, campaign, node)
     swept = sweep_under(session=session, campaign=campaign, node=root)
     rows = missed_rows(session=session, swept=swept, unmask=caller.user.role == Role.ADMIN)
+    audit.record_apart(
+        request.app.state.sessionmaker,
+        audit.Action.EXPORT,
+        user=caller.user,
+        device_id=caller.device.id if caller.device else None,
+        ip=client_ip(request),
+        export="missed",
+        via="api",
+        campaign_id=campaign.id,
+        node_id=root.id,
+        rows=len(rows),
+    )
     return campaign, root, rows
 
 
@@ -251,13 +263,17 @@ def _download(
 
 @router.get("/{campaign_id}/missed.xlsx", response_class=Response)
 def missed_excel(
-    campaign_id: str, caller: CallerDep, session: SessionDep, node: NodeQuery = None
+    campaign_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    request: Request,
+    node: NodeQuery = None,
 ) -> Response:
     """The missed targets under a node, in walking order, for notification calls (Excel).
 
     ID numbers show only their last four characters unless the caller is an admin.
     """
-    campaign, root, rows = _missed_file(campaign_id, caller, session, node)
+    campaign, root, rows = _missed_file(campaign_id, caller, session, node, request)
     title = f"{campaign.name} · {root.name}（{root.code}）漏检名单，共 {len(rows)} 人"
     body = missed_xlsx(rows, title=title)
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -266,8 +282,12 @@ def missed_excel(
 
 @router.get("/{campaign_id}/missed.csv", response_class=Response)
 def missed_text(
-    campaign_id: str, caller: CallerDep, session: SessionDep, node: NodeQuery = None
+    campaign_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    request: Request,
+    node: NodeQuery = None,
 ) -> Response:
     """The same list as CSV (UTF-8 with BOM)."""
-    campaign, root, rows = _missed_file(campaign_id, caller, session, node)
+    campaign, root, rows = _missed_file(campaign_id, caller, session, node, request)
     return _download(missed_csv(rows), "text/csv; charset=utf-8", campaign, root, "csv")

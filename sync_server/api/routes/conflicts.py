@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from shared.protocol import BulkResolution, BulkResult, ConflictList, ConflictView, Resolution
-from sync_server.api.deps import CallerDep, SessionDep
+from sync_server.api.deps import CallerDep, SessionDep, client_ip
 from sync_server.errors import DomainError
 from sync_server.services import conflicts
 
@@ -19,10 +19,11 @@ def list_conflicts(
     caller: CallerDep,
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
-    entity: str | None = None,
+    entity: Annotated[str | None, Query(max_length=20)] = None,
     kind: Annotated[str | None, Query(pattern="^(field|delete|duplicate)$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: a huge offset overflowed the database's integer (found by schemathesis).
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> ConflictList:
     return conflicts.list_conflicts(
         session=session,
@@ -52,6 +53,8 @@ def resolve(
         conflict_id=conflict_id,
         resolution=body,
         clock=request.app.state.clock,
+        device_id=caller.device.id if caller.device else None,
+        ip=client_ip(request),
     )
     return conflicts.view(settled)
 
@@ -73,6 +76,8 @@ def resolve_many(
                     conflict_id=conflict_id,
                     resolution=single,
                     clock=request.app.state.clock,
+                    device_id=caller.device.id if caller.device else None,
+                    ip=client_ip(request),
                 )
             resolved.append(conflict_id)
         except DomainError as exc:

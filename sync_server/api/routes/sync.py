@@ -7,10 +7,20 @@ from fastapi import APIRouter, Request
 from shared import hlc
 from shared.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 from sync_server.api.deps import CallerDep, SessionDep
+from sync_server.api.transport import protocol_problem
+from sync_server.errors import ProtocolMismatch
 from sync_server.services import pull as pull_service
 from sync_server.services import push as push_service
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+def _check_version(version: int) -> None:
+    """The body's protocol version must be one the server speaks, like the header's."""
+    problem = protocol_problem(str(version))
+    if problem is not None:
+        status, code, detail = problem
+        raise ProtocolMismatch(detail, status=status, code=code)
 
 
 def _clock(request: Request) -> hlc.HLC:
@@ -23,6 +33,7 @@ def push(
     body: PushRequest, caller: CallerDep, session: SessionDep, request: Request
 ) -> PushResponse:
     """Apply a batch of device operations; each gets its own result. Safe to retry."""
+    _check_version(body.protocol_version)
     return push_service.push(session=session, caller=caller, request=body, clock=_clock(request))
 
 
@@ -31,4 +42,5 @@ def pull(
     body: PullRequest, caller: CallerDep, session: SessionDep, request: Request
 ) -> PullResponse:
     """Records of the caller's grids changed after the cursor (a bootstrap when it is null)."""
+    _check_version(body.protocol_version)
     return pull_service.pull(session=session, caller=caller, request=body, clock=_clock(request))

@@ -8,7 +8,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.schema import Role
-from sync_server.api.deps import SettingsDep
+from sync_server.api.deps import SettingsDep, client_ip
 from sync_server.console.deps import (
     LANG_COOKIE,
     SESSION_COOKIE,
@@ -21,10 +21,10 @@ from sync_server.console.i18n import LANGS
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.errors import DomainError
-from sync_server.services import auth
+from sync_server.services import auth, throttle
 
 router = new_router()
-LOGIN_ERRORS = ("invalid_credentials", "account_inactive", "worker_refused")
+LOGIN_ERRORS = ("invalid_credentials", "account_inactive", "worker_refused", "too_many_attempts")
 
 
 @router.get("/login")
@@ -52,11 +52,19 @@ def login(
         )
 
     try:
-        issued = auth.login(
-            session=session, settings=settings, username=username, password=password
+        issued = throttle.login(
+            session=session,
+            settings=settings,
+            username=username,
+            password=password,
+            ip=client_ip(request),
         )
     except DomainError as exc:
-        return refuse(exc.code, exc.status)
+        # Returned, not raised: the transaction keeps the failed attempt and its audit event.
+        page = refuse(exc.code, exc.status)
+        if "retry_after" in exc.extra:
+            page.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return page
     if issued.user.role == Role.WORKER:
         # Workers sweep with the app; the token just issued is revoked at once.
         auth.logout(session=session, settings=settings, token=issued.token)

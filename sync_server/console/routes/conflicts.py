@@ -13,6 +13,7 @@ from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.protocol import Resolution
+from sync_server.api.deps import client_ip
 from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, FormDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
@@ -119,6 +120,7 @@ def settle(
         conflict_id=conflict_id,
         resolution=_resolution(record, form),
         clock=request.app.state.clock,
+        ip=client_ip(request),
     )
     return RedirectResponse("/console/conflicts?msg=settled", status_code=303)
 
@@ -144,6 +146,7 @@ def settle_many(
                     conflict_id=conflict_id,
                     resolution=resolution,
                     clock=request.app.state.clock,
+                    ip=client_ip(request),
                 )
             settled.append(conflict_id)
         except DomainError as exc:

@@ -14,10 +14,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from sync_server.api.deps import client_ip
 from sync_server.console.access import node_for
 from sync_server.console.campaigns import campaign_port
 from sync_server.console.deps import ConsoleSessionDep, Viewer, ViewerDep
@@ -26,6 +27,7 @@ from sync_server.console.routes import new_router
 from sync_server.console.tables import MEDIA_TYPES, Format, write_table
 from sync_server.errors import NotFound
 from sync_server.queries.places import resident_rows
+from sync_server.services import audit
 
 router = new_router()
 
@@ -60,8 +62,21 @@ def _headers(viewer: Viewer, columns: tuple[str, ...]) -> list[str]:
     return [fmt.field(c) for c in columns]
 
 
+def _audit(request: Request, viewer: Viewer, export: str, **detail: str) -> None:
+    audit.record_apart(
+        request.app.state.sessionmaker,
+        audit.Action.EXPORT,
+        user=viewer.user,
+        ip=client_ip(request),
+        export=export,
+        via="console",
+        **detail,
+    )
+
+
 @router.get("/export/residents")
 def residents(
+    request: Request,
     viewer: ViewerDep,
     session: ConsoleSessionDep,
     node: Annotated[str, Query(max_length=36)],
@@ -88,11 +103,13 @@ def residents(
     )
     title = fmt.t("export.residents_title")
     path = write_table(format, title, _headers(viewer, RESIDENT_COLUMNS), rows)
+    _audit(request, viewer, "residents", node_id=root.id, format=format)
     return _send(path, format, f"residents-{root.code}")
 
 
 @router.get("/export/missed")
 def missed(
+    request: Request,
     viewer: ViewerDep,
     session: ConsoleSessionDep,
     node: Annotated[str, Query(max_length=36)],
@@ -110,4 +127,5 @@ def missed(
     descriptor, name = tempfile.mkstemp(prefix="gs-export-", suffix=f".{format}")
     with os.fdopen(descriptor, "wb") as out:
         out.write(body)
+    _audit(request, viewer, "missed", node_id=root.id, campaign_id=campaign, format=format)
     return _send(Path(name), format, f"missed-{root.code}")

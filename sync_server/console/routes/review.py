@@ -13,7 +13,7 @@ from sync_server.console.routes import new_router
 from sync_server.errors import NotFound
 from sync_server.queries.history import recent_changes, record_history, ref_labels
 from sync_server.queries.record_scope import SCOPED_ENTITIES, record_in_scope
-from sync_server.services import review
+from sync_server.services import audit, review
 
 router = new_router()
 PAGE = 50
@@ -60,7 +60,8 @@ def history(
     found = record_history(session=session, entity=entity, record_id=record_id)
     if not found.exists and not found.events:
         raise NotFound(f"no {entity} {record_id}")
-    return render(request, "history.html", viewer=viewer, history=found)
+    trail = audit.events_for_record(session, entity, record_id)
+    return render(request, "history.html", viewer=viewer, history=found, audit_events=trail)
 
 
 @router.get("/review")

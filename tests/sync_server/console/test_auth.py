@@ -111,3 +111,13 @@ def test_language_switch_is_remembered(tiny: TinyGrid, browser: OpenConsole) -> 
     assert '<html lang="en">' in page
     console.get("/console/lang/zh")
     assert "设备与同步" in console.get("/console/fleet").text
+
+
+def test_console_login_is_throttled_too(tiny: TinyGrid, browser: OpenConsole) -> None:
+    console = browser()
+    for _ in range(5):
+        assert console.login("s1", "wrong-one").status_code == 401
+    locked = console.login("s1")
+    assert locked.status_code == 429
+    assert "Retry-After" in locked.headers
+    assert "set-cookie" not in locked.headers

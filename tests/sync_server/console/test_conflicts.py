@@ -70,6 +70,9 @@ def test_conflict_page_shows_base_server_and_device_and_settles_to_the_device_va
     assert again.status_code == 409
     history = admin.get(f"/console/history/resident/{rid}").text
     assert "处理了冲突" in history
+    # The audit trail of the record: the settlement, by whom.
+    assert "审计记录" in history
+    assert re.search(r'<tr class="audit-event">.*?处理冲突</td><td>admin</td>', history)
 
 
 def test_admin_enters_a_third_value_which_is_validated(

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync_server.models import Binding, GridNode, House, Resident
+from sync_server.models import AuditEvent, Binding, GridNode, House, Resident
 from tests.factories import TinyGrid
 from tests.sync_server.console.conftest import OpenConsole
 
@@ -48,6 +48,15 @@ def test_admin_exports_full_ids_and_phones_as_csv(
     assert len(rows) == len(people) == 6
     assert {r[4] for r in rows} == {p.id_number for p in people}
     assert {r[7] for r in rows} == {p.phone for p in people}
+    with session_factory() as session:  # who exported what, and when
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "export")).all()
+        assert event.username == "admin" and event.at is not None
+        assert event.detail == {
+            "export": "residents",
+            "via": "console",
+            "node_id": tiny.nodes["T1-1-1-1"].id,
+            "format": "csv",
+        }
 
 
 def test_supervisor_export_masks_ids_and_phones_and_stays_in_their_subtree(

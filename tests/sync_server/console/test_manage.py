@@ -98,8 +98,10 @@ def test_a_revoked_device_is_refused_at_its_next_request(
     assert lost.device_id in page and spare.device_id in page
     revoked = admin.post(f"/console/manage/devices/{lost.device_id}/revoke")
     assert revoked.status_code == 303
-    assert _pull_status(lost) == 401
-    assert lost.push_raw([]).status_code == 401
+    # 403 device_revoked, not a mere bad token: the app wipes its data when it sees this code.
+    assert _pull_status(lost) == 403
+    refused = lost.push_raw([])
+    assert refused.status_code == 403 and refused.json()["code"] == "device_revoked"
     # It cannot sign in again either; the worker's other phone carries on.
     again = api.post(
         "/api/v1/auth/login",
