@@ -19,7 +19,7 @@ from shared.protocol import ConflictField, ConflictList, ConflictView, Operation
 from shared.records import check_values
 from shared.schema import Role
 from sync_server.errors import Conflict, Forbidden, Invalid, NotFound
-from sync_server.models import Binding, ConflictRecord, Resident, User, utcnow
+from sync_server.models import Binding, ConflictRecord, Resident, SyncedMixin, User, utcnow
 from sync_server.records import MODELS, assign
 from sync_server.services import audit
 from sync_server.services.changes import ChangeSet, commit_changes
@@ -157,6 +157,25 @@ def _write(
         )
 
 
+def _conflict_row(session: Session, conflict: ConflictRecord) -> SyncedMixin:
+    row = session.get(MODELS[conflict.entity], conflict.record_id)
+    if row is None:
+        raise NotFound(f"the {conflict.entity} of this conflict no longer exists")
+    return row
+
+
+def _checked(entity: str, values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """What an admin settles with obeys the phone's rules; every bad field is named."""
+    checked, errors = check_values(entity, values, creating=creating)
+    if errors:
+        raise Invalid(
+            "; ".join(str(e) for e in errors),
+            code="invalid_value",
+            errors=[{"field": e.field, "reason": e.message, "code": e.code} for e in errors],
+        )
+    return checked
+
+
 def _settle_fields(
     session: Session,
     user: User,
@@ -165,9 +184,7 @@ def _settle_fields(
     changes: ChangeSet,
     clock: HLC,
 ) -> None:
-    row = session.get(MODELS[conflict.entity], conflict.record_id)
-    if row is None:
-        raise NotFound(f"the {conflict.entity} of this conflict no longer exists")
+    row = _conflict_row(session, conflict)
     names = [f["field"] for f in conflict.fields]
     if resolution.choice == "server":
         return  # the server already holds its values; nothing to send
@@ -182,13 +199,7 @@ def _settle_fields(
         raise Invalid(
             f"a field conflict is settled with server, device or values, not {resolution.choice}"
         )
-    values, errors = check_values(conflict.entity, wanted, creating=False)
-    if errors:
-        raise Invalid(
-            "; ".join(str(e) for e in errors),
-            code="invalid_value",
-            errors=[{"field": e.field, "reason": e.message, "code": e.code} for e in errors],
-        )
+    values = _checked(conflict.entity, wanted, creating=False)
     _write(session, user, conflict.entity, row, values, changes, clock)
 
 
@@ -200,9 +211,7 @@ def _settle_delete(
     changes: ChangeSet,
     clock: HLC,
 ) -> None:
-    row = session.get(MODELS[conflict.entity], conflict.record_id)
-    if row is None:
-        raise NotFound(f"the {conflict.entity} of this conflict no longer exists")
+    row = _conflict_row(session, conflict)
     if resolution.choice == "server":
         return
     if resolution.choice != "device":
@@ -241,9 +250,7 @@ def _settle_duplicate(
         if op.entity == "resident" and op.record_id == conflict.record_id:
             if resolution.choice == "device":
                 new["id_number"] = resolution.values["id_number"]
-                values, errors = check_values("resident", new, creating=op.kind == "create")
-                if errors:
-                    raise Invalid("; ".join(str(e) for e in errors), code="invalid_value")
+                values = _checked("resident", new, creating=op.kind == "create")
                 row = session.get(Resident, op.record_id) or Resident(id=op.record_id, version=0)
                 session.add(row)
                 _write(session, user, "resident", row, values, changes, clock)
@@ -256,9 +263,7 @@ def _settle_duplicate(
             continue
         if op.entity in ("binding", "outcome") and new.get("resident_id") == conflict.record_id:
             new["resident_id"] = target_id
-        values, errors = check_values(op.entity, new, creating=op.kind == "create")
-        if errors:
-            raise Invalid("; ".join(str(e) for e in errors), code="invalid_value")
+        values = _checked(op.entity, new, creating=op.kind == "create")
         model = MODELS[op.entity]
         target = session.get(model, op.record_id)
         if target is None:
