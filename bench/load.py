@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -69,6 +69,7 @@ class Timings:
     device_seconds: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     retries: int = 0
+    gave_up: list[str] = field(default_factory=list)  # still failing after every retry
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, kind: str, seconds: float) -> None:
@@ -172,7 +173,13 @@ def run_device(
     store = Store.open(path)
     try:
         client = SyncClient(http, store, app_version="load")
-        client.login(username, DEMO_PASSWORD, device_name=f"load {index}")
+
+        def sign_in() -> bool:
+            client.login(username, DEMO_PASSWORD, device_name=f"load {index}")
+            return True
+
+        if not _with_retries(sign_in, f"device {index} sign-in", retries, timings):
+            return
         user_id = store.meta.user_id or ""
         for step in ("bootstrap", "push"):
             if step == "push":
@@ -206,22 +213,15 @@ def run_device(
                     written.op_ids.extend(ops)
                     written.values.update(values)
                     written.op_of.update(op_of)
-            # A phone whose sync failed tries again later; so does this one, --retries times.
-            for attempt in range(1 + retries):
-                try:
-                    report = client.sync()
-                except Exception as exc:  # the sync client raises on sign-in and HTTP failures
-                    timings.error(f"device {index} {step}: {type(exc).__name__}: {exc}")
-                    failed = True
-                else:
-                    failed = bool(report.errors or report.rejected or report.conflicts)
-                    if failed:
-                        timings.error(f"device {index} {step}: {report}")
-                if not failed:
-                    break
-                if attempt < retries:
-                    timings.retry()
-                    time.sleep(1 + attempt)
+
+            def sync(step: str = step) -> bool:
+                report = client.sync()
+                if report.errors or report.rejected or report.conflicts:
+                    timings.error(f"device {index} {step}: {report}")
+                    return False
+                return True
+
+            _with_retries(sync, f"device {index} {step}", retries, timings)
         with written.lock:
             written.unsent.update(op.op_id for op in store.pending_ops())
     except Exception as exc:
@@ -233,6 +233,22 @@ def run_device(
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         with timings.lock:
             timings.device_seconds.append(time.perf_counter() - started)
+
+
+def _with_retries(action: Callable[[], bool], label: str, retries: int, timings: Timings) -> bool:
+    """A phone whose sign-in or sync failed tries again a little later; so does this one."""
+    for attempt in range(1 + retries):
+        try:
+            if action():
+                return True
+        except Exception as exc:  # the sync client raises on sign-in and HTTP failures
+            timings.error(f"{label}: {type(exc).__name__}: {exc}")
+        if attempt < retries:
+            timings.retry()
+            time.sleep(1 + attempt)
+    with timings.lock:
+        timings.gave_up.append(label)
+    return False
 
 
 # --- checking the end state ---------------------------------------------------------------------
@@ -364,6 +380,8 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         },
         "errors": len(timings.errors),
         "retries": timings.retries,
+        "gave_up": len(timings.gave_up),
+        "retries_allowed": args.retries,
         "unsent_operations": len(written.unsent),
         "error_examples": timings.errors[:5],
         "problems": problems,
@@ -399,7 +417,8 @@ def print_summary(s: dict[str, Any]) -> None:
         f"p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}"
     )
     print(
-        f"  errors: {s['errors']} (failed syncs or 5xx answers; {s['retries']} syncs retried, "
+        f"  errors: {s['errors']} (failed sign-ins, syncs or 5xx answers; {s['retries']} retried, "
+        f"{s['gave_up']} still failing after {s['retries_allowed']} retries, "
         f"{s['unsent_operations']} operations still in an outbox at the end)"
         + (f", e.g. {s['error_examples'][0]}" if s["errors"] else "")
     )
@@ -435,7 +454,7 @@ def main() -> int:
     results = [run(b, args) for b in backends]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    return 1 if any(r["problems"] or r["errors"] for r in results) else 0
+    return 1 if any(r["problems"] or r["gave_up"] for r in results) else 0
 
 
 if __name__ == "__main__":

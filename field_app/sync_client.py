@@ -302,7 +302,14 @@ class SyncClient:
                 raise SignInRequired("Sign in before syncing.", code="not_authenticated")
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = self._http.post(path, content=content, headers=headers)
+            try:
+                response = self._http.post(path, content=content, headers=headers)
+            except _STALE_CONNECTION:
+                # A kept-alive connection the server (or a proxy) closed just as we reused it:
+                # the request never ran, or, if it did, every sync request is safe to repeat
+                # (pushes are idempotent by op_id, pulls restart from the cursor). Once, on a
+                # fresh connection; a second failure is a real network problem.
+                response = self._http.post(path, content=content, headers=headers)
         except httpx.TransportError as exc:
             raise Offline(f"The server could not be reached ({type(exc).__name__}).") from exc
         if response.status_code == 413 and allow_too_large:
@@ -315,6 +322,9 @@ class SyncClient:
             self._token = None
             raise
         return response
+
+
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def _ignore(_progress: SyncProgress) -> None:

@@ -6,13 +6,14 @@ Every command works on the database named by DATABASE_URL (default: SQLite under
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from sync_server.config import Settings, SettingsError, get_settings
 from sync_server.db import make_engine, make_sessionmaker, transaction
@@ -64,6 +65,19 @@ def db_upgrade() -> None:
     settings = _settings()
     _migrate(settings)
     console.print(f"database is up to date: {_safe_url(settings)}")
+
+
+def _audit_cli(session: Session, action: str, **fields: Any) -> None:
+    """An audit event for a command run on the server itself: no account, so the OS user."""
+    import getpass
+
+    from sync_server.services import audit
+
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for the uid (a bare container)
+        who = "?"
+    audit.record(session, action, username=f"cli:{who}", via="cli", **fields)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -168,6 +182,7 @@ def user_add(
 ) -> None:
     """Create a user account and assign grids."""
     from shared.schema import Role
+    from sync_server.services.audit import Action
     from sync_server.services.grid import get_node_by_code
     from sync_server.services.users import create_user
 
@@ -193,6 +208,15 @@ def user_add(
                 display_name=display_name,
                 grids=nodes,
             )
+            _audit_cli(
+                session,
+                Action.USER_ADDED,
+                entity="user",
+                record_id=user.id,
+                of=user.username,
+                role=user.role,
+                grids=[n.code for n in nodes],
+            )
             console.print(f"created {user.role} {user.username} with {len(nodes)} grid(s)")
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
@@ -213,6 +237,7 @@ def import_grid(
     from sync_server.db import begin_write
     from sync_server.importer import import_grid as run_import
     from sync_server.importer import write_template
+    from sync_server.services.audit import Action
     from sync_server.services.changes import ChangeSet, commit_changes
 
     if template is not None:
@@ -238,6 +263,15 @@ def import_grid(
             if dry_run:
                 session.rollback()
             else:
+                _audit_cli(
+                    session,
+                    Action.IMPORT,
+                    kind="grid",
+                    files=[f.name for f in files],
+                    rows_read=report.rows_read,
+                    rejected=len(report.errors),
+                    counts=report.counts,
+                )
                 # Devices pull what the import created or changed, like any other change.
                 commit_changes(session=session, changes=changes)
     finally:
@@ -275,6 +309,7 @@ def import_completions(
     from sync_server.db import begin_write
     from sync_server.importer.completions import import_completions as run_import
     from sync_server.models import Campaign
+    from sync_server.services.audit import Action
     from sync_server.services.changes import ChangeSet, commit_changes
 
     if not file.exists():
@@ -299,6 +334,17 @@ def import_completions(
             if dry_run:
                 session.rollback()
             else:
+                _audit_cli(
+                    session,
+                    Action.IMPORT,
+                    kind="completions",
+                    campaign_id=found.id,
+                    files=[file.name],
+                    batch_id=report.batch_id,
+                    rows_read=report.rows_read,
+                    imported=report.imported,
+                    rejected=report.rejected_rows,
+                )
                 # Devices pull the newly completed residents like any other change.
                 commit_changes(session=session, changes=changes)
     finally:

@@ -434,13 +434,15 @@ class Outcome(SyncedMixin, Base):
 class LoginAttempt(Base):
     """One sign-in attempt (API or console), kept to rate-limit guessing across server processes.
 
-    Only the recent past matters (`services.throttle`); old rows are pruned on sign-in.
+    Only the recent past matters (`services.throttle`); every recorded attempt prunes the rows
+    older than the window, found by `ix_login_attempts_at`.
     """
 
     __tablename__ = "login_attempts"
     __table_args__ = (
         Index("ix_login_attempts_username_at", "username", "at"),
         Index("ix_login_attempts_ip_at", "ip", "at"),
+        Index("ix_login_attempts_at", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync_server.config import Settings
-from sync_server.db import begin_write
+from sync_server.db import begin_write, transaction
 from sync_server.errors import NotAuthenticated
 from sync_server.services.auth import Caller, authenticate
 
@@ -26,11 +28,34 @@ def client_ip(request: Request) -> str:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed when the route returns, rolled back if it raises."""
+    """The request's unit of work: committed when the route returns, rolled back if it raises.
+
+    Every request but a GET takes the write lock up front (SQLite: BEGIN IMMEDIATE), so two
+    writers queue at the start instead of one failing halfway through.
+    """
     with request.app.state.sessionmaker() as session, session.begin():
         if request.method not in ("GET", "HEAD"):
             begin_write(session)
         yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A transaction that only reads, whatever the method: it never waits for the write lock.
+
+    For POSTs that answer from the database, above all a pull: on SQLite a pull holding the
+    write lock while it pages through a bootstrap made every push and sign-in behind it wait.
+    What such a request must write goes through `WriterDep`, in its own short transaction.
+    """
+    with request.app.state.sessionmaker() as session, session.begin():
+        yield session
+
+
+Writer = Callable[[], AbstractContextManager[Session]]
+
+
+def get_writer(request: Request) -> Writer:
+    """Opens a short write transaction of its own (committed when its block ends)."""
+    return partial(transaction, request.app.state.sessionmaker)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -38,6 +63,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # (request scope) FastAPI would send "applied" first and commit after, so a failed commit
 # would lose changes the phone had already dropped from its outbox.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+WriterDep = Annotated[Writer, Depends(get_writer)]
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
@@ -58,3 +85,11 @@ def get_caller(session: SessionDep, settings: SettingsDep, token: TokenDep) -> C
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_reading_caller(session: ReadSessionDep, settings: SettingsDep, token: TokenDep) -> Caller:
+    return authenticate(session=session, settings=settings, token=token)
+
+
+ReadingCallerDep = Annotated[Caller, Depends(get_reading_caller)]
+"""The caller, authenticated in the read transaction (routes that use `ReadSessionDep`)."""

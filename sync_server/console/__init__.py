@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from sync_server.console.errors import install_error_pages
 from sync_server.console.routes import (
+    audit,
     auth,
     campaigns,
     conflicts,
@@ -29,6 +30,6 @@ STATIC = Path(__file__).parent / "static"
 
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
-    for module in (auth, dashboard, review, conflicts, manage, campaigns, exports):
+    for module in (auth, dashboard, review, conflicts, manage, campaigns, exports, audit):
         app.include_router(module.router, prefix="/console")
     install_error_pages(app)

@@ -27,6 +27,7 @@ from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.importer.completions import import_completions
 from sync_server.models import Campaign, GridNode, User
 from sync_server.queries.campaign_progress import missed_rows, sweep_under
+from sync_server.services import audit
 from sync_server.services import campaigns as campaign_service
 from sync_server.services.changes import ChangeSet, commit_changes
 
@@ -111,7 +112,14 @@ class CampaignPort(Protocol):
     ) -> CampaignRef: ...
 
     def import_completions(
-        self, *, session: Session, user: User, campaign_id: str, path: Path, file_name: str
+        self,
+        *,
+        session: Session,
+        user: User,
+        campaign_id: str,
+        path: Path,
+        file_name: str,
+        ip: str = "",
     ) -> CompletionImport: ...
 
 
@@ -199,7 +207,14 @@ class _CampaignServices:
         return self._ref(campaign_service.create_campaign(session=session, user=user, body=body))
 
     def import_completions(
-        self, *, session: Session, user: User, campaign_id: str, path: Path, file_name: str
+        self,
+        *,
+        session: Session,
+        user: User,
+        campaign_id: str,
+        path: Path,
+        file_name: str,
+        ip: str = "",
     ) -> CompletionImport:
         campaign_service.require_admin(user, "import platform data")
         campaign = campaign_service.get_campaign(
@@ -214,7 +229,21 @@ class _CampaignServices:
             user_id=user.id,
             changes=changes,
         )
-        # Phones pull the new completion marks like any other change.
+        audit.record(
+            session,
+            audit.Action.IMPORT,
+            user=user,
+            ip=ip,
+            kind="completions",
+            via="console",
+            campaign_id=campaign.id,
+            files=[report.file_name],
+            batch_id=report.batch_id,
+            rows_read=report.rows_read,
+            imported=report.imported,
+            rejected=report.rejected_rows,
+        )
+        # Phones pull the new completion marks like any other change (the last write).
         commit_changes(session=session, changes=changes)
         return CompletionImport(
             file_name=report.file_name,

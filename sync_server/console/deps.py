@@ -1,6 +1,6 @@
 """Who is looking at the console: the sign-in cookie, roles, CSRF, and the page language.
 
-The console signs in with `services.auth.login` (no device) and keeps the bearer token in an
+The console signs in with `services.throttle.login` (no device) and keeps the bearer token in an
 HttpOnly, SameSite=Strict cookie scoped to /console, so scripts cannot read it and other sites
 cannot send it. Every POST also carries a CSRF token derived from the token's hash with the
 server's secret: a second, independent guard should a browser mishandle SameSite.

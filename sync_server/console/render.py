@@ -7,6 +7,7 @@ in the viewer's language and shows times in China Standard Time.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,10 @@ SECURITY_HEADERS = {
 }
 
 _ENUM_FIELDS = {"relation": "relation", "residence_status": "status", "outcome": "outcome"}
+# An ID number typed into free text (a send-back reason): 17 digits and a digit or X.
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+# Audit details that are internal ids: the record link and the page already say what they name.
+_HIDDEN_DETAIL = frozenset({"node_id", "campaign_id", "batch_id", "conflict_id", "op_id"})
 
 
 class Formatter:
@@ -87,6 +92,37 @@ class Formatter:
 
     def phone(self, value: str | None) -> str:
         return (value or "") if self.full_personal_data else mask_phone(value)
+
+    def text(self, value: str) -> str:
+        """Free text with any ID number in it masked, unless the viewer may see them whole."""
+        if self.full_personal_data:
+            return value
+        return _ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), value)
+
+    def audit_detail(self, detail: dict[str, Any]) -> list[tuple[str, str]]:
+        """An audit event's details as (label, text) pairs in the viewer's language."""
+        out = []
+        for key, value in detail.items():
+            if key in _HIDDEN_DETAIL or value in (None, "", [], {}):
+                continue
+            if key == "counts" and isinstance(value, dict):
+                text = "；".join(
+                    self.t(f"import.entity.{entity}")
+                    + " "
+                    + "，".join(f"{self.enum('import.outcome', o)} {n}" for o, n in c.items() if n)
+                    for entity, c in value.items()
+                    if isinstance(c, dict)
+                    and any(c.values())
+                    and has_key(f"import.entity.{entity}")
+                )
+                if not text:
+                    continue
+            elif isinstance(value, list):
+                text = "、".join(str(v) for v in value)
+            else:
+                text = self.enum(f"audit_value.{key}", str(value))
+            out.append((self.enum("audit_detail", key), self.text(text)))
+        return out
 
     def enum(self, kind: str, value: str | None) -> str:
         if not value:

@@ -1,8 +1,11 @@
-"""The audit trail: who signed in (or failed to), settled a conflict or exported data, and when.
+"""The audit trail: who signed in (or failed to), settled a conflict, reviewed a change, exported
+or imported data, or managed users, devices and grids; from which device and address, and when.
 
-Services record events in the caller's transaction, so an event exists exactly when the action it
-describes was committed (exports, which only read, use `record_apart`). Failed sign-ins are recorded by the routes after the failed attempt's
-savepoint is rolled back (see `services.throttle`).
+Events are recorded in the caller's transaction, so an event exists exactly when the action it
+describes was committed (exports, which only read, use `record_apart`). Failed sign-ins are
+recorded after the failed attempt's savepoint is rolled back (see `services.throttle`). Changes
+pushed by devices are not repeated here: the operation log (`OperationLog`) already keeps who,
+which device, when and every field's before and after (`queries.history`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,32 @@ class Action:
     LOGIN_LOCKED = "login_locked"
     CONFLICT_SETTLED = "conflict_settled"
     EXPORT = "export"
+    IMPORT = "import"  # detail: kind ("grid" or "completions"), files, counts, via
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_SENT_BACK = "review_sent_back"
+    USER_ADDED = "user_added"
+    USER_ACTIVATED = "user_activated"
+    USER_DEACTIVATED = "user_deactivated"
+    GRIDS_ASSIGNED = "grids_assigned"
+    GRID_GIVEN = "grid_given"
+    DEVICE_REVOKED = "device_revoked"
+
+    ALL = (
+        LOGIN,
+        LOGIN_FAILED,
+        LOGIN_LOCKED,
+        CONFLICT_SETTLED,
+        EXPORT,
+        IMPORT,
+        REVIEW_APPROVED,
+        REVIEW_SENT_BACK,
+        USER_ADDED,
+        USER_ACTIVATED,
+        USER_DEACTIVATED,
+        GRIDS_ASSIGNED,
+        GRID_GIVEN,
+        DEVICE_REVOKED,
+    )
 
 
 def record(

@@ -22,23 +22,28 @@ class IssuedToken:
     device: Device | None
 
 
-def login(
-    *,
-    session: Session,
-    settings: Settings,
-    username: str,
-    password: str,
-    device_id: str | None = None,
-    device_name: str = "",
-    app_version: str = "",
-) -> IssuedToken:
-    """Check a password and issue a token; a device id binds the token to that device."""
+def check_password(*, session: Session, username: str, password: str) -> User:
+    """The user whose password this is. Slow on purpose (argon2), and only reads: callers run it
+    outside any write lock."""
     user = session.scalar(select(User).where(User.username == username.strip()))
     # Same message for an unknown user and a wrong password: do not reveal which usernames exist.
     if user is None or not verify_password(user.password_hash, password):
         raise NotAuthenticated("username or password is wrong", code="invalid_credentials")
     if not user.active:
         raise Forbidden("this account has been deactivated", code="account_inactive")
+    return user
+
+
+def issue_token(
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    device_id: str | None = None,
+    device_name: str = "",
+    app_version: str = "",
+) -> IssuedToken:
+    """A token for a user whose password was checked; a device id binds it to that device."""
     device = None
     if device_id:
         device = session.get(Device, device_id)

@@ -26,7 +26,7 @@ from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.record_grids import grids_of
 
 
-def _require_admin(user: User) -> None:
+def require_admin(user: User) -> None:
     if user.role != Role.ADMIN:
         raise Forbidden("only an administrator can see and settle conflicts", code="admin_only")
 
@@ -60,7 +60,7 @@ def list_conflicts(
     limit: int = 100,
     offset: int = 0,
 ) -> ConflictList:
-    _require_admin(user)
+    require_admin(user)
     query = select(ConflictRecord)
     if status:
         query = query.where(ConflictRecord.status == status)
@@ -76,7 +76,7 @@ def list_conflicts(
 
 
 def get_conflict(*, session: Session, user: User, conflict_id: str) -> ConflictRecord:
-    _require_admin(user)
+    require_admin(user)
     conflict = session.get(ConflictRecord, conflict_id)
     if conflict is None:
         raise NotFound(f"conflict {conflict_id} does not exist")

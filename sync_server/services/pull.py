@@ -28,6 +28,7 @@ from sync_server.models import (
     Building,
     Change,
     ConflictRecord,
+    Device,
     GridNode,
     House,
     Resident,
@@ -42,7 +43,7 @@ from sync_server.services.auth import Caller
 from sync_server.services.changes import current_seq
 from sync_server.services.devices import note_outbox
 from sync_server.services.record_grids import resident_grids
-from sync_server.services.review import notes_for_device
+from sync_server.services.review import acknowledge_notes, pending_notes
 from sync_server.services.scope import GridSet, grid_set
 
 BOOT_ORDER = ("grid_node", "building", "unit", "house", "resident", "binding", "visit")
@@ -146,8 +147,6 @@ def pull(
         cursor.seq = last_seq
         remaining = _changes_after(session, grids, cursor.seq, cursor.skipped) if page_full else 0
         has_more = page_full and remaining > 0
-    device.last_pull_at = device.last_seen_at = utcnow()
-    note_outbox(device, request.pending_ops, request.oldest_pending_at)
     return PullResponse(
         records=records,
         removed=removed,
@@ -158,11 +157,24 @@ def pull(
         phase=phase,
         remaining=remaining,
         open_conflicts=_open_conflicts(session, device.id),
-        review_notes=notes_for_device(
-            session=session, device_id=device.id, acknowledged=request.ack_review_notes
+        # Notes acknowledged in this request are not sent again: `record_contact` stores the
+        # acknowledgement right after this read.
+        review_notes=pending_notes(
+            session=session, device_id=device.id, excluding=request.ack_review_notes
         ),
         server_hlc=clock.now(),
     )
+
+
+def record_contact(*, session: Session, device_id: str, request: PullRequest) -> None:
+    """What a pull tells the server about the device: when it last pulled, its outbox, the
+    review notes it has stored. A short write of its own, after the pull's read transaction."""
+    device = session.get(Device, device_id)
+    if device is None:
+        return
+    device.last_pull_at = device.last_seen_at = utcnow()
+    note_outbox(device, request.pending_ops, request.oldest_pending_at)
+    acknowledge_notes(session=session, device_id=device_id, op_ids=request.ack_review_notes)
 
 
 def _open_conflicts(session: Session, device_id: str) -> list[str]:

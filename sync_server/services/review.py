@@ -183,21 +183,26 @@ def decide(
     return _items(session, [(item.op, decision)])[0]
 
 
-def notes_for_device(
-    *, session: Session, device_id: str, acknowledged: Sequence[str] = ()
-) -> list[ReviewNote]:
-    """Record the notes the device says it stored, then list those it has not acknowledged yet."""
-    if acknowledged:
-        session.execute(
-            update(ReviewDecision)
-            .where(
-                ReviewDecision.device_id == device_id,
-                ReviewDecision.op_id.in_(list(acknowledged)),
-                ReviewDecision.status == "sent_back",
-                ReviewDecision.acknowledged_at.is_(None),
-            )
-            .values(acknowledged_at=utcnow())
+def acknowledge_notes(*, session: Session, device_id: str, op_ids: Sequence[str]) -> None:
+    """Record the notes the device says it has stored: they are not sent to it again."""
+    if not op_ids:
+        return
+    session.execute(
+        update(ReviewDecision)
+        .where(
+            ReviewDecision.device_id == device_id,
+            ReviewDecision.op_id.in_(list(op_ids)),
+            ReviewDecision.status == "sent_back",
+            ReviewDecision.acknowledged_at.is_(None),
         )
+        .values(acknowledged_at=utcnow())
+    )
+
+
+def pending_notes(
+    *, session: Session, device_id: str, excluding: Sequence[str] = ()
+) -> list[ReviewNote]:
+    """The sent-back notes the device has not acknowledged (nor is acknowledging: `excluding`)."""
     rows = session.execute(
         select(ReviewDecision, User)
         .join(User, User.id == ReviewDecision.reviewed_by)
@@ -205,6 +210,7 @@ def notes_for_device(
             ReviewDecision.device_id == device_id,
             ReviewDecision.status == "sent_back",
             ReviewDecision.acknowledged_at.is_(None),
+            ReviewDecision.op_id.not_in(list(excluding)),
         )
         .order_by(ReviewDecision.reviewed_at, ReviewDecision.op_id)
     ).all()

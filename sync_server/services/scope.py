@@ -45,10 +45,9 @@ def scope_of(user: User) -> Scope:
 
 
 def require_node_in_scope(user: User, node: GridNode) -> None:
+    # The message names no grid: asked for by id, the answer must not tell what the id is.
     if not scope_of(user).covers_path(node.path):
-        raise Forbidden(
-            f"grid {node.code} is outside your assigned grids", code="out_of_scope", grid=node.code
-        )
+        raise Forbidden("this grid is outside your assigned grids", code="out_of_scope")
 
 
 @dataclass(frozen=True)

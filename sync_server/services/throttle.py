@@ -6,6 +6,10 @@ the same counts. `login_max_failures` wrong passwords for a username within `log
 failure; `login_max_failures_per_ip` failures from one address lock the address the same way.
 While locked, attempts are refused without checking the password and are not counted.
 
+Only attempts inside the window decide anything, so every recorded attempt first prunes rows older
+than the window (`prune`): the table holds about one window of attempts, whatever the traffic,
+including usernames and addresses that are tried once and never again.
+
 `login` records what happened in the caller's transaction even when it raises, and the failed
 attempt's own writes are rolled back to a savepoint: the caller must commit after catching the
 error (the API route turns it into a problem response, the console into its login page).
@@ -14,17 +18,17 @@ error (the API route turns it into a problem response, the console into its logi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from sync_server.config import Settings
-from sync_server.errors import DomainError, TooManyAttempts
-from sync_server.models import LoginAttempt, utcnow
+from sync_server.errors import DomainError, Forbidden, TooManyAttempts
+from sync_server.models import LoginAttempt, User, utcnow
 from sync_server.services import audit
-from sync_server.services.auth import IssuedToken
-from sync_server.services.auth import login as check_login
+from sync_server.services.auth import IssuedToken, check_password, issue_token
 
 
 def _locked_until(
@@ -39,6 +43,32 @@ def _locked_until(
     if len(failures) < limit:
         return None
     return failures[0] + timedelta(seconds=settings.login_lockout_seconds)
+
+
+# A bound on one sign-in's share of the pruning: a backlog (a burst of guesses, an upgrade from a
+# version that kept every row) drains over the next attempts instead of stalling one of them.
+PRUNE_BATCH = 500
+
+
+def prune(session: Session, settings: Settings) -> None:
+    """Delete attempts older than the window: they can no longer lock anyone.
+
+    Rows are chosen by `at` alone, on its own index, so usernames and addresses that never try
+    again are pruned too; one statement in `at` order means two processes pruning at once take
+    row locks in the same order and cannot deadlock on PostgreSQL.
+    """
+    cutoff = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    oldest = (
+        select(LoginAttempt.id)
+        .where(LoginAttempt.at < cutoff)
+        .order_by(LoginAttempt.at)
+        .limit(PRUNE_BATCH)
+    )
+    session.execute(
+        delete(LoginAttempt)
+        .where(LoginAttempt.id.in_(oldest.scalar_subquery()))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def retry_after(session: Session, settings: Settings, *, username: str, ip: str) -> int | None:
@@ -72,6 +102,99 @@ def retry_after(session: Session, settings: Settings, *, username: str, ip: str)
     return max(1, math.ceil((latest - now).total_seconds()))
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt after its read phase: refused while locked, or the password's verdict."""
+
+    username: str
+    ip: str
+    locked_for: int | None = None
+    user_id: str | None = None
+    error: DomainError | None = None
+
+
+def check(
+    *, session: Session, settings: Settings, username: str, password: str, ip: str
+) -> Attempt:
+    """The read phase of a sign-in: the lockout, then the password (argon2, deliberately slow).
+
+    Only reads, so the API runs it before taking the write lock: on SQLite, sign-ins holding the
+    database's one write lock through a password hash made every push wait behind them.
+    """
+    name, ip = username.strip()[:64], ip[:64]
+    wait = retry_after(session, settings, username=name, ip=ip)
+    if wait is not None:
+        return Attempt(name, ip, locked_for=wait)  # no password check while locked
+    try:
+        user = check_password(session=session, username=name, password=password)
+    except DomainError as exc:
+        return Attempt(name, ip, error=exc)
+    return Attempt(name, ip, user_id=user.id)
+
+
+def conclude(
+    *,
+    session: Session,
+    settings: Settings,
+    attempt: Attempt,
+    device_id: str | None = None,
+    device_name: str = "",
+    app_version: str = "",
+) -> IssuedToken:
+    """The write phase: record the attempt and issue the token, or raise why not.
+
+    The lockout is looked at again here, under the write lock, so that failures racing in from
+    other requests since the read phase still count.
+    """
+    name, ip = attempt.username, attempt.ip
+    wait = attempt.locked_for or retry_after(session, settings, username=name, ip=ip)
+    if wait is not None:
+        audit.record(session, audit.Action.LOGIN_LOCKED, username=name, device_id=device_id, ip=ip)
+        raise TooManyAttempts(
+            f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait
+        )
+    try:
+        with session.begin_nested():
+            if attempt.error is not None:
+                raise attempt.error
+            user = session.get(User, attempt.user_id)
+            if user is None or not user.active:  # deactivated between the two phases
+                raise Forbidden("this account has been deactivated", code="account_inactive")
+            issued = issue_token(
+                session=session,
+                settings=settings,
+                user=user,
+                device_id=device_id,
+                device_name=device_name,
+                app_version=app_version,
+            )
+    except DomainError as exc:
+        if exc.code == "invalid_credentials":
+            prune(session, settings)
+            session.add(LoginAttempt(username=name, ip=ip, ok=False))
+        audit.record(
+            session,
+            audit.Action.LOGIN_FAILED,
+            username=name,
+            device_id=device_id,
+            ip=ip,
+            code=exc.code,
+        )
+        raise
+    # The success row forgives the username's earlier failures (retry_after counts from it).
+    prune(session, settings)
+    session.add(LoginAttempt(username=name, ip=ip, ok=True))
+    audit.record(
+        session,
+        audit.Action.LOGIN,
+        user=issued.user,
+        device_id=issued.device.id if issued.device else None,
+        ip=ip,
+    )
+    session.flush()
+    return issued
+
+
 def login(
     *,
     session: Session,
@@ -83,49 +206,13 @@ def login(
     device_name: str = "",
     app_version: str = "",
 ) -> IssuedToken:
-    name = username.strip()[:64]
-    ip = ip[:64]
-    wait = retry_after(session, settings, username=name, ip=ip)
-    if wait is not None:
-        audit.record(session, audit.Action.LOGIN_LOCKED, username=name, device_id=device_id, ip=ip)
-        raise TooManyAttempts(
-            f"too many failed sign-ins; try again in {wait} seconds", retry_after=wait
-        )
-    try:
-        with session.begin_nested():
-            issued = check_login(
-                session=session,
-                settings=settings,
-                username=name,
-                password=password,
-                device_id=device_id,
-                device_name=device_name,
-                app_version=app_version,
-            )
-    except DomainError as exc:
-        if exc.code == "invalid_credentials":
-            session.add(LoginAttempt(username=name, ip=ip, ok=False))
-        audit.record(
-            session,
-            audit.Action.LOGIN_FAILED,
-            username=name,
-            device_id=device_id,
-            ip=ip,
-            code=exc.code,
-        )
-        raise
-    # A success forgives the username's earlier failures; drop its rows older than the window.
-    cutoff = utcnow() - timedelta(seconds=settings.login_window_seconds)
-    session.execute(
-        delete(LoginAttempt).where(LoginAttempt.username == name, LoginAttempt.at < cutoff)
+    """Both phases in the caller's one (writing) transaction."""
+    attempt = check(session=session, settings=settings, username=username, password=password, ip=ip)
+    return conclude(
+        session=session,
+        settings=settings,
+        attempt=attempt,
+        device_id=device_id,
+        device_name=device_name,
+        app_version=app_version,
     )
-    session.add(LoginAttempt(username=name, ip=ip, ok=True))
-    audit.record(
-        session,
-        audit.Action.LOGIN,
-        user=issued.user,
-        device_id=issued.device.id if issued.device else None,
-        ip=ip,
-    )
-    session.flush()
-    return issued

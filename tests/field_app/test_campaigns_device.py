@@ -18,7 +18,7 @@ from sync_server.config import Settings
 from sync_server.main import create_app
 from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
 from sync_server.queries.campaign_progress import sweep_under
-from sync_server.services.review import decide, notes_for_device
+from sync_server.services.review import decide, pending_notes
 from tests.factories import TinyGrid, make_id_number, make_tiny_grid
 from tests.field_app.app_harness import Device as Phone
 from tests.sync_server.campaign_helpers import create_campaign, upload, write_completions
@@ -150,7 +150,7 @@ def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
     assert store.review_notes_to_ack() == []
     assert [n.op_id for n in store.review_notes()] == [op.op_id]
     with session_factory() as session, session.begin():
-        assert notes_for_device(session=session, device_id=store.device_id) == []
+        assert pending_notes(session=session, device_id=store.device_id) == []
     assert store.dismiss_review_note(op.op_id)
     assert store.review_notes() == []
 

@@ -526,6 +526,34 @@ def test_no_network_means_offline_and_nothing_lost(
     assert store.pending_ops() == [op]
 
 
+def dropped_keep_alive(request: httpx.Request) -> httpx.Response:
+    raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+def test_a_dropped_keep_alive_connection_is_retried_once(
+    client: SyncClient, store: Store, server: FakeServer
+) -> None:
+    client.sync()
+    op = store.update("resident", RESIDENT, {"phone": "13900000003"}, user_id=USER)
+    assert op is not None
+    server.faults["/api/v1/sync/push"] = [dropped_keep_alive]
+    server.faults["/api/v1/sync/pull"] = [dropped_keep_alive]
+    report = client.sync()
+    assert report.applied == 1 and store.pending_count() == 0
+    assert server.records[("resident", RESIDENT)].values["phone"] == "13900000003"
+
+
+def test_a_connection_dropped_twice_is_offline_and_keeps_the_edit(
+    client: SyncClient, store: Store, server: FakeServer
+) -> None:
+    client.sync()
+    op = store.update("resident", RESIDENT, {"phone": "13900000004"}, user_id=USER)
+    server.faults["/api/v1/sync/push"] = [dropped_keep_alive, dropped_keep_alive]
+    with pytest.raises(Offline):
+        client.sync()
+    assert store.pending_ops() == [op]
+
+
 def test_server_error_while_pushing_still_pulls(
     client: SyncClient, store: Store, server: FakeServer
 ) -> None:

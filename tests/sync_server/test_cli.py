@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +112,14 @@ def test_import_reports_the_bad_row_and_loads_the_rest(db: Path, tmp_path: Path)
     assert re.search(r"第3行.*身份证号", result.output), result.output
     again = runner.invoke(app, ["import", "grid", str(grids), str(roster)])
     assert "created" in again.output
+    # Each import that wrote is in the audit trail, done by the server's operator.
+    with sqlite3.connect(db) as con:
+        events = con.execute(
+            "SELECT username, json_extract(detail, '$.via'), json_extract(detail, '$.kind') "
+            "FROM audit_events WHERE action = 'import'"
+        ).fetchall()
+    assert len(events) == 2
+    assert all(u.startswith("cli:") and (via, kind) == ("cli", "grid") for u, via, kind in events)
 
 
 def test_every_command_is_documented_in_the_readme() -> None:

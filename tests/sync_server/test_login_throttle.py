@@ -93,3 +93,60 @@ def test_every_login_is_audited_with_user_address_and_device(
         assert events[1].user_id == ok.json()["user"]["id"]
         assert all(e.ip == "testclient" for e in events)
         assert all(e.at is not None for e in events)
+
+
+def _age(session_factory: sessionmaker[Session], seconds: int, **where: str) -> None:
+    """Move the matching attempts `seconds` into the past, as if they were made then."""
+    with session_factory() as session, session.begin():
+        query = select(LoginAttempt)
+        for column, value in where.items():
+            query = query.where(getattr(LoginAttempt, column) == value)
+        for attempt in session.scalars(query):
+            attempt.at -= timedelta(seconds=seconds)
+
+
+def _attempts(session_factory: sessionmaker[Session]) -> list[tuple[str, bool]]:
+    with session_factory() as session:
+        rows = session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)).all()
+        return [(a.username, a.ok) for a in rows]
+
+
+def test_attempts_older_than_the_window_are_pruned_and_recent_ones_still_lock(
+    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    # Guesses at names that are never tried again, from another address, long ago.
+    for name in ("ghost1", "ghost2", "ghost3"):
+        assert _try(client, name, "nope") == 401
+    _age(session_factory, 301)
+    # Four recent failures for w11: they must survive the pruning and still count.
+    for _ in range(4):
+        assert _try(client, "w11", "wrong-one") == 401
+    assert _attempts(session_factory) == [("w11", False)] * 4
+    assert _try(client, "w11", "wrong-one") == 401
+    assert _try(client, "w11", PASSWORD) == 429
+    # Once those fall out of the window the next attempt prunes them and w11 may sign in.
+    _age(session_factory, 301, username="w11")
+    assert _try(client, "w12", "wrong-one") == 401
+    assert _attempts(session_factory) == [("w12", False)]
+    assert _try(client, "w11", PASSWORD) == 200
+    assert _attempts(session_factory) == [("w12", False), ("w11", True)]
+
+
+def test_a_backlog_of_old_attempts_drains_in_bounded_batches(
+    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    from sync_server.models import utcnow
+    from sync_server.services.throttle import PRUNE_BATCH
+
+    long_ago = utcnow() - timedelta(days=3)
+    with session_factory() as session, session.begin():
+        session.add_all(
+            LoginAttempt(
+                username=f"spray{i}", ip=f"10.0.{i // 250}.{i % 250}", ok=False, at=long_ago
+            )
+            for i in range(PRUNE_BATCH + 10)
+        )
+    assert _try(client, "w11", PASSWORD) == 200
+    assert len(_attempts(session_factory)) == 10 + 1  # one batch gone, the new attempt added
+    assert _try(client, "w11", PASSWORD) == 200
+    assert _attempts(session_factory) == [("w11", True)] * 2

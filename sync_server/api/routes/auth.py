@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from shared.protocol import LoginRequest, Problem, TokenResponse
-from sync_server.api.deps import SessionDep, SettingsDep, TokenDep, client_ip
+from sync_server.api.deps import (
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    TokenDep,
+    WriterDep,
+    client_ip,
+)
 from sync_server.api.problems import domain_problem
 from sync_server.api.views import user_info
 from sync_server.errors import DomainError
@@ -20,23 +27,35 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     responses={429: {"model": Problem, "description": "too many failed sign-ins (Retry-After)"}},
 )
 def login(
-    body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+    body: LoginRequest,
+    request: Request,
+    session: ReadSessionDep,
+    write: WriterDep,
+    settings: SettingsDep,
 ) -> TokenResponse | Response:
-    try:
-        issued = throttle.login(
-            session=session,
-            settings=settings,
-            username=body.username,
-            password=body.password,
-            ip=client_ip(request),
-            device_id=body.device_id,
-            device_name=body.device_name,
-            app_version=body.app_version,
-        )
-    except DomainError as exc:
-        # Returned, not raised: the transaction commits the failed attempt and its audit event
-        # (the attempt's own writes were already rolled back to their savepoint).
-        return domain_problem(exc)
+    """The password is checked in a read transaction; only recording the attempt and issuing the
+    token take the write lock (hundreds of phones sign in at the start of a campaign day)."""
+    attempt = throttle.check(
+        session=session,
+        settings=settings,
+        username=body.username,
+        password=body.password,
+        ip=client_ip(request),
+    )
+    with write() as tx:
+        try:
+            issued = throttle.conclude(
+                session=tx,
+                settings=settings,
+                attempt=attempt,
+                device_id=body.device_id,
+                device_name=body.device_name,
+                app_version=body.app_version,
+            )
+        except DomainError as exc:
+            # Returned, not raised: the transaction commits the failed attempt and its audit
+            # event (the attempt's own writes were already rolled back to their savepoint).
+            return domain_problem(exc)
     return TokenResponse(
         access_token=issued.token, expires_at=issued.expires_at, user=user_info(issued.user)
     )

@@ -85,6 +85,7 @@ def upload_completions(
     campaign_id: str,
     caller: CallerDep,
     session: SessionDep,
+    request: Request,
     file: Annotated[UploadFile, File(description="platform completions, .csv or .xlsx")],
     dry_run: bool = False,
 ) -> CompletionImportResult:
@@ -116,6 +117,22 @@ def upload_completions(
             if dry_run:
                 savepoint.rollback()
     if not dry_run:
+        audit.record(
+            session,
+            audit.Action.IMPORT,
+            user=caller.user,
+            device_id=caller.device.id if caller.device else None,
+            ip=client_ip(request),
+            kind="completions",
+            via="api",
+            campaign_id=campaign.id,
+            files=[name],
+            batch_id=report.batch_id,
+            rows_read=report.rows_read,
+            imported=report.imported,
+            rejected=report.rejected_rows,
+        )
+        # Phones pull the new completion marks like any other change (the last write).
         commit_changes(session=session, changes=changes)
     return import_result(report)
 
@@ -238,6 +255,8 @@ def _missed_file(
         user=caller.user,
         device_id=caller.device.id if caller.device else None,
         ip=client_ip(request),
+        entity="grid_node",
+        record_id=root.id,
         export="missed",
         via="api",
         campaign_id=campaign.id,

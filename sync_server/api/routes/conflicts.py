@@ -64,6 +64,8 @@ def resolve_many(
     body: BulkResolution, caller: CallerDep, session: SessionDep, request: Request
 ) -> BulkResult:
     """Settle many conflicts the same way; each settles alone, failures are listed with reasons."""
+    # Refused as a whole, like the other conflict routes: not a 200 listing each id as failed.
+    conflicts.require_admin(caller.user)
     resolved: list[str] = []
     failed: list[dict[str, str]] = []
     single = Resolution(choice=body.choice, values=body.values, note=body.note)

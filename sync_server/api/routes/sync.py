@@ -6,7 +6,13 @@ from fastapi import APIRouter, Request
 
 from shared import hlc
 from shared.protocol import PullRequest, PullResponse, PushRequest, PushResponse
-from sync_server.api.deps import CallerDep, SessionDep
+from sync_server.api.deps import (
+    CallerDep,
+    ReadingCallerDep,
+    ReadSessionDep,
+    SessionDep,
+    WriterDep,
+)
 from sync_server.api.transport import protocol_problem
 from sync_server.errors import ProtocolMismatch
 from sync_server.services import pull as pull_service
@@ -39,8 +45,21 @@ def push(
 
 @router.post("/pull", response_model=PullResponse)
 def pull(
-    body: PullRequest, caller: CallerDep, session: SessionDep, request: Request
+    body: PullRequest,
+    caller: ReadingCallerDep,
+    session: ReadSessionDep,
+    write: WriterDep,
+    request: Request,
 ) -> PullResponse:
-    """Records of the caller's grids changed after the cursor (a bootstrap when it is null)."""
+    """Records of the caller's grids changed after the cursor (a bootstrap when it is null).
+
+    Served from a read transaction, so pulls never queue behind pushes for the write lock; what
+    the device reported is written after, in a short transaction of its own.
+    """
     _check_version(body.protocol_version)
-    return pull_service.pull(session=session, caller=caller, request=body, clock=_clock(request))
+    response = pull_service.pull(
+        session=session, caller=caller, request=body, clock=_clock(request)
+    )
+    with write() as tx:
+        pull_service.record_contact(session=tx, device_id=body.device_id, request=body)
+    return response

@@ -16,6 +16,7 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from sync_server.api.deps import client_ip
 from sync_server.console.access import node_for
 from sync_server.console.campaigns import CampaignPort, CampaignRef, campaign_port
 from sync_server.console.deps import AdminPostDep, ConsoleSessionDep, Viewer, ViewerDep
@@ -182,6 +183,11 @@ def import_completions(
             while chunk := file.file.read(UPLOAD_CHUNK):
                 out.write(chunk)
         result = port.import_completions(
-            session=session, user=viewer.user, campaign_id=campaign.id, path=path, file_name=name
+            session=session,
+            user=viewer.user,
+            campaign_id=campaign.id,
+            path=path,
+            file_name=name,
+            ip=client_ip(request),
         )
     return _page(request, session, viewer, port, campaign, None, result)

@@ -26,6 +26,7 @@ from sync_server.console.render import formatter_for
 from sync_server.console.routes import new_router
 from sync_server.console.tables import MEDIA_TYPES, Format, write_table
 from sync_server.errors import NotFound
+from sync_server.models import GridNode
 from sync_server.queries.places import resident_rows
 from sync_server.services import audit
 
@@ -62,14 +63,18 @@ def _headers(viewer: Viewer, columns: tuple[str, ...]) -> list[str]:
     return [fmt.field(c) for c in columns]
 
 
-def _audit(request: Request, viewer: Viewer, export: str, **detail: str) -> None:
+def _audit(request: Request, viewer: Viewer, export: str, root: GridNode, **detail: str) -> None:
+    # On the exported node, so its history (and its supervisors) show who took the list away.
     audit.record_apart(
         request.app.state.sessionmaker,
         audit.Action.EXPORT,
         user=viewer.user,
         ip=client_ip(request),
+        entity="grid_node",
+        record_id=root.id,
         export=export,
         via="console",
+        node_id=root.id,
         **detail,
     )
 
@@ -103,7 +108,7 @@ def residents(
     )
     title = fmt.t("export.residents_title")
     path = write_table(format, title, _headers(viewer, RESIDENT_COLUMNS), rows)
-    _audit(request, viewer, "residents", node_id=root.id, format=format)
+    _audit(request, viewer, "residents", root, format=format)
     return _send(path, format, f"residents-{root.code}")
 
 
@@ -127,5 +132,5 @@ def missed(
     descriptor, name = tempfile.mkstemp(prefix="gs-export-", suffix=f".{format}")
     with os.fdopen(descriptor, "wb") as out:
         out.write(body)
-    _audit(request, viewer, "missed", node_id=root.id, campaign_id=campaign, format=format)
+    _audit(request, viewer, "missed", root, campaign_id=campaign, format=format)
     return _send(Path(name), format, f"missed-{root.code}")

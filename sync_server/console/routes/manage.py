@@ -1,10 +1,13 @@
-"""Management (admins): users and their devices, grid assignment, and the grid base-data import."""
+"""Management (admins): users and their devices, grid assignment, and the grid base-data import.
+
+Every change made here is written to the audit trail in the same transaction as the change.
+"""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -12,22 +15,29 @@ from sqlalchemy import or_, select
 from starlette.background import BackgroundTask
 
 from shared.schema import Role
+from sync_server.api.deps import client_ip
 from sync_server.console.access import node_for
-from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep
+from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, Viewer
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.errors import Invalid, NotFound
 from sync_server.importer import import_grid, write_template
 from sync_server.models import Device, User
 from sync_server.queries.fleet import device_row
+from sync_server.services import audit, staff
 from sync_server.services import devices as device_service
-from sync_server.services import staff
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.users import assign_grids, create_user
 
 router = new_router()
 MAX_UPLOAD_FILES = 10
 UPLOAD_CHUNK = 1024 * 1024
+
+
+def _audit(
+    session: ConsoleSessionDep, request: Request, viewer: Viewer, action: str, **fields: Any
+) -> None:
+    audit.record(session, action, user=viewer.user, ip=client_ip(request), **fields)
 
 
 @router.get("/manage/users")
@@ -63,6 +73,7 @@ def users(
 
 @router.post("/manage/users")
 def add_user(
+    request: Request,
     viewer: AdminPostDep,
     session: ConsoleSessionDep,
     username: Annotated[str, Form(max_length=64)],
@@ -78,6 +89,17 @@ def add_user(
         role=role,
         display_name=display_name,
         grids=staff.grids_by_code(session=session, codes=grids),
+    )
+    _audit(
+        session,
+        request,
+        viewer,
+        audit.Action.USER_ADDED,
+        entity="user",
+        record_id=user.id,
+        of=user.username,
+        role=user.role,
+        grids=[ug.grid.code for ug in user.grids],
     )
     return RedirectResponse(f"/console/manage/users/{user.id}?msg=user_added", status_code=303)
 
@@ -102,33 +124,62 @@ def user_page(
 
 @router.post("/manage/users/{user_id}/active")
 def set_active(
+    request: Request,
     user_id: str,
     viewer: AdminPostDep,
     session: ConsoleSessionDep,
     active: Annotated[bool, Form()],
 ) -> Response:
-    staff.set_active(session=session, actor=viewer.user, user_id=user_id, active=active)
+    user = staff.set_active(session=session, actor=viewer.user, user_id=user_id, active=active)
+    action = audit.Action.USER_ACTIVATED if active else audit.Action.USER_DEACTIVATED
+    _audit(session, request, viewer, action, entity="user", record_id=user.id, of=user.username)
     message = "user_activated" if active else "user_deactivated"
     return RedirectResponse(f"/console/manage/users/{user_id}?msg={message}", status_code=303)
 
 
 @router.post("/manage/users/{user_id}/grids")
 def set_grids(
+    request: Request,
     user_id: str,
     viewer: AdminPostDep,
     session: ConsoleSessionDep,
     grids: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     user = staff.get_user(session=session, user_id=user_id)
+    before = sorted(ug.grid.code for ug in user.grids)
     assign_grids(
         session=session, user=user, grids=staff.grids_by_code(session=session, codes=grids)
+    )
+    _audit(
+        session,
+        request,
+        viewer,
+        audit.Action.GRIDS_ASSIGNED,
+        entity="user",
+        record_id=user.id,
+        of=user.username,
+        before=before,
+        after=sorted(ug.grid.code for ug in user.grids),
     )
     return RedirectResponse(f"/console/manage/users/{user_id}?msg=grids_saved", status_code=303)
 
 
 @router.post("/manage/devices/{device_id}/revoke")
-def revoke_device(device_id: str, viewer: AdminPostDep, session: ConsoleSessionDep) -> Response:
+def revoke_device(
+    request: Request, device_id: str, viewer: AdminPostDep, session: ConsoleSessionDep
+) -> Response:
     device = device_service.revoke_device(session=session, actor=viewer.user, device_id=device_id)
+    owner = session.get(User, device.user_id)
+    _audit(
+        session,
+        request,
+        viewer,
+        audit.Action.DEVICE_REVOKED,
+        entity="device",
+        record_id=device.id,
+        of=owner.username if owner else "",
+        device_name=device.name,
+    )
     return RedirectResponse(
         f"/console/manage/users/{device.user_id}?msg=device_revoked", status_code=303
     )
@@ -136,6 +187,7 @@ def revoke_device(device_id: str, viewer: AdminPostDep, session: ConsoleSessionD
 
 @router.post("/manage/grids/{grid_id}/give")
 def give_grid(
+    request: Request,
     grid_id: str,
     viewer: AdminPostDep,
     session: ConsoleSessionDep,
@@ -145,7 +197,18 @@ def give_grid(
     to_user = session.scalar(select(User).where(User.username == username.strip()))
     if to_user is None:
         raise NotFound(f"no user {username!r}", code="unknown_user")
-    staff.give_grid(session=session, actor=viewer.user, grid=grid, to_user=to_user)
+    before = staff.give_grid(session=session, actor=viewer.user, grid=grid, to_user=to_user)
+    _audit(
+        session,
+        request,
+        viewer,
+        audit.Action.GRID_GIVEN,
+        entity="grid_node",
+        record_id=grid.id,
+        grid=grid.code,
+        to=to_user.username,
+        before=sorted(u.username for u in before),
+    )
     return RedirectResponse(f"/console/grid/{grid.id}?msg=grid_given", status_code=303)
 
 
@@ -210,7 +273,20 @@ def run_import(
             savepoint.rollback()
         else:
             savepoint.commit()
-            # Devices pull what the import created or changed, like any other change.
+            _audit(
+                session,
+                request,
+                viewer,
+                audit.Action.IMPORT,
+                kind="grid",
+                via="console",
+                files=[p.name for p in paths],
+                rows_read=report.rows_read,
+                rejected=len(report.errors),
+                counts=report.counts,
+            )
+            # Devices pull what the import created or changed, like any other change; the
+            # sequence numbers are the transaction's last write (services.changes).
             commit_changes(session=session, changes=changes)
     return render(
         request,

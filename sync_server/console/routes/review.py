@@ -1,4 +1,8 @@
-"""Review: recent changes, the full history of a record, and the new-resident/move-out queue."""
+"""Review: recent changes, the full history of a record, and the new-resident/move-out queue.
+
+A decision row keeps only the latest decision on an operation; every decision also goes to the
+audit trail, on the operation's record, so a send-back later approved keeps both in its history.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sync_server.console.deps import ConsoleSessionDep, PostDep, ViewerDep
+from sync_server.api.deps import client_ip
+from sync_server.console.deps import ConsoleSessionDep, PostDep, Viewer, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.errors import NotFound
@@ -90,6 +95,32 @@ def queue(
     )
 
 
+def _decide(
+    request: Request,
+    viewer: Viewer,
+    session: ConsoleSessionDep,
+    op_id: str,
+    *,
+    approve: bool,
+    reason: str = "",
+) -> review.ReviewItem:
+    item = review.decide(
+        session=session, user=viewer.user, op_id=op_id, approve=approve, reason=reason
+    )
+    audit.record(
+        session,
+        audit.Action.REVIEW_APPROVED if approve else audit.Action.REVIEW_SENT_BACK,
+        user=viewer.user,
+        ip=client_ip(request),
+        entity=item.op.entity,
+        record_id=item.op.record_id,
+        op_id=item.op.op_id,
+        kind=item.kind,
+        **({} if approve else {"reason": reason.strip()}),
+    )
+    return item
+
+
 def _done(request: Request, viewer: PostDep, item: review.ReviewItem, message: str) -> Response:
     if request.headers.get("HX-Request"):
         # htmx swaps the decided row in place; without JavaScript the form reloads the queue.
@@ -105,13 +136,13 @@ def approve_many(
     op_ids: Annotated[list[str], Form(max_length=500)],
 ) -> Response:
     for op_id in op_ids:
-        review.decide(session=session, user=viewer.user, op_id=op_id, approve=True)
+        _decide(request, viewer, session, op_id, approve=True)
     return RedirectResponse("/console/review?msg=approved", status_code=303)
 
 
 @router.post("/review/{op_id}/approve")
 def approve(request: Request, op_id: str, viewer: PostDep, session: ConsoleSessionDep) -> Response:
-    item = review.decide(session=session, user=viewer.user, op_id=op_id, approve=True)
+    item = _decide(request, viewer, session, op_id, approve=True)
     return _done(request, viewer, item, "approved")
 
 
@@ -123,7 +154,5 @@ def send_back(
     session: ConsoleSessionDep,
     reason: Annotated[str, Form(max_length=review.REASON_MAX)] = "",
 ) -> Response:
-    item = review.decide(
-        session=session, user=viewer.user, op_id=op_id, approve=False, reason=reason
-    )
+    item = _decide(request, viewer, session, op_id, approve=False, reason=reason)
     return _done(request, viewer, item, "sent_back")
