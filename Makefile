@@ -3,7 +3,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 export UV_LINK_MODE ?= copy
 
-.PHONY: demo test env lint typecheck pytest bench clean
+.PHONY: demo test env lint typecheck pytest bench bench-peer clean
 
 # Installs uv (from PyPI) when missing, then the locked environment into .venv.
 env: .venv/.synced
@@ -24,13 +24,21 @@ lint: env
 typecheck: env
 	$(UV) run mypy
 
-# The whole suite on the embedded default, then every database test again on PostgreSQL.
+# The whole suite on the embedded default, then every test that touches the server's database
+# again on PostgreSQL (tests/shared is pure; the browser tests drive a demo server of their own).
 pytest: env
 	$(UV) run pytest
-	GRIDSWEEP_TEST_DB=postgresql $(UV) run pytest tests/sync_server tests/integration
+	GRIDSWEEP_TEST_DB=postgresql $(UV) run pytest tests/sync_server tests/integration tests/field_app
 
 bench: env
 	$(UV) run python bench/seed_bench.py
+
+# GridSweep against PouchDB + express-pouchdb (bench/peer/run.py); needs Node.js 20 and npm.
+bench-peer: env
+	@# npm ci when node_modules is missing or older than the lock file (npm writes its own copy).
+	@test bench/peer/node_modules/.package-lock.json -nt bench/peer/package-lock.json \
+		|| (cd bench/peer && npm ci --no-audit --no-fund)
+	$(UV) run python bench/peer/run.py
 
 clean:
 	rm -rf .venv data test-output .pytest_cache .mypy_cache .ruff_cache

@@ -223,10 +223,12 @@ def server_process(
 class Device:
     """A phone: its own store file and a sync client whose HTTP is counted."""
 
-    def __init__(self, url: str, path: Path, username: str) -> None:
+    def __init__(self, url: str, path: Path, username: str, *, timeout: float = 5.0) -> None:
         self.path = path
         self.transport = CountingTransport(httpx.HTTPTransport())
-        self.http = httpx.Client(base_url=url, transport=self.transport, trust_env=False)
+        self.http = httpx.Client(
+            base_url=url, transport=self.transport, trust_env=False, timeout=timeout
+        )
         self.store = Store.open(path)
         self.client = SyncClient(self.http, self.store, app_version="bench")
         self.client.login(username, DEMO_PASSWORD, device_name=f"bench {path.stem}")

@@ -2,6 +2,10 @@
 how it is served. One data directory is one device (its own store, device id and outbox), so two
 app instances with two directories are two phones side by side.
 
+The directory holds the store (`gridsweep-device.db`, encrypted) and its key
+(`keys/gridsweep-device.db.key`, see `field_app/store/keys.py`); on a phone it is the app's
+private storage.
+
 Read from arguments (`gridsweep app --port --server-url --data-dir`) or the environment:
 
 | variable | default | meaning |

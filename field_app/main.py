@@ -21,9 +21,9 @@ import httpx
 
 from field_app.config import APP_VERSION, ASSETS_DIR, AppConfig
 from field_app.state import AppViewModel, SyncService
-from field_app.store import Store
+from field_app.store import Store, StoreLocked
 from field_app.sync_client import SyncClient
-from field_app.views import theme
+from field_app.views import locked, theme
 from field_app.views.app import App
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,16 @@ def device() -> Device:
 
 def main(page: ft.Page) -> None:
     """One window of the app."""
-    this = device()
-    store = Store.open(this.config.store_path)  # this window's connection, on the UI thread
+    try:
+        this = device()
+        store = Store.open(this.config.store_path)  # this window's connection, on the UI thread
+    except StoreLocked as exc:
+        log.error("%s", exc)
+        page.title = "网格通 GridSweep"
+        page.fonts = {theme.FONT_FAMILY: theme.FONT_URL}
+        page.theme = theme.theme()
+        page.add(ft.SafeArea(ft.Column(locked.render(exc))))
+        return
 
     def dispatch(fn: Callable[[], None]) -> None:
         # The sync worker notifies on its own thread; the view-model runs on the page's loop.
@@ -108,8 +116,12 @@ def run(
         host=host,
         poll_seconds=base.poll_seconds,
     )
-    with _device_lock:
-        _device = Device(config)
+    try:
+        with _device_lock:
+            _device = Device(config)
+    except StoreLocked as exc:
+        # Serving a UI that cannot open its store helps nobody; say why in both languages.
+        raise SystemExit(f"{locked.message(exc)}\n{exc}") from exc
     # Offline: the Flutter client must not fetch CanvasKit or fonts from a CDN.
     os.environ.setdefault("FLET_WEB_NO_CDN", "1")
     print(f"GridSweep field app: http://{host}:{port}/  (device data in {config.data_dir})")

@@ -21,7 +21,7 @@ gets the latest data even while the server refuses something; during the pull it
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
@@ -201,7 +201,8 @@ class SyncClient:
         progress = progress or _ignore
         total = self._store.pending_count()
         answered: set[str] = set()
-        while batch := self._store.pending_ops(self._batch_size):
+        while ops := self._store.pending_ops(self._batch_size + BATCH_LOOKAHEAD):
+            batch = ops if len(ops) <= self._batch_size else ops[: safe_cut(ops, self._batch_size)]
             if any(op.op_id in answered for op in batch):
                 # The server left an operation unanswered; pushing it again now would loop.
                 raise ServerError("The server did not answer every pushed change.")
@@ -252,7 +253,9 @@ class SyncClient:
         if response.status_code == 413:
             if len(ops) > 1:
                 # Halves keep the order: the first half is answered before the second is sent.
-                half = len(ops) // 2
+                half = safe_cut(ops, len(ops) // 2)
+                if half >= len(ops):  # no cut keeps every new resident with its binding
+                    half = len(ops) // 2
                 self._push_batch(ops[:half], report)
                 self._push_batch(ops[half:], report)
                 return
@@ -322,6 +325,32 @@ class SyncClient:
             self._token = None
             raise
         return response
+
+
+# How far past a full batch to look for the binding of a new resident near its end.
+BATCH_LOOKAHEAD = 100
+
+
+def safe_cut(ops: Sequence[Operation], at: int) -> int:
+    """Where to end a batch, nearest `at` (1..len(ops)), so that no new resident is sent
+    without the binding that places it in a house.
+
+    The server refuses a new resident that nothing binds to a house in the same push
+    (`unbound_resident`: it would belong to no grid), and then the binding too. The app creates
+    a person and their binding one after the other, so a batch cut between them would cost the
+    worker both. Ties go to the later cut (a fuller batch); with no safe cut, `at`.
+    """
+    bound_at: dict[str, int] = {}  # new resident -> the last binding create naming them
+    for index, op in enumerate(ops):
+        resident = op.fields.get("resident_id") if op.entity == "binding" else None
+        if op.kind == "create" and resident is not None and isinstance(resident.new, str):
+            bound_at[resident.new] = index
+    unsafe: set[int] = set()  # cut c splits a pair when the resident is before c, binding at/after
+    for index, op in enumerate(ops):
+        if op.entity == "resident" and op.kind == "create":
+            unsafe.update(range(index + 1, bound_at.get(op.record_id, -1) + 1))
+    safe = [c for c in range(1, len(ops) + 1) if c not in unsafe]
+    return min(safe, key=lambda c: (abs(c - at), -c)) if safe else at
 
 
 _STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)

@@ -165,6 +165,22 @@ MESSAGES: dict[str, str] = {
     "outcome.moved_out": "Moved out",
     "outcome.refused": "Refused",
     "outcome.other": "Other",
+    # the device database cannot be decrypted (field_app/views/locked.py)
+    "locked.title": "This phone's data cannot be opened",
+    "locked.key_missing": (
+        "The data on this phone is encrypted and its key is gone, so it cannot be read. "
+        "Whatever was synced is safe on the server: contact your administrator, clear this "
+        "app's data, then sign in and download again."
+    ),
+    "locked.no_encryption": (
+        "This build of the app lacks its encryption component, so it will not keep residents' "
+        "details on this phone. Contact your administrator for a proper build."
+    ),
+    "locked.wrong_key": (
+        "The data on this phone is encrypted and this phone's key does not decrypt it (another "
+        "key, or a damaged file). Whatever was synced is safe on the server: contact your "
+        "administrator, clear this app's data, then sign in and download again."
+    ),
     # campaigns and the missed list
     "screen.campaigns": "Campaigns",
     "screen.missed": "Missed: {campaign}",

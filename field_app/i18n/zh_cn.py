@@ -70,6 +70,17 @@ MESSAGES: dict[str, str] = {
     "failure.revoked": "本设备已被管理员停用，本机数据已清除。请联系管理员。",
     "failure.update": "应用版本过旧，请更新应用后再同步。修改已保存在本机。",
     "failure.server": "服务器出错，请稍后再试。修改已保存在本机。",
+    # the device database cannot be decrypted (field_app/views/locked.py)
+    "locked.title": "无法打开本机数据",
+    "locked.key_missing": (
+        "本机数据已加密保存，但解密密钥已丢失，数据无法读取。已同步的数据仍在服务器上；"
+        "请联系管理员，清除本应用数据后重新登录下载。"
+    ),
+    "locked.no_encryption": "此版本的应用缺少数据加密组件，为保护居民信息，不会在本机保存数据。请联系管理员更换安装包。",
+    "locked.wrong_key": (
+        "本机数据已加密保存，但无法用本机的密钥解密（密钥不匹配或文件已损坏）。"
+        "已同步的数据仍在服务器上；请联系管理员，清除本应用数据后重新登录下载。"
+    ),
     # counts along the sweep
     "tally.visited": "今日已走访 {visited}/{houses} 户",
     "tally.residents": "{n} 人",

@@ -4,14 +4,23 @@
     store = Store.open("gridsweep.db")
     op = store.create("resident", {"name": "张三", "id_number": ...}, user_id=user)
 
-Modules, one job each: `db` (opening, WAL, write transactions), `migrations` (table layout),
-`checks` (validating input), `records` (views and server shadows), `outbox` (operations),
-`meta` (device facts, cursor, clock), `rebase` and `pull` (applying pulled pages), `queries`
-(what the screens list), `sweep` (counts and visit status per level), `search` and `pinyin`
-(finding residents) and `store` (the `Store` facade that ties them into transactions).
+Modules, one job each: `db` (opening, WAL, write transactions), `cipher` (encryption at rest
+with SQLCipher: keying, encrypting an old plain store, crypto-erase), `keys` (who holds the key),
+`migrations` (table layout), `checks` (validating input), `records` (views and server shadows),
+`outbox` (operations), `meta` (device facts, cursor, clock), `rebase` and `pull` (applying
+pulled pages), `queries` (what the screens list), `sweep` (counts and visit status per level),
+`search` and `pinyin` (finding residents) and `store` (the `Store` facade that ties them into
+transactions).
 """
 
-from field_app.store.errors import RecordNotFound, StoreError
+from field_app.store.errors import (
+    EncryptionUnavailable,
+    KeyMissing,
+    RecordNotFound,
+    StoreError,
+    StoreLocked,
+    WrongKey,
+)
 from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied
 from field_app.store.queries import Occupant
@@ -22,8 +31,10 @@ from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared.errors import FieldError, ValidationFailed
 
 __all__ = [
+    "EncryptionUnavailable",
     "FieldError",
     "HouseSummary",
+    "KeyMissing",
     "Occupant",
     "OutboxCounts",
     "OutboxProblem",
@@ -34,7 +45,9 @@ __all__ = [
     "ResidentHit",
     "Store",
     "StoreError",
+    "StoreLocked",
     "SyncState",
     "Tally",
     "ValidationFailed",
+    "WrongKey",
 ]

@@ -3,6 +3,9 @@
 The phone may lose power at any moment, so the database runs in WAL mode with `synchronous=FULL`:
 a committed edit survives a power cut, not only an app crash. Edits are made by hand, one at a
 time, so the extra fsync per commit costs nothing the worker would notice.
+
+A store file is always encrypted (SQLCipher, see `cipher.py`; its key is held by `keys.py`); only
+the throwaway ":memory:" store of tests is plain SQLite.
 """
 
 from __future__ import annotations
@@ -13,13 +16,23 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from field_app.store import cipher
+from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.migrations import MIGRATIONS
 
+MEMORY = ":memory:"
 
-def open_db(path: str | Path) -> Database:
-    """Open (creating if needed) and migrate the store at `path`; ":memory:" for a throwaway."""
-    db = Database(path)
-    if str(path) != ":memory:":
+
+def open_db(path: str | Path, keys: KeyHolder | None = None) -> Database:
+    """Open (creating if needed) and migrate the store at `path`; ":memory:" for a throwaway.
+
+    `keys` holds the file's key (by default `keys/<file>.key` beside it). Raises `StoreLocked`
+    when the file cannot be decrypted.
+    """
+    if str(path) == MEMORY:
+        db = Database(MEMORY)
+    else:
+        db = Database(cipher.connect(Path(path), keys or key_holder_for(path)))
         db.enable_wal()
     db.execute("PRAGMA synchronous=FULL;")
     MIGRATIONS.apply(db)

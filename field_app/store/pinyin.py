@@ -9,6 +9,7 @@ find 曾小明. Other characters take pypinyin's reading in context.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin, pinyin
@@ -21,6 +22,9 @@ FULL = "search_pinyin"
 _MAX_SURNAME_READINGS = 3
 
 
+# A pure function of the name, and pypinyin is slow (~0.2 ms a name): a record's view row is
+# rewritten at every edit, push answer and pulled page, each time with the same name.
+@lru_cache(maxsize=16_384)
 def name_keys(name: str | None) -> tuple[str, str]:
     """(initials, full pinyin) of a name, each a space-separated list of variants, lower case.
 

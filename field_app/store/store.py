@@ -18,10 +18,11 @@ from typing import Any, cast
 from sqlite_utils import Database
 
 from field_app.store import campaigns as campaign_queries
-from field_app.store import checks, outbox, queries, rebase, records, search, sweep
+from field_app.store import checks, cipher, outbox, queries, rebase, records, search, sweep
 from field_app.store.campaigns import CampaignSweep
-from field_app.store.db import open_db, write_transaction
+from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
+from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied, apply_page
@@ -51,19 +52,43 @@ REVIEW_ACK = "review_notes_to_ack"  # meta: op_ids the next pull acknowledges
 class Store:
     """The local records, the outbox and the sync bookkeeping of one device."""
 
-    def __init__(self, db: Database, *, wall: Callable[[], int] = hlc.system_wall_ms) -> None:
-        """Use an opened and migrated database (see `Store.open`); `wall` is for tests."""
+    def __init__(
+        self,
+        db: Database,
+        *,
+        wall: Callable[[], int] = hlc.system_wall_ms,
+        location: tuple[Path, KeyHolder] | None = None,
+    ) -> None:
+        """Use an opened and migrated database (see `Store.open`); `wall` is for tests.
+
+        `location` (the file and its key holder) is what `wipe` erases; without it a wipe only
+        deletes the rows.
+        """
         self.db = db
         self.meta = Meta(db)
         # setdefault, not get-then-set: two connections opening a new file agree on one id.
         self._device_id = str(self.meta.setdefault(DEVICE_ID, str(uuid.uuid4())))
         self._wall = wall
         self._clock = self._restore_clock()
+        self._location = location
 
     @classmethod
-    def open(cls, path: str | Path, *, wall: Callable[[], int] = hlc.system_wall_ms) -> Store:
-        """Open the store at `path` (created and migrated as needed; ":memory:" for tests)."""
-        return cls(open_db(path), wall=wall)
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        keys: KeyHolder | None = None,
+        wall: Callable[[], int] = hlc.system_wall_ms,
+    ) -> Store:
+        """Open the store at `path` (created and migrated as needed; ":memory:" for tests).
+
+        A file is encrypted with the key `keys` holds (default: `keys/<file>.key` beside it).
+        Raises `StoreLocked` (`KeyMissing`, `WrongKey`) when the file cannot be decrypted.
+        """
+        if str(path) == MEMORY:
+            return cls(open_db(path), wall=wall)
+        holder = keys or key_holder_for(path)
+        return cls(open_db(path, holder), wall=wall, location=(Path(path), holder))
 
     def close(self) -> None:
         self.db.close()
@@ -84,6 +109,13 @@ class Store:
 
         For a device the server has revoked (lost or stolen): only the device id stays, so the
         revoked installation can never sign in again as a new device.
+
+        The rows go first, in one transaction, so every other connection to the file (the app's
+        window) sees an empty store at once. Then the file is crypto-erased: its key is destroyed
+        and the database, WAL and shared-memory files are deleted, so deleted rows left in free
+        pages or old WAL frames cannot be read back either; a fresh store with a new key takes
+        its place, holding the device id. (A power cut inside the erase loses the device id: the
+        next start is a fresh installation, which still needs a worker's password.)
         """
         keep = {"_sqlite_migrations", "meta"}
         with write_transaction(self.db):
@@ -91,6 +123,17 @@ class Store:
                 if name not in keep and not name.startswith(("sqlite_", "_")):
                     self.db.execute(f'DELETE FROM "{name}"')
             self.db.execute("DELETE FROM meta WHERE key != ?", [DEVICE_ID])
+        if self._location is None:
+            return
+        path, keys = self._location
+        self.db.close()
+        try:
+            cipher.erase(path, keys)
+        finally:
+            # Even if the erase failed part way, this object stays usable (the rows are gone).
+            self.db = open_db(path, keys)
+            self.meta = Meta(self.db)
+            self.meta.setdefault(DEVICE_ID, self._device_id)
 
     # --- edits ---------------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -50,12 +49,22 @@ def get_read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+# scope="function" for the same reason as SessionDep's below.
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 Writer = Callable[[], AbstractContextManager[Session]]
 
 
-def get_writer(request: Request) -> Writer:
-    """Opens a short write transaction of its own (committed when its block ends)."""
-    return partial(transaction, request.app.state.sessionmaker)
+def get_writer(request: Request, session: ReadSessionDep) -> Writer:
+    """Opens a short write transaction of its own (committed when its block ends), after ending
+    the request's read transaction: a request never holds two connections at once. (It did at
+    first: with 40 request threads each holding a read connection and waiting for a second, the
+    pool of 15 ran dry and every sign-in waited out the pool timeout.)"""
+
+    def write() -> AbstractContextManager[Session]:
+        session.close()  # what was read stays usable: sessions never expire loaded rows
+        return transaction(request.app.state.sessionmaker)
+
+    return write
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -63,7 +72,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 # (request scope) FastAPI would send "applied" first and commit after, so a failed commit
 # would lose changes the phone had already dropped from its outbox.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 WriterDep = Annotated[Writer, Depends(get_writer)]
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")

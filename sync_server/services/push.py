@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
 from shared.merge import MergeRejected, MergeResult, Snapshot, merge
-from shared.protocol import Operation, OpResult, PushRequest, PushResponse
+from shared.protocol import FieldChange, Operation, OpResult, PushRequest, PushResponse
 from shared.records import check_values
 from shared.schema import ENTITIES, LEAF_LEVEL, Role
 from sync_server.errors import Forbidden
@@ -67,10 +67,19 @@ class _Batch:
     rows: dict[tuple[str, str], SyncedMixin] = field(default_factory=dict)
     held_ids: set[str] = field(default_factory=set)
     resident_grid_cache: dict[str, set[str]] = field(default_factory=dict)
+    # Records the preload looked for and the server does not have (what the batch creates): a
+    # second SELECT per create would find nothing either (ids are UUIDs the device generated);
+    # once created in this batch they are in `rows`.
+    absent: set[tuple[str, str]] = field(default_factory=set)
+    houses: list[House] = field(default_factory=list)  # preloaded, see `preload`
+    # The batch's binding creates by the resident they bind: (position in the batch, house_id
+    # change). A new resident is checked against the bindings after it; indexed once instead of
+    # scanning the rest of the batch for each new resident (quadratic in the batch size).
+    binding_creates: dict[str, list[tuple[int, FieldChange | None]]] = field(default_factory=dict)
 
     def row(self, entity: str, record_id: str) -> SyncedMixin | None:
         found = self.rows.get((entity, record_id))
-        if found is None:
+        if found is None and (entity, record_id) not in self.absent:
             found = self.session.get(MODELS[entity], record_id, with_for_update=True)
             if found is not None:
                 self.rows[(entity, record_id)] = found
@@ -103,6 +112,7 @@ class _Batch:
                     select(model).where(model.id.in_(chunk)).with_for_update()
                 ):
                     self.rows[(entity, found.id)] = found
+            self.absent.update((entity, i) for i in wanted if (entity, i) not in self.rows)
         every = sorted({i for wanted in ids.values() for i in wanted} | residents)
         for start in range(0, len(every), 500):
             self.held_ids.update(
@@ -117,6 +127,31 @@ class _Batch:
         found_grids = resident_grids(session=self.session, resident_ids=sorted(residents))
         for rid in residents:
             self.resident_grid_cache[rid] = found_grids.get(rid, set())
+        # The houses new bindings name: each is read by `session.get` (the new resident's grids,
+        # the reference check), which finds them in the identity map instead of one SELECT each.
+        houses = sorted(
+            {
+                house.new
+                for op in operations
+                if op.entity == "binding" and (house := op.fields.get("house_id")) is not None
+                if isinstance(house.new, str)
+            }
+        )
+        for start in range(0, len(houses), 500):
+            # Held here: the session's identity map keeps only weak references to clean rows.
+            self.houses += self.session.scalars(
+                select(House).where(House.id.in_(houses[start : start + 500]))
+            ).all()
+
+    def index_bindings(self, operations: list[Operation]) -> None:
+        """Index the binding creates of the whole batch (answered before or not), by position."""
+        for position, op in enumerate(operations):
+            if op.entity == "binding" and op.kind == "create" and "resident_id" in op.fields:
+                resident_id = op.fields["resident_id"].new
+                if isinstance(resident_id, str):  # nothing else can equal a record id
+                    self.binding_creates.setdefault(resident_id, []).append(
+                        (position, op.fields.get("house_id"))
+                    )
 
     def forget(self, op: Operation) -> None:
         """After a rolled-back operation: drop what it may have left half-made in the caches."""
@@ -150,6 +185,7 @@ def push(
             batch.logged[op_id] = stored
     fresh = [op for op in request.operations if op.op_id not in batch.logged]
     batch.preload(fresh)
+    batch.index_bindings(request.operations)
     results: list[OpResult] = []
     log_rows: list[dict[str, Any]] = []
     now = utcnow()
@@ -158,7 +194,7 @@ def push(
         if seen is not None:
             results.append(OpResult.model_validate(seen))
             continue
-        result = _run_one(batch, op, request.operations[index + 1 :])
+        result = _run_one(batch, op, index)
         stored = result.model_dump(mode="json")
         log_rows.append(
             {
@@ -186,7 +222,7 @@ def push(
     return PushResponse(results=results, server_hlc=clock.now())
 
 
-def _run_one(batch: _Batch, op: Operation, later: list[Operation]) -> OpResult:
+def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:
     caller = batch.caller
     base = {"op_id": op.op_id, "entity": op.entity, "record_id": op.record_id}
     try:
@@ -200,7 +236,7 @@ def _run_one(batch: _Batch, op: Operation, later: list[Operation]) -> OpResult:
             raise OpRejected("bad_clock", f"hlc: {exc}", "hlc") from exc
         local = ChangeSet()
         with batch.session.begin_nested():
-            outcome = _apply(batch, op, later, local)
+            outcome = _apply(batch, op, position, local)
         batch.changes.merge(local)
         return OpResult(**base, **outcome)
     except OpRejected as exc:
@@ -231,9 +267,7 @@ def _run_one(batch: _Batch, op: Operation, later: list[Operation]) -> OpResult:
         )
 
 
-def _apply(
-    batch: _Batch, op: Operation, later: list[Operation], changes: ChangeSet
-) -> dict[str, Any]:
+def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> dict[str, Any]:
     session = batch.session
     spec = ENTITIES[op.entity]
     model = MODELS[op.entity]
@@ -274,7 +308,7 @@ def _apply(
                 )
             )
             if duplicate is not None:
-                return _duplicate(batch, op, duplicate, new_values, later)
+                return _duplicate(batch, op, duplicate, new_values, position)
         base_snap = None
         theirs = Snapshot(new_values, {k: op.hlc for k in new_values})
     elif op.kind == "update":
@@ -318,8 +352,8 @@ def _apply(
         session.flush()
     _check_references(session, op.entity, row, result)
     if op.entity == "resident" and op.kind == "create" and not batch.unlimited:
-        _require_new_resident_bound(batch, op, later)
-        grids_after: set[str] = _grids_of_binding_ops(batch, op, later)
+        _require_new_resident_bound(batch, op, position)
+        grids_after: set[str] = _grids_of_binding_ops(batch, op, position)
     else:
         grids_after = batch.grids_for(op.entity, row)
         if op.kind != "delete":
@@ -416,21 +450,20 @@ def _recent_resident_grids(session: Session, resident_id: str) -> set[str]:
     return set(rows)
 
 
-def _grids_of_binding_ops(batch: _Batch, op: Operation, later: list[Operation]) -> set[str]:
+def _grids_of_binding_ops(batch: _Batch, op: Operation, position: int) -> set[str]:
+    """The grids of the houses that binding creates after `position` in the batch bind the
+    resident `op` creates to."""
     grids: set[str] = set()
-    for other in later:
-        if other.entity == "binding" and other.kind == "create":
-            fields = other.fields
-            if "resident_id" in fields and fields["resident_id"].new == op.record_id:
-                house_id = fields.get("house_id")
-                house = batch.session.get(House, house_id.new) if house_id else None
-                if house is not None:
-                    grids.add(house.grid_id)
+    for at, house_id in batch.binding_creates.get(op.record_id, ()):
+        if at > position:
+            house = batch.session.get(House, house_id.new) if house_id else None
+            if house is not None:
+                grids.add(house.grid_id)
     return grids
 
 
-def _require_new_resident_bound(batch: _Batch, op: Operation, later: list[Operation]) -> None:
-    grids = _grids_of_binding_ops(batch, op, later)
+def _require_new_resident_bound(batch: _Batch, op: Operation, position: int) -> None:
+    grids = _grids_of_binding_ops(batch, op, position)
     if not grids or not grids <= batch.grids.leaves:
         raise OpRejected(
             "unbound_resident",
@@ -503,12 +536,12 @@ def _hold(batch: _Batch, conflict: ConflictRecord, op: Operation) -> dict[str, A
 
 
 def _duplicate(
-    batch: _Batch, op: Operation, existing: Resident, values: dict[str, Any], later: list[Operation]
+    batch: _Batch, op: Operation, existing: Resident, values: dict[str, Any], position: int
 ) -> dict[str, Any]:
     """Two people with one ID number: hold the new record for an admin instead of a second person."""
     existing_values = snapshot_of("resident", existing)
     assert existing_values is not None
-    grids = _grids_of_binding_ops(batch, op, later)
+    grids = _grids_of_binding_ops(batch, op, position)
     conflict = ConflictRecord(
         kind="duplicate",
         entity="resident",

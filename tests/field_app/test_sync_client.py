@@ -389,6 +389,31 @@ def test_pushes_in_batches_in_creation_order(
     assert report.sent == 7 and server.records[("house", HOUSE)].values["room"] == "106"
 
 
+def test_a_new_resident_and_their_binding_are_never_split_between_batches(
+    http: httpx.Client, store: Store, server: FakeServer
+) -> None:
+    """The server refuses a new resident no binding in the same push places in a house."""
+    client = SyncClient(http, store, token=TOKEN, push_batch_size=4)
+    client.sync()
+    ops = [store.update("house", HOUSE, {"room": f"10{i}"}, user_id=USER) for i in range(3)]
+    person = store.create("resident", {"name": "陈红", "id_number": id_number("456")}, user_id=USER)
+    binding = {"resident_id": person.record_id, "house_id": HOUSE, "relation": "tenant"}
+    bound = store.create("binding", binding | {"start_date": "2026-11-20"}, user_id=USER)
+    ops += [person, bound]
+    ops += [store.update("house", HOUSE, {"room": f"20{i}"}, user_id=USER) for i in range(2)]
+    report = client.sync()
+    batches = [
+        [op["op_id"] for op in body["operations"]]
+        for path, body in server.requests
+        if path.endswith("/push")
+    ]
+    # Cut after the pair (4 would split it; 3 and 5 are as near, the fuller batch wins).
+    assert [len(b) for b in batches] == [5, 2]
+    assert {person.op_id, bound.op_id} <= set(batches[0])
+    assert server.pushed_op_ids() == [op.op_id for op in ops if op is not None]
+    assert report.sent == 7 and store.pending_count() == 0
+
+
 def test_lost_push_response_is_retried_without_applying_twice(
     client: SyncClient, store: Store, server: FakeServer
 ) -> None:

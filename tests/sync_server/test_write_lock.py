@@ -127,3 +127,30 @@ def test_a_password_is_checked_while_others_may_write(
     wrong = client.post("/api/v1/auth/login", json={"username": "w11", "password": "nope-nope"})
     assert wrong.status_code == 401
     assert could_write == [True, True]
+
+
+def test_a_sign_in_and_a_pull_hold_one_connection_at_a_time(
+    client: TestClient, tiny: TinyGrid
+) -> None:
+    """Each request thread waiting for a second connection while holding one drains the pool
+    under load (40 threads, 15 connections): every request then waits out the pool timeout."""
+    engine: Engine = client.app.state.sessionmaker.kw["bind"]  # type: ignore[attr-defined]
+    held = [0, 0]  # now, most at once
+
+    def checkout(*_: Any) -> None:
+        held[0] += 1
+        held[1] = max(held)
+
+    def checkin(*_: Any) -> None:
+        held[0] -= 1
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        device = WireDevice(client, "w11")
+        device.pull(limit=2, pending_ops=0)
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
+    assert len(device.of("resident")) == 3
+    assert held[1] == 1
