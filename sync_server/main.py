@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -33,11 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    # SQLite has one write lock and its busy handler is unfair: a writer that has waited long
-    # sleeps in ever longer steps while newcomers take the lock, and with 100 phones pushing at
-    # once some waited out the 30 s timeout. Inside a process, writers queue on this lock first,
-    # holding no connection while they wait; only one per process then contends for SQLite's.
-    app.state.write_gate = threading.Lock() if settings.is_sqlite else None
     # One clock per process; a random node id keeps several processes' timestamps distinct.
     app.state.clock = HLC(f"server-{secrets.token_hex(4)}")
     install_problem_handlers(app)

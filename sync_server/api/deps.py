@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,25 +26,14 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def _write_gate(request: Request) -> AbstractContextManager[object]:
-    """The process's queue for writers on SQLite (see `create_app`); nothing on PostgreSQL."""
-    gate: AbstractContextManager[object] | None = request.app.state.write_gate
-    return gate if gate is not None else nullcontext()
-
-
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the route returns, rolled back if it raises.
 
     Every request but a GET takes the write lock up front (SQLite: BEGIN IMMEDIATE), so two
     writers queue at the start instead of one failing halfway through.
     """
-    writes = request.method not in ("GET", "HEAD")
-    with (
-        _write_gate(request) if writes else nullcontext(),
-        request.app.state.sessionmaker() as session,
-        session.begin(),
-    ):
-        if writes:
+    with request.app.state.sessionmaker() as session, session.begin():
+        if request.method not in ("GET", "HEAD"):
             begin_write(session)
         yield session
 
@@ -71,11 +60,9 @@ def get_writer(request: Request, session: ReadSessionDep) -> Writer:
     first: with 40 request threads each holding a read connection and waiting for a second, the
     pool of 15 ran dry and every sign-in waited out the pool timeout.)"""
 
-    @contextmanager
-    def write() -> Iterator[Session]:
+    def write() -> AbstractContextManager[Session]:
         session.close()  # what was read stays usable: sessions never expire loaded rows
-        with _write_gate(request), transaction(request.app.state.sessionmaker) as tx:
-            yield tx
+        return transaction(request.app.state.sessionmaker)
 
     return write
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -156,27 +154,3 @@ def test_a_sign_in_and_a_pull_hold_one_connection_at_a_time(
         event.remove(engine, "checkin", checkin)
     assert len(device.of("resident")) == 3
     assert held[1] == 1
-
-
-def test_writers_in_a_process_queue_without_holding_a_connection(
-    client: TestClient, tiny: TinyGrid, settings: Settings
-) -> None:
-    """SQLite's busy handler lets newcomers overtake a writer that has waited long; writers of a
-    process queue on one gate instead, holding no connection from the pool while they wait."""
-    if settings.sqlite_path() is None:
-        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
-    device = WireDevice(client, "w11")
-    device.pull()
-    rid = sorted(device.of("resident"))[0]
-    op = device.edit("resident", rid, phone="13900005555")
-    engine: Engine = client.app.state.sessionmaker.kw["bind"]  # type: ignore[attr-defined]
-    gate = client.app.state.write_gate  # type: ignore[attr-defined]
-    results: list[str] = []
-    with ThreadPoolExecutor(1) as pool:
-        with gate:  # another writer of this process is in its transaction
-            pushed = pool.submit(lambda: device.push([op])[0]["status"])
-            time.sleep(0.5)
-            assert not pushed.done()  # queued behind it ...
-            assert engine.pool.checkedout() == 0  # ... without taking a connection
-        results.append(pushed.result(timeout=30))
-    assert results == ["applied"]
