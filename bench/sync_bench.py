@@ -209,12 +209,19 @@ def server_process(
             time.sleep(0.1)
         yield url
     finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[Any], *, timeout: float = 10, ask: bool = True) -> None:
+    """End a child process: ask it to stop (SIGTERM unless `ask` is False, when the caller has
+    asked another way), then kill it if it has not gone within `timeout` seconds."""
+    if ask:
         process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # --- devices -------------------------------------------------------------------------------------

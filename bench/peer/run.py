@@ -75,7 +75,14 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.sync_bench import Device, Tables, Wire, floor_seconds, server_process  # noqa: E402
+from bench.sync_bench import (  # noqa: E402
+    Device,
+    Tables,
+    Wire,
+    floor_seconds,
+    server_process,
+    stop,
+)
 from field_app.sync_client import SyncError, SyncReport  # noqa: E402
 from shared.validation import id_check_char  # noqa: E402
 from sync_server.config import Settings  # noqa: E402
@@ -462,12 +469,7 @@ def peer_server(directory: Path) -> Iterator[str]:
             raise RuntimeError(f"the peer server exited with status {process.wait()}")
         yield f"http://127.0.0.1:{json.loads(line)['port']}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 class Peer:
@@ -505,11 +507,7 @@ class Peer:
     def close(self) -> None:
         if self.process.stdin is not None:
             self.process.stdin.close()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, timeout=30, ask=False)  # closing its stdin asks it to end
 
 
 # --- the raw floor --------------------------------------------------------------------------------
