@@ -76,7 +76,15 @@ def state_of(entity: str, row: SyncedMixin) -> RecordState:
 
 def assign(entity: str, row: SyncedMixin, values: dict[str, Any]) -> None:
     """Write wire values onto a row, converting types and deriving dependent columns."""
+    for name, value in column_values(entity, values).items():
+        setattr(row, name, value)
+
+
+def column_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Wire values as the columns hold them: types converted, dependent columns derived (a
+    resident's sex and birth date come from the ID number)."""
     fields = ENTITIES[entity].fields
+    out: dict[str, Any] = {}
     for name, value in values.items():
         spec = fields[name]
         if spec.kind == "date" and isinstance(value, str):
@@ -85,9 +93,10 @@ def assign(entity: str, row: SyncedMixin, values: dict[str, Any]) -> None:
             value = datetime.fromisoformat(value)
         elif spec.kind == "tags":
             value = sorted(set(value or []))
-        setattr(row, name, value)
-    if isinstance(row, Resident) and "id_number" in values:
+        out[name] = value
+    if entity == "resident" and "id_number" in values:
         info = parse_id_number(values["id_number"])
         if isinstance(info, IdNumberInfo):
-            row.sex = info.sex
-            row.birth_date = info.birth_date
+            out["sex"] = info.sex
+            out["birth_date"] = info.birth_date
+    return out

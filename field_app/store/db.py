@@ -10,7 +10,7 @@ the throwaway ":memory:" store of tests is plain SQLite.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +21,8 @@ from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.migrations import MIGRATIONS
 
 MEMORY = ":memory:"
+# Ids bound into one `IN (...)`: older SQLite builds allow only 999 variables per statement.
+MAX_IDS = 500
 
 
 def open_db(path: str | Path, keys: KeyHolder | None = None) -> Database:
@@ -64,3 +66,20 @@ def write_transaction(db: Database) -> Iterator[Database]:
         except BaseException:
             db.rollback()
             raise
+
+
+def chunks(ids: Iterable[str], size: int = MAX_IDS) -> Iterator[list[str]]:
+    """`ids` in lists of at most `size`, for queries that bind them into `IN (...)`."""
+    batch: list[str] = []
+    for item in ids:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def marks(ids: list[str]) -> str:
+    """The `?, ?, ...` placeholders for binding `ids` into `IN (...)`."""
+    return ", ".join("?" for _ in ids)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from field_app.store.db import chunks, marks
 from shared.protocol import FieldChange, Operation, OpResult
 
 ProblemStatus = Literal["conflict", "rejected"]
@@ -88,8 +89,36 @@ def find(db: Database, op_id: str) -> tuple[Operation, str] | None:
     return None if row is None else (_operation(row[:-1]), row[-1])
 
 
+def find_many(db: Database, op_ids: Iterable[str]) -> dict[str, tuple[Operation, str]]:
+    """`find` for many operations at once, by op_id (unknown ones are left out)."""
+    found: dict[str, tuple[Operation, str]] = {}
+    for ids in chunks(dict.fromkeys(op_ids)):
+        sql = f"SELECT {_COLUMNS}, status FROM outbox WHERE op_id IN ({marks(ids)})"
+        for row in db.execute(sql, ids).fetchall():
+            found[row[0]] = (_operation(row[:-1]), row[-1])
+    return found
+
+
+def pending_ids(db: Database, entity: str, record_ids: Iterable[str]) -> dict[str, list[str]]:
+    """op_ids still to push for each of `record_ids` that has any, oldest first."""
+    found: dict[str, list[str]] = {}
+    for ids in chunks(dict.fromkeys(record_ids)):
+        rows = db.execute(
+            "SELECT record_id, op_id FROM outbox WHERE status = 'pending' AND entity = ? "
+            f"AND record_id IN ({marks(ids)}) ORDER BY seq",
+            [entity, *ids],
+        ).fetchall()
+        for record_id, op_id in rows:
+            found.setdefault(record_id, []).append(op_id)
+    return found
+
+
 def remove(db: Database, op_id: str) -> None:
-    db.execute("DELETE FROM outbox WHERE op_id = ?", [op_id])
+    remove_many(db, [op_id])
+
+
+def remove_many(db: Database, op_ids: Iterable[str]) -> None:
+    db.conn.executemany("DELETE FROM outbox WHERE op_id = ?", ([op_id] for op_id in op_ids))
 
 
 def mark_problem(db: Database, result: OpResult) -> None:

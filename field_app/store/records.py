@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 from field_app.store import pinyin
+from field_app.store.db import chunks, marks
 from shared.merge import Snapshot
 from shared.schema import ENTITIES, EntitySpec
 
@@ -115,70 +116,120 @@ def write_view(
     db: Database, entity: str, record_id: str, version: int | None, snapshot: Snapshot
 ) -> None:
     """Insert or replace the local view of one record."""
+    write_views(db, entity, [(record_id, version, snapshot)])
+
+
+def write_views(
+    db: Database, entity: str, views: Iterable[tuple[str, int | None, Snapshot]]
+) -> None:
+    """Insert or replace the local views of records of `entity`: (id, version, snapshot)."""
     spec = entity_spec(entity)
     names = list(spec.fields)
     # Search keys (pinyin of a resident's name) are rewritten with every write of the row, so
     # they can never disagree with the name they were made from.
-    derived = pinyin.derived_columns(entity, dict(snapshot.values))
+    derived = list(pinyin.derived_columns(entity, {}))
     columns = ["id", "version", "deleted", *names, *derived, "clocks"]
-    params = [
-        record_id,
-        version,
-        int(snapshot.deleted),
-        *(_encode(spec, n, snapshot.values.get(n)) for n in names),
-        *derived.values(),
-        json.dumps(dict(snapshot.clocks), sort_keys=True),
-    ]
-    db.execute(
+    rows = (
+        [
+            record_id,
+            version,
+            int(snapshot.deleted),
+            *(_encode(spec, n, snapshot.values.get(n)) for n in names),
+            *pinyin.derived_columns(entity, dict(snapshot.values)).values(),
+            json.dumps(dict(snapshot.clocks), sort_keys=True),
+        ]
+        for record_id, version, snapshot in views
+    )
+    db.conn.executemany(
         f"INSERT OR REPLACE INTO [{entity}] ({', '.join(f'[{c}]' for c in columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})",
-        params,
+        rows,
     )
 
 
-def set_version(db: Database, entity: str, record_id: str, version: int | None) -> None:
+def view_ids(db: Database, entity: str, record_ids: Iterable[str]) -> set[str]:
+    """Which of `record_ids` have a view row on the device (tombstones included)."""
     entity_spec(entity)
-    db.execute(f"UPDATE [{entity}] SET version = ? WHERE id = ?", [version, record_id])
+    found: set[str] = set()
+    for ids in chunks(record_ids):
+        sql = f"SELECT id FROM [{entity}] WHERE id IN ({marks(ids)})"
+        found.update(row[0] for row in db.execute(sql, ids).fetchall())
+    return found
+
+
+def set_version(db: Database, entity: str, record_id: str, version: int | None) -> None:
+    set_versions(db, entity, [(record_id, version)])
+
+
+def set_versions(db: Database, entity: str, versions: Iterable[tuple[str, int | None]]) -> None:
+    """Move the server version of view rows: (id, version)."""
+    entity_spec(entity)
+    db.conn.executemany(
+        f"UPDATE [{entity}] SET version = ? WHERE id = ?",
+        ((version, record_id) for record_id, version in versions),
+    )
 
 
 def read_shadow(db: Database, entity: str, record_id: str) -> ServerState | None:
-    row = db.execute(
-        "SELECT version, deleted, field_values, clocks FROM server_shadow "
-        "WHERE entity = ? AND id = ?",
-        [entity, record_id],
-    ).fetchone()
-    if row is None:
-        return None
-    version, deleted, values, clocks = row
-    return ServerState(version, Snapshot(json.loads(values), json.loads(clocks), bool(deleted)))
+    return read_shadows(db, entity, [record_id]).get(record_id)
+
+
+def read_shadows(db: Database, entity: str, record_ids: Iterable[str]) -> dict[str, ServerState]:
+    """The shadows held of `record_ids`, by id (records without one are left out)."""
+    found: dict[str, ServerState] = {}
+    for ids in chunks(record_ids):
+        rows = db.execute(
+            "SELECT id, version, deleted, field_values, clocks FROM server_shadow "
+            f"WHERE entity = ? AND id IN ({marks(ids)})",
+            [entity, *ids],
+        ).fetchall()
+        for record_id, version, deleted, values, clocks in rows:
+            snapshot = Snapshot(json.loads(values), json.loads(clocks), bool(deleted))
+            found[record_id] = ServerState(version, snapshot)
+    return found
 
 
 def write_shadow(db: Database, entity: str, record_id: str, state: ServerState) -> None:
+    write_shadows(db, entity, [(record_id, state)])
+
+
+def write_shadows(db: Database, entity: str, states: Iterable[tuple[str, ServerState]]) -> None:
+    """Insert or replace the server shadows of records of `entity`: (id, state)."""
     spec = entity_spec(entity)
-    # Only schema fields: a server may send derived values (birth date, sex) the device ignores.
-    values = {n: v for n, v in state.snapshot.values.items() if n in spec.fields}
-    db.execute(
-        "INSERT OR REPLACE INTO server_shadow (entity, id, version, deleted, field_values, clocks) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+    rows = (
         [
             entity,
             record_id,
             state.version,
             int(state.snapshot.deleted),
-            json.dumps(values, ensure_ascii=False, sort_keys=True),
+            # Only schema fields: a server may send derived values (birth date, sex) the device
+            # ignores.
+            json.dumps(
+                {n: v for n, v in state.snapshot.values.items() if n in spec.fields},
+                ensure_ascii=False,
+                sort_keys=True,
+            ),
             json.dumps(dict(state.snapshot.clocks), sort_keys=True),
-        ],
+        ]
+        for record_id, state in states
+    )
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO server_shadow (entity, id, version, deleted, field_values, clocks) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
     )
 
 
 def drop(db: Database, entity: str, record_ids: Iterable[str]) -> int:
     """Forget records entirely (view and shadow); the number of view rows that went."""
     entity_spec(entity)
-    dropped = 0
-    for record_id in record_ids:
-        dropped += db.execute(f"DELETE FROM [{entity}] WHERE id = ?", [record_id]).rowcount
-        db.execute("DELETE FROM server_shadow WHERE entity = ? AND id = ?", [entity, record_id])
-    return dropped
+    params = [[record_id] for record_id in record_ids]
+    dropped = db.conn.executemany(f"DELETE FROM [{entity}] WHERE id = ?", params).rowcount
+    db.conn.executemany(
+        "DELETE FROM server_shadow WHERE entity = ? AND id = ?",
+        ([entity, record_id] for [record_id] in params),
+    )
+    return max(dropped, 0)
 
 
 def _encode(spec: EntitySpec, name: str, value: Any) -> Any:

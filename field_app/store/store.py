@@ -18,7 +18,8 @@ from typing import Any, cast
 from sqlite_utils import Database
 
 from field_app.store import campaigns as campaign_queries
-from field_app.store import checks, cipher, outbox, queries, rebase, records, search, sweep
+from field_app.store import checks, cipher, outbox, queries, records, search, sweep
+from field_app.store import results as op_results
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
@@ -27,7 +28,7 @@ from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied, apply_page
 from field_app.store.queries import Occupant
-from field_app.store.records import Record, ServerState
+from field_app.store.records import Record
 from field_app.store.search import ResidentHit
 from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
@@ -358,17 +359,7 @@ class Store:
         An answer to an operation that is not pending (a retried push) changes nothing.
         """
         with write_transaction(self.db):
-            for result in results:
-                found = outbox.find(self.db, result.op_id)
-                if found is None or found[1] != "pending":
-                    continue
-                op = found[0]
-                if result.status in ("applied", "merged"):
-                    outbox.remove(self.db, op.op_id)
-                    self._confirm(op, result.version)
-                else:
-                    outbox.mark_problem(self.db, result)
-                    self._refresh_view(op.entity, op.record_id)
+            op_results.record_results(self.db, results)
             if server_hlc is not None:
                 self._observe(server_hlc)
 
@@ -417,7 +408,8 @@ class Store:
     def _observe(self, *timestamps: str) -> None:
         # A malformed clock from the server is skipped rather than allowed to block every sync;
         # where a clock matters (an operation's), the merge refuses malformed ones.
-        valid = [ts for ts in timestamps if hlc.is_timestamp(ts)]
+        # A bootstrap page repeats a few clocks thousands of times: check and compare each once.
+        valid = [ts for ts in dict.fromkeys(timestamps) if hlc.is_timestamp(ts)]
         if not valid:
             return
         self._sync_clock()
@@ -461,42 +453,6 @@ class Store:
         if entity == "grid_node" and record_id in self.meta.scope:
             return True
         return records.exists(self.db, entity, record_id)
-
-    def _confirm(self, op: Operation, version: int | None) -> None:
-        """The server applied `op`: move the shadow to its best guess of the server's state.
-
-        For a merged operation the guess lacks the other side's changes; the pull that follows
-        every push brings the real state at that version, which then replaces the guess.
-        """
-        view = records.read_view(self.db, op.entity, op.record_id)
-        if view is None:
-            return  # the record has left the device (its grid left the scope)
-        shadow = records.read_shadow(self.db, op.entity, op.record_id)
-        if version is None or (shadow is not None and version < shadow.version):
-            return  # a newer state has been pulled already
-        if op.kind == "delete" and not outbox.pending_for(self.db, op.entity, op.record_id):
-            records.drop(self.db, op.entity, [op.record_id])
-            return
-        before = shadow.snapshot if shadow is not None else Snapshot({})
-        changed = {n: c.new for n, c in op.fields.items() if op.kind == "create" or c.new != c.base}
-        guess = Snapshot(
-            {**before.values, **changed},
-            {**before.clocks, **dict.fromkeys(changed, op.hlc)},
-            deleted=op.kind == "delete",
-        )
-        records.write_shadow(self.db, op.entity, op.record_id, ServerState(version, guess))
-        records.set_version(self.db, op.entity, op.record_id, version)
-
-    def _refresh_view(self, entity: str, record_id: str) -> None:
-        """Rebuild a record's view from its shadow and the operations still pending on it."""
-        shadow = records.read_shadow(self.db, entity, record_id)
-        pending = outbox.pending_for(self.db, entity, record_id)
-        view = rebase.replay(entity, shadow.snapshot if shadow else None, pending)
-        if view is None:
-            records.drop(self.db, entity, [record_id])
-        else:
-            version = shadow.version if shadow else None
-            records.write_view(self.db, entity, record_id, version, view)
 
 
 def _same(spec: EntitySpec, name: str, old: Any, new: Any) -> bool:

@@ -40,6 +40,7 @@ from sync_server.models import (
 from sync_server.records import MODELS, assign, snapshot_of
 from sync_server.services.auth import Caller
 from sync_server.services.changes import ChangeSet, commit_changes
+from sync_server.services.push_bulk import BulkCreates
 from sync_server.services.record_grids import grids_of, resident_grids
 from sync_server.services.scope import GridSet, grid_set
 
@@ -186,40 +187,85 @@ def push(
     fresh = [op for op in request.operations if op.op_id not in batch.logged]
     batch.preload(fresh)
     batch.index_bindings(request.operations)
-    results: list[OpResult] = []
-    log_rows: list[dict[str, Any]] = []
-    now = utcnow()
+    bulk = _bulk_creates(batch)
+    if bulk is not None:
+        bulk.preload(fresh)
+    results: list[OpResult | None] = [None] * len(request.operations)
+    answered: list[tuple[int, Operation]] = []  # fresh operations, as their results came
+
+    def flush_bulk() -> None:
+        if bulk is None:
+            return
+        flushed = bulk.flush(batch.changes)
+        for position, result in flushed.results:
+            results[position] = result
+            batch.logged[result.op_id] = result.model_dump(mode="json")
+            answered.append((position, request.operations[position]))
+        for position, op in flushed.replay:
+            run(position, op)
+
+    def run(position: int, op: Operation) -> None:
+        result = _run_one(batch, op, position)
+        results[position] = result
+        batch.logged[op.op_id] = result.model_dump(mode="json")
+        answered.append((position, op))
+
     for index, op in enumerate(request.operations):
+        if bulk is not None and op.op_id in bulk.op_ids:
+            flush_bulk()  # the same operation twice in one batch: answer it as a retry
         seen = batch.logged.get(op.op_id)
         if seen is not None:
-            results.append(OpResult.model_validate(seen))
+            results[index] = OpResult.model_validate(seen)
             continue
-        result = _run_one(batch, op, index)
-        stored = result.model_dump(mode="json")
-        log_rows.append(
-            {
-                "op_id": op.op_id,
-                "device_id": op.device_id,
-                "user_id": op.user_id,
-                "entity": op.entity,
-                "record_id": op.record_id,
-                "kind": op.kind,
-                "base_version": op.base_version,
-                "fields": {k: v.model_dump() for k, v in op.fields.items()},
-                "hlc": op.hlc,
-                "status": result.status,
-                "result": stored,
-                # Microseconds apart, so the history keeps the order of the batch.
-                "received_at": now + timedelta(microseconds=len(log_rows)),
-            }
-        )
-        batch.logged[op.op_id] = stored
-        results.append(result)
+        if bulk is not None:
+            if bulk.take(op, index):
+                continue
+            flush_bulk()  # what it planned comes first, as in the batch
+            bulk.forget(op)
+        run(index, op)
+    flush_bulk()
+    now = utcnow()
+    log_rows = [
+        {
+            "op_id": op.op_id,
+            "device_id": op.device_id,
+            "user_id": op.user_id,
+            "entity": op.entity,
+            "record_id": op.record_id,
+            "kind": op.kind,
+            "base_version": op.base_version,
+            "fields": {k: v.model_dump() for k, v in op.fields.items()},
+            "hlc": op.hlc,
+            "status": batch.logged[op.op_id]["status"],
+            "result": batch.logged[op.op_id],
+            # Microseconds apart, so the history keeps the order of the batch.
+            "received_at": now + timedelta(microseconds=n),
+        }
+        for n, (_, op) in enumerate(sorted(answered, key=lambda answer: answer[0]))
+    ]
     if log_rows:
         session.execute(insert(OperationLog), log_rows)
     commit_changes(session=session, changes=batch.changes)
     device.last_push_at = device.last_seen_at = utcnow()
-    return PushResponse(results=results, server_hlc=clock.now())
+    return PushResponse(results=[r for r in results if r is not None], server_hlc=clock.now())
+
+
+def _bulk_creates(batch: _Batch) -> BulkCreates | None:
+    """The set-based path for plain creates; an admin's pushes (rare, and unbounded by scope)
+    all take the per-operation path."""
+    if batch.unlimited or batch.caller.device is None:
+        return None
+    return BulkCreates(
+        session=batch.session,
+        user_id=batch.caller.user.id,
+        device_id=batch.caller.device.id,
+        grids=batch.grids,
+        clock=batch.clock,
+        binding_creates=batch.binding_creates,
+        absent=batch.absent,
+        resident_grid_cache=batch.resident_grid_cache,
+        held=lambda ids: bool(batch.held_ids.intersection(ids)),
+    )
 
 
 def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from field_app.store import Record, RecordNotFound, Store, ValidationFailed, outbox, pull, records
+from field_app.store import Record, RecordNotFound, Store, ValidationFailed, outbox, records
 from shared import hlc
 from shared.protocol import OpResult, PullResponse, RecordRef, RecordState
 from shared.schema import ENTITIES
@@ -457,16 +457,17 @@ def test_pull_page_and_cursor_are_saved_together(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(store)
-    real = pull.apply_state
+    real = records.write_views
     calls: list[str] = []
 
-    def die_on_second(db: Any, st: RecordState) -> bool:
-        calls.append(st.id)
+    def die_on_second(db: Any, entity: str, views: Any) -> None:
+        # The page is written in bulk, one entity after the other: die after the first.
+        calls.append(entity)
         if len(calls) == 2:
             raise RuntimeError("killed mid-page")
-        return real(db, st)
+        real(db, entity, views)
 
-    monkeypatch.setattr(pull, "apply_state", die_on_second)
+    monkeypatch.setattr(records, "write_views", die_on_second)
     second = page(
         state("house", OTHER_HOUSE, grid_id=GRID, building_id=BUILDING, room="102"),
         state("resident", RESIDENT, 2, name="王芳", phone="13800000009"),
@@ -476,8 +477,10 @@ def test_pull_page_and_cursor_are_saved_together(
         store.apply_pull(second)
     assert store.meta.cursor == "seed"
     assert store.get("house", OTHER_HOUSE) is None, "the first record of the page is undone too"
+    shadow = records.read_shadow(store.db, "resident", RESIDENT)
+    assert shadow is not None and shadow.version == 1, "and so is a shadow already written"
 
-    monkeypatch.setattr(pull, "apply_state", real)
+    monkeypatch.setattr(records, "write_views", real)
     store.apply_pull(second)
     assert store.meta.cursor == "c2"
     assert store.get("house", OTHER_HOUSE) is not None

@@ -1,0 +1,213 @@
+"""The set-based path for a push's plain creates answers and stores exactly what the
+per-operation path does, for a batch mixing everything that must leave it: rejections, held
+duplicates, references to records made or deleted earlier in the batch, a repeated operation, and
+a bulk INSERT that fails and is replayed one operation at a time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.validation import id_check_char
+from sync_server.models import Binding, Change, OperationLog
+from sync_server.records import MODELS, values_of
+from sync_server.services import push as push_mod
+from sync_server.services.push_bulk import BulkCreates
+from tests.factories import TinyGrid
+from tests.sync_server.wire_device import WireDevice
+
+
+def _id_number(run: int, n: int) -> str:
+    first17 = f"35012819900101{run}{n:02d}"
+    return first17 + id_check_char(first17)
+
+
+def _person(run: int, n: int, **extra: Any) -> dict[str, Any]:
+    return {"name": f"林{n}", "id_number": _id_number(run, n), "phone": "13800000000", **extra}
+
+
+def _scenario(
+    dev: WireDevice, tiny: TinyGrid, grid: str, other: str, run: int, stranger: str
+) -> list[Any]:
+    """A morning's batch in `grid`; returns the operations (ids are new for each run).
+    `stranger` is a resident living in the other grid."""
+    ids = [str(uuid.uuid4()) for _ in range(12)]
+    building, unit, h1, r1, r2, r3, unit2, r4, r5, r6, h_out, h_bad = ids
+    grid_id, other_id = tiny.nodes[grid].id, tiny.nodes[other].id
+    existing_house = tiny.houses[grid][1]  # house 1 has one resident
+    taken = tiny.houses[grid][2]  # someone already living there has this ID number
+    ops: list[Any] = []
+
+    def create(entity: str, record_id: str, **values: Any) -> dict[str, Any]:
+        op = dev.op(entity, record_id, "create", {k: (None, v) for k, v in values.items()})
+        ops.append(op)
+        return op
+
+    def bind(record_resident: str, house: str) -> None:
+        create(
+            "binding",
+            str(uuid.uuid4()),
+            resident_id=record_resident,
+            house_id=house,
+            relation="member",
+            start_date="2024-03-01",
+        )
+
+    create("building", building, grid_id=grid_id, road="榕华路", number="8号", name="8栋")
+    create("unit", unit, building_id=building, name="1单元")
+    create("house", h1, grid_id=grid_id, building_id=building, unit_id=unit, room="101")
+    create("resident", r1, **_person(run, 1))
+    bind(r1, h1)
+    # A unit of another building; a person from the other grid who also lives here now.
+    create(
+        "house",
+        str(uuid.uuid4()),
+        grid_id=grid_id,
+        building_id=building,
+        unit_id=tiny.houses[grid][0].unit_id,
+        room="105",
+    )
+    bind(stranger, h1)
+    create("resident", r2, **_person(run, 2), id_number_override=None)  # an unknown field
+    bind(r2, h1)
+    create("house", h_out, grid_id=other_id, building_id=building, room="102")  # not theirs
+    create("house", h_bad, grid_id=grid_id, building_id=str(uuid.uuid4()), room="103")
+    bind(r3, h1)  # before its resident exists
+    create("resident", r3, **_person(run, 3))  # and then no binding after it
+    ops.append(dev.op("house", h1, "update", {"room": ("101", "101室")}, base_version=1))
+    create("unit", unit2, building_id=building, name="2单元")
+    ops.append(dev.op("unit", unit2, "delete", {}, base_version=1))
+    create(
+        "house", str(uuid.uuid4()), grid_id=grid_id, building_id=building, unit_id=unit2, room="104"
+    )
+    create("resident", r4, **_person(run, 4, phone="12"))  # a bad phone number
+    bind(r4, h1)
+    create("resident", r5, **_person(run, 5))
+    bind(r5, existing_house.id)
+    ops.append(ops[-2])  # the same operation twice
+    create("resident", r6, **_person(run, 5))  # a second person with r5's ID number
+    bind(r6, h1)
+    with_taken = create("resident", str(uuid.uuid4()), **_person(run, 7))
+    with_taken["fields"]["id_number"]["new"] = _taken_id_number(dev, taken.id)
+    bind(with_taken["record_id"], h1)
+    return ops
+
+
+def _taken_id_number(dev: WireDevice, house_id: str) -> str:
+    bound = [
+        v["values"]["resident_id"]
+        for (e, _), v in dev.records.items()
+        if e == "binding" and v["values"]["house_id"] == house_id
+    ]
+    return str(dev.records[("resident", bound[0])]["values"]["id_number"])
+
+
+def _outcome(
+    client: TestClient,
+    tiny: TinyGrid,
+    factory: sessionmaker[Session],
+    worker: str,
+    grid: str,
+    other: str,
+    run: int,
+) -> list[Any]:
+    """Each operation's answer, stored row, logged status and change grids, named by position
+    (ids, grids and the run's ID numbers replaced), so two runs can be compared."""
+    dev = WireDevice(client, worker)
+    dev.pull()
+    with factory() as session:
+        stranger = session.scalars(
+            select(Binding.resident_id).where(
+                Binding.house_id == tiny.houses[other][2].id, Binding.relation == "head"
+            )
+        ).one()
+    ops = _scenario(dev, tiny, grid, other, run, stranger)
+    results = dev.push(ops)
+    names = {tiny.nodes[grid].id: "GRID", tiny.nodes[other].id: "OTHER"}
+    for position, op in enumerate(ops):
+        names.setdefault(op["record_id"], f"#{position}")
+    for n in range(1, 8):
+        names[_id_number(run, n)] = f"ID{n}"
+    for n, house in enumerate(tiny.houses[grid]):
+        names[house.id] = f"HOUSE{n}"
+    names[_taken_id_number(dev, tiny.houses[grid][2].id)] = "TAKEN"
+    names[stranger] = "STRANGER"
+
+    def named(value: Any) -> Any:
+        return names.get(value, value) if isinstance(value, str) else value
+
+    out: list[Any] = []
+    with factory() as session:
+        for op, result in zip(ops, results, strict=True):
+            row = session.get(MODELS[op["entity"]], op["record_id"])
+            stored = None
+            if row is not None:
+                stored = (
+                    row.version,
+                    row.deleted,
+                    {k: named(v) for k, v in values_of(op["entity"], row).items()},
+                    sorted(row.clocks or {}),
+                )
+            logged = session.scalar(
+                select(OperationLog.status).where(OperationLog.op_id == op["op_id"])
+            )
+            grids = sorted(
+                named(g)
+                for g in session.scalars(
+                    select(Change.grid_id).where(Change.record_id == op["record_id"])
+                )
+            )
+            answer = {k: named(result.get(k)) for k in ("status", "code", "field", "version")}
+            out.append((answer, stored, logged, grids))
+    return out
+
+
+def _per_operation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(push_mod, "_bulk_creates", lambda batch: None)
+
+
+def test_bulk_creates_answer_and_store_what_the_per_operation_path_does(
+    client: TestClient,
+    tiny: TinyGrid,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with monkeypatch.context() as patch:
+        _per_operation(patch)
+        one_by_one = _outcome(client, tiny, session_factory, "w11", "T1-1-1-1-1", "T1-1-1-1-2", 1)
+    bulk = _outcome(client, tiny, session_factory, "w12", "T1-1-1-1-2", "T1-1-1-1-1", 2)
+
+    assert bulk == one_by_one
+    statuses = [answer["status"] for answer, *_ in bulk]
+    assert statuses.count("applied") >= 10
+    assert {"rejected", "conflict"} <= set(statuses)
+
+
+def test_a_failed_bulk_insert_is_replayed_one_operation_at_a_time(
+    client: TestClient,
+    tiny: TinyGrid,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A taken ID number the bulk path did not see: the INSERT breaks the unique index, and the
+    whole planned set goes the per-operation way (the duplicate held, the rest applied)."""
+    with monkeypatch.context() as patch:
+        _per_operation(patch)
+        one_by_one = _outcome(client, tiny, session_factory, "w21", "T1-1-1-2-1", "T1-1-1-2-2", 3)
+
+    preload: Callable[[BulkCreates, list[Any]], None] = BulkCreates.preload
+
+    def blind(self: BulkCreates, operations: list[Any]) -> None:
+        preload(self, operations)
+        self.id_numbers.clear()
+
+    monkeypatch.setattr(BulkCreates, "preload", blind)
+    replayed = _outcome(client, tiny, session_factory, "w22", "T1-1-1-2-2", "T1-1-1-2-1", 4)
+
+    assert replayed == one_by_one
