@@ -45,6 +45,19 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+REQUEST_THREADS = 40
+"""Requests FastAPI runs at once in threads: anyio's default thread limiter (its total_tokens)."""
+
+
+def _sqlite_file_pool() -> dict[str, Any]:
+    # Every request thread holds at most one connection (sync_server.api.deps), so a pool as
+    # large as the threadpool never makes a request wait for one; the overflow covers requests
+    # that hold a connection between two threadpool hops (the gated writer, a GET between its
+    # dependencies and its route). The default 5 + 10 ran dry under 100 devices at once.
+    # A file SQLite connection is cheap: a file handle and a page cache.
+    return {"pool_size": REQUEST_THREADS, "max_overflow": 20}
+
+
 def make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if settings.is_sqlite:
@@ -52,12 +65,22 @@ def make_engine(settings: Settings) -> Engine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=settings.sql_echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=settings.sql_echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **(_sqlite_file_pool() if path is not None else {}),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=10)
+    # As many connections as request threads (the pool and its overflow): a push waiting on
+    # another's row lock holds its connection, and with 10 + 10 for 40 threads, 100 phones
+    # pushing at once into one process waited out the pool timeout (docs/deploy.md sizes
+    # max_connections for this).
+    half = REQUEST_THREADS // 2
+    return create_engine(
+        url, echo=settings.sql_echo, pool_pre_ping=True, pool_size=half, max_overflow=half
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from shared.hlc import HLC
+from sync_server.api.deps import make_write_gate
 from sync_server.api.problems import install_problem_handlers
 from sync_server.api.routes import auth, campaigns, conflicts, grid, health, me, sync
 from sync_server.api.transport import SyncTransportMiddleware
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.write_gate = make_write_gate(settings)
     # One clock per process; a random node id keeps several processes' timestamps distinct.
     app.state.clock = HLC(f"server-{secrets.token_hex(4)}")
     install_problem_handlers(app)

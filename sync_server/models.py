@@ -274,6 +274,9 @@ class Change(Base):
     grid_id: Mapped[str] = mapped_column(String(36))
     entity: Mapped[str] = mapped_column(String(20))
     record_id: Mapped[str] = mapped_column(String(36))
+    # The device whose own operation this change only is, applied exactly as it sent it: that
+    # device already holds the record's state, so its pulls skip it (see services/pull.py).
+    echo_device_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class OperationLog(Base):

@@ -1,17 +1,22 @@
-"""Request dependencies: one database transaction per request, settings, and the caller."""
+"""Request dependencies: one database transaction per request, settings, and the caller.
+
+The requests that write also queue at a gate first (`write_gate`), waiting on the event loop:
+on SQLite one at a time (the database has one write lock), on PostgreSQL a few at a time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync_server.config import Settings
-from sync_server.db import begin_write, transaction
+from sync_server.db import REQUEST_THREADS, begin_write, transaction
 from sync_server.errors import NotAuthenticated
 from sync_server.services.auth import Caller, authenticate
 
@@ -26,14 +31,61 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def get_session(request: Request) -> Iterator[Session]:
+_READ_METHODS = ("GET", "HEAD")
+
+
+Gate = anyio.Lock | anyio.Semaphore
+
+POSTGRES_WRITERS = REQUEST_THREADS // 4
+"""Writing requests of one process at once on PostgreSQL: the rest of the pool stays for reads."""
+
+
+def make_write_gate(settings: Settings) -> Gate:
+    """The process's queue for writing requests.
+
+    SQLite: one at a time, its write lock is database-wide. PostgreSQL locks rows, so writers
+    run side by side, but a writer waiting on another's lock (every push takes the change
+    counter's) holds its connection, and a request holds one between its thread hops too: with
+    100 phones pushing at once into one process the pool of 40 ran dry. A few at a time keeps
+    most of the pool for reads. Made outside any event loop, anyio creates the backend at its
+    first use, in the loop that serves the requests.
+    """
+    return anyio.Lock() if settings.is_sqlite else anyio.Semaphore(POSTGRES_WRITERS)
+
+
+async def write_gate(request: Request) -> AsyncIterator[None]:
+    """Held by a writing request from before its connection opens until after its commit.
+
+    SQLite's own queue for the write lock is a busy handler that sleeps and polls: unfair, so
+    under 100 pushes at once some waited out the busy timeout, and every waiter held a request
+    thread and a pooled connection meanwhile (the pool ran dry). Here waiters queue in arrival
+    order (anyio's lock hands over first in, first out) on the event loop, holding neither.
+    It is awaited, never taken in a thread: a thread blocked on it could be the one its holder
+    needs to run the route (a threading lock here once deadlocked the process at 40 writers).
+    Several processes on one file still meet at SQLite's lock, each sending one writer at a time.
+    """
+    gate: Gate = request.app.state.write_gate
+    if request.method in _READ_METHODS:
+        yield
+        return
+    async with gate:
+        yield
+
+
+# scope="function" like SessionDep's below, whose transaction it encloses: the gate opens for the
+# next writer only after the commit.
+WriteGateDep = Annotated[None, Depends(write_gate, scope="function")]
+
+
+def get_session(request: Request, _gate: WriteGateDep) -> Iterator[Session]:
     """The request's unit of work: committed when the route returns, rolled back if it raises.
 
     Every request but a GET takes the write lock up front (SQLite: BEGIN IMMEDIATE), so two
-    writers queue at the start instead of one failing halfway through.
+    writers queue at the start instead of one failing halfway through; in this process they
+    queued at `write_gate` before that.
     """
     with request.app.state.sessionmaker() as session, session.begin():
-        if request.method not in ("GET", "HEAD"):
+        if request.method not in _READ_METHODS:
             begin_write(session)
         yield session
 
@@ -58,7 +110,13 @@ def get_writer(request: Request, session: ReadSessionDep) -> Writer:
     """Opens a short write transaction of its own (committed when its block ends), after ending
     the request's read transaction: a request never holds two connections at once. (It did at
     first: with 40 request threads each holding a read connection and waiting for a second, the
-    pool of 15 ran dry and every sign-in waited out the pool timeout.)"""
+    pool of 15 ran dry and every sign-in waited out the pool timeout.)
+
+    It skips `write_gate`: it runs inside the route, in a request thread, which must not block
+    on an async gate (that is the deadlock the gate exists to avoid). On SQLite it waits at the
+    database's busy timeout instead, which is enough: its transaction is a few rows, and the
+    gate lets at most one other writer of this process compete with it.
+    """
 
     def write() -> AbstractContextManager[Session]:
         session.close()  # what was read stays usable: sessions never expire loaded rows

@@ -16,29 +16,56 @@ from sqlalchemy.orm import Session
 
 from sync_server.models import Change, SyncCounter
 
+_NOT_ECHO = ""  # an echo state meaning: someone else's change too, or not as sent
+
 
 class ChangeSet:
-    """Records touched in one unit of work, each with every grid it was or is now in."""
+    """Records touched in one unit of work, each with every grid it was or is now in.
+
+    A record can also be marked an echo of one device (`settle`): it changed in this unit of work
+    only by that device's own operations, applied exactly as sent, so that device holds its
+    state already. `add` marks a record as not an echo unless `pending` is true (the operation
+    applying it settles that later); a record only ever added pending is not an echo either.
+    """
 
     def __init__(self) -> None:
         self._grids: dict[tuple[str, str], set[str]] = {}
+        self._echo: dict[tuple[str, str], str] = {}  # device id, or _NOT_ECHO
 
-    def add(self, entity: str, record_id: str, grids: Iterable[str]) -> None:
-        self._grids.setdefault((entity, record_id), set()).update(g for g in grids if g)
+    def add(
+        self, entity: str, record_id: str, grids: Iterable[str], *, pending: bool = False
+    ) -> None:
+        key = (entity, record_id)
+        self._grids.setdefault(key, set()).update(g for g in grids if g)
+        if not pending:
+            self._echo[key] = _NOT_ECHO
+
+    def settle(self, entity: str, record_id: str, echo_of: str | None) -> None:
+        """The operation on this record is done: an echo of device `echo_of`, or (None) not."""
+        key = (entity, record_id)
+        if key in self._grids:
+            self._echo[key] = _joined(self._echo.get(key), echo_of or _NOT_ECHO)
 
     def merge(self, other: ChangeSet) -> None:
-        for (entity, record_id), grids in other._grids.items():
-            self.add(entity, record_id, grids)
+        for key, grids in other._grids.items():
+            self._grids.setdefault(key, set()).update(grids)
+        for key, echo in other._echo.items():
+            self._echo[key] = _joined(self._echo.get(key), echo)
 
     def __len__(self) -> int:
         return sum(len(g) for g in self._grids.values())
 
-    def rows(self) -> list[tuple[str, str, str]]:
+    def rows(self) -> list[tuple[str, str, str, str | None]]:
+        """(entity, record id, grid, echo device or None), one per grid the record is in."""
         return [
-            (entity, record_id, grid)
+            (entity, record_id, grid, self._echo.get((entity, record_id)) or None)
             for (entity, record_id), grids in sorted(self._grids.items())
             for grid in sorted(grids)
         ]
+
+
+def _joined(mine: str | None, theirs: str) -> str:
+    return theirs if mine is None or mine == theirs else _NOT_ECHO
 
 
 def commit_changes(*, session: Session, changes: ChangeSet) -> int | None:
@@ -57,8 +84,14 @@ def commit_changes(*, session: Session, changes: ChangeSet) -> int | None:
     session.execute(
         insert(Change),
         [
-            {"seq": first + i, "entity": entity, "record_id": record_id, "grid_id": grid}
-            for i, (entity, record_id, grid) in enumerate(rows)
+            {
+                "seq": first + i,
+                "entity": entity,
+                "record_id": record_id,
+                "grid_id": grid,
+                "echo_device_id": echo,
+            }
+            for i, (entity, record_id, grid, echo) in enumerate(rows)
         ],
     )
     return int(last)

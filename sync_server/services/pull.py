@@ -142,7 +142,7 @@ def pull(
     else:
         phase = "changes"
         records, removed, last_seq, page_full = _change_page(
-            session, grids, cursor.seq, request.limit, campaigns=cursor.c
+            session, grids, cursor.seq, request.limit, campaigns=cursor.c, device_id=device.id
         )
         cursor.seq = last_seq
         remaining = _changes_after(session, grids, cursor.seq, cursor.skipped) if page_full else 0
@@ -280,19 +280,29 @@ def _changes_after(session: Session, grids: GridSet, seq: int, skip: tuple[str, 
 
 
 def _change_page(
-    session: Session, grids: GridSet, seq: int, limit: int, *, campaigns: bool = False
+    session: Session,
+    grids: GridSet,
+    seq: int,
+    limit: int,
+    *,
+    campaigns: bool = False,
+    device_id: str | None = None,
 ) -> tuple[list[RecordState], list[RecordRef], int, bool]:
-    query = select(Change.seq, Change.entity, Change.record_id)
+    """The records changed after `seq`, one page of change rows. A record whose every change in
+    the page is an echo of the pulling device's own operation (see `ChangeSet.settle`) is not
+    sent: the device holds exactly that state already."""
+    query = select(Change.seq, Change.entity, Change.record_id, Change.echo_device_id)
     query = query.where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
     if not campaigns:
         query = query.where(Change.entity.not_in(campaign_sync.CAMPAIGN_ENTITIES))
     rows = session.execute(query.order_by(Change.seq).limit(limit)).all()
     if not rows:
         return [], [], seq, False
+    news = {(e, r) for _, e, r, echo in rows if device_id is None or echo != device_id}
     wanted: dict[str, list[str]] = defaultdict(list)
     order: list[tuple[str, str]] = []
-    for _, entity, record_id in rows:
-        if record_id not in wanted[entity]:
+    for _, entity, record_id, _ in rows:
+        if (entity, record_id) in news and record_id not in wanted[entity]:
             wanted[entity].append(record_id)
             order.append((entity, record_id))
     loaded: dict[tuple[str, str], SyncedMixin] = {}

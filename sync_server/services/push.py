@@ -37,10 +37,10 @@ from sync_server.models import (
     Visit,
     utcnow,
 )
-from sync_server.records import MODELS, assign, snapshot_of
+from sync_server.records import MODELS, assign, snapshot_of, values_of
 from sync_server.services.auth import Caller
 from sync_server.services.changes import ChangeSet, commit_changes
-from sync_server.services.push_bulk import BulkCreates
+from sync_server.services.push_bulk import BulkCreates, as_sent
 from sync_server.services.record_grids import grids_of, resident_grids
 from sync_server.services.scope import GridSet, grid_set
 
@@ -283,6 +283,8 @@ def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:
         local = ChangeSet()
         with batch.session.begin_nested():
             outcome = _apply(batch, op, position, local)
+        clean = outcome["status"] == "applied" and as_sent(op, outcome.pop("stored", None))
+        local.settle(op.entity, op.record_id, op.device_id if clean else None)
         batch.changes.merge(local)
         return OpResult(**base, **outcome)
     except OpRejected as exc:
@@ -404,14 +406,16 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
         grids_after = batch.grids_for(op.entity, row)
         if op.kind != "delete":
             _require_in_scope(batch, op.entity, row, grids_after)
-    changes.add(op.entity, row.id, grids_before | grids_after)
+    # Pending: `_run_one` settles whether the record's change is only this operation's echo.
+    changes.add(op.entity, row.id, grids_before | grids_after, pending=True)
     if op.entity == "binding":
         rid = row.resident_id  # type: ignore[attr-defined]
         after = resident_grids(session=session, resident_ids=[rid]).get(rid, set())
         batch.resident_grid_cache[rid] = set(after)
-        changes.add("resident", rid, resident_before.get(rid, set()) | after)
+        # The person's own record did not change: this only routes it to the grids it is in now.
+        changes.add("resident", rid, resident_before.get(rid, set()) | after, pending=True)
         # A person found at the door arrives with their first binding.
-        changes.add("binding", row.id, after)
+        changes.add("binding", row.id, after, pending=True)
 
     outcome: dict[str, Any] = {"version": row.version}
     if result.conflicts:
@@ -436,7 +440,10 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
         names = ", ".join(sorted(result.superseded))
         return {**outcome, "status": "merged", "reason": f"a later edit elsewhere won for {names}"}
     merged = result.kind == "merged" or (moved_on and result.kind != "unchanged")
-    return {**outcome, "status": "merged" if merged else "applied"}
+    if merged:
+        return {**outcome, "status": "merged"}
+    stored = None if row.deleted else values_of(op.entity, row)
+    return {**outcome, "status": "applied", "stored": stored}
 
 
 def _require_in_scope(batch: _Batch, entity: str, row: SyncedMixin, grids: set[str]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -31,7 +32,7 @@ from shared.records import check_values
 from shared.schema import ENTITIES, LEAF_LEVEL
 from sync_server.db import insert_rows
 from sync_server.models import Binding, Building, GridNode, House, Resident, Unit, utcnow
-from sync_server.records import MODELS, column_values
+from sync_server.records import MODELS, column_values, wire_value
 from sync_server.services.changes import ChangeSet
 from sync_server.services.record_grids import resident_grids
 from sync_server.services.scope import GridSet
@@ -57,6 +58,7 @@ class _Planned:
     op: Operation
     row: dict[str, Any]
     grids: set[str]  # the grids of the change row, as the per-operation path computes them
+    stored: dict[str, Any]  # the record's wire values once inserted
 
 
 @dataclass
@@ -177,7 +179,13 @@ class BulkCreates:
             updated_by_user_id=self.user_id,
             updated_by_device_id=op.device_id,
         )
-        self.pending.append(_Planned(position, op, row, grids))
+        stored = {
+            name: wire_value(row[name])
+            if name in row
+            else (_DEFAULTED if name in _defaulted(op.entity) else None)
+            for name in spec.fields
+        }
+        self.pending.append(_Planned(position, op, row, grids, stored))
         self.op_ids.add(op.op_id)
         self.refs[(op.entity, op.record_id)] = _Ref(
             grid_id=values.get("grid_id") if op.entity in ("building", "house") else None,
@@ -267,13 +275,15 @@ class BulkCreates:
         for rid in bound:
             self.resident_grid_cache[rid] = set(after.get(rid, set()))
         for p in planned:
-            changes.add(p.op.entity, p.op.record_id, p.grids)
+            changes.add(p.op.entity, p.op.record_id, p.grids, pending=True)
             if p.op.entity == "binding":
                 # As the per-operation path: the person's grids may have grown, and a person found
                 # at the door arrives with their first binding.
                 now_in = after.get(p.row["resident_id"], set())
-                changes.add("resident", p.row["resident_id"], now_in)
-                changes.add("binding", p.op.record_id, now_in)
+                changes.add("resident", p.row["resident_id"], now_in, pending=True)
+                changes.add("binding", p.op.record_id, now_in, pending=True)
+            echo = p.op.device_id if as_sent(p.op, p.stored) else None
+            changes.settle(p.op.entity, p.op.record_id, echo)
             done.results.append(
                 (
                     p.position,
@@ -287,6 +297,30 @@ class BulkCreates:
                 )
             )
         return done
+
+
+def as_sent(op: Operation, stored: dict[str, Any] | None) -> bool:
+    """Whether the server now holds the record exactly as the device that sent `op` will believe
+    once told "applied": every field it sent stored unchanged (nothing normalised) and, for a
+    create, every field it left out empty. `stored` is the record's wire values, None if deleted.
+    Such a change is that device's echo: its next pull need not bring the record back."""
+    if op.kind == "delete" or stored is None:
+        return op.kind == "delete" and stored is None
+    if any(stored.get(name) != change.new for name, change in op.fields.items()):
+        return False
+    return op.kind != "create" or all(
+        value is None for name, value in stored.items() if name not in op.fields
+    )
+
+
+_DEFAULTED = object()  # a field the INSERT leaves to its column default (not empty)
+
+
+@cache
+def _defaulted(entity: str) -> frozenset[str]:
+    """Fields whose column has a default: left out of a create, they are not empty."""
+    columns = _table(entity).columns
+    return frozenset(name for name in ENTITIES[entity].fields if columns[name].default is not None)
 
 
 # (field, entity it refers to) for each entity taken here.

@@ -158,9 +158,11 @@ def _outcome(
                 select(OperationLog.status).where(OperationLog.op_id == op["op_id"])
             )
             grids = sorted(
-                named(g)
-                for g in session.scalars(
-                    select(Change.grid_id).where(Change.record_id == op["record_id"])
+                (named(grid), "ME" if echo == dev.device_id else echo)
+                for grid, echo in session.execute(
+                    select(Change.grid_id, Change.echo_device_id).where(
+                        Change.record_id == op["record_id"]
+                    )
                 )
             )
             answer = {k: named(result.get(k)) for k in ("status", "code", "field", "version")}
@@ -187,6 +189,9 @@ def test_bulk_creates_answer_and_store_what_the_per_operation_path_does(
     statuses = [answer["status"] for answer, *_ in bulk]
     assert statuses.count("applied") >= 10
     assert {"rejected", "conflict"} <= set(statuses)
+    # The device's own creates, stored as sent, are not sent back to it; the rest are.
+    echoes = [echo for *_, changes in bulk for _, echo in changes]
+    assert "ME" in echoes and None in echoes
 
 
 def test_a_failed_bulk_insert_is_replayed_one_operation_at_a_time(
