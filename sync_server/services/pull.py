@@ -312,7 +312,7 @@ def _change_page(
             loaded[(entity, found.id)] = found
     inside = _in_scope(session, grids, loaded)
     records: list[RecordState] = []
-    removed: list[RecordRef] = []
+    removed = _echoes_gone(session, grids, {(e, r) for _, e, r, _ in rows} - news)
     for entity, record_id in order:
         row = loaded.get((entity, record_id))
         if row is None:
@@ -324,6 +324,19 @@ def _change_page(
     if campaigns:
         _follow_residents(session, grids, records, removed)
     return records, removed, int(rows[-1].seq), len(rows) == limit
+
+
+def _echoes_gone(session: Session, grids: GridSet, echoes: set[tuple[str, str]]) -> list[RecordRef]:
+    """The device's own residents it must still be told to drop. A person's grids follow their
+    bindings, so the same batch that created or edited them may have taken them out of the grid
+    (their binding ended or deleted): the device holds them as sent, but no longer should."""
+    ids = sorted(record_id for entity, record_id in echoes if entity == "resident")
+    held = resident_grids(session=session, resident_ids=ids)
+    return [
+        RecordRef(entity="resident", id=record_id)
+        for record_id in ids
+        if not held.get(record_id, set()) & grids.leaves
+    ]
 
 
 def _follow_residents(

@@ -41,6 +41,7 @@ from sync_server.records import MODELS, assign, snapshot_of, values_of
 from sync_server.services.auth import Caller
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.push_bulk import BulkCreates, as_sent
+from sync_server.services.push_edits import BulkEdits
 from sync_server.services.record_grids import grids_of, resident_grids
 from sync_server.services.scope import GridSet, grid_set
 
@@ -187,22 +188,19 @@ def push(
     fresh = [op for op in request.operations if op.op_id not in batch.logged]
     batch.preload(fresh)
     batch.index_bindings(request.operations)
-    bulk = _bulk_creates(batch)
-    if bulk is not None:
-        bulk.preload(fresh)
+    planners = _planners(batch, fresh)
     results: list[OpResult | None] = [None] * len(request.operations)
     answered: list[tuple[int, Operation]] = []  # fresh operations, as their results came
 
-    def flush_bulk() -> None:
-        if bulk is None:
-            return
-        flushed = bulk.flush(batch.changes)
-        for position, result in flushed.results:
-            results[position] = result
-            batch.logged[result.op_id] = result.model_dump(mode="json")
-            answered.append((position, request.operations[position]))
-        for position, op in flushed.replay:
-            run(position, op)
+    def flush_planned() -> None:
+        for planner in planners:
+            flushed = planner.flush(batch.changes)
+            for position, result in flushed.results:
+                results[position] = result
+                batch.logged[result.op_id] = result.model_dump(mode="json")
+                answered.append((position, request.operations[position]))
+            for position, op in flushed.replay:
+                run(position, op)
 
     def run(position: int, op: Operation) -> None:
         result = _run_one(batch, op, position)
@@ -211,19 +209,19 @@ def push(
         answered.append((position, op))
 
     for index, op in enumerate(request.operations):
-        if bulk is not None and op.op_id in bulk.op_ids:
-            flush_bulk()  # the same operation twice in one batch: answer it as a retry
+        if any(op.op_id in planner.op_ids for planner in planners):
+            flush_planned()  # the same operation twice in one batch: answer it as a retry
         seen = batch.logged.get(op.op_id)
         if seen is not None:
             results[index] = OpResult.model_validate(seen)
             continue
-        if bulk is not None:
-            if bulk.take(op, index):
-                continue
-            flush_bulk()  # what it planned comes first, as in the batch
-            bulk.forget(op)
+        if any(planner.take(op, index) for planner in planners):
+            continue
+        flush_planned()  # what they planned comes first, as in the batch
+        for planner in planners:
+            planner.forget(op)
         run(index, op)
-    flush_bulk()
+    flush_planned()
     now = utcnow()
     log_rows = [
         {
@@ -250,22 +248,23 @@ def push(
     return PushResponse(results=[r for r in results if r is not None], server_hlc=clock.now())
 
 
-def _bulk_creates(batch: _Batch) -> BulkCreates | None:
-    """The set-based path for plain creates; an admin's pushes (rare, and unbounded by scope)
-    all take the per-operation path."""
+def _planners(batch: _Batch, fresh: list[Operation]) -> list[BulkCreates | BulkEdits]:
+    """The set-based paths for plain creates and plain resident edits; an admin's pushes (rare,
+    and unbounded by scope) all take the per-operation path."""
     if batch.unlimited or batch.caller.device is None:
-        return None
-    return BulkCreates(
-        session=batch.session,
-        user_id=batch.caller.user.id,
-        device_id=batch.caller.device.id,
-        grids=batch.grids,
-        clock=batch.clock,
-        binding_creates=batch.binding_creates,
-        absent=batch.absent,
-        resident_grid_cache=batch.resident_grid_cache,
-        held=lambda ids: bool(batch.held_ids.intersection(ids)),
-    )
+        return []
+    common: dict[str, Any] = {
+        "session": batch.session,
+        "user_id": batch.caller.user.id,
+        "device_id": batch.caller.device.id,
+        "grids": batch.grids,
+        "clock": batch.clock,
+        "resident_grid_cache": batch.resident_grid_cache,
+        "held": lambda ids: bool(batch.held_ids.intersection(ids)),
+    }
+    creates = BulkCreates(**common, binding_creates=batch.binding_creates, absent=batch.absent)
+    creates.preload(fresh)
+    return [creates, BulkEdits(**common, rows=batch.rows)]
 
 
 def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:

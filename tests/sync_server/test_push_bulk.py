@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.validation import id_check_char
-from sync_server.models import Binding, Change, OperationLog
+from sync_server.models import Binding, Change, OperationLog, Resident
 from sync_server.records import MODELS, values_of
 from sync_server.services import push as push_mod
 from sync_server.services.push_bulk import BulkCreates
@@ -41,7 +41,6 @@ def _scenario(
     building, unit, h1, r1, r2, r3, unit2, r4, r5, r6, h_out, h_bad = ids
     grid_id, other_id = tiny.nodes[grid].id, tiny.nodes[other].id
     existing_house = tiny.houses[grid][1]  # house 1 has one resident
-    taken = tiny.houses[grid][2]  # someone already living there has this ID number
     ops: list[Any] = []
 
     def create(entity: str, record_id: str, **values: Any) -> dict[str, Any]:
@@ -94,18 +93,43 @@ def _scenario(
     create("resident", r6, **_person(run, 5))  # a second person with r5's ID number
     bind(r6, h1)
     with_taken = create("resident", str(uuid.uuid4()), **_person(run, 7))
-    with_taken["fields"]["id_number"]["new"] = _taken_id_number(dev, taken.id)
+    with_taken["fields"]["id_number"]["new"] = _taken_id_number(dev, tiny, grid)
     bind(with_taken["record_id"], h1)
+    # Edits of people already living there: plain, then a bad value; against an older version,
+    # then a name someone else changed first; someone in the other grid. (people[2] is the other
+    # run's stranger, in two grids.)
+    people = _people(dev, tiny, grid)
+    ops.append(dev.edit("resident", people[0], phone="13911112222"))
+    ops.append(dev.edit("resident", people[0], phone="12"))
+    stale = dev.edit("resident", people[1], note="旧版本上改")
+    stale["base_version"] = 0
+    ops.append(stale)
+    clash = dev.edit("resident", people[1], name="林改")
+    clash["fields"]["name"]["base"] = "别人改过"
+    ops.append(clash)
+    ops.append(dev.op("resident", stranger, "update", {"note": ("", "越界")}, base_version=1))
     return ops
 
 
-def _taken_id_number(dev: WireDevice, house_id: str) -> str:
-    bound = [
-        v["values"]["resident_id"]
-        for (e, _), v in dev.records.items()
-        if e == "binding" and v["values"]["house_id"] == house_id
-    ]
-    return str(dev.records[("resident", bound[0])]["values"]["id_number"])
+def _people(dev: WireDevice, tiny: TinyGrid, grid: str) -> list[str]:
+    """The people already living in `grid`, in the same order in every grid: by house, head
+    first."""
+    order = {house.id: n for n, house in enumerate(tiny.houses[grid])}
+    bindings = sorted(
+        (
+            order[b["values"]["house_id"]],
+            b["values"]["relation"] != "head",
+            b["values"]["resident_id"],
+        )
+        for b in dev.of("binding").values()
+        if b["values"]["house_id"] in order and b["values"]["start_date"] == "2020-01-01"
+    )
+    return [resident for *_, resident in bindings]
+
+
+def _taken_id_number(dev: WireDevice, tiny: TinyGrid, grid: str) -> str:
+    """The ID number of someone already living in `grid` (the head of its house 2)."""
+    return str(dev.records[("resident", _people(dev, tiny, grid)[1])]["values"]["id_number"])
 
 
 def _outcome(
@@ -124,9 +148,10 @@ def _outcome(
     with factory() as session:
         stranger = session.scalars(
             select(Binding.resident_id).where(
-                Binding.house_id == tiny.houses[other][2].id, Binding.relation == "head"
+                Binding.house_id == tiny.houses[other][2].id, Binding.relation == "member"
             )
         ).one()
+        before = session.scalar(select(func.max(Change.seq))) or 0
     ops = _scenario(dev, tiny, grid, other, run, stranger)
     results = dev.push(ops)
     names = {tiny.nodes[grid].id: "GRID", tiny.nodes[other].id: "OTHER"}
@@ -136,8 +161,16 @@ def _outcome(
         names[_id_number(run, n)] = f"ID{n}"
     for n, house in enumerate(tiny.houses[grid]):
         names[house.id] = f"HOUSE{n}"
-    names[_taken_id_number(dev, tiny.houses[grid][2].id)] = "TAKEN"
+    names[_taken_id_number(dev, tiny, grid)] = "TAKEN"
     names[stranger] = "STRANGER"
+    with factory() as session:
+        for name, value in values_of("resident", session.get(Resident, stranger)).items():
+            if isinstance(value, str):
+                names.setdefault(value, f"STRANGER.{name}")
+    for n, person in enumerate(_people(dev, tiny, grid)):
+        names[person] = f"PERSON{n}"
+        for name in ("name", "phone", "id_number"):
+            names.setdefault(dev.records[("resident", person)]["values"][name], f"PERSON{n}.{name}")
 
     def named(value: Any) -> Any:
         return names.get(value, value) if isinstance(value, str) else value
@@ -161,7 +194,7 @@ def _outcome(
                 (named(grid), "ME" if echo == dev.device_id else echo)
                 for grid, echo in session.execute(
                     select(Change.grid_id, Change.echo_device_id).where(
-                        Change.record_id == op["record_id"]
+                        Change.record_id == op["record_id"], Change.seq > before
                     )
                 )
             )
@@ -171,7 +204,7 @@ def _outcome(
 
 
 def _per_operation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push_mod, "_bulk_creates", lambda batch: None)
+    monkeypatch.setattr(push_mod, "_planners", lambda batch, fresh: [])
 
 
 def test_bulk_creates_answer_and_store_what_the_per_operation_path_does(

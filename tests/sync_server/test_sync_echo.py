@@ -111,3 +111,16 @@ def test_a_person_who_moves_in_from_another_grid_arrives_with_the_binding(
     )
     assert mine.push([op])[0]["status"] == "applied"
     assert _sent_back(mine) == {("resident", stranger)}
+
+
+def test_a_person_added_and_unbound_in_one_push_is_dropped_from_the_device(
+    pair: tuple[WireDevice, WireDevice], tiny: TinyGrid
+) -> None:
+    """The person is the device's own, stored as sent, but the same batch took them out of the
+    grid: the pull tells the device to drop them."""
+    a, _ = pair
+    created, resident, binding = _new_person(a, tiny.houses["T1-1-1-1-1"][0].id)
+    unbind = a.op("binding", binding, "delete", {}, base_version=1)
+    assert [r["status"] for r in a.push([*created, unbind])] == ["applied"] * 3
+    removed = {(r["entity"], r["id"]) for page in a.pull() for r in page["removed"]}
+    assert ("resident", resident) in removed
