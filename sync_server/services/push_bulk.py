@@ -26,7 +26,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
-from shared.merge import MergeRejected, Snapshot, merge
+from shared.merge import MergeRejected, MergeResult, Snapshot, merge
 from shared.protocol import FieldChange, Operation, OpResult
 from shared.records import check_values
 from shared.schema import ENTITIES, LEAF_LEVEL
@@ -151,21 +151,8 @@ class BulkCreates:
         grids = self._grids_if_allowed(op, values, position)
         if grids is None:
             return False
-        try:
-            self.clock.observe(op.hlc)
-        except hlc_mod.ClockDriftError:
-            pass  # as the per-operation path: keep the change, not the phone's clock
-        except hlc_mod.InvalidTimestamp:
-            return False
-        try:
-            result = merge(
-                op.entity,
-                None,
-                None,
-                Snapshot(values, dict.fromkeys(values, op.hlc)),
-                theirs_clock=op.hlc,
-            )
-        except MergeRejected:
+        result = merge_in_memory(self.clock, op, None, None, values)
+        if result is None:
             return False
         spec = ENTITIES[op.entity]
         row = column_values(
@@ -297,6 +284,28 @@ class BulkCreates:
                 )
             )
         return done
+
+
+def merge_in_memory(
+    clock: hlc_mod.HLC,
+    op: Operation,
+    base: Snapshot | None,
+    mine: Snapshot | None,
+    values: dict[str, Any],
+) -> MergeResult | None:
+    """Observe `op`'s clock and merge its checked `values` as the per-operation path does; None
+    when that path must decide (a malformed clock, a merge that refuses)."""
+    try:
+        clock.observe(op.hlc)
+    except hlc_mod.ClockDriftError:
+        pass  # as the per-operation path: keep the change, not the phone's clock
+    except hlc_mod.InvalidTimestamp:
+        return None
+    theirs = Snapshot(values, dict.fromkeys(values, op.hlc))
+    try:
+        return merge(op.entity, base, mine, theirs, theirs_clock=op.hlc)
+    except MergeRejected:
+        return None
 
 
 def as_sent(op: Operation, stored: dict[str, Any] | None) -> bool:

@@ -25,14 +25,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shared import hlc as hlc_mod
-from shared.merge import MergeRejected, Snapshot, merge
+from shared.merge import Snapshot
 from shared.protocol import Operation, OpResult
 from shared.records import check_values
 from shared.schema import ENTITIES
 from sync_server.models import Resident, SyncedMixin, utcnow
 from sync_server.records import column_values, snapshot_of, values_of
 from sync_server.services.changes import ChangeSet
-from sync_server.services.push_bulk import Flushed, as_sent
+from sync_server.services.push_bulk import Flushed, as_sent, merge_in_memory
 from sync_server.services.scope import GridSet
 
 # Fields whose edit the per-operation path must see: a changed ID number may be someone else's.
@@ -97,21 +97,9 @@ class BulkEdits:
         )
         if errors:
             return False
-        try:
-            self.clock.observe(op.hlc)
-        except hlc_mod.ClockDriftError:
-            pass  # as the per-operation path: keep the change, not the phone's clock
-        except hlc_mod.InvalidTimestamp:
-            return False
-        try:
-            result = merge(
-                "resident",
-                Snapshot({k: v.base for k, v in op.fields.items()}),
-                snapshot_of("resident", row),
-                Snapshot(values, dict.fromkeys(values, op.hlc)),
-                theirs_clock=op.hlc,
-            )
-        except MergeRejected:
+        base = Snapshot({k: v.base for k, v in op.fields.items()})
+        result = merge_in_memory(self.clock, op, base, snapshot_of("resident", row), values)
+        if result is None:
             return False
         if result.conflicts:
             return False  # a conflict record for a person: the per-operation path writes it
