@@ -14,11 +14,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.config import Settings
 from sync_server.db import make_engine, make_sessionmaker
+from sync_server.main import create_app
 from sync_server.migrate import upgrade
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop"
@@ -62,6 +64,14 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[FastAPI]:
+    """The real app on the per-test database; its connections closed after the test."""
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from field_app.state.campaign import CampaignsScreen, MissedScreen
-from sync_server.config import Settings
-from sync_server.main import create_app
 from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
 from sync_server.queries.campaign_progress import sweep_under
 from sync_server.services.review import decide, pending_notes
@@ -27,24 +25,17 @@ GRID = "T1-1-1-1-1"  # w11's level-5 grid
 
 
 @pytest.fixture
-def server(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
 def tiny(session_factory: sessionmaker[Session]) -> TinyGrid:
     with session_factory() as session, session.begin():
         return make_tiny_grid(session, houses_per_grid=4)
 
 
 @pytest.fixture
-def phone(server: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[], Phone]]:
+def phone(app: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[], Phone]]:
     made: list[Phone] = []
 
     def make() -> Phone:
-        made.append(Phone(server, tmp_path / f"device-{len(made)}.db"))
+        made.append(Phone(app, tmp_path / f"device-{len(made)}.db"))
         made[-1].sign_in("w11")
         return made[-1]
 
@@ -73,10 +64,10 @@ def server_statuses(factory: sessionmaker[Session], campaign_id: str, node_id: s
 
 @pytest.fixture
 def campaign(
-    server: FastAPI, tiny: TinyGrid, session_factory: sessionmaker[Session], tmp_path: Path
+    app: FastAPI, tiny: TinyGrid, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> str:
     """A campaign over community 1 with the first resident of each of its grids completed."""
-    client = TestClient(server)
+    client = TestClient(app)
     created = create_campaign(client, "T1-1-1-1")
     done = [residents_in(session_factory, tiny, code)[0] for code in (GRID, "T1-1-1-1-2")]
     rows = [(p.id_number, "2026-11-21 08:30:00", "采样点") for p in done]

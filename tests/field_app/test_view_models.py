@@ -29,18 +29,9 @@ from field_app.state import (
 )
 from shared.protocol import OpResult
 from shared.validation import id_check_char
-from sync_server.config import Settings
-from sync_server.main import create_app
 from sync_server.models import Binding, Resident
 from tests.factories import TinyGrid, make_tiny_grid
 from tests.field_app.app_harness import Device
-
-
-@pytest.fixture
-def server(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    app.state.engine.dispose()
 
 
 @pytest.fixture
@@ -50,11 +41,11 @@ def tiny(session_factory: sessionmaker[Session]) -> TinyGrid:
 
 
 @pytest.fixture
-def device(server: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[], Device]]:
+def device(app: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[], Device]]:
     made: list[Device] = []
 
     def make() -> Device:
-        made.append(Device(server, tmp_path / f"device-{len(made)}.db"))
+        made.append(Device(app, tmp_path / f"device-{len(made)}.db"))
         return made[-1]
 
     yield make

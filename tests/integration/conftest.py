@@ -10,18 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.schema import Role
-from sync_server.config import Settings
-from sync_server.main import create_app
 from sync_server.services.users import create_user
 from tests.factories import TinyGrid, make_tiny_grid, password_hash
 from tests.integration.harness import Phone
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    app.state.engine.dispose()
 
 
 @pytest.fixture

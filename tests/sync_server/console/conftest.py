@@ -15,8 +15,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from sync_server.config import Settings
-from sync_server.main import create_app
 from tests.factories import PASSWORD
 from tests.sync_server.wire_device import WireDevice
 
@@ -51,13 +49,6 @@ class Console:
         """A form POST carrying the CSRF token, as the console's forms do."""
         body = {"csrf": self.csrf, **(data or {})}
         return self.client.post(url, data=body, follow_redirects=False, **kwargs)
-
-
-@pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    app = create_app(settings)
-    yield app
-    app.state.engine.dispose()
 
 
 @pytest.fixture
