@@ -299,12 +299,10 @@ def _change_page(
     if not rows:
         return [], [], seq, False
     news = {(e, r) for _, e, r, echo in rows if device_id is None or echo != device_id}
+    order = list(dict.fromkeys((e, r) for _, e, r, _ in rows if (e, r) in news))
     wanted: dict[str, list[str]] = defaultdict(list)
-    order: list[tuple[str, str]] = []
-    for _, entity, record_id, _ in rows:
-        if (entity, record_id) in news and record_id not in wanted[entity]:
-            wanted[entity].append(record_id)
-            order.append((entity, record_id))
+    for entity, record_id in order:
+        wanted[entity].append(record_id)
     loaded: dict[tuple[str, str], SyncedMixin] = {}
     for entity, ids in wanted.items():
         model = MODELS[entity]

@@ -40,7 +40,7 @@ from sync_server.models import (
 from sync_server.records import MODELS, assign, snapshot_of, values_of
 from sync_server.services.auth import Caller
 from sync_server.services.changes import ChangeSet, commit_changes
-from sync_server.services.push_bulk import BulkCreates, as_sent
+from sync_server.services.push_bulk import BulkCreates, Planning, as_sent
 from sync_server.services.push_edits import BulkEdits
 from sync_server.services.record_grids import grids_of, resident_grids
 from sync_server.services.scope import GridSet, grid_set
@@ -253,18 +253,18 @@ def _planners(batch: _Batch, fresh: list[Operation]) -> list[BulkCreates | BulkE
     and unbounded by scope) all take the per-operation path."""
     if batch.unlimited or batch.caller.device is None:
         return []
-    common: dict[str, Any] = {
-        "session": batch.session,
-        "user_id": batch.caller.user.id,
-        "device_id": batch.caller.device.id,
-        "grids": batch.grids,
-        "clock": batch.clock,
-        "resident_grid_cache": batch.resident_grid_cache,
-        "held": lambda ids: bool(batch.held_ids.intersection(ids)),
-    }
-    creates = BulkCreates(**common, binding_creates=batch.binding_creates, absent=batch.absent)
+    planning = Planning(
+        session=batch.session,
+        user_id=batch.caller.user.id,
+        device_id=batch.caller.device.id,
+        grids=batch.grids,
+        clock=batch.clock,
+        resident_grid_cache=batch.resident_grid_cache,
+        held=lambda ids: bool(batch.held_ids.intersection(ids)),
+    )
+    creates = BulkCreates(planning, binding_creates=batch.binding_creates, absent=batch.absent)
     creates.preload(fresh)
-    return [creates, BulkEdits(**common, rows=batch.rows)]
+    return [creates, BulkEdits(planning, rows=batch.rows)]
 
 
 def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:

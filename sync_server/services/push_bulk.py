@@ -61,6 +61,23 @@ class _Planned:
     stored: dict[str, Any]  # the record's wire values once inserted
 
 
+@dataclass(frozen=True)
+class Planning:
+    """What the set-based planners (creates here, edits in `push_edits`) read of their push."""
+
+    session: Session
+    user_id: str
+    device_id: str
+    grids: GridSet
+    clock: hlc_mod.HLC
+    resident_grid_cache: dict[str, set[str]]  # the push's: residents' grids, kept current
+    held: Callable[[Iterable[str]], bool]  # whether an open duplicate conflict holds an id
+
+    def made_it(self, op: Operation) -> bool:
+        """The operation is by the signed-in user on this device (else: rejected, one by one)."""
+        return (op.device_id, op.user_id) == (self.device_id, self.user_id)
+
+
 @dataclass
 class Flushed:
     """What a flush did: results by batch position, and the operations to run one by one."""
@@ -74,24 +91,14 @@ class BulkCreates:
 
     def __init__(
         self,
+        push: Planning,
         *,
-        session: Session,
-        user_id: str,
-        device_id: str,
-        grids: GridSet,
-        clock: hlc_mod.HLC,
         binding_creates: BindingIndex,
         absent: set[tuple[str, str]],
-        resident_grid_cache: dict[str, set[str]],
-        held: Callable[[Iterable[str]], bool],
     ) -> None:
-        self.session = session
-        self.user_id, self.device_id = user_id, device_id
-        self.grids, self.clock = grids, clock
+        self.push = push
         self.binding_creates = binding_creates
         self.absent = absent  # the push's: ids it looked for and did not find
-        self.resident_grid_cache = resident_grid_cache
-        self.held = held
         # Live records the batch may refer to (loaded once), and the ones planned here.
         self.refs: dict[tuple[str, str], _Ref] = {}
         self.checked: dict[str, tuple[dict[str, Any], bool]] = {}  # op_id -> (values, valid)
@@ -118,11 +125,11 @@ class BulkCreates:
                 id_numbers.add(values["id_number"])
         for entity, ids in wanted.items():
             for chunk in _chunks(sorted(ids)):
-                for record_id, ref in _load_refs(self.session, entity, chunk):
+                for record_id, ref in _load_refs(self.push.session, entity, chunk):
                     self.refs[(entity, record_id)] = ref
         for chunk in _chunks(sorted(id_numbers)):
             self.id_numbers.update(
-                self.session.scalars(
+                self.push.session.scalars(
                     select(Resident.id_number).where(
                         Resident.id_number.in_(chunk), Resident.deleted.is_(False)
                     )
@@ -139,19 +146,19 @@ class BulkCreates:
             or not checked[1]
             or op.op_id in self.op_ids
             or (op.entity, op.record_id) not in self.absent
-            or (op.device_id, op.user_id) != (self.device_id, self.user_id)
+            or not self.push.made_it(op)
         ):
             return False
         values = checked[0]
         ids = [op.record_id]
         if op.entity == "binding":
             ids.append(str(values.get("resident_id")))
-        if self.held(ids):
+        if self.push.held(ids):
             return False
         grids = self._grids_if_allowed(op, values, position)
         if grids is None:
             return False
-        result = merge_in_memory(self.clock, op, None, None, values)
+        result = merge_in_memory(self.push.clock, op, None, None, values)
         if result is None:
             return False
         spec = ENTITIES[op.entity]
@@ -163,7 +170,7 @@ class BulkCreates:
             version=1,
             clocks=dict(result.clocks),
             deleted=False,
-            updated_by_user_id=self.user_id,
+            updated_by_user_id=self.push.user_id,
             updated_by_device_id=op.device_id,
         )
         stored = {
@@ -187,7 +194,7 @@ class BulkCreates:
     ) -> set[str] | None:
         """The record's grids if every reference is live and every grid is the worker's; None
         when the per-operation path must decide (and explain) it."""
-        refs, leaves = self.refs, self.grids.leaves
+        refs, leaves = self.refs, self.push.grids.leaves
         entity = op.entity
         if entity in ("building", "house"):
             grid = refs.get(("grid_node", values["grid_id"]))
@@ -242,7 +249,7 @@ class BulkCreates:
             return done
         now = utcnow()
         try:
-            with self.session.begin_nested():
+            with self.push.session.begin_nested():
                 for entity in BULK_ENTITIES:
                     by_keys: dict[frozenset[str], list[dict[str, Any]]] = {}
                     for p in planned:
@@ -250,7 +257,7 @@ class BulkCreates:
                             row = {**p.row, "updated_at": now}
                             by_keys.setdefault(frozenset(row), []).append(row)
                     for rows in by_keys.values():
-                        insert_rows(self.session, _table(entity), rows)
+                        insert_rows(self.push.session, _table(entity), rows)
         except (IntegrityError, DataError):
             for p in planned:
                 self.refs.pop((p.op.entity, p.op.record_id), None)
@@ -258,9 +265,9 @@ class BulkCreates:
             return done
         self.absent.difference_update((p.op.entity, p.op.record_id) for p in planned)
         bound = sorted({p.row["resident_id"] for p in planned if p.op.entity == "binding"})
-        after = resident_grids(session=self.session, resident_ids=bound)
+        after = resident_grids(session=self.push.session, resident_ids=bound)
         for rid in bound:
-            self.resident_grid_cache[rid] = set(after.get(rid, set()))
+            self.push.resident_grid_cache[rid] = set(after.get(rid, set()))
         for p in planned:
             changes.add(p.op.entity, p.op.record_id, p.grids, pending=True)
             if p.op.entity == "binding":

@@ -15,16 +15,13 @@ planned edits are replayed one by one on that path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shared import hlc as hlc_mod
 from shared.merge import Snapshot
 from shared.protocol import Operation, OpResult
 from shared.records import check_values
@@ -32,8 +29,7 @@ from shared.schema import ENTITIES
 from sync_server.models import Resident, SyncedMixin, utcnow
 from sync_server.records import column_values, snapshot_of, values_of
 from sync_server.services.changes import ChangeSet
-from sync_server.services.push_bulk import Flushed, as_sent, merge_in_memory
-from sync_server.services.scope import GridSet
+from sync_server.services.push_bulk import Flushed, Planning, as_sent, merge_in_memory
 
 # Fields whose edit the per-operation path must see: a changed ID number may be someone else's.
 _NOT_HERE = frozenset({"id_number"})
@@ -54,22 +50,12 @@ class BulkEdits:
 
     def __init__(
         self,
+        push: Planning,
         *,
-        session: Session,
-        user_id: str,
-        device_id: str,
-        grids: GridSet,
-        clock: hlc_mod.HLC,
         rows: dict[tuple[str, str], SyncedMixin],
-        resident_grid_cache: dict[str, set[str]],
-        held: Callable[[Iterable[str]], bool],
     ) -> None:
-        self.session = session
-        self.user_id, self.device_id = user_id, device_id
-        self.grids, self.clock = grids, clock
+        self.push = push
         self.rows = rows  # the push's: the rows the batch loaded
-        self.resident_grid_cache = resident_grid_cache
-        self.held = held
         self.pending: list[_Edit] = []
         self.planned: set[str] = set()  # record ids with an edit pending here
         self.op_ids: set[str] = set()
@@ -81,16 +67,16 @@ class BulkEdits:
             or op.kind != "update"
             or op.op_id in self.op_ids
             or op.record_id in self.planned
-            or (op.device_id, op.user_id) != (self.device_id, self.user_id)
+            or not self.push.made_it(op)
             or _NOT_HERE.intersection(op.fields)
             or op.base_version is None
         ):
             return False
         row = self.rows.get(("resident", op.record_id))
-        grids = self.resident_grid_cache.get(op.record_id)
-        if row is None or row.deleted or not grids or not grids <= self.grids.leaves:
+        grids = self.push.resident_grid_cache.get(op.record_id)
+        if row is None or row.deleted or not grids or not grids <= self.push.grids.leaves:
             return False
-        if self.held([op.record_id]):
+        if self.push.held([op.record_id]):
             return False
         values, errors = check_values(
             "resident", {n: c.new for n, c in op.fields.items()}, creating=False
@@ -98,7 +84,7 @@ class BulkEdits:
         if errors:
             return False
         base = Snapshot({k: v.base for k, v in op.fields.items()})
-        result = merge_in_memory(self.clock, op, base, snapshot_of("resident", row), values)
+        result = merge_in_memory(self.push.clock, op, base, snapshot_of("resident", row), values)
         if result is None:
             return False
         if result.conflicts:
@@ -117,7 +103,7 @@ class BulkEdits:
                 version=version,
                 clocks=dict(result.clocks),
                 deleted=result.deleted,
-                updated_by_user_id=self.user_id,
+                updated_by_user_id=self.push.user_id,
                 updated_by_device_id=op.device_id,
             )
         outcome: dict[str, Any] = {"version": version}
@@ -150,10 +136,10 @@ class BulkEdits:
                 values = {**edit.columns, "updated_at": now, "id": edit.op.record_id}
                 by_columns.setdefault(frozenset(values), []).append(values)
         try:
-            with self.session.begin_nested():
+            with self.push.session.begin_nested():
                 for rows in by_columns.values():
                     # ORM bulk UPDATE by primary key: one executemany per set of columns.
-                    self.session.execute(update(Resident), rows)
+                    self.push.session.execute(update(Resident), rows)
         except (IntegrityError, DataError):
             done.replay = [(edit.position, edit.op) for edit in planned]
             return done
