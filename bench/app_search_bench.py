@@ -16,7 +16,6 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -25,6 +24,7 @@ from fastapi.testclient import TestClient
 from field_app.store import Store
 from field_app.store.pinyin import name_keys
 from field_app.sync_client import SyncClient
+from shared.clock import Clock
 from sync_server.config import Settings
 from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.main import create_app
@@ -37,7 +37,7 @@ def device_with_community(workdir: Path) -> Store:
     engine = make_engine(settings)
     upgrade(settings, engine)
     with transaction(make_sessionmaker(engine)) as session:
-        seed_demo(session=session, scale="small")
+        seed_demo(session=session, scale="small", now=Clock().now())
     engine.dispose()
     app = create_app(settings)
     store = Store.open(workdir / "device.db")
@@ -77,7 +77,7 @@ def main() -> None:
         print(
             f"device holds {residents} residents (set up in {time.perf_counter() - started:.1f} s)"
         )
-        day = date.today()
+        day = store.clock.today()
         print(f"{'query':<16} {'median ms':>10} {'p95 ms':>8} {'hits':>6}")
         for kind, texts in queries(store, rng).items():
             timings, hits = [], []

@@ -31,7 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from shared.campaigns import CHINA_TIME
+from shared.clock import CHINA_TIME, Clock
 from shared.protocol import CampaignCreate
 from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.exports.missed import missed_xlsx
@@ -52,8 +52,9 @@ from sync_server.seed.demo import seed_demo
 from sync_server.services.campaigns import create_campaign
 from sync_server.services.changes import ChangeSet, commit_changes
 
-START, END = date(2026, 10, 1), date(2026, 10, 31)
-IMPORT_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=CHINA_TIME)
+# A campaign of last month, imported today: dated from the clock like the demo data.
+IMPORT_NOW = Clock().now()
+START, END = (IMPORT_NOW.astimezone(CHINA_TIME).date() - timedelta(days=d) for d in (60, 30))
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 KINDS = ("done_elsewhere", "not_home", "refused", "exempt", "moved_out", "away")
 
@@ -114,7 +115,7 @@ def new_campaign(session: Session, grid: GridNode, name: str) -> Campaign:
             "rule": {"grid_id": grid.id},
         }
     )
-    return create_campaign(session=session, user=admin, body=body)
+    return create_campaign(session=session, user=admin, body=body, now=IMPORT_NOW)
 
 
 def run_import(session: Session, campaign: Campaign, path: Path) -> CompletionReport:
@@ -206,7 +207,7 @@ def bench_progress(args: argparse.Namespace) -> None:
 
 def _seed(factory: Any, scale: str, seed: int) -> None:
     with transaction(factory) as session:
-        seed_demo(session=session, scale=scale, seed=seed)  # type: ignore[arg-type]
+        seed_demo(session=session, scale=scale, seed=seed, now=Clock().now(), activity=False)  # type: ignore[arg-type]
 
 
 def _outcomes(session: Session, campaign_id: str, seed: int) -> None:

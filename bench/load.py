@@ -43,6 +43,8 @@ import httpx
 import psycopg
 from sqlalchemy import func, select
 
+from shared.clock import Clock
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sync_bench import server_process
@@ -131,7 +133,7 @@ def seed(url: str) -> list[str]:
     try:
         upgrade(settings, engine)
         with transaction(make_sessionmaker(engine)) as session:
-            report = seed_demo(session=session, scale="small")
+            report = seed_demo(session=session, scale="small", now=Clock().now())
     finally:
         engine.dispose()
     return sorted(login.username for login in report.logins if login.role == "worker")

@@ -29,6 +29,7 @@ import psycopg
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
+from shared.clock import Clock
 from sync_server.config import Settings
 from sync_server.db import insert_rows, make_engine, make_sessionmaker, transaction
 from sync_server.migrate import upgrade
@@ -112,7 +113,7 @@ def bench_once(database_url: str | None, scale: str, seed: int) -> Run:
             _time_inserts(engine, run)
             start = time.perf_counter()
             with transaction(make_sessionmaker(engine)) as session:
-                seed_demo(session=session, scale=scale, seed=seed)  # type: ignore[arg-type]
+                seed_demo(session=session, scale=scale, seed=seed, now=Clock().now())  # type: ignore[arg-type]
             run.elapsed = time.perf_counter() - start
             return run
         finally:

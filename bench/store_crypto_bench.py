@@ -21,7 +21,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from sqlite_utils import Database
 from bench.app_search_bench import device_with_community, queries
 from field_app.store import Store
 from field_app.store.migrations import MIGRATIONS
+from shared.clock import Clock
 
 
 def open_plain(path: Path, engine: Any = sqlite3) -> Store:
@@ -113,7 +113,7 @@ def main() -> None:
         )
 
         stores = [Store.open(enc_path), open_plain(same_path, sqlcipher3), open_plain(plain_path)]
-        day = date.today()
+        day = Clock().today()
 
         def searching(store: Store, texts: list[str]) -> Callable[[], None]:
             def run() -> None:

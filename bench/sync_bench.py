@@ -52,6 +52,7 @@ import httpx
 
 from field_app.store import Store
 from field_app.sync_client import SyncClient, SyncReport
+from shared.clock import Clock
 from sync_server.config import Settings
 from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.migrate import upgrade
@@ -142,7 +143,7 @@ def seed_database(path: Path) -> None:
     try:
         upgrade(settings, engine)
         with transaction(make_sessionmaker(engine)) as session:
-            seed_demo(session=session, scale="small")
+            seed_demo(session=session, scale="small", now=Clock().now())
     finally:
         engine.dispose()
 

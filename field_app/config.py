@@ -14,13 +14,17 @@ Read from arguments (`gridsweep app --port --server-url --data-dir`) or the envi
 | `GRIDSWEEP_SERVER_URL` | `http://127.0.0.1:8000` | the server offered on the first-run screen |
 | `GRIDSWEEP_APP_PORT` | `8550` | the web UI's port (loopback only) |
 | `GRIDSWEEP_POLL_SECONDS` | `5` | how often to check for the server while offline |
+| `GRIDSWEEP_CLOCK_OFFSET` | none | run the app's clock this far ahead (seconds or ISO 8601, `P30D`) |
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+
+from shared.clock import OFFSET_ENV, Clock, parse_offset
 
 APP_VERSION = "0.1.0"
 STORE_FILE = "gridsweep-device.db"
@@ -35,6 +39,11 @@ class AppConfig:
     host: str = "127.0.0.1"
     poll_seconds: float = 5.0
     device_name: str = "GridSweep web"
+    clock_offset: timedelta = field(default=timedelta(0))
+
+    def clock(self) -> Clock:
+        """Where the app reads "now" and "today" (`shared.clock`)."""
+        return Clock(self.clock_offset)
 
     @property
     def store_path(self) -> Path:
@@ -50,4 +59,5 @@ class AppConfig:
             server_url=env.get("GRIDSWEEP_SERVER_URL") or "http://127.0.0.1:8000",
             port=int(env.get("GRIDSWEEP_APP_PORT") or 8550),
             poll_seconds=float(env.get("GRIDSWEEP_POLL_SECONDS") or 5.0),
+            clock_offset=parse_offset(env.get(OFFSET_ENV)),
         )

@@ -34,6 +34,7 @@ class Device:
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
+        self.clock = config.clock()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         Store.open(config.store_path).close()  # create and migrate before any window opens
         self.service = SyncService(
@@ -41,6 +42,7 @@ class Device:
             connect,
             poll_seconds=config.poll_seconds,
             device_name=config.device_name,
+            clock=self.clock,
         )
 
 
@@ -67,7 +69,9 @@ def main(page: ft.Page) -> None:
     """One window of the app."""
     try:
         this = device()
-        store = Store.open(this.config.store_path)  # this window's connection, on the UI thread
+        store = Store.open(
+            this.config.store_path, clock=this.clock
+        )  # this window's connection, on the UI thread
     except StoreLocked as exc:
         log.error("%s", exc)
         page.title = "网格通 GridSweep"

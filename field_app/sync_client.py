@@ -23,7 +23,6 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
 import httpx
@@ -190,7 +189,7 @@ class SyncClient:
             exc.report = report
             raise
         if not report.errors:
-            self._store.meta.last_sync_at = datetime.now(UTC)
+            self._store.meta.last_sync_at = self._store.clock.now()
         return report
 
     def push(

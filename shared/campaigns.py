@@ -50,12 +50,13 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.clock import CHINA_TIME
 from shared.errors import FieldError
 from shared.schema import RESIDENCE_STATUS_ZH, TAG_ZH, ResidenceStatus, Tag, zh_to_enum
 
@@ -263,8 +264,7 @@ def check_outcome(values: Mapping[str, Any]) -> list[FieldError]:
     ]
 
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
-"""Times written without a zone (platform exports, forms) are China Standard Time."""
+# Times written without a zone (platform exports, forms) are China Standard Time.
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -81,12 +81,18 @@ _ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {("outcome", "outcome")
 
 
 def check_values(
-    entity: str, values: Mapping[str, Any], *, creating: bool, from_device: bool = True
+    entity: str,
+    values: Mapping[str, Any],
+    *,
+    creating: bool,
+    today: date,
+    from_device: bool = True,
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """The normalised values and every field that is wrong (empty when all is well).
 
     `creating` also demands the required fields; an update may omit anything but may not clear a
     required field. `from_device=False` (an admin on the server) may set fields devices may not.
+    `today` is the caller's date in China time (an ID number's birth date may not be after it).
     """
     spec = ENTITIES[entity]
     errors: list[FieldError] = []
@@ -107,7 +113,7 @@ def check_values(
                 FieldError(name, "not_device_writable", f"{name} cannot be changed on a device.")
             )
             continue
-        result = _check_field(spec.name, field_spec, raw)
+        result = _check_field(spec.name, field_spec, raw, today)
         if isinstance(result, FieldError):
             errors.append(result)
         else:
@@ -137,7 +143,7 @@ def check_references(
     ]
 
 
-def _check_field(entity: str, spec: FieldSpec, raw: Any) -> Any:
+def _check_field(entity: str, spec: FieldSpec, raw: Any, today: date) -> Any:
     name = spec.name
     if isinstance(raw, str):
         raw = raw.strip()
@@ -147,7 +153,7 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any) -> Any:
         free_text = spec.kind == "str" and name not in _CHOICES and name not in _NUMBERS
         return "" if free_text and raw == "" else None
     if name == "id_number":
-        info = parse_id_number(raw, field=name)
+        info = parse_id_number(raw, field=name, today=today)
         return info if isinstance(info, FieldError) else info.id_number
     if name == "phone":
         return normalize_mobile(raw, field=name)

@@ -145,7 +145,13 @@ def seed_demo(
             def tick(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            report = run_seed(session=session, scale=scale, seed=seed, progress=tick)  # type: ignore[arg-type]
+            report = run_seed(
+                session=session,
+                scale=scale,  # type: ignore[arg-type]
+                seed=seed,
+                now=settings.clock().now(),
+                progress=tick,
+            )
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc
@@ -259,7 +265,9 @@ def import_grid(
         with factory() as session, session.begin():
             begin_write(session)
             changes = ChangeSet()
-            report = run_import(session=session, paths=list(files), changes=changes)
+            report = run_import(
+                session=session, paths=list(files), changes=changes, now=settings.clock().now()
+            )
             if dry_run:
                 session.rollback()
             else:
@@ -330,7 +338,13 @@ def import_completions(
             changes = ChangeSet()
             with _progress() as progress:
                 progress.add_task(f"importing into {found.name}", total=None)
-                report = run_import(session=session, campaign=found, path=file, changes=changes)
+                report = run_import(
+                    session=session,
+                    campaign=found,
+                    path=file,
+                    changes=changes,
+                    now=settings.clock().now(),
+                )
             if dry_run:
                 session.rollback()
             else:

@@ -6,12 +6,15 @@ deployment can never run on a key that is printed in this repository.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import Clock, parse_offset
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
 DEFAULT_DATABASE_URL = "sqlite:///./data/gridsweep.db"
@@ -43,6 +46,18 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
+    # The server's clock runs this far ahead of the system's (GRIDSWEEP_CLOCK_OFFSET: seconds or
+    # an ISO-8601 duration such as P30D). Tests hand it to servers they start as subprocesses.
+    clock_offset: timedelta = timedelta(0)
+
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _parse_offset(cls, value: object) -> object:
+        return parse_offset(value) if isinstance(value, str) else value
+
+    def clock(self) -> Clock:
+        """The clock every rule of this server reads "now" and "today" from."""
+        return Clock(self.clock_offset)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:

@@ -5,6 +5,7 @@ Sessions are opened per request by `sync_server.api.deps`; nothing below that la
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.clock import Clock
 from sync_server.config import Settings
 
 
@@ -58,7 +60,23 @@ def _sqlite_file_pool() -> dict[str, Any]:
     return {"pool_size": REQUEST_THREADS, "max_overflow": 20}
 
 
-def make_engine(settings: Settings) -> Engine:
+_CLOCKS: weakref.WeakKeyDictionary[Engine, Clock] = weakref.WeakKeyDictionary()
+
+
+def clock_of(engine: Engine) -> Clock:
+    """The clock rows written through `engine` are stamped by (`models.stamp_default`)."""
+    return _CLOCKS.get(engine) or Clock()
+
+
+def make_engine(settings: Settings, *, clock: Clock | None = None) -> Engine:
+    """The engine for the settings' database; `clock` (default: the settings') stamps the
+    bookkeeping times (created_at and the like) of the rows written through it."""
+    engine = _make_engine(settings)
+    _CLOCKS[engine] = clock or settings.clock()
+    return engine
+
+
+def _make_engine(settings: Settings) -> Engine:
     url = settings.sqlalchemy_url
     if settings.is_sqlite:
         path = settings.sqlite_path()

@@ -7,6 +7,7 @@ import secrets
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
+from shared.clock import Clock
 from shared.hlc import HLC
 from sync_server.api.deps import make_write_gate
 from sync_server.api.problems import install_problem_handlers
@@ -19,9 +20,11 @@ from sync_server.db import make_engine, make_sessionmaker
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The server; `clock` (default: the settings' clock) is where every rule reads the time."""
     settings = settings or get_settings()
-    engine = make_engine(settings)
+    clock = clock or settings.clock()
+    engine = make_engine(settings, clock=clock)
     app = FastAPI(
         title="GridSweep sync server",
         summary="Authoritative grid, delta sync and review for grid-based community governance",
@@ -34,8 +37,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_gate = make_write_gate(settings)
-    # One clock per process; a random node id keeps several processes' timestamps distinct.
-    app.state.clock = HLC(f"server-{secrets.token_hex(4)}")
+    app.state.clock = clock
+    # One hybrid logical clock per process; a random node id keeps several processes' stamps
+    # distinct. Its physical part reads the same clock as every other rule.
+    app.state.hlc = HLC(f"server-{secrets.token_hex(4)}", wall=clock.wall_ms)
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, me, grid, sync, conflicts, campaigns):

@@ -28,7 +28,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sync_server.db import clock_of
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -52,8 +55,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def utcnow(context: DefaultExecutionContext) -> datetime:
+    """Column default for bookkeeping times: the clock of the engine the row is written through
+    (`db.make_engine`), so that every time the server stores comes from one clock."""
+    return clock_of(context.root_connection.engine).now()
 
 
 def new_id() -> str:

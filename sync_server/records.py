@@ -95,7 +95,8 @@ def column_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
             value = sorted(set(value or []))
         out[name] = value
     if entity == "resident" and "id_number" in values:
-        info = parse_id_number(values["id_number"])
+        # Checked when it was received; here only its facts are read (no judgement against today).
+        info = parse_id_number(values["id_number"], today=None)
         if isinstance(info, IdNumberInfo):
             out["sex"] = info.sex
             out["birth_date"] = info.birth_date

@@ -18,16 +18,27 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.clock import MovableClock
 from sync_server.config import Settings
 from sync_server.db import make_engine, make_sessionmaker
 from sync_server.main import create_app
 from sync_server.migrate import upgrade
+from tests.days import CLOCK_ENV, OFFSET, RUN_CLOCK
 
 TEST_SECRET = "test-secret-0123456789-abcdefghijklmnop"
 
+# Every server and app the suite starts, in this process or as a subprocess, reads the run's
+# clock (tests/days.py) from the environment.
+os.environ.update(CLOCK_ENV)
+
 
 def sqlite_settings(path: Path) -> Settings:
-    return Settings(env="test", database_url=f"sqlite:///{path}", secret_key=TEST_SECRET)
+    return Settings(
+        env="test",
+        database_url=f"sqlite:///{path}",
+        secret_key=TEST_SECRET,
+        clock_offset=OFFSET,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +78,15 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
+def clock() -> MovableClock:
+    """The clock of the server under test: the run's clock, until a test moves it on."""
+    return MovableClock(RUN_CLOCK.now())
+
+
+@pytest.fixture
+def app(settings: Settings, clock: MovableClock) -> Iterator[FastAPI]:
     """The real app on the per-test database; its connections closed after the test."""
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     yield app
     app.state.engine.dispose()
 
@@ -118,7 +135,9 @@ def pg_settings(pg_template: str) -> Iterator[Settings]:
     name = f"gs_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield Settings(env="test", database_url=_pg_url(name), secret_key=TEST_SECRET)
+    yield Settings(
+        env="test", database_url=_pg_url(name), secret_key=TEST_SECRET, clock_offset=OFFSET
+    )
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

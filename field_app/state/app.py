@@ -62,16 +62,12 @@ class AppViewModel(Observable):
         *,
         server_url: str,
         dispatch: Dispatch = call_now,
-        today: Callable[[], date] = date.today,
-        now: Callable[[], datetime] = datetime.now,
     ) -> None:
         super().__init__()
         self.store = store
         self.service = service
         self.default_server_url = server_url
         self._dispatch = dispatch
-        self._today = today
-        self._now = now
         saved = store.meta.get(LANGUAGE_KEY)
         self.language: str = saved if saved in LANGUAGES else DEFAULT_LANGUAGE
         self.stack: list[Screen] = []
@@ -102,10 +98,10 @@ class AppViewModel(Observable):
     # --- Context (what screens use) ------------------------------------------------------------
 
     def today(self) -> date:
-        return self._today()
+        return self.store.clock.today()
 
     def now(self) -> datetime:
-        return self._now()
+        return self.store.clock.now()
 
     @property
     def user_id(self) -> str:

@@ -96,7 +96,9 @@ class ResidentForm(Screen):
 
     def _check(self, name: str) -> None:
         entity = "binding" if name in BINDING_FIELDS else "resident"
-        _, errors = check_values(entity, {name: self.values[name]}, creating=False)
+        _, errors = check_values(
+            entity, {name: self.values[name]}, creating=False, today=self.ctx.today()
+        )
         if errors:
             self.errors[name] = errors[0]
         else:
@@ -164,7 +166,10 @@ class ResidentForm(Screen):
         # The server would hold a second living person with this ID number as a duplicate for an
         # admin; at the door the worker can simply open the existing record instead.
         normalised, _ = check_values(
-            "resident", {"id_number": self.values["id_number"]}, creating=False
+            "resident",
+            {"id_number": self.values["id_number"]},
+            creating=False,
+            today=self.ctx.today(),
         )
         number = normalised.get("id_number")
         if not number:

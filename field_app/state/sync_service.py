@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +34,7 @@ from field_app.sync_client import (
     SyncReport,
     UpdateRequired,
 )
+from shared.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,10 @@ class SyncService(Observable):
         *,
         poll_seconds: float = 5.0,
         device_name: str = "",
+        clock: Clock | None = None,
     ) -> None:
         super().__init__()
+        self._clock = clock or Clock()
         self._path = store_path
         self._connect = connect
         self._poll_seconds = poll_seconds
@@ -175,7 +178,7 @@ class SyncService(Observable):
     def _worker_store(self) -> Store:
         thread = threading.get_ident()
         if self._store is None or self._store_thread != thread:
-            self._store = Store.open(self._path)
+            self._store = Store.open(self._path, clock=self._clock)
             self._store_thread = thread
         return self._store
 
@@ -274,7 +277,7 @@ class SyncService(Observable):
             failure=failure,
             online=online,
             finished=self._status.finished + 1,
-            finished_at=datetime.now(UTC),
+            finished_at=self._clock.now(),
         )
 
     def _set(self, **changes: object) -> None:

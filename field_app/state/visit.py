@@ -9,6 +9,7 @@ from __future__ import annotations
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen, errors_by_field
 from field_app.store import ValidationFailed
+from shared.clock import CHINA_TIME
 from shared.errors import FieldError
 from shared.schema import VISIT_OUTCOME_ZH
 
@@ -53,8 +54,8 @@ class VisitScreen(Screen):
             "resident_id": self.resident_id,
             "outcome": self.outcome,
             "note": self.note,
-            # Local time with its offset: the worker's day decides "visited today".
-            "visited_at": self.ctx.now().astimezone().isoformat(timespec="minutes"),
+            # China time with its offset: its date is the worker's day ("visited today").
+            "visited_at": self.ctx.now().astimezone(CHINA_TIME).isoformat(timespec="minutes"),
         }
         try:
             self.ctx.store.create("visit", values, user_id=self.ctx.user_id)

@@ -6,6 +6,7 @@ The rules themselves live in `shared.records`, so the phone and the server judge
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from shared.errors import ValidationFailed
@@ -16,9 +17,11 @@ from shared.schema import EntitySpec
 __all__ = ["check_references", "check_values"]
 
 
-def check_values(spec: EntitySpec, values: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+def check_values(
+    spec: EntitySpec, values: Mapping[str, Any], *, creating: bool, today: date
+) -> dict[str, Any]:
     """The normalised values, or `ValidationFailed` listing every field that is wrong."""
-    normalised, errors = _check_values(spec.name, values, creating=creating)
+    normalised, errors = _check_values(spec.name, values, creating=creating, today=today)
     if errors:
         raise ValidationFailed(errors)
     return normalised

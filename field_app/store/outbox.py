@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlite_utils import Database
@@ -45,7 +45,7 @@ class OutboxCounts:
     rejected: int = 0
 
 
-def enqueue(db: Database, op: Operation) -> None:
+def enqueue(db: Database, op: Operation, *, now: datetime) -> None:
     db.execute(
         f"INSERT INTO outbox ({_COLUMNS}, created_at, status) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
@@ -59,7 +59,7 @@ def enqueue(db: Database, op: Operation) -> None:
             op.hlc,
             op.device_id,
             op.user_id,
-            datetime.now(UTC).isoformat(),
+            now.isoformat(),
         ],
     )
 

@@ -49,9 +49,9 @@ def houses_in_grid(db: Database, grid_id: str, *, building_id: str | None = None
     return _records(db, "house", where, params, "t.building_id, t.unit_id, t.room")
 
 
-def residents_of_house(db: Database, house_id: str, *, on: date | None = None) -> list[Occupant]:
-    """Who lives in a house: residents with a binding open on `on` (default today), head first."""
-    day = (on or date.today()).isoformat()
+def residents_of_house(db: Database, house_id: str, *, on: date) -> list[Occupant]:
+    """Who lives in a house: residents with a binding open on `on`, head first."""
+    day = on.isoformat()
     bindings = _records(
         db,
         "binding",
@@ -68,9 +68,9 @@ def residents_of_house(db: Database, house_id: str, *, on: date | None = None) -
     return occupants
 
 
-def open_bindings_of(db: Database, resident_id: str, *, on: date | None = None) -> list[Record]:
-    """The resident's bindings open on `on` (default today): where they live now."""
-    day = (on or date.today()).isoformat()
+def open_bindings_of(db: Database, resident_id: str, *, on: date) -> list[Record]:
+    """The resident's bindings open on `on`: where they live then."""
+    day = on.isoformat()
     return _records(
         db,
         "binding",

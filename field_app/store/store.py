@@ -9,7 +9,7 @@ step or none of it, so no edit is lost and none is left that would never sync.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from field_app.store.search import ResidentHit
 from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
 from shared.campaigns import OutcomeFact
+from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
 from shared.merge import Snapshot
 from shared.protocol import (
@@ -57,10 +58,13 @@ class Store:
         self,
         db: Database,
         *,
-        wall: Callable[[], int] = hlc.system_wall_ms,
+        clock: Clock | None = None,
         location: tuple[Path, KeyHolder] | None = None,
     ) -> None:
-        """Use an opened and migrated database (see `Store.open`); `wall` is for tests.
+        """Use an opened and migrated database (see `Store.open`).
+
+        `clock` (default: the system's) is where the store reads "now" and "today": the
+        physical part of its HLC stamps, and the day whose bindings are open.
 
         `location` (the file and its key holder) is what `wipe` erases; without it a wipe only
         deletes the rows.
@@ -69,8 +73,8 @@ class Store:
         self.meta = Meta(db)
         # setdefault, not get-then-set: two connections opening a new file agree on one id.
         self._device_id = str(self.meta.setdefault(DEVICE_ID, str(uuid.uuid4())))
-        self._wall = wall
-        self._clock = self._restore_clock()
+        self.clock = clock or Clock()
+        self._hlc = self._restore_clock()
         self._location = location
 
     @classmethod
@@ -79,7 +83,7 @@ class Store:
         path: str | Path,
         *,
         keys: KeyHolder | None = None,
-        wall: Callable[[], int] = hlc.system_wall_ms,
+        clock: Clock | None = None,
     ) -> Store:
         """Open the store at `path` (created and migrated as needed; ":memory:" for tests).
 
@@ -87,9 +91,9 @@ class Store:
         Raises `StoreLocked` (`KeyMissing`, `WrongKey`) when the file cannot be decrypted.
         """
         if str(path) == MEMORY:
-            return cls(open_db(path), wall=wall)
+            return cls(open_db(path), clock=clock)
         holder = keys or key_holder_for(path)
-        return cls(open_db(path, holder), wall=wall, location=(Path(path), holder))
+        return cls(open_db(path, holder), clock=clock, location=(Path(path), holder))
 
     def close(self) -> None:
         self.db.close()
@@ -141,7 +145,7 @@ class Store:
     def create(self, entity: str, values: Mapping[str, Any], *, user_id: str) -> Operation:
         """Create a record; its id is `op.record_id`. Raises `ValidationFailed` for bad values."""
         spec = records.entity_spec(entity)
-        clean = checks.check_values(spec, values, creating=True)
+        clean = checks.check_values(spec, values, creating=True, today=self.clock.today())
         with write_transaction(self.db):
             self._check_references(clean)
             ts = self._stamp()
@@ -149,7 +153,7 @@ class Store:
             op = self._operation(spec, str(uuid.uuid4()), "create", None, fields, ts, user_id)
             view = Snapshot({n: c.new for n, c in fields.items()}, dict.fromkeys(fields, ts))
             records.write_view(self.db, entity, op.record_id, None, view)
-            outbox.enqueue(self.db, op)
+            outbox.enqueue(self.db, op, now=self.clock.now())
         return op
 
     def update(
@@ -157,7 +161,7 @@ class Store:
     ) -> Operation | None:
         """Change some fields of a live record; None (and nothing written) if nothing changed."""
         spec = records.entity_spec(entity)
-        clean = checks.check_values(spec, changes, creating=False)
+        clean = checks.check_values(spec, changes, creating=False, today=self.clock.today())
         with write_transaction(self.db):
             current = self._live(entity, record_id)
             changed = {
@@ -175,7 +179,7 @@ class Store:
                 {**current.clocks, **dict.fromkeys(changed, ts)},
             )
             records.write_view(self.db, entity, record_id, current.version, view)
-            outbox.enqueue(self.db, op)
+            outbox.enqueue(self.db, op, now=self.clock.now())
         return op
 
     def delete(self, entity: str, record_id: str, *, user_id: str) -> Operation:
@@ -197,7 +201,7 @@ class Store:
             op = self._operation(spec, record_id, "delete", current.version, fields, ts, user_id)
             view = Snapshot(current.values, current.clocks, deleted=True)
             records.write_view(self.db, entity, record_id, current.version, view)
-            outbox.enqueue(self.db, op)
+            outbox.enqueue(self.db, op, now=self.clock.now())
         return op
 
     # --- reads ---------------------------------------------------------------------------------
@@ -219,13 +223,13 @@ class Store:
         return queries.houses_in_grid(self.db, grid_id, building_id=building_id)
 
     def residents_of_house(self, house_id: str, *, on: date | None = None) -> list[Occupant]:
-        return queries.residents_of_house(self.db, house_id, on=on)
+        return queries.residents_of_house(self.db, house_id, on=on or self.clock.today())
 
     def find_residents(self, text: str, *, limit: int = 50) -> list[Record]:
         return queries.find_residents(self.db, text, limit=limit)
 
     def open_bindings_of(self, resident_id: str, *, on: date | None = None) -> list[Record]:
-        return queries.open_bindings_of(self.db, resident_id, on=on)
+        return queries.open_bindings_of(self.db, resident_id, on=on or self.clock.today())
 
     # --- the sweep: counts, visit status and search for the app's screens ----------------------
 
@@ -390,18 +394,20 @@ class Store:
     def _restore_clock(self) -> hlc.HLC:
         # No drift guard: the server's clock is the authority, and a phone whose own clock is
         # behind should follow it rather than refuse to sync.
-        return hlc.HLC(self._device_id, wall=self._wall, max_drift_ms=None, last=self.meta.hlc)
+        return hlc.HLC(
+            self._device_id, wall=self.clock.wall_ms, max_drift_ms=None, last=self.meta.hlc
+        )
 
     def _sync_clock(self) -> None:
         # Another connection to this file (the UI and a background sync) may have stamped a later
         # time; the write transaction we are in makes this read-then-advance race-free.
         persisted = self.meta.hlc
-        if persisted is not None and hlc.parse(persisted) > hlc.parse(self._clock.last):
-            self._clock = self._restore_clock()
+        if persisted is not None and hlc.parse(persisted) > hlc.parse(self._hlc.last):
+            self._hlc = self._restore_clock()
 
     def _stamp(self) -> str:
         self._sync_clock()
-        ts = self._clock.now()
+        ts = self._hlc.now()
         self.meta.hlc = ts
         return ts
 
@@ -413,7 +419,7 @@ class Store:
         if not valid:
             return
         self._sync_clock()
-        self.meta.hlc = self._clock.observe(max(valid, key=hlc.parse))
+        self.meta.hlc = self._hlc.observe(max(valid, key=hlc.parse))
 
     def _operation(
         self,

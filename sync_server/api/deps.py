@@ -15,6 +15,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from shared.clock import Clock
+from shared.hlc import HLC
 from sync_server.config import Settings
 from sync_server.db import REQUEST_THREADS, begin_write, transaction
 from sync_server.errors import NotAuthenticated
@@ -24,6 +26,22 @@ from sync_server.services.auth import Caller, authenticate
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_clock(request: Request) -> Clock:
+    """The process's clock: every rule that looks at the time reads it (`shared.clock`)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_hlc(request: Request) -> HLC:
+    """The process's hybrid logical clock, which stamps the server's own writes."""
+    hlc: HLC = request.app.state.hlc
+    return hlc
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+HlcDep = Annotated[HLC, Depends(get_hlc)]
 
 
 def client_ip(request: Request) -> str:
@@ -146,15 +164,19 @@ def get_token(
 TokenDep = Annotated[str, Depends(get_token)]
 
 
-def get_caller(session: SessionDep, settings: SettingsDep, token: TokenDep) -> Caller:
-    return authenticate(session=session, settings=settings, token=token)
+def get_caller(
+    session: SessionDep, settings: SettingsDep, token: TokenDep, clock: ClockDep
+) -> Caller:
+    return authenticate(session=session, settings=settings, token=token, now=clock.now())
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_reading_caller(session: ReadSessionDep, settings: SettingsDep, token: TokenDep) -> Caller:
-    return authenticate(session=session, settings=settings, token=token)
+def get_reading_caller(
+    session: ReadSessionDep, settings: SettingsDep, token: TokenDep, clock: ClockDep
+) -> Caller:
+    return authenticate(session=session, settings=settings, token=token, now=clock.now())
 
 
 ReadingCallerDep = Annotated[Caller, Depends(get_reading_caller)]

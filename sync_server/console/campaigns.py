@@ -13,7 +13,7 @@ supervisor's bar, the exported list and a worker's offline list cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -109,6 +109,7 @@ class CampaignPort(Protocol):
         grid: GridNode,
         age_min: int | None,
         age_max: int | None,
+        now: datetime,
     ) -> CampaignRef: ...
 
     def import_completions(
@@ -119,6 +120,7 @@ class CampaignPort(Protocol):
         campaign_id: str,
         path: Path,
         file_name: str,
+        now: datetime,
         ip: str = "",
     ) -> CompletionImport: ...
 
@@ -190,6 +192,7 @@ class _CampaignServices:
         grid: GridNode,
         age_min: int | None,
         age_max: int | None,
+        now: datetime,
     ) -> CampaignRef:
         try:
             body = CampaignCreate.model_validate(
@@ -204,7 +207,9 @@ class _CampaignServices:
         except ValidationError as exc:
             reasons = "; ".join(str(e.get("msg", "")) for e in exc.errors())
             raise Invalid(reasons, code="invalid_campaign") from exc
-        return self._ref(campaign_service.create_campaign(session=session, user=user, body=body))
+        return self._ref(
+            campaign_service.create_campaign(session=session, user=user, body=body, now=now)
+        )
 
     def import_completions(
         self,
@@ -214,6 +219,7 @@ class _CampaignServices:
         campaign_id: str,
         path: Path,
         file_name: str,
+        now: datetime,
         ip: str = "",
     ) -> CompletionImport:
         campaign_service.require_admin(user, "import platform data")
@@ -228,6 +234,7 @@ class _CampaignServices:
             file_name=file_name,
             user_id=user.id,
             changes=changes,
+            now=now,
         )
         audit.record(
             session,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shared.schema import Role
-from sync_server.api.deps import SettingsDep, get_session
+from sync_server.api.deps import ClockDep, SettingsDep, get_session
 from sync_server.config import Settings
 from sync_server.console.errors import ConsoleError, LoginRequired
 from sync_server.console.i18n import DEFAULT_LANG, LANGS
@@ -69,12 +69,14 @@ class Viewer:
         return self.user.display_name or self.user.username
 
 
-def get_viewer(request: Request, session: ConsoleSessionDep, settings: SettingsDep) -> Viewer:
+def get_viewer(
+    request: Request, session: ConsoleSessionDep, settings: SettingsDep, clock: ClockDep
+) -> Viewer:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired()
     try:
-        caller = authenticate(session=session, settings=settings, token=token)
+        caller = authenticate(session=session, settings=settings, token=token, now=clock.now())
     except DomainError as exc:
         raise LoginRequired() from exc
     if caller.device is not None:

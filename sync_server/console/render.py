@@ -8,7 +8,7 @@ in the viewer's language and shows times in China Standard Time.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,14 +17,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from shared.clock import CHINA_TIME
 from shared.schema import Role
 from shared.validation import mask_id_number, mask_phone
+from sync_server.api.deps import get_clock
 from sync_server.console.deps import Viewer
 from sync_server.console.i18n import Translator, has_key
 
 TEMPLATES = Path(__file__).parent / "templates"
 # China has one time zone and no daylight saving: a fixed offset needs no tz database.
-CST = timezone(timedelta(hours=8), "CST")
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -58,8 +59,9 @@ _HIDDEN_DETAIL = frozenset({"node_id", "campaign_id", "batch_id", "conflict_id",
 class Formatter:
     """How a value looks to one viewer: language, masking by role, local time."""
 
-    def __init__(self, t: Translator, role: str | None) -> None:
+    def __init__(self, t: Translator, role: str | None, *, now: datetime) -> None:
         self.t = t
+        self.now = now
         self.full_personal_data = role == Role.ADMIN
 
     def dt(self, value: datetime | None) -> str:
@@ -67,12 +69,12 @@ class Formatter:
             return "—"
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
 
-    def ago(self, value: datetime | None, now: datetime | None = None) -> str:
+    def ago(self, value: datetime | None) -> str:
         if value is None:
             return self.t("time.never")
-        now = now or datetime.now(UTC)
+        now = self.now
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         seconds = max(int((now - value).total_seconds()), 0)
@@ -83,9 +85,6 @@ class Formatter:
         if seconds < 86400:
             return self.t("time.hours_ago", n=seconds // 3600)
         return self.t("time.days_ago", n=seconds // 86400)
-
-    def stale(self, value: datetime | None, hours: int = 24) -> bool:
-        return value is None or datetime.now(UTC) - value > timedelta(hours=hours)
 
     def id_number(self, value: str | None) -> str:
         return (value or "") if self.full_personal_data else mask_id_number(value)
@@ -168,8 +167,8 @@ class Formatter:
         return round(100 * done / total) if total else 0
 
 
-def formatter_for(viewer: Viewer) -> Formatter:
-    return Formatter(Translator(viewer.lang), viewer.user.role)
+def formatter_for(viewer: Viewer, now: datetime) -> Formatter:
+    return Formatter(Translator(viewer.lang), viewer.user.role, now=now)
 
 
 def _query(request: Request, **changes: Any) -> str:
@@ -195,13 +194,15 @@ def render(
 ) -> HTMLResponse:
     lang = viewer.lang if viewer is not None else (lang or "zh")
     t = Translator(lang)
+    now = get_clock(request).now()
     flash = request.query_params.get("msg", "")
     html = _env.get_template(template).render(
         request=request,
         viewer=viewer,
         lang=lang,
         t=t,
-        fmt=Formatter(t, viewer.user.role if viewer else None),
+        now=now,
+        fmt=Formatter(t, viewer.user.role if viewer else None, now=now),
         csrf=viewer.csrf if viewer else "",
         here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         query=lambda **kw: _query(request, **kw),

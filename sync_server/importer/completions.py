@@ -35,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.campaigns import CHINA_TIME
+from shared.clock import CHINA_TIME
 from shared.errors import FieldError
 from shared.validation import parse_id_number
 from sync_server.importer import cells
@@ -52,7 +52,6 @@ from sync_server.models import (
     House,
     Resident,
     subtree_bounds,
-    utcnow,
 )
 
 COMPLETIONS = SheetLayout(
@@ -194,7 +193,7 @@ def import_completions(
     file_name: str | None = None,
     user_id: str | None = None,
     changes: ChangeSink | None = None,
-    now: datetime | None = None,
+    now: datetime,
     chunk_rows: int = CHUNK_ROWS,
 ) -> CompletionReport:
     """Import a completion file (.xlsx or .csv) into `campaign`; never commits.
@@ -204,7 +203,7 @@ def import_completions(
     it to `commit_changes` as the transaction's last write).
     """
     name = file_name or path.name
-    moment = now or utcnow()
+    moment = now
     report = CompletionReport(campaign_id=campaign.id, file_name=name)
     root = campaign.grid
     low, high = subtree_bounds(root.path)

@@ -10,6 +10,7 @@ houses and people between supervisors and belongs to the grid adjustment tool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sync_server.importer.feed import ChangeSink
 from sync_server.importer.keys import stable_id
 from sync_server.importer.report import ImportReport, Where
 from sync_server.importer.rows import GridRow
-from sync_server.models import GridNode, utcnow
+from sync_server.models import GridNode
 from sync_server.services.grid import create_grid_node
 
 
@@ -44,6 +45,7 @@ def load_grid_rows(
     user_id: str | None,
     report: ImportReport,
     changes: ChangeSink,
+    now: datetime,
 ) -> GridIndex:
     all_nodes = session.scalars(select(GridNode)).all()
     live = {n.code: n for n in all_nodes if not n.deleted}
@@ -59,7 +61,6 @@ def load_grid_rows(
         first_row[row.code] = row
         unique_rows.append(row)
 
-    now = utcnow()
     for row in sorted(unique_rows, key=lambda r: r.level):
         problem = _check(row, live, deleted_codes, code_of, first_row, failed)
         if problem is not None:

@@ -7,11 +7,12 @@ user may pass the roster file first or keep both in one workbook in any sheet or
 from __future__ import annotations
 
 from contextlib import ExitStack
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from shared.clock import china_date
 from sync_server.importer.feed import ChangeSink, NoChanges
 from sync_server.importer.grids import load_grid_rows
 from sync_server.importer.layout import GRID, ROSTER
@@ -19,7 +20,6 @@ from sync_server.importer.reader import open_sheets
 from sync_server.importer.report import ImportReport
 from sync_server.importer.roster import load_roster
 from sync_server.importer.rows import GridRow, parse_grid_row
-from sync_server.models import utcnow
 
 
 def import_grid(
@@ -28,19 +28,19 @@ def import_grid(
     paths: list[Path],
     user_id: str | None = None,
     changes: ChangeSink | None = None,
-    today: date | None = None,
+    now: datetime,
 ) -> ImportReport:
     """Load grid nodes, places, residents and bindings from .xlsx/.csv files; never commits.
 
     Bad rows are reported in the returned report and skipped; every good row is loaded. Running
     it again on the same files changes nothing. Every created or changed record is announced to
-    `changes` (a `ChangeSet`, so devices pull it). `today` is the default move-in date.
+    `changes` (a `ChangeSet`, so devices pull it). `now` is the server's clock; its date in China
+    is the default move-in date.
     """
     # Not `changes or ...`: an empty ChangeSet is falsy, and its records would be lost.
     sink: ChangeSink = NoChanges() if changes is None else changes
     report = ImportReport()
-    today = today or date.today()
-    now = utcnow()
+    today = china_date(now)
     with ExitStack() as stack:
         sheets = open_sheets(paths, stack, report)
         grid_rows: list[GridRow] = []
@@ -54,7 +54,12 @@ def import_grid(
                 else:
                     grid_rows.append(parsed)
         grids = load_grid_rows(
-            session=session, rows=grid_rows, user_id=user_id, report=report, changes=sink
+            session=session,
+            rows=grid_rows,
+            user_id=user_id,
+            report=report,
+            changes=sink,
+            now=now,
         )
         load_roster(
             session=session,

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, String, and_, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
+from shared.clock import CHINA_TIME
 from sync_server.models import AuditEvent, Device, GridNode, OperationLog, User, UserGrid
 from sync_server.queries.history import ChangeEntry, entries
 from sync_server.queries.labels import record_labels
@@ -31,7 +32,6 @@ CHANGE = "change"  # the action filter's name for pushed changes
 # Changes that took effect; conflicts and rejections are attempts (a settlement is an event).
 APPLIED = ("applied", "merged")
 # Dates in the filter are the dates a Chinese user reads on the page (China Standard Time).
-_CST = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,11 @@ def _events_in_scope(scope: Scope, viewer_id: str) -> ColumnElement[bool]:
 
 
 def _utc_bounds(filters: TrailFilter) -> tuple[datetime | None, datetime | None]:
-    low = datetime.combine(filters.since, time(), _CST) if filters.since else None
+    low = datetime.combine(filters.since, time(), CHINA_TIME) if filters.since else None
     high = (
-        datetime.combine(filters.until + timedelta(days=1), time(), _CST) if filters.until else None
+        datetime.combine(filters.until + timedelta(days=1), time(), CHINA_TIME)
+        if filters.until
+        else None
     )
     return low, high
 

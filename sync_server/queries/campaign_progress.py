@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.campaigns import (
-    CHINA_TIME,
     OUTCOME_ZH,
     OutcomeFact,
     ResidentFacts,
@@ -39,6 +38,7 @@ from shared.campaigns import (
     parse_timestamp,
     sweep,
 )
+from shared.clock import CHINA_TIME
 from shared.schema import LEAF_LEVEL, RESIDENCE_STATUS_ZH
 from shared.validation import mask_id_number
 from sync_server.models import (

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,10 +34,11 @@ class DeviceRow:
         times = [t for t in (self.last_push_at, self.last_pull_at) if t is not None]
         return max(times) if times else None
 
-    def stale(self, hours: int = 24) -> bool:
-        """Not synced for `hours`: a phone that may hold a day's work nobody has seen."""
+    def stale(self, now: datetime, hours: int = 24) -> bool:
+        """Not synced for `hours` before `now`: a phone that may hold a day's work nobody has
+        seen."""
         last = self.last_sync
-        return last is None or datetime.now(UTC) - last > timedelta(hours=hours)
+        return last is None or now - last > timedelta(hours=hours)
 
 
 @dataclass

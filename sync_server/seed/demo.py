@@ -5,9 +5,11 @@
    sizes, and the accounts, so totals are known before writing (the progress bar needs them);
 2. `_Writer` walks the plan grid by grid, composing households and writing rows in bulk chunks.
 
-Everything is drawn from one `random.Random(seed)` in a fixed order: the same seed gives the same
-rows, UUIDs included, and `updated_at` is the seed's "as of" moment rather than the clock's, so two
-dumps compare equal. Two scales: `small` is one community of 9 grids (~4,500 residents);
+The data are dated from the moment given (the server's clock when `gridsweep seed-demo` or
+`make demo` runs), so a demo started on any day shows a campaign running that day and the
+recent activity of a sweep: platform completions over the past days and door visits of the last
+three. Everything is drawn from one `random.Random(seed)` in a fixed order: the same seed and
+moment give the same rows, UUIDs included, so two dumps compare equal. Two scales: `small` is one community of 9 grids (~4,500 residents);
 `district` is 海坛片区 as the report describes it: 4 level-3, 61 level-4 and 542 level-5 grids,
 ~90,000 households and ~270,000 residents.
 """
@@ -24,19 +26,27 @@ from typing import Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.campaigns import DEFAULT_RESIDENCE_STATUSES, age_on
+from shared.clock import CHINA_TIME, china_date
 from shared.schema import Role
 from sync_server.db import insert_rows
 from sync_server.errors import Conflict
+from sync_server.importer.completions import mark_id
 from sync_server.models import (
     Base,
     Binding,
     Building,
+    Campaign,
+    Completion,
+    CompletionBatch,
+    CompletionMark,
     GridNode,
     House,
     Resident,
     Unit,
     User,
     UserGrid,
+    Visit,
 )
 from sync_server.security import hash_password
 from sync_server.seed import names
@@ -57,8 +67,12 @@ ROOT_CODE = "350128"  # 平潭县 in GB/T 2260, the same code locals' ID numbers
 ROOT_NAME = "平潭综合实验区"
 LEVEL2_NAME = "海坛片区"
 CHUNK_ROWS = 5_000
-# Generated data are dated no later than this, so every birth date stays in the past.
-LATEST_AS_OF = date(2026, 11, 28)
+# The demo's running campaign, dated around the day it is seeded.
+CAMPAIGN_NAME = "冬季流感疫苗接种（60岁以上）"
+CAMPAIGN_DAYS = (-10, 20)  # starts ten days before the seeding day, ends twenty days after
+CAMPAIGN_AGE_MIN = 60
+COMPLETED_SHARE = 0.45  # of its targets, done on the platform on the days before
+VISITED_SHARE = 0.12  # of the occupied houses, visited on each of the last three days
 
 
 @dataclass(frozen=True)
@@ -154,31 +168,27 @@ class DemoPlan:
         return sum(sum(g.household_sizes) for g in self.grids)
 
 
-def as_of_date(seed: int) -> date:
-    """The day the data describe: the seed itself when it reads as a date (the default
-    20261128 does), else a day within the ten years before `LATEST_AS_OF`."""
-    text = str(seed)
-    if len(text) == 8:
-        try:
-            day = date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        except ValueError:
-            day = None
-        if day is not None and date(2000, 1, 1) <= day <= LATEST_AS_OF:
-            return day
-    return LATEST_AS_OF - timedelta(days=seed % 3650)
-
-
 def seed_demo(
     *,
     session: Session,
     scale: Scale,
+    now: datetime,
     seed: int = 20261128,
     progress: Callable[[int, int], None] | None = None,
+    activity: bool = True,
 ) -> SeedReport:
-    """Fill an empty database with demo data; the caller commits. Refuses a non-empty grid."""
+    """Fill an empty database with demo data as of `now` (the server's clock); the caller
+    commits. Refuses a non-empty grid. `activity`: see `seed_shape`."""
     if scale not in SHAPES:
         raise ValueError(f"scale must be one of {sorted(SHAPES)}, not {scale!r}")
-    return seed_shape(session=session, shape=SHAPES[scale], seed=seed, progress=progress)
+    return seed_shape(
+        session=session,
+        shape=SHAPES[scale],
+        seed=seed,
+        now=now,
+        progress=progress,
+        activity=activity,
+    )
 
 
 def seed_shape(
@@ -186,9 +196,14 @@ def seed_shape(
     session: Session,
     shape: DemoShape,
     seed: int,
+    now: datetime,
     progress: Callable[[int, int], None] | None = None,
+    activity: bool = True,
 ) -> SeedReport:
-    """`seed_demo` for any shape (tests use a district with few households per grid)."""
+    """`seed_demo` for any shape (tests use a district with few households per grid).
+
+    `activity=False` leaves out the running campaign, its completions and the visits (for
+    callers that set up campaigns of their own)."""
     existing = session.scalar(select(func.count()).select_from(GridNode)) or 0
     if existing:
         raise Conflict(
@@ -197,7 +212,7 @@ def seed_shape(
             code="database_not_empty",
         )
     rng = random.Random(seed)
-    plan = plan_demo(rng, shape, as_of_date(seed))
+    plan = plan_demo(rng, shape, now)
     taken = session.scalars(
         select(User.username).where(User.username.in_([u.username for u in plan.users]))
     ).all()
@@ -207,11 +222,11 @@ def seed_shape(
             "database",
             code="database_not_empty",
         )
-    writer = _Writer(session, rng, plan, progress)
+    writer = _Writer(session, rng, plan, progress, activity=activity)
     writer.write_grid_and_users()
     for grid in plan.grids:
         writer.write_grid_contents(grid)
-    writer.flush()
+    writer.finish()
     return SeedReport(
         grid_nodes=len(plan.nodes),
         buildings=writer.counts["buildings"],
@@ -227,9 +242,10 @@ def seed_shape(
 # -- planning -------------------------------------------------------------------------------
 
 
-def plan_demo(rng: random.Random, shape: DemoShape, as_of: date) -> DemoPlan:
+def plan_demo(rng: random.Random, shape: DemoShape, now: datetime) -> DemoPlan:
     """Lay out the grid tree, each grid's buildings and households, and the accounts."""
-    stamp = datetime.combine(as_of, time(1, 0), tzinfo=UTC)  # 09:00 in Beijing
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    as_of = china_date(stamp)
     plan = DemoPlan(as_of=as_of, stamp=stamp)
     admin = UserPlan(new_uuid(rng), "admin", "平台管理员", Role.ADMIN, None, ROOT_NAME)
     plan.users.append(admin)
@@ -357,6 +373,10 @@ def _logins(plan: DemoPlan, *, every: bool) -> list[DemoLogin]:
 
 # -- writing --------------------------------------------------------------------------------
 
+_VISIT_OUTCOMES = ("met", "not_home", "away", "refused")
+_VISIT_WEIGHTS = (0.62, 0.28, 0.06, 0.04)
+_VISIT_NOTES = ("", "", "身体状况良好", "已宣传疫苗接种", "反映楼道灯坏了", "提醒按时服药")
+
 
 class _Writer:
     """Turns a plan into rows, buffering them and inserting in chunks in foreign-key order."""
@@ -367,6 +387,9 @@ class _Writer:
         ("houses", House),
         ("residents", Resident),
         ("bindings", Binding),
+        ("visits", Visit),
+        ("completions", Completion),
+        ("completion_marks", CompletionMark),
     )
 
     def __init__(
@@ -375,8 +398,13 @@ class _Writer:
         rng: random.Random,
         plan: DemoPlan,
         progress: Callable[[int, int], None] | None,
+        *,
+        activity: bool = True,
     ) -> None:
         self.session = session
+        self.activity = activity
+        self.campaign: dict[str, Any] | None = None
+        self.batch: CompletionBatch | None = None
         self.rng = rng
         self.plan = plan
         self.progress = progress
@@ -435,7 +463,107 @@ class _Writer:
             if u.grid is not None and u.role is not Role.ADMIN
         ]
         self._insert(UserGrid, assignments)
+        if self.activity:
+            self._write_campaign()
         self._report()
+
+    def _write_campaign(self) -> None:
+        """A campaign running on the seeding day over the whole grid, and the platform file its
+        completions came in (`_add_activity` fills both grid by grid)."""
+        plan, admin = self.plan, self.plan.users[0]
+        start, end = (plan.as_of + timedelta(days=d) for d in CAMPAIGN_DAYS)
+        self.campaign = {
+            "id": new_uuid(self.rng),
+            "name": CAMPAIGN_NAME,
+            "kind": "vaccination",
+            "start_date": start,
+            "end_date": end,
+            "grid_id": plan.nodes[0].id,
+            "age_min": CAMPAIGN_AGE_MIN,
+            "age_max": None,
+            "residence_statuses": sorted(s.value for s in DEFAULT_RESIDENCE_STATUSES),
+            "tags": [],
+            "created_at": plan.stamp - timedelta(days=-CAMPAIGN_DAYS[0]),
+            **self.stamp,
+        }
+        self._insert(Campaign, [self.campaign])
+        self.batch = CompletionBatch(
+            campaign_id=self.campaign["id"],
+            file_name="平台导出-流感疫苗接种.xlsx",
+            user_id=admin.id,
+            started_at=plan.stamp,
+        )
+        self.session.add(self.batch)
+        self.session.flush()  # its id, which completion rows carry
+
+    def _add_activity(
+        self, residents: list[dict[str, Any]], bindings: list[dict[str, Any]]
+    ) -> None:
+        """One grid's part of the sweep so far: completions of the campaign's targets on the
+        days before, and door visits of the last three days (none later than the seeding)."""
+        assert self.campaign is not None and self.batch is not None
+        rng, plan, campaign = self.rng, self.plan, self.campaign
+        home = {b["resident_id"]: b["house_id"] for b in bindings if b["end_date"] is None}
+        statuses = set(campaign["residence_statuses"])
+        for r in residents:
+            if r["residence_status"] not in statuses:
+                continue
+            if age_on(r["birth_date"], campaign["start_date"]) < CAMPAIGN_AGE_MIN:
+                continue
+            if rng.random() >= COMPLETED_SHARE:
+                continue
+            days_in = (plan.as_of - campaign["start_date"]).days
+            day = campaign["start_date"] + timedelta(days=rng.randrange(days_in))
+            at = datetime.combine(day, time(rng.randint(8, 16), rng.randrange(60)), CHINA_TIME)
+            self.buffers["completions"].append(
+                {
+                    "campaign_id": campaign["id"],
+                    "id_number": r["id_number"],
+                    "completed_at": at.astimezone(UTC),
+                    "resident_id": r["id"],
+                    "place": rng.choice(("社区卫生服务站", "县医院接种门诊", "流动接种点")),
+                    "batch_id": self.batch.id,
+                }
+            )
+            self.buffers["completion_marks"].append(
+                {
+                    "id": mark_id(campaign["id"], r["id"]),
+                    "campaign_id": campaign["id"],
+                    "resident_id": r["id"],
+                    **self.stamp,
+                }
+            )
+        occupants: dict[str, list[str]] = {}
+        for resident_id, house_id in home.items():
+            occupants.setdefault(house_id, []).append(resident_id)
+        latest = plan.stamp - timedelta(minutes=5)
+        for offset in (-3, -2, -1, 0):
+            day = plan.as_of + timedelta(days=offset)
+            for house_id, people in occupants.items():
+                if rng.random() >= VISITED_SHARE:
+                    continue
+                at = datetime.combine(day, time(rng.randint(9, 17), rng.randrange(60)), CHINA_TIME)
+                if at > latest:
+                    continue
+                outcome = rng.choices(_VISIT_OUTCOMES, _VISIT_WEIGHTS)[0]
+                self.buffers["visits"].append(
+                    {
+                        "id": new_uuid(rng),
+                        "house_id": house_id,
+                        "resident_id": rng.choice(people) if outcome == "met" else None,
+                        "outcome": outcome,
+                        "note": rng.choice(_VISIT_NOTES) if outcome == "met" else "",
+                        "visited_at": at.isoformat(timespec="minutes"),
+                        **self.stamp,
+                    }
+                )
+
+    def finish(self) -> None:
+        """Write what is buffered and the completion file's counts."""
+        self.flush()
+        if self.batch is not None:
+            self.batch.rows_read = self.batch.imported = self.counts["completions"]
+            self.session.flush()
 
     def write_grid_contents(self, grid: GridPlan) -> None:
         rng = self.rng
@@ -457,10 +585,16 @@ class _Writer:
         vacant = set(rng.sample(range(len(slots)), len(slots) - len(grid.household_sizes)))
         self._vacant_pool += [slots[i].id for i in sorted(vacant)]
         occupied = [slot for i, slot in enumerate(slots) if i not in vacant]
+        first_resident, first_binding = (len(self.buffers[n]) for n in ("residents", "bindings"))
         for slot, size in zip(occupied, grid.household_sizes, strict=True):
             tenant = rng.random() < _tenant_chance(slot, community.village)
             members = self.people.household(size, tenant=tenant, village=community.village)
             self._add_household(slot, members, tenant=tenant)
+        if self.activity:
+            self._add_activity(
+                self.buffers["residents"][first_resident:],
+                self.buffers["bindings"][first_binding:],
+            )
         if len(self.buffers["residents"]) + len(self.buffers["houses"]) >= CHUNK_ROWS:
             self.flush()
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sync_server.config import Settings
 from sync_server.errors import Forbidden, NotAuthenticated
-from sync_server.models import AuthToken, Device, User, utcnow
+from sync_server.models import AuthToken, Device, User
 from sync_server.security import new_token, token_digest, verify_password
 
 
@@ -39,6 +39,7 @@ def issue_token(
     session: Session,
     settings: Settings,
     user: User,
+    now: datetime,
     device_id: str | None = None,
     device_name: str = "",
     app_version: str = "",
@@ -49,7 +50,11 @@ def issue_token(
         device = session.get(Device, device_id)
         if device is None:
             device = Device(
-                id=device_id, user_id=user.id, name=device_name, app_version=app_version
+                id=device_id,
+                user_id=user.id,
+                name=device_name,
+                app_version=app_version,
+                created_at=now,
             )
             session.add(device)
             session.flush()  # the token row below references it
@@ -57,17 +62,18 @@ def issue_token(
             raise Forbidden("this device is registered to another user", code="device_owner")
         elif device.revoked_at is not None:
             raise Forbidden("this device has been revoked", code="device_revoked")
-        device.last_seen_at = utcnow()
+        device.last_seen_at = now
         if app_version:
             device.app_version = app_version
     token = new_token()
-    expires_at = utcnow() + timedelta(hours=settings.token_ttl_hours)
+    expires_at = now + timedelta(hours=settings.token_ttl_hours)
     session.add(
         AuthToken(
             token_hash=token_digest(settings.secret_key, token),
             user_id=user.id,
             device_id=device.id if device else None,
             expires_at=expires_at,
+            created_at=now,
         )
     )
     session.flush()
@@ -82,7 +88,7 @@ class Caller:
     device: Device | None
 
 
-def authenticate(*, session: Session, settings: Settings, token: str) -> Caller:
+def authenticate(*, session: Session, settings: Settings, token: str, now: datetime) -> Caller:
     row = session.get(AuthToken, token_digest(settings.secret_key, token))
     if row is not None and row.device_id:
         # Checked before the token: revoking a device also revokes its tokens, and the app must
@@ -92,7 +98,7 @@ def authenticate(*, session: Session, settings: Settings, token: str) -> Caller:
             raise Forbidden("this device has been revoked", code="device_revoked")
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the sign-in token is not valid; sign in again")
-    if row.expires_at <= utcnow():
+    if row.expires_at <= now:
         raise NotAuthenticated("the sign-in has expired; sign in again", code="token_expired")
     user = session.get(User, row.user_id)
     if user is None or not user.active:
@@ -101,7 +107,7 @@ def authenticate(*, session: Session, settings: Settings, token: str) -> Caller:
     return Caller(user=user, device=device)
 
 
-def logout(*, session: Session, settings: Settings, token: str) -> None:
+def logout(*, session: Session, settings: Settings, token: str, now: datetime) -> None:
     row = session.get(AuthToken, token_digest(settings.secret_key, token))
     if row is not None and row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = now

@@ -8,13 +8,15 @@ pull it at their next sync.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.protocol import CampaignCreate
 from shared.schema import Role
 from sync_server.errors import Forbidden, Invalid, NotFound
-from sync_server.models import Campaign, GridNode, User, new_id, utcnow
+from sync_server.models import Campaign, GridNode, User, new_id
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.scope import grid_set
 
@@ -37,7 +39,9 @@ def find_grid(session: Session, ref: str) -> GridNode:
     return node
 
 
-def create_campaign(*, session: Session, user: User, body: CampaignCreate) -> Campaign:
+def create_campaign(
+    *, session: Session, user: User, body: CampaignCreate, now: datetime
+) -> Campaign:
     """A new campaign (admins only); the rule's grid may be given by id or by code."""
     require_admin(user, "create a campaign")
     grid = find_grid(session, body.rule.grid_id)
@@ -53,7 +57,7 @@ def create_campaign(*, session: Session, user: User, body: CampaignCreate) -> Ca
         residence_statuses=[s.value for s in body.rule.residence_statuses],
         tags=[t.value for t in body.rule.tags],
         version=1,
-        updated_at=utcnow(),
+        updated_at=now,
         updated_by_user_id=user.id,
         deleted=False,
         clocks={},

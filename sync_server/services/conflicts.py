@@ -9,17 +9,19 @@ as tombstones so no device keeps a person the server does not have.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import china_date
 from shared.hlc import HLC
 from shared.protocol import ConflictField, ConflictList, ConflictView, Operation, Resolution
 from shared.records import check_values
 from shared.schema import Role
 from sync_server.errors import Conflict, Forbidden, Invalid, NotFound
-from sync_server.models import Binding, ConflictRecord, Resident, SyncedMixin, User, utcnow
+from sync_server.models import Binding, ConflictRecord, Resident, SyncedMixin, User
 from sync_server.records import MODELS, assign
 from sync_server.services import audit
 from sync_server.services.changes import ChangeSet, commit_changes
@@ -90,6 +92,7 @@ def resolve(
     conflict_id: str,
     resolution: Resolution,
     clock: HLC,
+    now: datetime,
     device_id: str | None = None,
     ip: str = "",
 ) -> ConflictRecord:
@@ -98,13 +101,13 @@ def resolve(
         raise Conflict("this conflict has already been settled", code="already_resolved")
     changes = ChangeSet()
     if conflict.kind == "duplicate":
-        _settle_duplicate(session, user, conflict, resolution, changes, clock)
+        _settle_duplicate(session, user, conflict, resolution, changes, clock, now)
     elif conflict.kind == "delete":
-        _settle_delete(session, user, conflict, resolution, changes, clock)
+        _settle_delete(session, user, conflict, resolution, changes, clock, now)
     else:
-        _settle_fields(session, user, conflict, resolution, changes, clock)
+        _settle_fields(session, user, conflict, resolution, changes, clock, now)
     conflict.status = "resolved"
-    conflict.resolved_at = utcnow()
+    conflict.resolved_at = now
     conflict.resolved_by = user.id
     conflict.resolution = resolution.model_dump(mode="json")
     commit_changes(session=session, changes=changes)
@@ -131,6 +134,7 @@ def _write(
     values: dict[str, Any],
     changes: ChangeSet,
     clock: HLC,
+    now: datetime,
     *,
     deleted: bool | None = None,
 ) -> None:
@@ -141,7 +145,7 @@ def _write(
     if deleted is not None:
         row.deleted = deleted
     row.version = (row.version or 0) + 1
-    row.updated_at = utcnow()
+    row.updated_at = now
     row.updated_by_user_id = user.id
     row.updated_by_device_id = None
     session.flush()
@@ -164,9 +168,11 @@ def _conflict_row(session: Session, conflict: ConflictRecord) -> SyncedMixin:
     return row
 
 
-def _checked(entity: str, values: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def _checked(
+    entity: str, values: dict[str, Any], *, creating: bool, now: datetime
+) -> dict[str, Any]:
     """What an admin settles with obeys the phone's rules; every bad field is named."""
-    checked, errors = check_values(entity, values, creating=creating)
+    checked, errors = check_values(entity, values, creating=creating, today=china_date(now))
     if errors:
         raise Invalid(
             "; ".join(str(e) for e in errors),
@@ -183,6 +189,7 @@ def _settle_fields(
     resolution: Resolution,
     changes: ChangeSet,
     clock: HLC,
+    now: datetime,
 ) -> None:
     row = _conflict_row(session, conflict)
     names = [f["field"] for f in conflict.fields]
@@ -199,8 +206,8 @@ def _settle_fields(
         raise Invalid(
             f"a field conflict is settled with server, device or values, not {resolution.choice}"
         )
-    values = _checked(conflict.entity, wanted, creating=False)
-    _write(session, user, conflict.entity, row, values, changes, clock)
+    values = _checked(conflict.entity, wanted, creating=False, now=now)
+    _write(session, user, conflict.entity, row, values, changes, clock, now)
 
 
 def _settle_delete(
@@ -210,13 +217,14 @@ def _settle_delete(
     resolution: Resolution,
     changes: ChangeSet,
     clock: HLC,
+    now: datetime,
 ) -> None:
     row = _conflict_row(session, conflict)
     if resolution.choice == "server":
         return
     if resolution.choice != "device":
         raise Invalid("a delete conflict is settled with server (keep) or device (delete)")
-    _write(session, user, conflict.entity, row, {}, changes, clock, deleted=True)
+    _write(session, user, conflict.entity, row, {}, changes, clock, now, deleted=True)
 
 
 def _settle_duplicate(
@@ -226,6 +234,7 @@ def _settle_duplicate(
     resolution: Resolution,
     changes: ChangeSet,
     clock: HLC,
+    now: datetime,
 ) -> None:
     held = [Operation.model_validate(op) for op in conflict.held_ops]
     existing = session.get(Resident, conflict.other_record_id) if conflict.other_record_id else None
@@ -250,20 +259,24 @@ def _settle_duplicate(
         if op.entity == "resident" and op.record_id == conflict.record_id:
             if resolution.choice == "device":
                 new["id_number"] = resolution.values["id_number"]
-                values = _checked("resident", new, creating=op.kind == "create")
+                values = _checked("resident", new, creating=op.kind == "create", now=now)
                 row = session.get(Resident, op.record_id) or Resident(id=op.record_id, version=0)
                 session.add(row)
-                _write(session, user, "resident", row, values, changes, clock)
+                _write(session, user, "resident", row, values, changes, clock, now)
             else:
-                _tombstone(session, user, "resident", op.record_id, new, conflict, changes, clock)
+                _tombstone(
+                    session, user, "resident", op.record_id, new, conflict, changes, clock, now
+                )
             continue
         if target_id is None:
             if op.kind == "create":
-                _tombstone(session, user, op.entity, op.record_id, new, conflict, changes, clock)
+                _tombstone(
+                    session, user, op.entity, op.record_id, new, conflict, changes, clock, now
+                )
             continue
         if op.entity in ("binding", "outcome") and new.get("resident_id") == conflict.record_id:
             new["resident_id"] = target_id
-        values = _checked(op.entity, new, creating=op.kind == "create")
+        values = _checked(op.entity, new, creating=op.kind == "create", now=now)
         model = MODELS[op.entity]
         target = session.get(model, op.record_id)
         if target is None:
@@ -271,7 +284,7 @@ def _settle_duplicate(
             target.id = op.record_id
             target.version = 0
             session.add(target)
-        _write(session, user, op.entity, target, values, changes, clock)
+        _write(session, user, op.entity, target, values, changes, clock, now)
 
 
 def _tombstone(
@@ -283,19 +296,20 @@ def _tombstone(
     conflict: ConflictRecord,
     changes: ChangeSet,
     clock: HLC,
+    now: datetime,
 ) -> None:
     """Keep the device's record as a deleted row so devices holding it drop it on their next pull."""
     model = MODELS[entity]
     if session.get(model, record_id) is not None:
         return
-    checked, _ = check_values(entity, values, creating=False)
+    checked, _ = check_values(entity, values, creating=False, today=china_date(now))
     row = model()
     row.id = record_id
     assign(entity, row, checked)
     row.version = 1
     row.deleted = True
     row.clocks = {}
-    row.updated_at = utcnow()
+    row.updated_at = now
     row.updated_by_user_id = user.id
     session.add(row)
     session.flush()

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from sync_server.errors import NotFound
-from sync_server.models import AuthToken, Device, User, utcnow
+from sync_server.models import AuthToken, Device, User
 from sync_server.services.staff import require_admin
 
 
@@ -28,12 +28,11 @@ def note_outbox(
     device.oldest_pending_at = oldest_pending_at if pending_ops else None
 
 
-def revoke_device(*, session: Session, actor: User, device_id: str) -> Device:
+def revoke_device(*, session: Session, actor: User, device_id: str, now: datetime) -> Device:
     require_admin(actor)
     device = session.get(Device, device_id)
     if device is None:
         raise NotFound(f"device {device_id} does not exist")
-    now = utcnow()
     if device.revoked_at is None:
         device.revoked_at = now
     session.execute(

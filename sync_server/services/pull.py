@@ -14,7 +14,7 @@ import binascii
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -35,7 +35,6 @@ from sync_server.models import (
     SyncedMixin,
     Unit,
     Visit,
-    utcnow,
 )
 from sync_server.records import MODELS, state_of
 from sync_server.services import campaign_sync
@@ -98,7 +97,12 @@ class Cursor:
 
 
 def pull(
-    *, session: Session, caller: Caller, request: PullRequest, clock: hlc_mod.HLC
+    *,
+    session: Session,
+    caller: Caller,
+    request: PullRequest,
+    clock: hlc_mod.HLC,
+    now: datetime,
 ) -> PullResponse:
     device = caller.device
     if device is None or device.id != request.device_id:
@@ -112,7 +116,7 @@ def pull(
         cursor = Cursor(
             seq=current_seq(session=session), scope=leaves, boot=leaves, c=request.campaigns
         )
-        cursor.total = _boot_total(session, grids, leaves, cursor.order)
+        cursor.total = _boot_total(session, now, grids, leaves, cursor.order)
     else:
         cursor = Cursor.decode(request.cursor)
         held = set(cursor.scope)
@@ -124,14 +128,14 @@ def pull(
             if boot != set(cursor.boot):
                 # Restart the bootstrap over the new set; re-sent records are harmless.
                 cursor.boot, cursor.stage, cursor.after, cursor.sent = sorted(boot), 0, "", 0
-                cursor.total = _boot_total(session, grids, cursor.boot, cursor.order)
+                cursor.total = _boot_total(session, now, grids, cursor.boot, cursor.order)
         if request.campaigns != cursor.c:
-            _switch_campaigns(session, grids, cursor, request.campaigns)
+            _switch_campaigns(session, now, grids, cursor, request.campaigns)
     records: list[RecordState] = []
     removed: list[RecordRef] = []
     if cursor.boot:
         phase = "bootstrap"
-        records = _boot_page(session, grids, cursor, request.limit)
+        records = _boot_page(session, now, grids, cursor, request.limit)
         cursor.sent += len(records)
         if cursor.stage >= len(cursor.order):
             cursor.boot, cursor.stage, cursor.after = [], 0, ""
@@ -166,15 +170,19 @@ def pull(
     )
 
 
-def record_contact(*, session: Session, device_id: str, request: PullRequest) -> None:
+def record_contact(
+    *, session: Session, device_id: str, request: PullRequest, now: datetime
+) -> None:
     """What a pull tells the server about the device: when it last pulled, its outbox, the
     review notes it has stored. A short write of its own, after the pull's read transaction."""
     device = session.get(Device, device_id)
     if device is None:
         return
-    device.last_pull_at = device.last_seen_at = utcnow()
+    device.last_pull_at = device.last_seen_at = now
     note_outbox(device, request.pending_ops, request.oldest_pending_at)
-    acknowledge_notes(session=session, device_id=device_id, op_ids=request.ack_review_notes)
+    acknowledge_notes(
+        session=session, device_id=device_id, op_ids=request.ack_review_notes, now=now
+    )
 
 
 def _open_conflicts(session: Session, device_id: str) -> list[str]:
@@ -187,7 +195,9 @@ def _open_conflicts(session: Session, device_id: str) -> list[str]:
     )
 
 
-def _switch_campaigns(session: Session, grids: GridSet, cursor: Cursor, wanted: bool) -> None:
+def _switch_campaigns(
+    session: Session, now: datetime, grids: GridSet, cursor: Cursor, wanted: bool
+) -> None:
     """The app started storing campaign records (an update): bootstrap them over its grids,
     restarting a bootstrap that was still running so that it includes them."""
     cursor.c = wanted
@@ -195,13 +205,13 @@ def _switch_campaigns(session: Session, grids: GridSet, cursor: Cursor, wanted: 
         return
     start = 0 if cursor.boot else len(BOOT_ORDER)
     cursor.boot, cursor.stage, cursor.after, cursor.sent = list(cursor.scope), start, "", 0
-    cursor.total = _boot_total(session, grids, cursor.boot, cursor.order[start:])
+    cursor.total = _boot_total(session, now, grids, cursor.boot, cursor.order[start:])
 
 
 # --- bootstrap -----------------------------------------------------------------------------
 
 
-def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
+def _boot_query(entity: str, grids: GridSet, boot: list[str], now: datetime) -> Select[Any]:
     if entity in campaign_sync.CAMPAIGN_ENTITIES:
         return campaign_sync.boot_query(entity, grids, boot)
     model = MODELS[entity]
@@ -215,7 +225,7 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
             Building.grid_id.in_(boot)
         )
     if entity == "visit":
-        since = (utcnow() - timedelta(days=VISIT_HISTORY_DAYS)).date().isoformat()
+        since = (now - timedelta(days=VISIT_HISTORY_DAYS)).date().isoformat()
         return (
             query.join(House, House.id == Visit.house_id)
             .where(House.grid_id.in_(boot))
@@ -232,18 +242,22 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
 
 
 def _boot_total(
-    session: Session, grids: GridSet, boot: list[str], entities: tuple[str, ...]
+    session: Session, now: datetime, grids: GridSet, boot: list[str], entities: tuple[str, ...]
 ) -> int:
     if not boot:
         return 0
     return sum(
-        session.scalar(select(func.count()).select_from(_boot_query(e, grids, boot).subquery()))
+        session.scalar(
+            select(func.count()).select_from(_boot_query(e, grids, boot, now).subquery())
+        )
         or 0
         for e in entities
     )
 
 
-def _boot_page(session: Session, grids: GridSet, cursor: Cursor, limit: int) -> list[RecordState]:
+def _boot_page(
+    session: Session, now: datetime, grids: GridSet, cursor: Cursor, limit: int
+) -> list[RecordState]:
     out: list[RecordState] = []
     order = cursor.order
     while cursor.stage < len(order) and len(out) < limit:
@@ -251,7 +265,7 @@ def _boot_page(session: Session, grids: GridSet, cursor: Cursor, limit: int) -> 
         model = MODELS[entity]
         want = limit - len(out)
         rows = session.scalars(
-            _boot_query(entity, grids, cursor.boot)
+            _boot_query(entity, grids, cursor.boot, now)
             .where(model.id > cursor.after)
             .order_by(model.id)
             .limit(want)

@@ -10,7 +10,7 @@ nothing twice. The merge itself is `shared.merge.merge`, the same function the d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, inspect, select
@@ -18,6 +18,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
+from shared.clock import china_date
 from shared.merge import MergeRejected, MergeResult, Snapshot, merge
 from shared.protocol import FieldChange, Operation, OpResult, PushRequest, PushResponse
 from shared.records import check_values
@@ -35,7 +36,6 @@ from sync_server.models import (
     SyncedMixin,
     Unit,
     Visit,
-    utcnow,
 )
 from sync_server.records import MODELS, assign, snapshot_of, values_of
 from sync_server.services.auth import Caller
@@ -62,6 +62,7 @@ class _Batch:
     caller: Caller
     grids: GridSet
     clock: hlc_mod.HLC
+    now: datetime  # the server's clock, read once per push
     changes: ChangeSet = field(default_factory=ChangeSet)
     logged: dict[str, dict[str, Any]] = field(default_factory=dict)  # op_id -> stored result
     # Loaded once per batch instead of once per operation (see bench/sync_bench.py): the rows
@@ -169,14 +170,19 @@ class _Batch:
 
 
 def push(
-    *, session: Session, caller: Caller, request: PushRequest, clock: hlc_mod.HLC
+    *,
+    session: Session,
+    caller: Caller,
+    request: PushRequest,
+    clock: hlc_mod.HLC,
+    now: datetime,
 ) -> PushResponse:
     device = caller.device
     if device is None or device.id != request.device_id:
         raise Forbidden(
             "push with the device id this sign-in was issued for", code="device_mismatch"
         )
-    batch = _Batch(session, caller, grid_set(session=session, user=caller.user), clock)
+    batch = _Batch(session, caller, grid_set(session=session, user=caller.user), clock, now)
     op_ids = [op.op_id for op in request.operations]
     for start in range(0, len(op_ids), 500):
         for op_id, stored in session.execute(
@@ -222,7 +228,6 @@ def push(
             planner.forget(op)
         run(index, op)
     flush_planned()
-    now = utcnow()
     log_rows = [
         {
             "op_id": op.op_id,
@@ -244,7 +249,7 @@ def push(
     if log_rows:
         session.execute(insert(OperationLog), log_rows)
     commit_changes(session=session, changes=batch.changes)
-    device.last_push_at = device.last_seen_at = utcnow()
+    device.last_push_at = device.last_seen_at = now
     return PushResponse(results=[r for r in results if r is not None], server_hlc=clock.now())
 
 
@@ -259,6 +264,7 @@ def _planners(batch: _Batch, fresh: list[Operation]) -> list[BulkCreates | BulkE
         device_id=batch.caller.device.id,
         grids=batch.grids,
         clock=batch.clock,
+        now=batch.now,
         resident_grid_cache=batch.resident_grid_cache,
         held=lambda ids: bool(batch.held_ids.intersection(ids)),
     )
@@ -327,7 +333,10 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
     new_values = {name: change.new for name, change in op.fields.items()}
     if op.kind != "delete":
         normalised, errors = check_values(
-            op.entity, new_values, creating=op.kind == "create" and row is None
+            op.entity,
+            new_values,
+            creating=op.kind == "create" and row is None,
+            today=china_date(batch.now),
         )
         if errors:
             first = errors[0]
@@ -393,7 +402,7 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
             row.version += 1
         row.clocks = dict(result.clocks)
         row.deleted = result.deleted
-        row.updated_at = utcnow()
+        row.updated_at = batch.now
         row.updated_by_user_id = batch.caller.user.id
         row.updated_by_device_id = op.device_id
         session.flush()
@@ -449,9 +458,9 @@ def _require_in_scope(batch: _Batch, entity: str, row: SyncedMixin, grids: set[s
     if batch.unlimited:
         return
     if entity == "resident" and not grids:
-        grids = _recent_resident_grids(batch.session, row.id)
+        grids = _recent_resident_grids(batch, row.id)
     if entity == "outcome" and not grids:  # the worker learnt at the door they had moved out
-        grids = _recent_resident_grids(batch.session, row.resident_id)  # type: ignore[attr-defined]
+        grids = _recent_resident_grids(batch, row.resident_id)  # type: ignore[attr-defined]
     if entity == "grid_node":
         allowed = row.id in batch.grids.nodes
     else:
@@ -488,9 +497,9 @@ def _check_fact(batch: _Batch, op: Operation, row: SyncedMixin | None) -> None:
             )
 
 
-def _recent_resident_grids(session: Session, resident_id: str) -> set[str]:
-    since = (utcnow() - RECENTLY_MOVED).date()
-    rows = session.scalars(
+def _recent_resident_grids(batch: _Batch, resident_id: str) -> set[str]:
+    since = china_date(batch.now - RECENTLY_MOVED)
+    rows = batch.session.scalars(
         select(House.grid_id)
         .join(Binding, Binding.house_id == House.id)
         .where(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
@@ -26,12 +27,13 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
+from shared.clock import china_date
 from shared.merge import MergeRejected, MergeResult, Snapshot, merge
 from shared.protocol import FieldChange, Operation, OpResult
 from shared.records import check_values
 from shared.schema import ENTITIES, LEAF_LEVEL
 from sync_server.db import insert_rows
-from sync_server.models import Binding, Building, GridNode, House, Resident, Unit, utcnow
+from sync_server.models import Binding, Building, GridNode, House, Resident, Unit
 from sync_server.records import MODELS, column_values, wire_value
 from sync_server.services.changes import ChangeSet
 from sync_server.services.record_grids import resident_grids
@@ -70,6 +72,7 @@ class Planning:
     device_id: str
     grids: GridSet
     clock: hlc_mod.HLC
+    now: datetime
     resident_grid_cache: dict[str, set[str]]  # the push's: residents' grids, kept current
     held: Callable[[Iterable[str]], bool]  # whether an open duplicate conflict holds an id
 
@@ -115,7 +118,10 @@ class BulkCreates:
             if op.kind != "create" or op.entity not in BULK_ENTITIES:
                 continue
             values, errors = check_values(
-                op.entity, {n: c.new for n, c in op.fields.items()}, creating=True
+                op.entity,
+                {n: c.new for n, c in op.fields.items()},
+                creating=True,
+                today=china_date(self.push.now),
             )
             self.checked[op.op_id] = (values, not errors)
             for name, entity in _REFERENCES[op.entity]:
@@ -247,7 +253,7 @@ class BulkCreates:
         done = Flushed()
         if not planned:
             return done
-        now = utcnow()
+        now = self.push.now
         try:
             with self.push.session.begin_nested():
                 for entity in BULK_ENTITIES:

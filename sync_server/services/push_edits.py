@@ -22,11 +22,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shared.clock import china_date
 from shared.merge import Snapshot
 from shared.protocol import Operation, OpResult
 from shared.records import check_values
 from shared.schema import ENTITIES
-from sync_server.models import Resident, SyncedMixin, utcnow
+from sync_server.models import Resident, SyncedMixin
 from sync_server.records import column_values, snapshot_of, values_of
 from sync_server.services.changes import ChangeSet
 from sync_server.services.push_bulk import Flushed, Planning, as_sent, merge_in_memory
@@ -79,7 +80,10 @@ class BulkEdits:
         if self.push.held([op.record_id]):
             return False
         values, errors = check_values(
-            "resident", {n: c.new for n, c in op.fields.items()}, creating=False
+            "resident",
+            {n: c.new for n, c in op.fields.items()},
+            creating=False,
+            today=china_date(self.push.now),
         )
         if errors:
             return False
@@ -129,7 +133,7 @@ class BulkEdits:
         done = Flushed()
         if not planned:
             return done
-        now = utcnow()
+        now = self.push.now
         by_columns: dict[frozenset[str], list[dict[str, Any]]] = {}
         for edit in planned:
             if edit.columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from shared.protocol import ReviewNote
 from shared.schema import Role
 from sync_server.errors import Forbidden, Invalid, NotFound
-from sync_server.models import Device, OperationLog, ReviewDecision, User, utcnow
+from sync_server.models import Device, OperationLog, ReviewDecision, User
 from sync_server.queries.labels import record_labels
 from sync_server.queries.record_scope import ops_in_scope, record_in_scope
 from sync_server.services.scope import Scope, scope_of
@@ -155,6 +156,7 @@ def decide(
     user: User,
     op_id: str,
     approve: bool,
+    now: datetime,
     reason: str = "",
 ) -> ReviewItem:
     """Approve an operation, or send it back with a reason that reaches the worker's device."""
@@ -175,7 +177,7 @@ def decide(
     decision.status = "approved" if approve else "sent_back"
     decision.reason = "" if approve else reason
     decision.reviewed_by = user.id
-    decision.reviewed_at = utcnow()
+    decision.reviewed_at = now
     # A new send-back is a new message: the device must acknowledge it again.
     decision.acknowledged_at = None
     session.add(decision)
@@ -183,7 +185,9 @@ def decide(
     return _items(session, [(item.op, decision)])[0]
 
 
-def acknowledge_notes(*, session: Session, device_id: str, op_ids: Sequence[str]) -> None:
+def acknowledge_notes(
+    *, session: Session, device_id: str, op_ids: Sequence[str], now: datetime
+) -> None:
     """Record the notes the device says it has stored: they are not sent to it again."""
     if not op_ids:
         return
@@ -195,7 +199,7 @@ def acknowledge_notes(*, session: Session, device_id: str, op_ids: Sequence[str]
             ReviewDecision.status == "sent_back",
             ReviewDecision.acknowledged_at.is_(None),
         )
-        .values(acknowledged_at=utcnow())
+        .values(acknowledged_at=now)
     )
 
 

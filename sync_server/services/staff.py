@@ -7,13 +7,14 @@ this module holds the admin-facing operations built on them.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.schema import LEAF_LEVEL, Role
 from sync_server.errors import Forbidden, Invalid, NotFound
-from sync_server.models import AuthToken, GridNode, User, UserGrid, utcnow
+from sync_server.models import AuthToken, GridNode, User, UserGrid
 from sync_server.services.grid import get_node_by_code
 from sync_server.services.users import assign_grids
 
@@ -30,7 +31,7 @@ def get_user(*, session: Session, user_id: str) -> User:
     return user
 
 
-def set_active(*, session: Session, actor: User, user_id: str, active: bool) -> User:
+def set_active(*, session: Session, actor: User, user_id: str, active: bool, now: datetime) -> User:
     """Deactivating signs the user out everywhere: every token of theirs is revoked."""
     require_admin(actor)
     user = get_user(session=session, user_id=user_id)
@@ -41,7 +42,7 @@ def set_active(*, session: Session, actor: User, user_id: str, active: bool) -> 
         session.execute(
             update(AuthToken)
             .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
+            .values(revoked_at=now)
         )
     session.flush()
     return user

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from sync_server.config import Settings
 from sync_server.errors import DomainError, Forbidden, TooManyAttempts
-from sync_server.models import LoginAttempt, User, utcnow
+from sync_server.models import LoginAttempt, User
 from sync_server.services import audit
 from sync_server.services.auth import IssuedToken, check_password, issue_token
 
@@ -50,14 +50,14 @@ def _locked_until(
 PRUNE_BATCH = 500
 
 
-def prune(session: Session, settings: Settings) -> None:
+def prune(session: Session, settings: Settings, *, now: datetime) -> None:
     """Delete attempts older than the window: they can no longer lock anyone.
 
     Rows are chosen by `at` alone, on its own index, so usernames and addresses that never try
     again are pruned too; one statement in `at` order means two processes pruning at once take
     row locks in the same order and cannot deadlock on PostgreSQL.
     """
-    cutoff = utcnow() - timedelta(seconds=settings.login_window_seconds)
+    cutoff = now - timedelta(seconds=settings.login_window_seconds)
     oldest = (
         select(LoginAttempt.id)
         .where(LoginAttempt.at < cutoff)
@@ -71,9 +71,10 @@ def prune(session: Session, settings: Settings) -> None:
     )
 
 
-def retry_after(session: Session, settings: Settings, *, username: str, ip: str) -> int | None:
+def retry_after(
+    session: Session, settings: Settings, *, username: str, ip: str, now: datetime
+) -> int | None:
     """Seconds until this username and address may try again, or None if they may now."""
-    now = utcnow()
     since = now - timedelta(seconds=settings.login_window_seconds)
     last_ok = session.scalar(
         select(LoginAttempt.at)
@@ -114,7 +115,7 @@ class Attempt:
 
 
 def check(
-    *, session: Session, settings: Settings, username: str, password: str, ip: str
+    *, session: Session, settings: Settings, username: str, password: str, ip: str, now: datetime
 ) -> Attempt:
     """The read phase of a sign-in: the lockout, then the password (argon2, deliberately slow).
 
@@ -122,7 +123,7 @@ def check(
     database's one write lock through a password hash made every push wait behind them.
     """
     name, ip = username.strip()[:64], ip[:64]
-    wait = retry_after(session, settings, username=name, ip=ip)
+    wait = retry_after(session, settings, username=name, ip=ip, now=now)
     if wait is not None:
         return Attempt(name, ip, locked_for=wait)  # no password check while locked
     try:
@@ -137,6 +138,7 @@ def conclude(
     session: Session,
     settings: Settings,
     attempt: Attempt,
+    now: datetime,
     device_id: str | None = None,
     device_name: str = "",
     app_version: str = "",
@@ -147,7 +149,7 @@ def conclude(
     other requests since the read phase still count.
     """
     name, ip = attempt.username, attempt.ip
-    wait = attempt.locked_for or retry_after(session, settings, username=name, ip=ip)
+    wait = attempt.locked_for or retry_after(session, settings, username=name, ip=ip, now=now)
     if wait is not None:
         audit.record(session, audit.Action.LOGIN_LOCKED, username=name, device_id=device_id, ip=ip)
         raise TooManyAttempts(
@@ -164,14 +166,15 @@ def conclude(
                 session=session,
                 settings=settings,
                 user=user,
+                now=now,
                 device_id=device_id,
                 device_name=device_name,
                 app_version=app_version,
             )
     except DomainError as exc:
         if exc.code == "invalid_credentials":
-            prune(session, settings)
-            session.add(LoginAttempt(username=name, ip=ip, ok=False))
+            prune(session, settings, now=now)
+            session.add(LoginAttempt(username=name, ip=ip, ok=False, at=now))
         audit.record(
             session,
             audit.Action.LOGIN_FAILED,
@@ -182,8 +185,8 @@ def conclude(
         )
         raise
     # The success row forgives the username's earlier failures (retry_after counts from it).
-    prune(session, settings)
-    session.add(LoginAttempt(username=name, ip=ip, ok=True))
+    prune(session, settings, now=now)
+    session.add(LoginAttempt(username=name, ip=ip, ok=True, at=now))
     audit.record(
         session,
         audit.Action.LOGIN,
@@ -202,16 +205,20 @@ def login(
     username: str,
     password: str,
     ip: str,
+    now: datetime,
     device_id: str | None = None,
     device_name: str = "",
     app_version: str = "",
 ) -> IssuedToken:
     """Both phases in the caller's one (writing) transaction."""
-    attempt = check(session=session, settings=settings, username=username, password=password, ip=ip)
+    attempt = check(
+        session=session, settings=settings, username=username, password=password, ip=ip, now=now
+    )
     return conclude(
         session=session,
         settings=settings,
         attempt=attempt,
+        now=now,
         device_id=device_id,
         device_name=device_name,
         app_version=app_version,

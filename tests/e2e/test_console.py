@@ -34,6 +34,7 @@ from openpyxl import load_workbook
 from shared.hlc import HLC
 from shared.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from shared.validation import id_check_char
+from tests.days import TODAY, iso
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -283,7 +284,7 @@ class Phone:
             "resident_id": {"base": None, "new": person},
             "house_id": {"base": None, "new": house_id},
             "relation": {"base": None, "new": "tenant"},
-            "start_date": {"base": None, "new": date.today().isoformat()},
+            "start_date": {"base": None, "new": iso()},
         }
         results = self.push(
             [
@@ -320,7 +321,7 @@ def _admin_token(base: str) -> dict[str, str]:
 def test_supervisor_drills_down_to_a_grid_and_exports_its_missed_list(
     office: Office, server: str
 ) -> None:
-    today = date.today()
+    today = TODAY
     campaign = httpx.post(
         f"{server}/api/v1/campaigns",
         json={

@@ -6,7 +6,6 @@ cut, as a stairwell cuts the signal), and an `AppViewModel` over them. No Flet, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,8 @@ from fastapi.testclient import TestClient
 from field_app.state import AppViewModel, SyncService
 from field_app.store import Store
 from field_app.sync_client import SyncClient
+from shared.clock import ManualClock
+from tests.days import RUN_CLOCK
 from tests.factories import PASSWORD
 from tests.integration.harness import FlakyTransport
 
@@ -28,7 +29,7 @@ class Device:
 
     app: FastAPI
     path: Path
-    today: date = date(2026, 11, 28)
+    clock: ManualClock = field(default_factory=lambda: ManualClock(RUN_CLOCK.now()))
     transport: FlakyTransport = field(init=False)
     service: SyncService = field(init=False)
     store: Store = field(init=False)
@@ -37,15 +38,9 @@ class Device:
 
     def __post_init__(self) -> None:
         self.transport = FlakyTransport(TestClient(self.app)._transport)
-        self.service = SyncService(self.path, self.connect, poll_seconds=0)
-        self.store = Store.open(self.path)
-        self.vm = AppViewModel(
-            self.store,
-            self.service,
-            server_url=SERVER_URL,
-            today=lambda: self.today,
-            now=lambda: datetime(2026, 11, 28, 10, 15).astimezone(),
-        )
+        self.service = SyncService(self.path, self.connect, poll_seconds=0, clock=self.clock)
+        self.store = Store.open(self.path, clock=self.clock)
+        self.vm = AppViewModel(self.store, self.service, server_url=SERVER_URL)
         self.vm.subscribe(self._count)
         # Started by hand: the tests call `work()` instead of running the worker thread.
         self.vm.service.start = lambda: None  # type: ignore[method-assign]

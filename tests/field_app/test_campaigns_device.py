@@ -17,6 +17,7 @@ from field_app.state.campaign import CampaignsScreen, MissedScreen
 from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
 from sync_server.queries.campaign_progress import sweep_under
 from sync_server.services.review import decide, pending_notes
+from tests.days import RUN_CLOCK, iso, local
 from tests.factories import TinyGrid, make_id_number, make_tiny_grid
 from tests.field_app.app_harness import Device as Phone
 from tests.sync_server.campaign_helpers import create_campaign, upload, write_completions
@@ -70,7 +71,7 @@ def campaign(
     client = TestClient(app)
     created = create_campaign(client, "T1-1-1-1")
     done = [residents_in(session_factory, tiny, code)[0] for code in (GRID, "T1-1-1-1-2")]
-    rows = [(p.id_number, "2026-11-21 08:30:00", "采样点") for p in done]
+    rows = [(p.id_number, f"{iso(-13)} 08:30:00", "采样点") for p in done]
     response = upload(client, created["id"], write_completions(tmp_path / "done.csv", rows))
     assert response.status_code == 200, response.text
     return str(created["id"])
@@ -112,7 +113,7 @@ def test_pull_reports_the_outbox(
 
 
 def _visit(house_id: str) -> dict[str, object]:
-    return {"house_id": house_id, "outcome": "met", "visited_at": "2026-11-28T10:15+08:00"}
+    return {"house_id": house_id, "outcome": "met", "visited_at": local(0, 10, 15)}
 
 
 def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
@@ -126,13 +127,20 @@ def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
         user_id=device.vm.user_id,
     )
     binding = {"resident_id": op.record_id, "house_id": tiny.houses[GRID][0].id}
-    binding |= {"relation": "member", "start_date": "2026-11-28"}
+    binding |= {"relation": "member", "start_date": iso()}
     store.create("binding", binding, user_id=device.vm.user_id)
     client = device.connect("http://testserver", store)
     client.sync()
     with session_factory() as session, session.begin():
         supervisor = session.scalars(select(User).where(User.username == "s1")).one()
-        decide(session=session, user=supervisor, op_id=op.op_id, approve=False, reason="查无此人")
+        decide(
+            session=session,
+            user=supervisor,
+            op_id=op.op_id,
+            approve=False,
+            reason="查无此人",
+            now=RUN_CLOCK.now(),
+        )
     client.sync()
     notes = store.review_notes()
     assert [(n.op_id, n.reason, n.kind) for n in notes] == [(op.op_id, "查无此人", "new_resident")]
@@ -180,7 +188,7 @@ def test_missed_list_equals_the_servers_and_updates_at_once(
     assert missed.dialog is not None and missed.dialog.needs == "revisit_date"
     assert not missed.save_outcome()
     assert "revisit_date" in missed.dialog.errors
-    missed.set_detail("revisit_date", "2026-11-29")
+    missed.set_detail("revisit_date", iso(1))
     assert missed.save_outcome()
     assert people[0] in missed.missed
     last = missed.last_outcome(people[0])
@@ -208,7 +216,7 @@ def test_missed_list_equals_the_servers_and_updates_at_once(
     # a later not_home does not reopen a settled person
     missed.start_outcome(people[4])
     missed.choose("not_home")
-    missed.set_detail("revisit_date", "2026-11-30")
+    missed.set_detail("revisit_date", iso(2))
     assert missed.save_outcome()
     assert people[4] not in missed.missed
 

@@ -15,6 +15,7 @@ from sync_server.config import Settings
 from sync_server.main import create_app
 from sync_server.models import User
 from sync_server.services.devices import revoke_device
+from tests.days import RUN_CLOCK
 from tests.factories import PASSWORD, TinyGrid, make_tiny_grid
 
 
@@ -50,7 +51,9 @@ def test_a_revoked_device_wipes_its_data_at_the_next_sync(
 
             with session_factory() as session, session.begin():
                 admin = session.scalars(select(User).where(User.username == "admin")).one()
-                revoke_device(session=session, actor=admin, device_id=device_id)
+                revoke_device(
+                    session=session, actor=admin, device_id=device_id, now=RUN_CLOCK.now()
+                )
 
             with pytest.raises(DeviceRevoked) as raised:
                 client.sync()

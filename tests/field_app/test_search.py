@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,10 @@ from field_app.store.pinyin import name_keys
 from shared import hlc
 from shared.protocol import PullResponse, RecordState
 from shared.validation import id_check_char
+from tests.days import TODAY
 
 GRID = "00000000-0000-4000-8000-000000000005"
 BUILDING = "00000000-0000-4000-8000-0000000000b1"
-TODAY = date(2026, 11, 28)
 SERVER_TS = hlc.format_ts(1_764_339_600_000, 0, "server")
 
 

@@ -16,9 +16,11 @@ import pytest
 
 from field_app.store import Record, RecordNotFound, Store, ValidationFailed, outbox, records
 from shared import hlc
+from shared.clock import ManualClock
 from shared.protocol import OpResult, PullResponse, RecordRef, RecordState
 from shared.schema import ENTITIES
 from shared.validation import id_check_char
+from tests.days import NOW
 
 USER = "user-1"
 GRID = "00000000-0000-4000-8000-000000000005"
@@ -29,7 +31,7 @@ HOUSE = "00000000-0000-4000-8000-0000000000a1"
 OTHER_HOUSE = "00000000-0000-4000-8000-0000000000a2"
 RESIDENT = "00000000-0000-4000-8000-0000000000c1"
 BINDING = "00000000-0000-4000-8000-0000000000d1"
-START_MS = 1_764_339_600_000
+START_MS = int(NOW.timestamp() * 1000)
 SERVER_TS = hlc.format_ts(START_MS - 60_000, 0, "server")
 
 
@@ -38,19 +40,10 @@ def id_number(birth: str = "19800101", seq: str = "123") -> str:
     return first17 + id_check_char(first17)
 
 
-class FakeWall:
-    """A wall clock the test moves by hand."""
-
-    def __init__(self, ms: int = START_MS) -> None:
-        self.ms = ms
-
-    def __call__(self) -> int:
-        return self.ms
-
-
 @pytest.fixture
-def wall() -> FakeWall:
-    return FakeWall()
+def clock() -> ManualClock:
+    """The phone's clock, standing at `START_MS` until a test moves it."""
+    return ManualClock(NOW)
 
 
 @pytest.fixture
@@ -59,8 +52,8 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(path: Path, wall: FakeWall) -> Iterator[Store]:
-    store = Store.open(path, wall=wall)
+def store(path: Path, clock: ManualClock) -> Iterator[Store]:
+    store = Store.open(path, clock=clock)
     yield store
     store.close()
 
@@ -146,11 +139,11 @@ def row_count(store: Store, table: str) -> int:
 # --- the database ------------------------------------------------------------------------------
 
 
-def test_opening_turns_on_wal_and_migrates_once(path: Path, wall: FakeWall) -> None:
-    store = Store.open(path, wall=wall)
+def test_opening_turns_on_wal_and_migrates_once(path: Path, clock: ManualClock) -> None:
+    store = Store.open(path, clock=clock)
     device_id = store.device_id
     store.close()
-    store = Store.open(path, wall=wall)
+    store = Store.open(path, clock=clock)
     assert store.db.journal_mode == "wal"
     assert [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")] == [
         "m001_initial",
@@ -202,7 +195,7 @@ def test_failure_inside_the_edit_transaction_leaves_neither(
 ) -> None:
     seed(store)
 
-    def crash(*_: object) -> None:
+    def crash(*_: object, **__: object) -> None:
         raise RuntimeError("battery died")
 
     monkeypatch.setattr(outbox, "enqueue", crash)  # after the record row was written
@@ -217,8 +210,8 @@ def test_failure_inside_the_edit_transaction_leaves_neither(
     assert store.pending_count() == 0
 
 
-def test_process_killed_mid_edit_leaves_neither(path: Path, wall: FakeWall) -> None:
-    store = Store.open(path, wall=wall)
+def test_process_killed_mid_edit_leaves_neither(path: Path, clock: ManualClock) -> None:
+    store = Store.open(path, clock=clock)
     seed(store)
     store.close()
     # A real crash: the process dies between writing the record and its operation.
@@ -227,14 +220,14 @@ def test_process_killed_mid_edit_leaves_neither(path: Path, wall: FakeWall) -> N
         import os
         from field_app.store import Store, outbox
         store = Store.open({str(path)!r})
-        outbox.enqueue = lambda *a: os._exit(9)
+        outbox.enqueue = lambda *a, **k: os._exit(9)
         store.update("resident", {RESIDENT!r}, {{"name": "王芳芳"}}, user_id="u")
         """
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
     assert done.returncode == 9
 
-    store = Store.open(path, wall=wall)
+    store = Store.open(path, clock=clock)
     resident = store.get("resident", RESIDENT)
     assert resident is not None and resident["name"] == "王芳"
     assert store.pending_count() == 0
@@ -486,14 +479,14 @@ def test_pull_page_and_cursor_are_saved_together(
     assert store.get("house", OTHER_HOUSE) is not None
 
 
-def test_killed_between_pages_resumes_from_the_cursor(path: Path, wall: FakeWall) -> None:
-    store = Store.open(path, wall=wall)
+def test_killed_between_pages_resumes_from_the_cursor(path: Path, clock: ManualClock) -> None:
+    store = Store.open(path, clock=clock)
     seed(store)
     first = page(state("house", OTHER_HOUSE, grid_id=GRID, building_id=BUILDING, room="102"))
     assert store.apply_pull(first).received == 1
     store.close()  # the app is killed before the next page
 
-    store = Store.open(path, wall=wall)
+    store = Store.open(path, clock=clock)
     assert store.meta.cursor == "c1"
     # The server may repeat a state at a page boundary; it must not duplicate anything.
     second = page(
@@ -635,15 +628,15 @@ def test_removed_grid_drops_its_data_but_keeps_pending_operations(store: Store) 
 
 
 def test_clock_stays_monotonic_across_restarts_when_the_wall_clock_goes_back(
-    path: Path, wall: FakeWall
+    path: Path, clock: ManualClock
 ) -> None:
-    store = Store.open(path, wall=wall)
+    store = Store.open(path, clock=clock)
     seed(store)
     first = store.update("house", HOUSE, {"room": "A"}, user_id=USER)
     store.close()
 
-    wall.ms -= 3_600_000  # the phone's clock was reset an hour back
-    store = Store.open(path, wall=wall)
+    clock.advance(hours=-1)  # the phone's clock was reset an hour back
+    store = Store.open(path, clock=clock)
     second = store.update("house", HOUSE, {"room": "B"}, user_id=USER)
     assert first is not None and second is not None
     assert hlc.parse(second.hlc) > hlc.parse(first.hlc)
@@ -659,10 +652,12 @@ def test_clock_moves_past_what_the_server_has_seen(store: Store) -> None:
     assert house is not None and house["room"] == "2"
 
 
-def test_two_connections_to_one_file_never_reuse_a_timestamp(path: Path, wall: FakeWall) -> None:
-    ui = Store.open(path, wall=wall)
+def test_two_connections_to_one_file_never_reuse_a_timestamp(
+    path: Path, clock: ManualClock
+) -> None:
+    ui = Store.open(path, clock=clock)
     seed(ui)
-    background = Store.open(path, wall=wall)
+    background = Store.open(path, clock=clock)
     stamps = []
     for i in range(3):
         for who in (ui, background):

@@ -5,13 +5,14 @@ mixing records with and without unsent edits."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from field_app.store import Store, records
+from shared.clock import ManualClock
 from shared.protocol import OpResult, PullResponse
+from tests.days import NOW, TODAY
 from tests.field_app.test_store import (
     BINDING,
     BUILDING,
@@ -21,7 +22,6 @@ from tests.field_app.test_store import (
     RESIDENT,
     SERVER_TS,
     USER,
-    FakeWall,
     applied,
     id_number,
     page,
@@ -30,12 +30,10 @@ from tests.field_app.test_store import (
     state,
 )
 
-TODAY = date(2026, 11, 28)
-
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "device.db", wall=FakeWall())
+    store = Store.open(tmp_path / "device.db", clock=ManualClock(NOW))
     yield store
     store.close()
 

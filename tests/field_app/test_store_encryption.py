@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import stat
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,6 +28,7 @@ from field_app.store import (
 from field_app.store.keys import FileKeyHolder, key_holder_for
 from field_app.store.migrations import MIGRATIONS
 from field_app.views import locked
+from tests.days import TODAY
 from tests.field_app.test_store import GRID, HOUSE, USER, id_number, seed
 from tests.field_app.test_views import texts
 
@@ -112,9 +112,7 @@ def test_reopening_with_the_key_reads_everything_back(tmp_path: Path) -> None:
     assert resident is not None and resident["name"] == NAME
     assert again.device_id == device_id
     assert again.pending_ops() == pending
-    assert [h.resident.id for h in again.search_residents("oych", day=date(2026, 11, 28))] == [
-        resident_id
-    ]
+    assert [h.resident.id for h in again.search_residents("oych", day=TODAY)] == [resident_id]
     assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert again.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert again.db.execute("PRAGMA cipher_version").fetchone()[0].startswith("4.")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from field_app.store import Store
 from shared.protocol import PullResponse
+from tests.days import TODAY, iso
 from tests.field_app.test_search import BUILDING, GRID, SERVER_TS, id_number, state
 
-TODAY = date(2026, 11, 28)
 UNIT = "00000000-0000-4000-8000-0000000000e1"
 USER = "u1"
 
@@ -54,7 +53,7 @@ def seed(store: Store) -> dict[str, str]:
         house_id, rows = house(room, unit)
         rooms[room] = house_id
         states += rows + person(n, house_id)
-    states += person(9, rooms["0101"], end="2026-01-01")  # moved out: not counted
+    states += person(9, rooms["0101"], end=iso(-331))  # moved out: not counted
     store.apply_pull(
         PullResponse.model_validate(
             {"records": [s.model_dump() for s in states], "scope": [GRID], "cursor": "c",
@@ -73,9 +72,9 @@ def visit(store: Store, house_id: str, when: str) -> str:
 
 def test_counts_and_visits_roll_up_each_level(store: Store) -> None:
     rooms = seed(store)
-    visit(store, rooms["0101"], "2026-11-28T09:30+08:00")
-    visit(store, rooms["0102"], "2026-11-27T16:00+08:00")  # yesterday: not today
-    gone = visit(store, rooms["车库"], "2026-11-28T10:00+08:00")
+    visit(store, rooms["0101"], f"{iso(0)}T09:30+08:00")
+    visit(store, rooms["0102"], f"{iso(-1)}T16:00+08:00")  # yesterday: not today
+    gone = visit(store, rooms["车库"], f"{iso(0)}T10:00+08:00")
     store.delete("visit", gone, user_id=USER)
 
     (grid,) = store.grid_summaries(TODAY)
@@ -90,7 +89,7 @@ def test_counts_and_visits_roll_up_each_level(store: Store) -> None:
         ("0101", 1, True),
         ("0102", 1, False),
     ]
-    assert houses[1].last_visit == "2026-11-27T16:00+08:00"
+    assert houses[1].last_visit == f"{iso(-1)}T16:00+08:00"
     whole = store.house_summaries(TODAY, building_id=BUILDING)
     assert [h.house["room"] for h in whole] == ["0101", "0102", "车库"]
     assert store.building_tally(BUILDING, TODAY).houses == 3

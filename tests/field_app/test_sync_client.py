@@ -36,6 +36,7 @@ from shared.protocol import (
     RecordState,
 )
 from shared.validation import id_check_char
+from tests.days import iso
 
 USER = "00000000-0000-4000-8000-00000000000e"
 GRID = "00000000-0000-4000-8000-000000000005"
@@ -398,7 +399,7 @@ def test_a_new_resident_and_their_binding_are_never_split_between_batches(
     ops = [store.update("house", HOUSE, {"room": f"10{i}"}, user_id=USER) for i in range(3)]
     person = store.create("resident", {"name": "陈红", "id_number": id_number("456")}, user_id=USER)
     binding = {"resident_id": person.record_id, "house_id": HOUSE, "relation": "tenant"}
-    bound = store.create("binding", binding | {"start_date": "2026-11-20"}, user_id=USER)
+    bound = store.create("binding", binding | {"start_date": iso(-8)}, user_id=USER)
     ops += [person, bound]
     ops += [store.update("house", HOUSE, {"room": f"20{i}"}, user_id=USER) for i in range(2)]
     report = client.sync()

@@ -41,6 +41,7 @@ def wait_for(check: object, timeout: float = 20.0) -> None:
     raise AssertionError("timed out")
 
 
+@pytest.mark.thread_waits
 def test_worker_thread_signs_in_syncs_and_resyncs_when_the_server_returns(
     server: FastAPI, tmp_path: Path
 ) -> None:

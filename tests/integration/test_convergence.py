@@ -30,6 +30,7 @@ from sync_server.models import ConflictRecord, OperationLog
 from sync_server.records import MODELS, values_of
 from sync_server.services.users import create_user
 from tests.conftest import sqlite_settings
+from tests.days import iso
 from tests.factories import make_id_number, make_tiny_grid, password_hash
 from tests.integration.harness import Phone, assert_device_equals_server
 
@@ -172,7 +173,7 @@ def _act(phone: Phone, action: str, args: list[Any], rng: random.Random) -> list
                     "resident_id": person.record_id,
                     "house_id": house,
                     "relation": "tenant",
-                    "start_date": "2026-11-01",
+                    "start_date": iso(-27),
                 },
                 user_id=user,
             )
@@ -185,14 +186,14 @@ def _act(phone: Phone, action: str, args: list[Any], rng: random.Random) -> list
             return []
         resident = bindings[binding_id][1]["resident_id"]
         with store.transaction():
-            closed = store.update("binding", binding_id, {"end_date": "2026-11-25"}, user_id=user)
+            closed = store.update("binding", binding_id, {"end_date": iso(-3)}, user_id=user)
             opened = store.create(
                 "binding",
                 {
                     "resident_id": resident,
                     "house_id": house,
                     "relation": "member",
-                    "start_date": "2026-11-25",
+                    "start_date": iso(-3),
                 },
                 user_id=user,
             )

@@ -28,7 +28,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,7 @@ from sync_server.models import (
 )
 from sync_server.services.campaigns import create_campaign
 from tests.conftest import PG_ADMIN_URL, TEST_DB, TEST_SECRET, _pg_url, sqlite_settings
+from tests.days import RUN_CLOCK, at, iso
 from tests.factories import make_id_number, make_tiny_grid
 
 pytestmark = pytest.mark.slow
@@ -93,11 +93,11 @@ def _write_completions(path: Path, id_numbers: list[str]) -> Path:
         writer = csv.writer(f)
         writer.writerow(["身份证号", "完成时间", "完成地点"])
         for i in range(COMPLETION_ROWS):
-            day, minute = 20 + i % 8, i % 1440
+            offset, minute = -8 + i % 8, i % 1440
             writer.writerow(
                 [
                     rng.choice(id_numbers),
-                    f"2026-11-{day} {minute // 60:02d}:{minute % 60:02d}:{i % 60:02d}",
+                    f"{iso(offset)} {minute // 60:02d}:{minute % 60:02d}:{i % 60:02d}",
                     "西门社区采样点",
                 ]
             )
@@ -142,7 +142,7 @@ def _seed(db: Database, *, roster: Path | None) -> str:
         with transaction(make_sessionmaker(engine)) as session:
             make_tiny_grid(session)
             if roster is not None:
-                report = import_grid(session=session, paths=[roster], today=date(2026, 11, 1))
+                report = import_grid(session=session, paths=[roster], now=at(-27))
                 assert not report.errors, report.errors[:3]
             admin = session.scalars(select(User).where(User.username == "admin")).one()
             campaign = create_campaign(
@@ -152,11 +152,12 @@ def _seed(db: Database, *, roster: Path | None) -> str:
                     {
                         "name": "第3轮核酸检测",
                         "kind": "testing",
-                        "start_date": "2026-11-20",
-                        "end_date": "2026-11-30",
+                        "start_date": iso(-8),
+                        "end_date": iso(2),
                         "rule": {"grid_id": "T1"},
                     }
                 ),
+                now=RUN_CLOCK.now(),
             )
             return campaign.id
     finally:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import Resident, User
 from sync_server.services.users import assign_grids
+from tests.days import iso
 from tests.factories import TinyGrid, make_id_number
 from tests.integration.harness import Phone, assert_device_equals_server
 from tests.sync_server.conftest import login
@@ -41,7 +42,7 @@ def test_offline_edits_on_two_phones_meet_on_both(
             "resident_id": person.record_id,
             "house_id": house,
             "relation": "tenant",
-            "start_date": "2026-11-20",
+            "start_date": iso(-8),
         },
         user_id=a.user_id,
     )

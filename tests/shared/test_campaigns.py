@@ -37,6 +37,9 @@ from shared.validation import id_check_char
 START = date(2026, 3, 1)
 GRIDS = frozenset({"root", "l2", "l3", "l4", "leaf"})
 
+# The caller's today (shared/ never reads the wall clock); any fixed day will do.
+TODAY = date(2026, 11, 28)
+
 
 def id_number(birth: date, seq: str = "123") -> str:
     first17 = f"350128{birth:%Y%m%d}{seq}"
@@ -289,6 +292,7 @@ def test_outcome_values_are_checked_like_any_record() -> None:
             "recorded_at": "2026-03-02 17:05",
         },
         creating=True,
+        today=TODAY,
     )
     assert errors == []
     assert values["outcome"] == "done_elsewhere" and values["place"] == "县医院"
@@ -297,6 +301,7 @@ def test_outcome_values_are_checked_like_any_record() -> None:
         "outcome",
         {"campaign_id": "c", "resident_id": "r", "outcome": "met", "recorded_at": "now"},
         creating=True,
+        today=TODAY,
     )
     assert {(e.field, e.code) for e in errors} == {
         ("outcome", "choice"),

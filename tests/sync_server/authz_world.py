@@ -41,6 +41,7 @@ from sync_server.main import create_app
 from sync_server.models import Binding, Device, GridNode, House, Resident
 from sync_server.services.users import create_user
 from tests.conftest import PG_ADMIN_URL, TEST_SECRET, _pg_url, sqlite_settings
+from tests.days import iso
 from tests.factories import PASSWORD, make_id_number, make_tiny_grid, password_hash
 from tests.sync_server.wire_device import WireDevice
 
@@ -180,7 +181,7 @@ def _newcomer(phone: WireDevice, name: str) -> tuple[str, str]:
             "resident_id": (None, person),
             "house_id": (None, house_id),
             "relation": (None, "tenant"),
-            "start_date": (None, "2026-11-20"),
+            "start_date": (None, iso(-8)),
         },
     )
     results = phone.push([create, bind])
@@ -242,8 +243,8 @@ def build_world(settings: Settings) -> World:
             body = {
                 "name": name,
                 "kind": "testing",
-                "start_date": "2026-11-20",
-                "end_date": "2026-11-30",
+                "start_date": iso(-8),
+                "end_date": iso(2),
                 "rule": {"grid_id": grid},
             }
             response = client.post("/api/v1/campaigns", json=body, headers=admin)

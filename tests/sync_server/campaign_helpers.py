@@ -10,10 +10,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from shared.campaigns import OutcomeFact, ResidentFacts, TargetRule, is_target, lives_under, sweep
+from tests.days import day
 from tests.sync_server.conftest import login
 from tests.sync_server.wire_device import WireDevice
 
-START, END = date(2026, 11, 20), date(2026, 11, 30)
+# A campaign running today: started two weeks ago, ends in a week.
+START, END = day(-14), day(7)
 
 
 def create_campaign(client: TestClient, grid: str, **rule: Any) -> dict[str, Any]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.schema import Role
-from sync_server.config import Settings
-from sync_server.main import create_app
 from sync_server.services.users import create_user
 from tests.factories import PASSWORD, TinyGrid, make_tiny_grid, password_hash
 from tests.sync_server.wire_device import WireDevice
@@ -23,11 +22,9 @@ def tiny(session_factory: sessionmaker[Session]) -> TinyGrid:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
-    app.state.engine.dispose()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
+from shared.clock import MovableClock
 from sync_server.config import Settings
 from tests.factories import TinyGrid
 from tests.sync_server.conftest import login
@@ -70,3 +71,15 @@ def test_malformed_login_names_the_field(client: TestClient) -> None:
     response = client.post("/api/v1/auth/login", json={"username": "", "password": "x"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "username"
+
+
+def test_a_token_expires_after_its_lifetime_on_the_servers_clock(
+    client: TestClient, tiny: TinyGrid, settings: Settings, clock: MovableClock
+) -> None:
+    headers = login(client, "w11")
+    clock.advance(hours=settings.token_ttl_hours - 1)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    clock.advance(hours=2)
+    expired = client.get("/api/v1/me", headers=headers)
+    assert (expired.status_code, expired.json()["code"]) == (401, "token_expired")
+    assert client.get("/api/v1/me", headers=login(client, "w11")).status_code == 200

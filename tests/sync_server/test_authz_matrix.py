@@ -61,6 +61,7 @@ from sync_server.models import (
     UserGrid,
 )
 from tests.conftest import TEST_DB
+from tests.days import iso
 from tests.sync_server.authz_world import (
     USERS,
     Side,
@@ -140,7 +141,7 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
 
 def completions_file(w: World, s: Side) -> list[tuple[str, tuple[str, bytes, str]]]:
     idn = sorted(s.markers["ids"])[0]
-    body = csv_bytes([["身份证号", "完成时间", "完成地点"], [idn, "2026-11-21 10:00", "西门"]])
+    body = csv_bytes([["身份证号", "完成时间", "完成地点"], [idn, f"{iso(-7)} 10:00", "西门"]])
     return [("file", ("completions.csv", body, "text/csv"))]
 
 
@@ -260,7 +261,7 @@ def decided(status: str) -> Check:
     return check
 
 
-CONSOLE_FORM_DATES = {"start_date": "2026-11-20", "end_date": "2026-11-30", "kind": "testing"}
+CONSOLE_FORM_DATES = {"start_date": iso(-8), "end_date": iso(2), "kind": "testing"}
 
 CASES: list[Case] = [
     # --- API ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from tests.days import iso
 from tests.factories import TinyGrid
 from tests.sync_server.campaign_helpers import create_campaign
 from tests.sync_server.conftest import login
@@ -37,8 +38,8 @@ def test_only_admins_create_and_rules_are_checked(client: TestClient, tiny: Tiny
     body = {
         "name": "排查",
         "kind": "inspection",
-        "start_date": "2026-11-20",
-        "end_date": "2026-11-30",
+        "start_date": iso(-8),
+        "end_date": iso(2),
         "rule": {"grid_id": "T1"},
     }
     response = client.post("/api/v1/campaigns", json=body, headers=login(client, "s1"))
@@ -46,7 +47,7 @@ def test_only_admins_create_and_rules_are_checked(client: TestClient, tiny: Tiny
     admin = login(client, "admin")
     cases = [
         ({"rule": {"grid_id": "NOPE"}}, "unknown_grid"),
-        ({"end_date": "2026-11-01"}, "invalid_request"),
+        ({"end_date": iso(-27)}, "invalid_request"),
         ({"rule": {"grid_id": "T1", "age_min": 70, "age_max": 60}}, "invalid_request"),
         ({"kind": "party"}, "invalid_request"),
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from shared.campaigns import CHINA_TIME
+from shared.clock import CHINA_TIME
 from shared.protocol import CampaignCreate
 from shared.validation import id_check_char
 from sync_server.cli import app as cli
@@ -27,11 +26,12 @@ from sync_server.models import Campaign, Change, Completion, CompletionMark, Res
 from sync_server.services.campaigns import create_campaign as create_campaign_service
 from sync_server.services.changes import ChangeSet, commit_changes
 from tests.conftest import TEST_SECRET
+from tests.days import RUN_CLOCK, at, day, iso
 from tests.factories import TinyGrid, make_tiny_grid
 from tests.sync_server.campaign_helpers import START, create_campaign, upload, write_completions
 from tests.sync_server.conftest import login
 
-NOW = datetime(2026, 11, 28, 12, 0)  # China time, naive = CST in the importer's eyes
+NOW = at(0, 12).replace(tzinfo=None)  # China time, naive = CST in the importer's eyes
 
 
 def stranger(n: int = 1) -> str:
@@ -63,12 +63,14 @@ def setup(session: Session) -> tuple[Campaign, list[str]]:
         {
             "name": "第3轮核酸",
             "kind": "testing",
-            "start_date": "2026-11-20",
-            "end_date": "2026-11-30",
+            "start_date": iso(-8),
+            "end_date": iso(2),
             "rule": {"grid_id": "T1"},
         }
     )
-    campaign = create_campaign_service(session=session, user=tiny.users["admin"], body=body)
+    campaign = create_campaign_service(
+        session=session, user=tiny.users["admin"], body=body, now=RUN_CLOCK.now()
+    )
     return campaign, roster(session)
 
 
@@ -78,19 +80,19 @@ def test_bad_rows_are_reported_and_good_rows_imported(
     campaign, ids = setup
     bad_digit = ids[0][:17] + ("0" if ids[0][17] != "0" else "1")
     rows = [
-        (ids[0], "2026-11-21 08:30:00", "西门采样点"),  # 2
-        (ids[1], "2026/11/21 9:05", ""),  # 3
-        (bad_digit, "2026-11-21 08:30:00", ""),  # 4
-        ("35012819", "2026-11-21 08:30:00", ""),  # 5
+        (ids[0], f"{iso(-7)} 08:30:00", "西门采样点"),  # 2
+        (ids[1], f"{day(-7):%Y/%m/%d} 9:05", ""),  # 3
+        (bad_digit, f"{iso(-7)} 08:30:00", ""),  # 4
+        ("35012819", f"{iso(-7)} 08:30:00", ""),  # 5
         (ids[2], "昨天下午", ""),  # 6
-        (ids[3], "2026-11-01 10:00:00", ""),  # 7 before the campaign
+        (ids[3], f"{iso(-27)} 10:00:00", ""),  # 7 before the campaign
         (ids[4], "", ""),  # 8
-        (stranger(), "2026-11-21 10:00:00", ""),  # 9 not on the roster
-        (ids[5], "2026-11-21 10:00:00", "采" * 201),  # 10
-        ("3.50128E+17", "2026-11-21 10:00:00", ""),  # 11
-        (ids[0], "2026-11-21 08:30:00", "西门采样点"),  # 12 repeated in the file
-        (ids[0], "2026-11-25T08:30:00+08:00", "复检"),  # 13 a second completion
-        (ids[6], "2026-11-29 10:00:00", ""),  # 14 tomorrow, China time
+        (stranger(), f"{iso(-7)} 10:00:00", ""),  # 9 not on the roster
+        (ids[5], f"{iso(-7)} 10:00:00", "采" * 201),  # 10
+        ("3.50128E+17", f"{iso(-7)} 10:00:00", ""),  # 11
+        (ids[0], f"{iso(-7)} 08:30:00", "西门采样点"),  # 12 repeated in the file
+        (ids[0], f"{iso(-3)}T08:30:00+08:00", "复检"),  # 13 a second completion
+        (ids[6], f"{iso(1)} 10:00:00", ""),  # 14 tomorrow, China time
     ]
     changes = ChangeSet()
     report = run(session, campaign, write_completions(tmp_path / "平台.csv", rows), changes)
@@ -107,16 +109,16 @@ def test_bad_rows_are_reported_and_good_rows_imported(
         (14, "完成时间", "time_future"),
     }
     zh = {e.row: e.reason_zh for e in report.errors}
-    assert "不在活动期间" in zh[7] and "2026-11-20至2026-11-30" in zh[7]
+    assert "不在活动期间" in zh[7] and f"{iso(-8)}至{iso(2)}" in zh[7]
     assert "没有该身份证号" in zh[9] and stranger()[-4:] in zh[9]
     assert (report.rows_read, report.imported, report.duplicates) == (13, 3, 1)
     assert (report.rejected_rows, report.residents_completed) == (9, 2)
     assert report.error_counts["unknown_person"] == 1
     stored = session.scalars(select(Completion).order_by(Completion.completed_at)).all()
     assert [(c.id_number, c.completed_at.isoformat(), c.place) for c in stored] == [
-        (ids[0], "2026-11-21T00:30:00+00:00", "西门采样点"),
-        (ids[1], "2026-11-21T01:05:00+00:00", ""),
-        (ids[0], "2026-11-25T00:30:00+00:00", "复检"),
+        (ids[0], f"{iso(-7)}T00:30:00+00:00", "西门采样点"),
+        (ids[1], f"{iso(-7)}T01:05:00+00:00", ""),
+        (ids[0], f"{iso(-3)}T00:30:00+00:00", "复检"),
     ]
     assert len(changes) == 2  # two residents newly completed, each in one grid
 
@@ -125,7 +127,7 @@ def test_importing_again_adds_nothing(
     session: Session, setup: tuple[Campaign, list[str]], tmp_path: Path
 ) -> None:
     campaign, ids = setup
-    rows = [(i, f"2026-11-2{n % 5} 0{n % 9}:15:00", "点") for n, i in enumerate(ids)]
+    rows = [(i, f"{iso(-8 + n % 5)} 0{n % 9}:15:00", "点") for n, i in enumerate(ids)]
     path = write_completions(tmp_path / "round3.csv", rows)
     first_changes = ChangeSet()
     first = run(session, campaign, path, first_changes)
@@ -152,9 +154,9 @@ def test_excel_with_title_row_aliases_and_date_cells(
     sheet.title = "平台数据"
     sheet.append(["海坛片区第3轮核酸检测完成名单"])
     sheet.append(["序号", "姓名", "身份证号码", "采样时间", "采样点"])
-    sheet.append([1, "张三", ids[0], datetime(2026, 11, 21, 8, 30), "西门采样点"])
-    sheet.append([2, "李四", ids[1], "2026-11-22 10:00", None])
-    sheet.append([3, "王五", int(ids[2][:15]) * 1000, datetime(2026, 11, 21, 8, 30), None])
+    sheet.append([1, "张三", ids[0], at(-7, 8, 30).replace(tzinfo=None), "西门采样点"])
+    sheet.append([2, "李四", ids[1], f"{iso(-6)} 10:00", None])
+    sheet.append([3, "王五", int(ids[2][:15]) * 1000, at(-7, 8, 30).replace(tzinfo=None), None])
     path = tmp_path / "平台.xlsx"
     workbook.save(path)
     report = run(session, campaign, path)
@@ -162,7 +164,7 @@ def test_excel_with_title_row_aliases_and_date_cells(
     assert (report.imported, report.residents_completed) == (2, 2)
     assert any("序号" in note and "姓名" in note for note in report.notes)
     # The same completion from a CSV export of the same data is not added again.
-    csv_path = write_completions(tmp_path / "same.csv", [(ids[0], "2026-11-21 08:30", "x")])
+    csv_path = write_completions(tmp_path / "same.csv", [(ids[0], f"{iso(-7)} 08:30", "x")])
     assert run(session, campaign, csv_path).duplicates == 1
 
 
@@ -177,7 +179,7 @@ def test_unreadable_files_are_reported_not_raised(
     assert "完成情况表" in report.errors[0].reason_zh
     gbk = tmp_path / "gbk.csv"
     with gbk.open("w", encoding="gb18030", newline="") as f:
-        csv.writer(f).writerows([["公民身份号码", "检测时间"], [ids[0], "2026-11-21 08:00"]])
+        csv.writer(f).writerows([["公民身份号码", "检测时间"], [ids[0], f"{iso(-7)} 08:00"]])
     assert run(session, campaign, gbk).imported == 1
     wrong = tmp_path / "data.txt"
     wrong.write_text("x")
@@ -192,7 +194,7 @@ def test_upload_through_the_api_with_dry_run(
         ids = roster(session)
     path = write_completions(
         tmp_path / "upload.csv",
-        [(i, "2026-11-21 08:00:00", "") for i in ids] + [(stranger(), "2026-11-21 08:00", "")],
+        [(i, f"{iso(-7)} 08:00:00", "") for i in ids] + [(stranger(), f"{iso(-7)} 08:00", "")],
     )
     dry = upload(client, campaign["id"], path, dry_run=True)
     assert dry.status_code == 200, dry.text
@@ -238,13 +240,15 @@ def test_cli_imports_completions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                     "name": "第3轮核酸",
                     "kind": "testing",
                     "start_date": START.isoformat(),
-                    "end_date": "2026-11-30",
+                    "end_date": iso(2),
                     "rule": {"grid_id": "T1"},
                 }
             )
-            create_campaign_service(session=session, user=tiny.users["admin"], body=body)
+            create_campaign_service(
+                session=session, user=tiny.users["admin"], body=body, now=RUN_CLOCK.now()
+            )
         engine.dispose()
-        rows = [(i, "2026-11-21 08:00:00", "") for i in ids] + [("123", "2026-11-21", "")]
+        rows = [(i, f"{iso(-7)} 08:00:00", "") for i in ids] + [("123", iso(-7), "")]
         file = write_completions(tmp_path / "round.csv", rows)
         result = runner.invoke(cli, ["import", "completions", "第3轮核酸", str(file)])
         assert result.exit_code == 1, result.output  # one bad row
@@ -277,18 +281,18 @@ def test_import_is_the_same_on_sqlite_and_postgresql(
             {
                 "name": "加强针",
                 "kind": "vaccination",
-                "start_date": "2026-11-20",
-                "end_date": "2026-11-30",
+                "start_date": iso(-8),
+                "end_date": iso(2),
                 "rule": {"grid_id": "T1-1-1-1"},
             }
         )
         campaign_id = create_campaign_service(
-            session=session, user=tiny.users["admin"], body=body
+            session=session, user=tiny.users["admin"], body=body, now=RUN_CLOCK.now()
         ).id
         ids = roster(session)
-    rows: list[Any] = [(i, "2026-11-21 08:00:00", "接种点") for i in ids]
-    rows += [(ids[0], "2026-11-22 08:00:00", ""), (ids[0], "2026-11-21 08:00:00", "接种点")]
-    rows += [(stranger(), "2026-11-21 08:00:00", "")]
+    rows: list[Any] = [(i, f"{iso(-7)} 08:00:00", "接种点") for i in ids]
+    rows += [(ids[0], f"{iso(-6)} 08:00:00", ""), (ids[0], f"{iso(-7)} 08:00:00", "接种点")]
+    rows += [(stranger(), f"{iso(-7)} 08:00:00", "")]
     path = write_completions(tmp_path / "v.csv", rows)
     outcomes = []
     for _ in range(2):
@@ -309,4 +313,4 @@ def test_import_is_the_same_on_sqlite_and_postgresql(
         assert session.scalar(select(func.count()).select_from(Completion)) == len(ids) + 1
         assert session.scalar(select(func.count()).select_from(CompletionMark)) == len(ids)
         assert session.scalar(select(func.count()).select_from(User)) > 0
-        assert date(2026, 11, 20) == session.get_one(Campaign, campaign_id).start_date
+        assert day(-8) == session.get_one(Campaign, campaign_id).start_date

@@ -7,7 +7,7 @@ import io
 import random
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,13 @@ from sync_server.queries.campaign_progress import sweep_under
 from sync_server.seed.demo import DEMO_PASSWORD, DemoShape, seed_shape
 from sync_server.services.campaigns import create_campaign
 from sync_server.services.changes import ChangeSet, commit_changes
+from tests.days import RUN_CLOCK, at, day, iso
 from tests.sync_server.campaign_helpers import device_statuses, write_completions
 from tests.sync_server.conftest import login
 from tests.sync_server.wire_device import WireDevice
 
 SHAPE = DemoShape((("潭城镇", 2, 1), ("北厝镇", 1, 1)), grids=10, households=300)
-START = date(2026, 11, 20)
+START = day(-8)
 SETTLING = {"done_elsewhere", "exempt", "moved_out", "away"}
 KINDS = ["done_elsewhere", "not_home", "refused", "exempt", "moved_out", "away"]
 
@@ -61,7 +62,7 @@ def district(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[str
     bound in two grids at once."""
     rng = random.Random(20261128)
     with session_factory() as session, session.begin():
-        seed_shape(session=session, shape=SHAPE, seed=7)
+        seed_shape(session=session, shape=SHAPE, seed=7, now=RUN_CLOCK.now(), activity=False)
         admin = session.scalars(select(User).where(User.username == "admin")).one()
         level2 = session.scalars(select(GridNode).where(GridNode.level == 2)).one()
         body = CampaignCreate.model_validate(
@@ -69,11 +70,11 @@ def district(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[str
                 "name": "加强针接种",
                 "kind": "vaccination",
                 "start_date": START.isoformat(),
-                "end_date": "2026-11-30",
+                "end_date": iso(2),
                 "rule": {"grid_id": level2.code, "age_min": 3, "age_max": 70},
             }
         )
-        campaign = create_campaign(session=session, user=admin, body=body)
+        campaign = create_campaign(session=session, user=admin, body=body, now=RUN_CLOCK.now())
         residents = session.scalars(select(Resident).order_by(Resident.id)).all()
         houses = session.scalars(select(House).order_by(House.id)).all()
         for resident in rng.sample(list(residents), 15):  # bound in a second grid as well
@@ -82,20 +83,22 @@ def district(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[str
                     resident_id=resident.id,
                     house_id=rng.choice(houses).id,
                     relation="tenant",
-                    start_date=date(2026, 1, 1),
+                    start_date=day(-331),
                 )
             )
         for resident in rng.sample(list(residents), 30):
             resident.residence_status = rng.choice(["away", "floating", "moved_out"])
         completed = rng.sample(list(residents), len(residents) * 2 // 5)
-        rows = [(r.id_number, "2026-11-21 08:00:00", "接种点") for r in completed]
-        rows += [(r.id_number, "2026-11-23 15:30:00", "") for r in completed[:50]]
+        rows = [(r.id_number, f"{iso(-7)} 08:00:00", "接种点") for r in completed]
+        rows += [(r.id_number, f"{iso(-5)} 15:30:00", "") for r in completed[:50]]
         path = write_completions(tmp_path / "done.csv", rows)
         changes = ChangeSet()
-        report = import_completions(session=session, campaign=campaign, path=path, changes=changes)
+        report = import_completions(
+            session=session, campaign=campaign, path=path, changes=changes, now=RUN_CLOCK.now()
+        )
         assert report.rejected_rows == 0
         commit_changes(session=session, changes=changes)
-        moment = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+        moment = at(-4, 9)
         for resident in rng.sample(list(residents), 250):
             for _ in range(rng.choice([1, 1, 2, 3])):
                 moment += timedelta(seconds=rng.choice([0, 7, 60]))  # some ties: id decides

@@ -17,6 +17,7 @@ from shared.schema import Role
 from sync_server.models import Binding, Campaign, GridNode, Resident
 from sync_server.queries.campaign_progress import sweep_under
 from sync_server.services.users import create_user
+from tests.days import iso
 from tests.factories import TinyGrid, make_id_number, password_hash
 from tests.sync_server.campaign_helpers import (
     create_campaign,
@@ -48,7 +49,7 @@ def outcome_op(
         "campaign_id": (None, campaign_id),
         "resident_id": (None, resident_id),
         "outcome": (None, outcome),
-        "recorded_at": (None, f"2026-11-25T09:{minute:02d}:00+08:00"),
+        "recorded_at": (None, f"{iso(-3)}T09:{minute:02d}:00+08:00"),
         **{k: (None, v) for k, v in detail.items()},
     }
     return device.op("outcome", str(uuid.uuid4()), "create", fields)
@@ -71,7 +72,7 @@ def held(device: WireDevice) -> dict[str, set[str]]:
 def completions_for(
     client: TestClient, tmp_path: Path, campaign_id: str, people: list[Resident]
 ) -> None:
-    rows = [(p.id_number, "2026-11-21 08:30:00", "采样点") for p in people]
+    rows = [(p.id_number, f"{iso(-7)} 08:30:00", "采样点") for p in people]
     response = upload(client, campaign_id, write_completions(tmp_path / "done.csv", rows))
     assert response.status_code == 200, response.text
     assert response.json()["imported"] == len(people)
@@ -157,7 +158,7 @@ def test_two_phones_record_on_one_person_without_conflict(
     b.pull(campaigns=True)
     cid = community["id"]
     person = residents_of(session_factory, tiny, "T1-1-1-1-1")[0].id
-    first = a.push([outcome_op(a, cid, person, "not_home", 1, revisit_date="2026-11-26")])
+    first = a.push([outcome_op(a, cid, person, "not_home", 1, revisit_date=iso(-2))])
     second = b.push([outcome_op(b, cid, person, "done_elsewhere", 2, place="县医院")])
     third = a.push([outcome_op(a, cid, person, "refused", 3)])  # offline, recorded later
     assert [r[0]["status"] for r in (first, second, third)] == ["applied"] * 3
@@ -228,7 +229,7 @@ def test_people_moving_during_the_campaign_take_their_records_along(
     mover, leaver, stayer = residents_of(session_factory, tiny, "T1-1-1-1-1")
     completions_for(client, tmp_path, cid, [mover])
     w11.pull(campaigns=True)
-    w11.push([outcome_op(w11, cid, stayer.id, "not_home", 5, revisit_date="2026-11-27")])
+    w11.push([outcome_op(w11, cid, stayer.id, "not_home", 5, revisit_date=iso(-1))])
     admin.pull(campaigns=True)
 
     def move(resident: Resident, code: str) -> list[dict[str, Any]]:
@@ -239,7 +240,7 @@ def test_people_moving_during_the_campaign_take_their_records_along(
         )
         house = tiny.houses[code][0].id
         return [
-            admin.edit("binding", binding_id, end_date="2026-11-24"),
+            admin.edit("binding", binding_id, end_date=iso(-4)),
             admin.op(
                 "binding",
                 str(uuid.uuid4()),
@@ -248,7 +249,7 @@ def test_people_moving_during_the_campaign_take_their_records_along(
                     "resident_id": (None, resident.id),
                     "house_id": (None, house),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-24"),
+                    "start_date": (None, iso(-4)),
                 },
             ),
         ]
@@ -299,10 +300,10 @@ def test_someone_found_at_the_door_becomes_a_target(
                     "resident_id": (None, rid),
                     "house_id": (None, house),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-22"),
+                    "start_date": (None, iso(-6)),
                 },
             ),
-            outcome_op(device, cid, rid, "not_home", 7, revisit_date="2026-11-26"),
+            outcome_op(device, cid, rid, "not_home", 7, revisit_date=iso(-2)),
         ]
     )
     assert [r["status"] for r in results] == ["applied"] * 3
@@ -342,7 +343,7 @@ def test_an_outcome_waits_with_a_suspected_duplicate(
                     "resident_id": (None, rid),
                     "house_id": (None, house),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-22"),
+                    "start_date": (None, iso(-6)),
                 },
             ),
             outcome_op(device, cid, rid, "exempt", 8, reason="孕期"),

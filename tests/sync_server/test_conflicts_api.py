@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import Binding, Resident
+from tests.days import iso
 from tests.factories import make_id_number
 from tests.sync_server.conftest import login
 from tests.sync_server.wire_device import WireDevice
@@ -126,7 +127,7 @@ def test_duplicate_merged_binds_the_existing_resident_and_devices_drop_the_copy(
                 "resident_id": (None, person),
                 "house_id": (None, house_id),
                 "relation": (None, "tenant"),
-                "start_date": (None, "2026-11-20"),
+                "start_date": (None, iso(-8)),
             },
         ),
     ]
@@ -175,7 +176,7 @@ def test_duplicate_kept_as_a_different_person_with_corrected_id(
                     "resident_id": (None, person),
                     "house_id": (None, house_id),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-20"),
+                    "start_date": (None, iso(-8)),
                 },
             ),
         ]

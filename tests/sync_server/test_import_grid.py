@@ -15,11 +15,15 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import CHINA_TIME
 from shared.validation import id_check_char
 from sync_server.importer import ImportReport, import_grid, write_template
 from sync_server.models import Binding, Building, GridNode, House, Resident, Unit
 
+# The importer's clock in these tests (its date is the default move-in date): a fixed day,
+# given to every import, which the rows' dates are written against.
 TODAY = date(2025, 6, 30)
+NOW = datetime(2025, 6, 30, 12, tzinfo=CHINA_TIME)
 ADMIN = "8d0c1a52-0000-4000-8000-000000000001"
 G1, G2 = "HT-1-1-1-1", "HT-1-1-1-2"
 
@@ -144,7 +148,7 @@ def sample_files(tmp_path: Path, fmt: str, roster: list[list[Any]] | None = None
 
 
 def run(session: Session, paths: list[Path], **kwargs: Any) -> ImportReport:
-    report = import_grid(session=session, paths=paths, user_id=ADMIN, today=TODAY, **kwargs)
+    report = import_grid(session=session, paths=paths, user_id=ADMIN, now=NOW, **kwargs)
     session.flush()
     return report
 

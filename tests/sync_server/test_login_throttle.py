@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sync_server.config import Settings
 from sync_server.main import create_app
 from sync_server.models import AuditEvent, LoginAttempt
+from tests.days import RUN_CLOCK
 from tests.factories import PASSWORD, TinyGrid
 
 DEVICE = "6f1c2d3e-0000-4000-8000-00000000a0d1"
@@ -135,10 +136,9 @@ def test_attempts_older_than_the_window_are_pruned_and_recent_ones_still_lock(
 def test_a_backlog_of_old_attempts_drains_in_bounded_batches(
     client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
 ) -> None:
-    from sync_server.models import utcnow
     from sync_server.services.throttle import PRUNE_BATCH
 
-    long_ago = utcnow() - timedelta(days=3)
+    long_ago = RUN_CLOCK.now() - timedelta(days=3)
     with session_factory() as session, session.begin():
         session.add_all(
             LoginAttempt(

@@ -27,6 +27,7 @@ from sync_server.services import push as push_mod
 from sync_server.services.auth import Caller
 from sync_server.services.pull import pull
 from sync_server.services.push import push
+from tests.days import RUN_CLOCK
 from tests.factories import make_tiny_grid
 
 WRITERS = 3
@@ -102,6 +103,7 @@ def test_concurrent_writers_never_make_a_pull_skip_a_change(
                             protocol_version=1, device_id=admin_device, operations=[op]
                         ),
                         clock=clock,
+                        now=RUN_CLOCK.now(),
                     )
         except BaseException as exc:
             errors.append(exc)
@@ -123,6 +125,7 @@ def test_concurrent_writers_never_make_a_pull_skip_a_change(
                         protocol_version=1, device_id=reader_device, cursor=cursor, limit=7
                     ),
                     clock=server_clock,
+                    now=RUN_CLOCK.now(),
                 )
             for record in page.records:
                 if record.entity == "resident":

@@ -6,13 +6,14 @@ import hashlib
 import random
 import shutil
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import china_date
 from shared.errors import FieldError
 from shared.schema import Relation, ResidenceStatus, Role, Tag
 from shared.validation import normalize_mobile, parse_id_number
@@ -22,20 +23,25 @@ from sync_server.models import (
     Base,
     Binding,
     Building,
+    Campaign,
+    Completion,
+    CompletionBatch,
+    CompletionMark,
     GridNode,
     House,
     Resident,
     Unit,
     User,
     UserGrid,
+    Visit,
 )
+from sync_server.queries.campaign_progress import sweep_under
 from sync_server.security import verify_password
 from sync_server.seed.demo import (
     DEMO_PASSWORD,
     SHAPES,
     DemoShape,
     SeedReport,
-    as_of_date,
     plan_demo,
     seed_demo,
     seed_shape,
@@ -43,14 +49,17 @@ from sync_server.seed.demo import (
 from sync_server.services.grid import node_path
 from sync_server.services.users import create_user
 from tests.conftest import sqlite_settings
+from tests.days import RUN_CLOCK
 
 SEED = 20261128
-AS_OF = as_of_date(SEED)
+# The moment the demo is seeded: the run's clock (the data are dated from it).
+SEEDED_AT = RUN_CLOCK.now().replace(microsecond=0)
+AS_OF = china_date(SEEDED_AT)
 
 
 @pytest.fixture
 def small(session: Session) -> SeedReport:
-    return seed_demo(session=session, scale="small", seed=SEED)
+    return seed_demo(session=session, scale="small", seed=SEED, now=SEEDED_AT)
 
 
 def _age(birth: date) -> int:
@@ -123,7 +132,7 @@ def test_identity_numbers_and_phones_are_valid_unique_and_agree_with_each_reside
 ) -> None:
     residents = list(session.scalars(select(Resident)))
     for r in residents:
-        info = parse_id_number(r.id_number)
+        info = parse_id_number(r.id_number, today=None)
         assert not isinstance(info, FieldError), (r.id_number, info)
         assert info.birth_date == r.birth_date
         assert info.sex == r.sex
@@ -263,7 +272,7 @@ def _seed_fresh(template: Path, path: Path, seed: int) -> dict[str, str]:
     shutil.copy(template, path)
     engine = make_engine(sqlite_settings(path))
     with make_sessionmaker(engine)() as session, session.begin():
-        seed_demo(session=session, scale="small", seed=seed)
+        seed_demo(session=session, scale="small", seed=seed, now=SEEDED_AT)
     engine.dispose()
     return _dump(path)
 
@@ -279,32 +288,68 @@ def test_the_same_seed_gives_identical_rows_and_another_seed_different_ones(
         assert other[table] != first[table], table
 
 
-def test_rows_are_stamped_with_the_seeds_day_not_the_clock(session: Session) -> None:
-    seed_demo(session=session, scale="small", seed=12345)
-    for model in (GridNode, Building, House, Resident, Binding):
+def test_rows_are_stamped_with_the_moment_they_were_seeded(session: Session) -> None:
+    seed_demo(session=session, scale="small", seed=12345, now=SEEDED_AT)
+    for model in (GridNode, Building, House, Resident, Binding, Campaign, Visit, CompletionMark):
         stamps = set(session.scalars(select(model.updated_at).distinct()))
-        assert len(stamps) == 1
-        assert stamps.pop().date() == as_of_date(12345) <= date(2026, 11, 28)
-    assert as_of_date(20250301) == date(2025, 3, 1)
+        assert stamps == {SEEDED_AT}, model
+
+
+def test_a_demo_seeded_on_any_day_shows_a_campaign_running_that_day(
+    session: Session, small: SeedReport
+) -> None:
+    (campaign,) = session.scalars(select(Campaign))
+    assert campaign.start_date < AS_OF < campaign.end_date
+    sweep = sweep_under(
+        session=session, campaign=campaign, node=session.get_one(GridNode, campaign.grid_id)
+    )
+    tally = sweep.result.tally()
+    # Part of its targets done on the platform on the days before, the rest still to find.
+    assert 0.3 < tally.completed / tally.targets < 0.6, tally
+    completions = list(session.scalars(select(Completion)))
+    assert len(completions) == tally.completed
+    assert all(campaign.start_date <= china_date(c.completed_at) < AS_OF for c in completions), (
+        "no completion before the campaign or after the seeding"
+    )
+    batch = session.scalars(select(CompletionBatch)).one()
+    assert batch.imported == len(completions)
+
+
+def test_a_demo_seeded_on_any_day_has_door_visits_of_the_last_days(
+    session: Session, small: SeedReport
+) -> None:
+    visits = list(session.scalars(select(Visit)))
+    days = Counter(v.visited_at[:10] for v in visits)
+    for offset in (1, 2, 3):  # every house has about an even chance of a visit on each day
+        assert days[(AS_OF - timedelta(days=offset)).isoformat()] > 50
+    assert set(days) <= {(AS_OF - timedelta(days=d)).isoformat() for d in range(4)}
+    latest = max(datetime.fromisoformat(v.visited_at) for v in visits)
+    assert latest <= SEEDED_AT, "no visit after the moment of seeding"
+    occupied = {b.house_id for b in _open_bindings(session)}
+    assert {v.house_id for v in visits} <= occupied
+    met = [v for v in visits if v.outcome == "met"]
+    assert met and all(v.resident_id for v in met)
 
 
 def test_seeding_a_database_that_already_has_a_grid_or_the_demo_users_is_refused(
     session: Session, small: SeedReport
 ) -> None:
     with pytest.raises(Conflict, match="already has a grid"):
-        seed_demo(session=session, scale="small")
+        seed_demo(session=session, scale="small", now=SEEDED_AT)
 
 
 def test_seeding_refuses_when_a_demo_username_is_taken(session: Session) -> None:
     create_user(session=session, username="admin", password="long-enough-pw", role=Role.ADMIN)
     with pytest.raises(Conflict, match="'admin' already exists"):
-        seed_demo(session=session, scale="small")
+        seed_demo(session=session, scale="small", now=SEEDED_AT)
     assert session.scalar(select(func.count()).select_from(GridNode)) == 0
 
 
 def test_progress_counts_houses_and_residents_up_to_the_total(session: Session) -> None:
     calls: list[tuple[int, int]] = []
-    report = seed_demo(session=session, scale="small", progress=lambda d, t: calls.append((d, t)))
+    report = seed_demo(
+        session=session, scale="small", now=SEEDED_AT, progress=lambda d, t: calls.append((d, t))
+    )
     totals = {t for _, t in calls}
     assert totals == {report.houses + report.residents}
     done = [d for d, _ in calls]
@@ -312,7 +357,7 @@ def test_progress_counts_houses_and_residents_up_to_the_total(session: Session) 
 
 
 def test_district_plan_has_the_reports_shape_and_size() -> None:
-    plan = plan_demo(random.Random(SEED), SHAPES["district"], AS_OF)
+    plan = plan_demo(random.Random(SEED), SHAPES["district"], SEEDED_AT)
     assert Counter(n.level for n in plan.nodes) == {1: 1, 2: 1, 3: 4, 4: 61, 5: 542}
     assert sum(len(g.household_sizes) for g in plan.grids) == 90_000
     assert 256_500 <= plan.total_residents <= 283_500
@@ -324,7 +369,7 @@ def test_district_plan_has_the_reports_shape_and_size() -> None:
 def test_district_structure_writes_every_grid_and_account(session: Session) -> None:
     # The district's tree with few households per grid: the same structure, written in seconds.
     shape = DemoShape(SHAPES["district"].level3, grids=542, households=542 * 5)
-    report = seed_shape(session=session, shape=shape, seed=SEED)
+    report = seed_shape(session=session, shape=shape, seed=SEED, now=SEEDED_AT)
     levels = dict(
         session.execute(select(GridNode.level, func.count()).group_by(GridNode.level)).all()
     )
@@ -347,7 +392,7 @@ def test_district_structure_writes_every_grid_and_account(session: Session) -> N
 def test_full_district_has_about_270000_residents_with_unique_id_numbers(
     session: Session,
 ) -> None:
-    report = seed_demo(session=session, scale="district", seed=SEED)
+    report = seed_demo(session=session, scale="district", seed=SEED, now=SEEDED_AT)
     assert 256_500 <= report.residents <= 283_500
     households = session.scalar(
         select(func.count(func.distinct(Binding.house_id))).where(Binding.end_date.is_(None))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import ConflictRecord, Resident
+from tests.days import iso
 from tests.factories import TinyGrid, make_id_number
 from tests.sync_server.wire_device import WireDevice
 
@@ -144,7 +145,7 @@ def test_worker_cannot_write_outside_their_grid(
                 "resident_id": (None, new_person),
                 "house_id": (None, house.id),
                 "relation": (None, "tenant"),
-                "start_date": (None, "2026-11-01"),
+                "start_date": (None, iso(-27)),
             },
         ),
     ]
@@ -171,7 +172,7 @@ def test_person_found_at_the_door_is_added_and_bound(pair: tuple[WireDevice, Wir
                     "resident_id": (None, person),
                     "house_id": (None, house_id),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-20"),
+                    "start_date": (None, iso(-8)),
                 },
             ),
         ]
@@ -210,7 +211,7 @@ def test_same_person_created_on_two_devices_is_a_duplicate_conflict(
                             "resident_id": (None, person),
                             "house_id": (None, house_id),
                             "relation": (None, "member"),
-                            "start_date": (None, "2026-11-20"),
+                            "start_date": (None, iso(-8)),
                         },
                     ),
                 ]
@@ -359,7 +360,7 @@ def test_a_visit_recorded_on_one_phone_reaches_the_other_and_stays_in_its_grid(
         "resident_id": (None, rid),
         "outcome": (None, "met"),
         "note": (None, "身体还好"),
-        "visited_at": (None, "2026-11-28T09:30+08:00"),
+        "visited_at": (None, f"{iso(0)}T09:30+08:00"),
     }
     [result] = a.push([a.op("visit", visit, "create", fields)])
     assert result["status"] == "applied", result

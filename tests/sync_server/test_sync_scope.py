@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import User
 from sync_server.services.users import assign_grids
+from tests.days import iso
 from tests.factories import TinyGrid
 from tests.sync_server.wire_device import WireDevice
 
@@ -66,7 +67,7 @@ def test_resident_who_moves_to_another_grid_leaves_the_old_device(
 
     results = admin.push(
         [
-            admin.edit("binding", binding_id, end_date="2026-11-25"),
+            admin.edit("binding", binding_id, end_date=iso(-3)),
             admin.op(
                 "binding",
                 str(uuid.uuid4()),
@@ -75,7 +76,7 @@ def test_resident_who_moves_to_another_grid_leaves_the_old_device(
                     "resident_id": (None, rid),
                     "house_id": (None, target_house),
                     "relation": (None, "head"),
-                    "start_date": (None, "2026-11-25"),
+                    "start_date": (None, iso(-3)),
                 },
             ),
         ]

@@ -31,6 +31,7 @@ from shared.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync_server.config import Settings
 from sync_server.main import create_app
 from sync_server.models import OperationLog, Visit
+from tests.days import iso
 from tests.factories import PASSWORD, TinyGrid
 from tests.sync_server.wire_device import WireDevice
 
@@ -63,7 +64,7 @@ class Phone:
                     "house_id": {"base": None, "new": houses[i % len(houses)]},
                     "outcome": {"base": None, "new": "met"},
                     "note": {"base": None, "new": f"第{i}次"},
-                    "visited_at": {"base": None, "new": "2026-11-28T09:30+08:00"},
+                    "visited_at": {"base": None, "new": f"{iso(0)}T09:30+08:00"},
                 },
                 "hlc": self.clock.now(),
                 "device_id": self.device_id,
@@ -237,7 +238,7 @@ def test_a_push_holds_the_gate_around_its_transaction_and_a_pull_never_takes_it(
         fields={
             "house_id": (None, house),
             "outcome": (None, "met"),
-            "visited_at": (None, "2026-11-28T09:30+08:00"),
+            "visited_at": (None, f"{iso(0)}T09:30+08:00"),
         },
     )
     event.listen(engine, "checkout", checkout)

@@ -26,6 +26,7 @@ from sync_server.db import WRITE_OPTION
 from sync_server.models import Device, ReviewDecision, User
 from sync_server.services import auth
 from sync_server.services.review import decide
+from tests.days import RUN_CLOCK, iso
 from tests.factories import TinyGrid, make_id_number
 from tests.sync_server.wire_device import WireDevice
 
@@ -74,7 +75,7 @@ def test_what_a_pull_reports_is_still_recorded(
     op = device.op("resident", rid, kind="create", fields={k: (None, v) for k, v in values.items()})
     house_id = sorted(device.of("house"))[0]
     binding = {"resident_id": rid, "house_id": house_id, "relation": "tenant"}
-    binding["start_date"] = "2026-11-20"
+    binding["start_date"] = iso(-8)
     bind = device.op(
         "binding",
         str(uuid.uuid4()),
@@ -84,7 +85,14 @@ def test_what_a_pull_reports_is_still_recorded(
     assert [r["status"] for r in device.push([op, bind])] == ["applied", "applied"]
     with session_factory() as session, session.begin():
         s1 = session.scalars(select(User).where(User.username == "s1")).one()
-        decide(session=session, user=s1, op_id=op["op_id"], approve=False, reason="查无此人")
+        decide(
+            session=session,
+            user=s1,
+            op_id=op["op_id"],
+            approve=False,
+            reason="查无此人",
+            now=RUN_CLOCK.now(),
+        )
     [page] = device.pull(pending_ops=4)
     assert [note["op_id"] for note in page["review_notes"]] == [op["op_id"]]
     # Acknowledged in this pull: not in its answer, nor in any later one.

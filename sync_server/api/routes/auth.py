@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from shared.protocol import LoginRequest, Problem, TokenResponse
 from sync_server.api.deps import (
+    ClockDep,
     ReadSessionDep,
     SessionDep,
     SettingsDep,
@@ -32,6 +33,7 @@ def login(
     session: ReadSessionDep,
     write: WriterDep,
     settings: SettingsDep,
+    clock: ClockDep,
 ) -> TokenResponse | Response:
     """The password is checked in a read transaction; only recording the attempt and issuing the
     token take the write lock (hundreds of phones sign in at the start of a campaign day)."""
@@ -41,6 +43,7 @@ def login(
         username=body.username,
         password=body.password,
         ip=client_ip(request),
+        now=clock.now(),
     )
     with write() as tx:
         try:
@@ -48,6 +51,7 @@ def login(
                 session=tx,
                 settings=settings,
                 attempt=attempt,
+                now=clock.now(),
                 device_id=body.device_id,
                 device_name=body.device_name,
                 app_version=body.app_version,
@@ -62,5 +66,5 @@ def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(session: SessionDep, settings: SettingsDep, token: TokenDep) -> None:
-    auth.logout(session=session, settings=settings, token=token)
+def logout(session: SessionDep, settings: SettingsDep, token: TokenDep, clock: ClockDep) -> None:
+    auth.logout(session=session, settings=settings, token=token, now=clock.now())

@@ -27,7 +27,7 @@ from shared.protocol import (
     ProgressNode,
 )
 from shared.schema import LEAF_LEVEL, Role
-from sync_server.api.deps import CallerDep, SessionDep, client_ip
+from sync_server.api.deps import CallerDep, ClockDep, SessionDep, client_ip
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.importer.completions import CompletionReport, import_completions
@@ -63,9 +63,13 @@ def view(campaign: Campaign) -> CampaignView:
 
 
 @router.post("", response_model=CampaignView, status_code=status.HTTP_201_CREATED)
-def create(body: CampaignCreate, caller: CallerDep, session: SessionDep) -> CampaignView:
+def create(
+    body: CampaignCreate, caller: CallerDep, session: SessionDep, clock: ClockDep
+) -> CampaignView:
     """A new campaign (admins). `rule.grid_id` may be a grid's id or its code."""
-    return view(campaigns.create_campaign(session=session, user=caller.user, body=body))
+    return view(
+        campaigns.create_campaign(session=session, user=caller.user, body=body, now=clock.now())
+    )
 
 
 @router.get("", response_model=CampaignList)
@@ -85,6 +89,7 @@ def upload_completions(
     campaign_id: str,
     caller: CallerDep,
     session: SessionDep,
+    clock: ClockDep,
     request: Request,
     file: Annotated[UploadFile, File(description="platform completions, .csv or .xlsx")],
     dry_run: bool = False,
@@ -113,6 +118,7 @@ def upload_completions(
                 file_name=name,
                 user_id=caller.user.id,
                 changes=changes,
+                now=clock.now(),
             )
             if dry_run:
                 savepoint.rollback()

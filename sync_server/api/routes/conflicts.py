@@ -52,7 +52,8 @@ def resolve(
         user=caller.user,
         conflict_id=conflict_id,
         resolution=body,
-        clock=request.app.state.clock,
+        clock=request.app.state.hlc,
+        now=request.app.state.clock.now(),
         device_id=caller.device.id if caller.device else None,
         ip=client_ip(request),
     )
@@ -77,7 +78,8 @@ def resolve_many(
                     user=caller.user,
                     conflict_id=conflict_id,
                     resolution=single,
-                    clock=request.app.state.clock,
+                    clock=request.app.state.hlc,
+                    now=request.app.state.clock.now(),
                     device_id=caller.device.id if caller.device else None,
                     ip=client_ip(request),
                 )

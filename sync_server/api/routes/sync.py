@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from shared import hlc
 from shared.protocol import PullRequest, PullResponse, PushRequest, PushResponse
 from sync_server.api.deps import (
     CallerDep,
+    ClockDep,
+    HlcDep,
     ReadingCallerDep,
     ReadSessionDep,
     SessionDep,
@@ -29,18 +30,15 @@ def _check_version(version: int) -> None:
         raise ProtocolMismatch(detail, status=status, code=code)
 
 
-def _clock(request: Request) -> hlc.HLC:
-    clock: hlc.HLC = request.app.state.clock
-    return clock
-
-
 @router.post("/push", response_model=PushResponse)
 def push(
-    body: PushRequest, caller: CallerDep, session: SessionDep, request: Request
+    body: PushRequest, caller: CallerDep, session: SessionDep, hlc: HlcDep, clock: ClockDep
 ) -> PushResponse:
     """Apply a batch of device operations; each gets its own result. Safe to retry."""
     _check_version(body.protocol_version)
-    return push_service.push(session=session, caller=caller, request=body, clock=_clock(request))
+    return push_service.push(
+        session=session, caller=caller, request=body, clock=hlc, now=clock.now()
+    )
 
 
 @router.post("/pull", response_model=PullResponse)
@@ -49,7 +47,8 @@ def pull(
     caller: ReadingCallerDep,
     session: ReadSessionDep,
     write: WriterDep,
-    request: Request,
+    hlc: HlcDep,
+    clock: ClockDep,
 ) -> PullResponse:
     """Records of the caller's grids changed after the cursor (a bootstrap when it is null).
 
@@ -58,8 +57,10 @@ def pull(
     """
     _check_version(body.protocol_version)
     response = pull_service.pull(
-        session=session, caller=caller, request=body, clock=_clock(request)
+        session=session, caller=caller, request=body, clock=hlc, now=clock.now()
     )
     with write() as tx:
-        pull_service.record_contact(session=tx, device_id=body.device_id, request=body)
+        pull_service.record_contact(
+            session=tx, device_id=body.device_id, request=body, now=clock.now()
+        )
     return response

@@ -8,7 +8,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.schema import Role
-from sync_server.api.deps import SettingsDep, client_ip
+from sync_server.api.deps import ClockDep, SettingsDep, client_ip
 from sync_server.console.deps import (
     LANG_COOKIE,
     SESSION_COOKIE,
@@ -39,6 +39,7 @@ def login(
     request: Request,
     session: ConsoleSessionDep,
     settings: SettingsDep,
+    clock: ClockDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form()] = "/console",
@@ -58,6 +59,7 @@ def login(
             username=username,
             password=password,
             ip=client_ip(request),
+            now=clock.now(),
         )
     except DomainError as exc:
         # Returned, not raised: the transaction keeps the failed attempt and its audit event.
@@ -67,7 +69,7 @@ def login(
         return page
     if issued.user.role == Role.WORKER:
         # Workers sweep with the app; the token just issued is revoked at once.
-        auth.logout(session=session, settings=settings, token=issued.token)
+        auth.logout(session=session, settings=settings, token=issued.token, now=clock.now())
         return refuse("worker_refused", 403)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
@@ -83,8 +85,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(viewer: PostDep, session: ConsoleSessionDep, settings: SettingsDep) -> Response:
-    auth.logout(session=session, settings=settings, token=viewer.token)
+def logout(
+    viewer: PostDep, session: ConsoleSessionDep, settings: SettingsDep, clock: ClockDep
+) -> Response:
+    auth.logout(session=session, settings=settings, token=viewer.token, now=clock.now())
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response

@@ -16,7 +16,7 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from sync_server.api.deps import client_ip
+from sync_server.api.deps import client_ip, get_clock
 from sync_server.console.access import node_for
 from sync_server.console.campaigns import CampaignPort, CampaignRef, campaign_port
 from sync_server.console.deps import AdminPostDep, ConsoleSessionDep, Viewer, ViewerDep
@@ -61,7 +61,7 @@ def listing(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> 
         available=port is not None,
         campaigns=found,
         kinds=KINDS,
-        today=date.today(),
+        today=get_clock(request).today(),
     )
 
 
@@ -84,6 +84,7 @@ def bar(
 
 @router.post("/campaigns")
 def create(
+    request: Request,
     viewer: AdminPostDep,
     session: ConsoleSessionDep,
     name: Annotated[str, Form(min_length=1, max_length=200)],
@@ -106,6 +107,7 @@ def create(
         # An empty number field arrives as "": no bound.
         age_min=_age(age_min),
         age_max=_age(age_max),
+        now=get_clock(request).now(),
     )
     return RedirectResponse(f"/console/campaigns/{created.id}?msg=campaign_created", 303)
 
@@ -188,6 +190,7 @@ def import_completions(
             campaign_id=campaign.id,
             path=path,
             file_name=name,
+            now=get_clock(request).now(),
             ip=client_ip(request),
         )
     return _page(request, session, viewer, port, campaign, None, result)

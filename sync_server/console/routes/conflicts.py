@@ -119,7 +119,8 @@ def settle(
         user=viewer.user,
         conflict_id=conflict_id,
         resolution=_resolution(record, form),
-        clock=request.app.state.clock,
+        clock=request.app.state.hlc,
+        now=request.app.state.clock.now(),
         ip=client_ip(request),
     )
     return RedirectResponse("/console/conflicts?msg=settled", status_code=303)
@@ -145,7 +146,8 @@ def settle_many(
                     user=viewer.user,
                     conflict_id=conflict_id,
                     resolution=resolution,
-                    clock=request.app.state.clock,
+                    clock=request.app.state.hlc,
+                    now=request.app.state.clock.now(),
                     ip=client_ip(request),
                 )
             settled.append(conflict_id)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from sync_server.api.deps import get_clock
 from sync_server.console.access import house_for, node_for
 from sync_server.console.campaigns import Progress, campaign_port
 from sync_server.console.deps import ConsoleSessionDep, ViewerDep
@@ -28,7 +27,8 @@ def home(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> HTM
     workers = fleet(session=session, scope=viewer.scope)
     devices = [d for w in workers for d in w.devices if d.revoked_at is None]
     port = campaign_port()
-    today = date.today()
+    clock = get_clock(request)
+    today = clock.today()
     running = (
         [c for c in port.campaigns(session=session, user=viewer.user) if c.running_on(today)]
         if port
@@ -43,7 +43,7 @@ def home(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> HTM
         pending_reviews=count_queue(session=session, user=viewer.user),
         open_conflicts=count_open_conflicts(session=session) if viewer.is_admin else None,
         devices=len(devices),
-        stale_devices=sum(1 for d in devices if d.stale()),
+        stale_devices=sum(1 for d in devices if d.stale(clock.now())),
         running=running,
     )
 
@@ -77,7 +77,7 @@ def grid_node(
         else []
     )
     # The one asked for; otherwise a campaign running today, so a sweep day opens on its bars.
-    today = date.today()
+    today = get_clock(request).today()
     chosen = next((c for c in campaigns if c.id == campaign), None) if campaign else None
     if chosen is None and campaign is None:
         chosen = next((c for c in campaigns if c.running_on(today)), None)

@@ -18,11 +18,11 @@ from fastapi import Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from sync_server.api.deps import client_ip
+from sync_server.api.deps import client_ip, get_clock
 from sync_server.console.access import node_for
 from sync_server.console.campaigns import campaign_port
 from sync_server.console.deps import ConsoleSessionDep, Viewer, ViewerDep
-from sync_server.console.render import formatter_for
+from sync_server.console.render import Formatter, formatter_for
 from sync_server.console.routes import new_router
 from sync_server.console.tables import MEDIA_TYPES, Format, write_table
 from sync_server.errors import NotFound
@@ -48,18 +48,17 @@ RESIDENT_COLUMNS = (
 )
 
 
-def _send(path: Path, fmt: Format, name: str) -> FileResponse:
+def _send(path: Path, fmt: Format, name: str, today: date) -> FileResponse:
     return FileResponse(
         path,
-        filename=f"{name}-{date.today():%Y%m%d}.{fmt}",
+        filename=f"{name}-{today:%Y%m%d}.{fmt}",
         media_type=MEDIA_TYPES[fmt],
         headers={"Cache-Control": "no-store"},  # personal data: no copies in caches
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
 
-def _headers(viewer: Viewer, columns: tuple[str, ...]) -> list[str]:
-    fmt = formatter_for(viewer)
+def _headers(fmt: Formatter, columns: tuple[str, ...]) -> list[str]:
     return [fmt.field(c) for c in columns]
 
 
@@ -88,7 +87,7 @@ def residents(
     format: Annotated[Format, Query()] = "xlsx",
 ) -> FileResponse:
     root = node_for(session=session, viewer=viewer, node_id=node)
-    fmt = formatter_for(viewer)
+    fmt = formatter_for(viewer, get_clock(request).now())
     rows = (
         [
             r.grid_code,
@@ -107,9 +106,9 @@ def residents(
         for r in resident_rows(session=session, root=root)
     )
     title = fmt.t("export.residents_title")
-    path = write_table(format, title, _headers(viewer, RESIDENT_COLUMNS), rows)
+    path = write_table(format, title, _headers(fmt, RESIDENT_COLUMNS), rows)
     _audit(request, viewer, "residents", root, format=format)
-    return _send(path, format, f"residents-{root.code}")
+    return _send(path, format, f"residents-{root.code}", get_clock(request).today())
 
 
 @router.get("/export/missed")
@@ -133,4 +132,4 @@ def missed(
     with os.fdopen(descriptor, "wb") as out:
         out.write(body)
     _audit(request, viewer, "missed", root, campaign_id=campaign, format=format)
-    return _send(Path(name), format, f"missed-{root.code}")
+    return _send(Path(name), format, f"missed-{root.code}", get_clock(request).today())

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from starlette.background import BackgroundTask
 
 from shared.schema import Role
-from sync_server.api.deps import client_ip
+from sync_server.api.deps import client_ip, get_clock
 from sync_server.console.access import node_for
 from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, Viewer
 from sync_server.console.render import render
@@ -130,7 +130,13 @@ def set_active(
     session: ConsoleSessionDep,
     active: Annotated[bool, Form()],
 ) -> Response:
-    user = staff.set_active(session=session, actor=viewer.user, user_id=user_id, active=active)
+    user = staff.set_active(
+        session=session,
+        actor=viewer.user,
+        user_id=user_id,
+        active=active,
+        now=get_clock(request).now(),
+    )
     action = audit.Action.USER_ACTIVATED if active else audit.Action.USER_DEACTIVATED
     _audit(session, request, viewer, action, entity="user", record_id=user.id, of=user.username)
     message = "user_activated" if active else "user_deactivated"
@@ -168,7 +174,9 @@ def set_grids(
 def revoke_device(
     request: Request, device_id: str, viewer: AdminPostDep, session: ConsoleSessionDep
 ) -> Response:
-    device = device_service.revoke_device(session=session, actor=viewer.user, device_id=device_id)
+    device = device_service.revoke_device(
+        session=session, actor=viewer.user, device_id=device_id, now=get_clock(request).now()
+    )
     owner = session.get(User, device.user_id)
     _audit(
         session,
@@ -268,7 +276,13 @@ def run_import(
         changes = ChangeSet()
         # A savepoint lets a dry run validate against the real data and then leave no trace.
         savepoint = session.begin_nested()
-        report = import_grid(session=session, paths=paths, user_id=viewer.user.id, changes=changes)
+        report = import_grid(
+            session=session,
+            paths=paths,
+            user_id=viewer.user.id,
+            changes=changes,
+            now=get_clock(request).now(),
+        )
         if dry_run:
             savepoint.rollback()
         else:

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from sync_server.api.deps import client_ip
+from sync_server.api.deps import client_ip, get_clock
 from sync_server.console.deps import ConsoleSessionDep, PostDep, Viewer, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
@@ -105,7 +105,12 @@ def _decide(
     reason: str = "",
 ) -> review.ReviewItem:
     item = review.decide(
-        session=session, user=viewer.user, op_id=op_id, approve=approve, reason=reason
+        session=session,
+        user=viewer.user,
+        op_id=op_id,
+        approve=approve,
+        reason=reason,
+        now=get_clock(request).now(),
     )
     audit.record(
         session,

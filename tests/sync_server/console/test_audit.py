@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import AuditEvent
+from tests.days import iso
 from tests.factories import TinyGrid, make_id_number
 from tests.sync_server.console.conftest import OpenConsole
 from tests.sync_server.console.test_review import _new_resident
@@ -61,9 +61,9 @@ def test_admin_sees_every_kind_newest_first_and_filters_them(
     assert len(changes) == 1 and changes[0].startswith("change")
     w11_logins = _rows(admin.get("/console/audit?action=login&user=w11").text)
     assert len(w11_logins) == 1 and "w11" in w11_logins[0]
-    yesterday = (date.today() - timedelta(days=2)).isoformat()
-    assert "没有符合条件的记录" in admin.get(f"/console/audit?until={yesterday}").text
-    today = _rows(admin.get(f"/console/audit?since={date.today().isoformat()}&user=w11").text)
+    two_days_ago = iso(-2)
+    assert "没有符合条件的记录" in admin.get(f"/console/audit?until={two_days_ago}").text
+    today = _rows(admin.get(f"/console/audit?since={iso()}&user=w11").text)
     assert [r.split('"', 1)[0] for r in today] == ["change", "event"]
     # English labels for the same page.
     admin.get("/console/lang/en")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import Binding, GridNode, House, Resident
+from tests.days import iso
 from tests.factories import TinyGrid
 from tests.sync_server.console.conftest import Console, OpenConsole
 
@@ -34,8 +35,8 @@ def _create(admin_console: Console, **overrides: str) -> str:
     form = {
         "name": "第3轮核酸检测",
         "kind": "testing",
-        "start_date": "2026-11-20",
-        "end_date": "2026-11-30",
+        "start_date": iso(-8),
+        "end_date": iso(2),
         "grid_code": "T1-1-1-1",
         "age_min": "",
         "age_max": "",
@@ -60,7 +61,7 @@ def test_progress_bars_and_missed_counts_follow_a_completion_import(
     assert "漏检 6 人" in page
     done = _residents(session_factory, "T1-1-1-1-1")[:2]
     completions = "身份证号,完成时间,完成地点\n" + "".join(
-        f"{r.id_number},2026-11-21 09:30,西门采样点\n" for r in done
+        f"{r.id_number},{iso(-7)} 09:30,西门采样点\n" for r in done
     )
     imported = admin.post(
         f"/console/campaigns/{campaign_id}/completions",
@@ -107,8 +108,8 @@ def test_supervisor_cannot_create_or_import(tiny: TinyGrid, browser: OpenConsole
     form = {
         "name": "x",
         "kind": "testing",
-        "start_date": "2026-11-20",
-        "end_date": "2026-11-30",
+        "start_date": iso(-8),
+        "end_date": iso(2),
         "grid_code": "T1-1-1-1",
     }
     assert s1.post("/console/campaigns", form).status_code == 403

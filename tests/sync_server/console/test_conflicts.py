@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.schema import Role
 from sync_server.models import GridNode, Resident
 from sync_server.services.users import create_user
+from tests.days import iso
 from tests.factories import TinyGrid, password_hash
 from tests.sync_server.console.conftest import OpenConsole
 from tests.sync_server.wire_device import WireDevice
@@ -145,7 +146,7 @@ def test_duplicate_is_merged_into_the_existing_resident(
                     "resident_id": (None, person),
                     "house_id": (None, house_id),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-20"),
+                    "start_date": (None, iso(-8)),
                 },
             ),
         ]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi.testclient import TestClient
+
+from shared.clock import MovableClock
+from tests.days import iso
 from tests.factories import TinyGrid
+from tests.sync_server.campaign_helpers import create_campaign
 from tests.sync_server.console.conftest import OpenConsole
 from tests.sync_server.wire_device import WireDevice
 
@@ -68,13 +73,13 @@ def test_fleet_shows_devices_and_their_reported_outbox(
     assert "w11" in page and "w12" in page
     assert "w21" not in page  # another community's worker
     assert "未知" in page  # the phone has not reported its outbox
-    phone.pull(pending_ops=7, oldest_pending_at="2026-11-27T01:00:00Z")
+    phone.pull(pending_ops=7, oldest_pending_at=f"{iso(-1)}T01:00:00Z")
     assert '<td class="n">7</td>' in s1.get("/console/fleet").text
     assert "w21" in browser("admin").get("/console/fleet").text
     # An app that stops reporting leaves the last report; an empty outbox has no oldest change.
     phone.pull()
     assert '<td class="n">7</td>' in s1.get("/console/fleet").text
-    phone.pull(pending_ops=0, oldest_pending_at="2026-11-27T01:00:00Z")
+    phone.pull(pending_ops=0, oldest_pending_at=f"{iso(-1)}T01:00:00Z")
     assert '<td class="n">0</td>' in s1.get("/console/fleet").text
 
 
@@ -82,3 +87,27 @@ def test_home_counts_work_waiting(tiny: TinyGrid, browser: OpenConsole) -> None:
     page = browser("admin").get("/console").text
     assert "待审核" in page and "待处理冲突" in page
     assert "待处理冲突" not in browser("s1").get("/console").text
+
+
+def test_the_overview_follows_the_servers_clock_through_a_campaign_and_a_quiet_phone(
+    tiny: TinyGrid,
+    browser: OpenConsole,
+    device: Callable[[str], WireDevice],
+    api: TestClient,
+    clock: MovableClock,
+) -> None:
+    create_campaign(api, "T1", name="冬季流感疫苗", start_date=iso(1), end_date=iso(3))
+    device("w11").pull()
+    admin = browser("admin")
+
+    def overview() -> tuple[bool, str]:
+        page = admin.get("/console").text
+        stale = page.split('href="/console/fleet"><span class="num">')[1].split("</span>")[0]
+        return "冬季流感疫苗" in page.split("进行中的活动")[-1], stale
+
+    assert overview() == (False, "0 / 1")  # starts tomorrow; the phone synced just now
+    clock.advance(days=2)  # the campaign runs; the phone has been quiet for two days
+    assert overview() == (True, "1 / 1")
+    assert "超过一天未同步" in admin.get("/console/fleet").text
+    clock.advance(days=2)  # the day after it ended
+    assert overview()[0] is False

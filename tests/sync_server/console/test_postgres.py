@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from sync_server.config import Settings
+from tests.days import iso
 from tests.factories import TinyGrid
 from tests.sync_server.console.conftest import OpenConsole
 from tests.sync_server.console.test_review import _new_resident, _op_ids
@@ -28,7 +29,7 @@ def test_review_history_and_export_on_postgresql(
     phone = device("w11")
     _, results = _new_resident(phone, "冯库测")
     binding_id = sorted(phone.of("binding"))[0]
-    phone.push([phone.edit("binding", binding_id, end_date="2026-11-25")])
+    phone.push([phone.edit("binding", binding_id, end_date=iso(-3))])
     s1 = browser("s1")
     assert len(_op_ids(s1.get("/console/review").text)) == 2
     assert _op_ids(browser("s2").get("/console/review").text) == []

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from tests.days import iso
 from tests.factories import TinyGrid, make_id_number
 from tests.sync_server.console.conftest import OpenConsole
 from tests.sync_server.wire_device import WireDevice
@@ -34,7 +35,7 @@ def _new_resident(phone: WireDevice, name: str = "林新来") -> tuple[str, list
                     "resident_id": (None, person),
                     "house_id": (None, house_id),
                     "relation": (None, "tenant"),
-                    "start_date": (None, "2026-11-20"),
+                    "start_date": (None, iso(-8)),
                 },
             ),
         ]
@@ -137,7 +138,7 @@ def test_move_out_is_queued_and_htmx_swaps_the_decided_row(
 ) -> None:
     phone = device("w11")
     binding_id = sorted(phone.of("binding"))[0]
-    moved = phone.push([phone.edit("binding", binding_id, end_date="2026-11-25")])
+    moved = phone.push([phone.edit("binding", binding_id, end_date=iso(-3))])
     assert moved[0]["status"] == "applied"
     # An edit that does not end a binding is no move-out.
     phone.push([phone.edit("binding", sorted(phone.of("binding"))[1], relation="other")])
