@@ -216,6 +216,7 @@ class SyncClient:
         """Pull pages from the saved cursor until the server says there is no more."""
         report = report if report is not None else SyncReport()
         progress = progress or _ignore
+        restarted = False
         while True:
             cursor = self._store.meta.cursor
             ack = self._store.review_notes_to_ack()[:1000]
@@ -229,7 +230,17 @@ class SyncClient:
                 oldest_pending_at=self._store.oldest_pending_at(),
                 ack_review_notes=ack,
             )
-            page = _parse(self._post(PULL_PATH, request), PullResponse)
+            try:
+                response = self._post(PULL_PATH, request)
+            except ServerError as exc:
+                if exc.code not in RESYNC_CODES or cursor is None or restarted:
+                    raise
+                # The server cannot continue from this cursor (from an older server, or not
+                # its signature): download the scope again; the outbox is kept.
+                self._store.restart_download()
+                restarted = True
+                continue
+            page = _parse(response, PullResponse)
             if ack:
                 # Before the page's own notes are stored: a note sent back again after this
                 # acknowledgement comes in this page and is acknowledged by the next pull.
@@ -325,6 +336,9 @@ class SyncClient:
             raise
         return response
 
+
+# Answers to a pull that mean: start again from a null cursor.
+RESYNC_CODES = frozenset({"resync_required", "bad_cursor"})
 
 # How far past a full batch to look for the binding of a new resident near its end.
 BATCH_LOOKAHEAD = 100

@@ -4,6 +4,8 @@ Services raise these; one handler in `sync_server.api.problems` turns each into 
 problem response whose HTTP status follows from the error class. The tree:
 
     DomainError
+    ├── BadCursor             400 bad_cursor (a pull cursor this server did not sign)
+    ├── ResyncRequired        409 resync_required (an unsigned cursor from an older server)
     ├── NotAuthenticated      401 not_authenticated / invalid_credentials / token_expired
     ├── Forbidden             403 forbidden / out_of_scope
     ├── NotFound              404 not_found
@@ -27,6 +29,19 @@ class DomainError(Exception):
         self.detail = detail
         self.code = code or self.default_code
         self.extra = extra
+
+
+class BadCursor(DomainError):
+    status = 400
+    default_code = "bad_cursor"
+
+
+class ResyncRequired(DomainError):
+    """The pull cursor is from before cursors were signed: the device downloads its scope again
+    from a null cursor, keeping its outbox (docs/sync-protocol.md, "The cursor")."""
+
+    status = 409
+    default_code = "resync_required"
 
 
 class NotAuthenticated(DomainError):

@@ -64,11 +64,14 @@ def snapshot_of(entity: str, row: SyncedMixin | None) -> Snapshot | None:
 
 
 def state_of(entity: str, row: SyncedMixin) -> RecordState:
+    """The record as a pull sends it. A tombstone carries its entity, id and version only: a
+    discarded duplicate's name and ID number have no business reaching every phone in scope."""
+    if row.deleted:
+        return RecordState(entity=entity, id=row.id, version=row.version, deleted=True, values={})
     return RecordState(
         entity=entity,
         id=row.id,
         version=row.version,
-        deleted=bool(row.deleted),
         values=values_of(entity, row),
         clocks=dict(row.clocks or {}),
     )

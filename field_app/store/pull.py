@@ -24,6 +24,7 @@ from field_app.store import outbox, rebase, records
 from field_app.store.records import ServerState
 from shared.merge import Snapshot
 from shared.protocol import PullResponse, RecordState
+from shared.schema import ENTITIES
 
 Key = tuple[str, str]  # (entity, record_id)
 
@@ -151,4 +152,22 @@ def drop_grids(db: Database, grid_ids: Iterable[str]) -> int:
         json.dumps(sorted(residents)),
     )
     dropped += records.drop(db, "resident", sorted(residents - set(still_bound)))
+    return dropped
+
+
+def forget_pulled(db: Database) -> int:
+    """Forget every pulled record the outbox does not name, ahead of downloading the scope again
+    (the server asked for it: `resync_required`). The worker's own operations, pending or
+    answered, stay, and so do the records they are about."""
+    dropped = 0
+    for entity in ENTITIES:
+        unsent = [
+            row[0]
+            for row in db.execute(
+                f"SELECT id FROM [{entity}] WHERE id NOT IN "
+                "(SELECT record_id FROM outbox WHERE entity = ?)",
+                [entity],
+            ).fetchall()
+        ]
+        dropped += records.drop(db, entity, unsent)
     return dropped

@@ -26,7 +26,7 @@ from field_app.store.errors import RecordNotFound
 from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.outbox import OutboxCounts, OutboxProblem
-from field_app.store.pull import PullApplied, apply_page
+from field_app.store.pull import PullApplied, apply_page, forget_pulled
 from field_app.store.queries import Occupant
 from field_app.store.records import Record
 from field_app.store.search import ResidentHit
@@ -383,6 +383,14 @@ class Store:
             # local edit sort after the values the worker saw, so it wins last-writer-wins fields.
             self._observe(page.server_hlc, *(c for s in page.records for c in s.clocks.values()))
         return applied
+
+    def restart_download(self) -> int:
+        """Start the next pull from scratch, as a new phone would, keeping the outbox and the
+        records it is about; how many records were forgotten."""
+        with write_transaction(self.db):
+            dropped = forget_pulled(self.db)
+            self.meta.cursor = None
+        return dropped
 
     def observe_hlc(self, timestamp: str) -> None:
         """Merge a timestamp received from the server into this device's clock."""

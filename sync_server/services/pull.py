@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
 from shared.protocol import PullRequest, PullResponse, RecordRef, RecordState
-from sync_server.errors import DomainError, Forbidden
+from sync_server.errors import BadCursor, Forbidden, ResyncRequired
 from sync_server.models import (
     Binding,
     Building,
@@ -50,9 +52,9 @@ BOOT_ORDER = ("grid_node", "building", "unit", "house", "resident", "binding", "
 VISIT_HISTORY_DAYS = 60
 
 
-class BadCursor(DomainError):
-    status = 400
-    default_code = "bad_cursor"
+_CURSOR_VERSION = 2
+_SEQ_MAX = 2**62  # far above any real sequence number, below every database's BIGINT limit
+_GRID_ID_MAX = 64
 
 
 @dataclass
@@ -64,7 +66,7 @@ class Cursor:
     after: str = ""
     total: int = 0
     sent: int = 0
-    v: int = 1
+    v: int = _CURSOR_VERSION
     c: bool = False  # the device stores campaign records (PullRequest.campaigns)
 
     @property
@@ -77,23 +79,97 @@ class Cursor:
         """Entities this device is never sent."""
         return () if self.c else campaign_sync.CAMPAIGN_ENTITIES
 
-    def encode(self) -> str:
+    def encode(self, key: bytes, device_id: str) -> str:
+        """`payload.signature`: the payload is the cursor's JSON; the signature, an HMAC of it
+        under the server's key, bound to the device, so a device can neither forge nor borrow
+        another's cursor."""
         raw = json.dumps(asdict(self), separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        payload = _b64(raw)
+        return f"{payload}.{_b64(_sign(key, device_id, payload))}"
 
     @classmethod
-    def decode(cls, text: str) -> Cursor:
+    def decode(cls, text: str, key: bytes, device_id: str) -> Cursor:
+        payload, dot, signature = text.partition(".")
+        if not dot:
+            if _is_unsigned_v1(text):
+                raise ResyncRequired(
+                    "this sync cursor is from an older server; download your grids again "
+                    "(unsynced changes are kept)"
+                )
+            raise _damaged()
         try:
-            padded = text + "=" * (-len(text) % 4)
-            data = json.loads(base64.urlsafe_b64decode(padded))
-            cursor = cls(**data)
-        except (ValueError, TypeError, binascii.Error) as exc:
-            raise BadCursor(
-                "the sync cursor is damaged; clear the app's data and sync again"
-            ) from exc
-        if cursor.v != 1 or cursor.stage < 0 or cursor.stage > len(cursor.order):
-            raise BadCursor("the sync cursor is from an unknown version")
+            given = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        except (ValueError, binascii.Error) as exc:
+            raise _damaged() from exc
+        if not hmac.compare_digest(given, _sign(key, device_id, payload)):
+            raise _damaged()
+        try:
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (ValueError, binascii.Error) as exc:
+            raise _damaged() from exc
+        cursor = _checked(data)
+        if cursor.stage > len(cursor.order):
+            raise _damaged()
         return cursor
+
+
+def _is_unsigned_v1(text: str) -> bool:
+    """A cursor as servers before signed cursors wrote it: base64 JSON with `"v": 1`."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(data, dict) and data.get("v") == 1
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _sign(key: bytes, device_id: str, payload: str) -> bytes:
+    return hmac.new(key, f"{device_id}\n{payload}".encode(), hashlib.sha256).digest()
+
+
+def cursor_key(secret: str) -> bytes:
+    """The key cursors are signed with, derived from the server's secret for this one use."""
+    return hmac.new(secret.encode(), b"gridsweep sync cursor", hashlib.sha256).digest()
+
+
+def _damaged() -> BadCursor:
+    return BadCursor("the sync cursor is damaged; clear the app's data and sync again")
+
+
+def _checked(data: Any) -> Cursor:
+    """A cursor from signed JSON, its every field of the type and range the server wrote."""
+
+    def whole(value: Any, high: int = _SEQ_MAX) -> int:
+        if type(value) is not int or not 0 <= value <= high:
+            raise _damaged()
+        return value
+
+    def ids(value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(
+            isinstance(i, str) and 0 < len(i) <= _GRID_ID_MAX for i in value
+        ):
+            raise _damaged()
+        return list(value)
+
+    if not isinstance(data, dict) or set(data) != {f.name for f in fields(Cursor)}:
+        raise _damaged()
+    if data["v"] != _CURSOR_VERSION or not isinstance(data["c"], bool):
+        raise _damaged()
+    if not isinstance(data["after"], str) or len(data["after"]) > _GRID_ID_MAX:
+        raise _damaged()
+    return Cursor(
+        seq=whole(data["seq"]),
+        scope=ids(data["scope"]),
+        boot=ids(data["boot"]),
+        stage=whole(data["stage"], 100),
+        after=data["after"],
+        total=whole(data["total"]),
+        sent=whole(data["sent"]),
+        c=data["c"],
+    )
 
 
 def pull(
@@ -103,7 +179,10 @@ def pull(
     request: PullRequest,
     clock: hlc_mod.HLC,
     now: datetime,
+    key: bytes,
 ) -> PullResponse:
+    """One page for the caller's device. What it may receive is decided here, from the caller's
+    assignments as stored now; the cursor (signed with `key`) only says how far it got."""
     device = caller.device
     if device is None or device.id != request.device_id:
         raise Forbidden(
@@ -118,7 +197,9 @@ def pull(
         )
         cursor.total = _boot_total(session, now, grids, leaves, cursor.order)
     else:
-        cursor = Cursor.decode(request.cursor)
+        cursor = Cursor.decode(request.cursor, key, device.id)
+        # Signed by this server, but written when the scope may have been larger.
+        cursor.boot = sorted(set(cursor.boot) & grids.leaves)
         held = set(cursor.scope)
         if held != grids.leaves:
             removed_grids = sorted(held - grids.leaves)
@@ -156,7 +237,7 @@ def pull(
         removed=removed,
         removed_grids=removed_grids,
         scope=leaves,
-        cursor=cursor.encode(),
+        cursor=cursor.encode(key, device.id),
         has_more=has_more,
         phase=phase,
         remaining=remaining,
@@ -329,7 +410,7 @@ def _change_page(
         row = loaded.get((entity, record_id))
         if row is None:
             continue
-        if row.deleted or (entity, record_id) in inside:
+        if row.deleted or ((entity, record_id) in inside and not _closed(row)):
             records.append(state_of(entity, row))
         else:
             removed.append(RecordRef(entity=entity, id=record_id))
@@ -338,17 +419,34 @@ def _change_page(
     return records, removed, int(rows[-1].seq), len(rows) == limit
 
 
+def _closed(row: SyncedMixin) -> bool:
+    """A binding that has ended: not part of what a device holds, as in a bootstrap."""
+    return isinstance(row, Binding) and row.end_date is not None
+
+
 def _echoes_gone(session: Session, grids: GridSet, echoes: set[tuple[str, str]]) -> list[RecordRef]:
-    """The device's own residents it must still be told to drop. A person's grids follow their
-    bindings, so the same batch that created or edited them may have taken them out of the grid
-    (their binding ended or deleted): the device holds them as sent, but no longer should."""
+    """The device's own records it must still be told to drop, so that it holds what a fresh
+    bootstrap would. A person's grids follow their bindings, so the same batch that created or
+    edited them may have taken them out of the grid (their binding ended or deleted); a binding
+    the device itself ended is no longer held either."""
     ids = sorted(record_id for entity, record_id in echoes if entity == "resident")
     held = resident_grids(session=session, resident_ids=ids)
-    return [
+    gone = [
         RecordRef(entity="resident", id=record_id)
         for record_id in ids
         if not held.get(record_id, set()) & grids.leaves
     ]
+    bindings = sorted(record_id for entity, record_id in echoes if entity == "binding")
+    for start in range(0, len(bindings), 500):
+        gone += [
+            RecordRef(entity="binding", id=binding_id)
+            for binding_id in session.scalars(
+                select(Binding.id).where(
+                    Binding.id.in_(bindings[start : start + 500]), Binding.end_date.is_not(None)
+                )
+            )
+        ]
+    return gone
 
 
 def _follow_residents(

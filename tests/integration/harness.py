@@ -133,6 +133,9 @@ def assert_device_equals_server(phone: Phone, session: Session, grid_ids: set[st
         held = phone.records(entity)
         missing = set(want) - set(held)
         assert not missing, f"{phone.username} lacks {entity} {sorted(missing)}"
+        # Record for record what a fresh bootstrap would hold: nothing more either.
+        extra = set(held) - set(want)
+        assert not extra, f"{phone.username} holds {entity} {sorted(extra)} a bootstrap would not"
         for record_id, (version, values) in held.items():
             row = session.get(MODELS[entity], record_id)
             assert row is not None, f"{phone.username} holds a {entity} the server never had"

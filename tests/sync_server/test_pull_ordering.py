@@ -126,6 +126,7 @@ def test_concurrent_writers_never_make_a_pull_skip_a_change(
                     ),
                     clock=server_clock,
                     now=RUN_CLOCK.now(),
+                    key=b"test cursor key",
                 )
             for record in page.records:
                 if record.entity == "resident":

@@ -12,6 +12,7 @@ from sync_server.api.deps import (
     ReadingCallerDep,
     ReadSessionDep,
     SessionDep,
+    SettingsDep,
     WriterDep,
 )
 from sync_server.api.transport import protocol_problem
@@ -49,6 +50,7 @@ def pull(
     write: WriterDep,
     hlc: HlcDep,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> PullResponse:
     """Records of the caller's grids changed after the cursor (a bootstrap when it is null).
 
@@ -57,7 +59,12 @@ def pull(
     """
     _check_version(body.protocol_version)
     response = pull_service.pull(
-        session=session, caller=caller, request=body, clock=hlc, now=clock.now()
+        session=session,
+        caller=caller,
+        request=body,
+        clock=hlc,
+        now=clock.now(),
+        key=pull_service.cursor_key(settings.secret_key),
     )
     with write() as tx:
         pull_service.record_contact(
