@@ -3,7 +3,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 export UV_LINK_MODE ?= copy
 
-.PHONY: demo test env lint typecheck pytest pytest-future bench bench-peer clean
+.PHONY: demo test env lint typecheck pytest pytest-future docs bench bench-peer clean
 
 # Installs uv (from PyPI) when missing, then the locked environment into .venv.
 env: .venv/.synced
@@ -23,6 +23,10 @@ lint: env
 
 typecheck: env
 	$(UV) run mypy
+
+# The reference part of docs/sync-protocol.md, from shared/schema.py (a test checks it is current).
+docs: env
+	$(UV) run python -m shared.protocol_doc docs/sync-protocol.md
 
 # The whole suite on the embedded default, then every test that touches the server's database
 # again on PostgreSQL (tests/shared is pure; the browser tests drive a demo server of their own).

@@ -143,7 +143,11 @@ class Operation(WireModel):
 class PushRequest(WireModel):
     protocol_version: int
     device_id: str = Field(pattern=_UUID)
-    operations: list[Operation] = Field(max_length=MAX_OPERATIONS_PER_PUSH)
+    # At most MAX_OPERATIONS_PER_PUSH: more is answered 413 `too_large` (as a body over the size
+    # limit is), which tells the app to send fewer per batch.
+    operations: list[Operation] = Field(
+        description=f"at most {MAX_OPERATIONS_PER_PUSH}; more answers 413 too_large"
+    )
 
 
 class OpResult(WireModel):

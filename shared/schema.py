@@ -128,21 +128,51 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class EntitySpec:
+    """One synced entity. The three `device_*` flags say which operations a phone may push for
+    it (the server refuses the others with `not_device_creatable`, `not_device_updatable`,
+    `not_device_deletable`); docs/sync-protocol.md states them, generated from here."""
+
     name: str
     fields: dict[str, FieldSpec] = field(default_factory=dict)
     device_creatable: bool = True
     # Records are facts: created once, never updated; devices never delete them either.
     append_only: bool = False
+    device_updatable: bool = True
+    device_deletable: bool = True
+    doc: str = ""  # one line for the protocol document
 
     def policy(self, field_name: str) -> Policy:
         spec = self.fields.get(field_name)
         return spec.policy if spec else Policy.MANUAL
 
+    def device_may(self, kind: str) -> bool:
+        """Whether a phone may push an operation of this kind ("create", "update", "delete")."""
+        return {
+            "create": self.device_creatable,
+            "update": self.device_updatable,
+            "delete": self.device_deletable,
+        }.get(kind, False)
+
 
 def _entity(
-    name: str, *specs: FieldSpec, device_creatable: bool = True, append_only: bool = False
+    name: str,
+    *specs: FieldSpec,
+    device_creatable: bool = True,
+    append_only: bool = False,
+    read_only: bool = False,
+    doc: str = "",
 ) -> EntitySpec:
-    return EntitySpec(name, {s.name: s for s in specs}, device_creatable, append_only)
+    """`read_only`: the server's records, which phones only receive; `append_only`: facts a
+    phone creates once and never changes or deletes."""
+    return EntitySpec(
+        name,
+        {s.name: s for s in specs},
+        device_creatable=device_creatable and not read_only,
+        append_only=append_only,
+        device_updatable=not (read_only or append_only),
+        device_deletable=not (read_only or append_only),
+        doc=doc,
+    )
 
 
 M, L, U = Policy.MANUAL, Policy.LWW, Policy.UNION
@@ -156,7 +186,8 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("level", "int", M, device_writable=False),
             FieldSpec("code", "str", M, device_writable=False),
             FieldSpec("name", "str", M, device_writable=False),
-            device_creatable=False,
+            read_only=True,
+            doc="a node of the 5-level grid tree; managed by admins on the server",
         ),
         _entity(
             "building",
@@ -165,8 +196,14 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("lane", "str", L),
             FieldSpec("number", "str", L),
             FieldSpec("name", "str", L),
+            doc="a building (楼栋) in a level-5 grid",
         ),
-        _entity("unit", FieldSpec("building_id", "ref", M), FieldSpec("name", "str", L)),
+        _entity(
+            "unit",
+            FieldSpec("building_id", "ref", M),
+            FieldSpec("name", "str", L),
+            doc="a unit (单元) of a building",
+        ),
         _entity(
             "house",
             FieldSpec("grid_id", "ref", M),
@@ -174,6 +211,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("unit_id", "ref", M),
             FieldSpec("room", "str", L),
             FieldSpec("address", "str", L),
+            doc="a house or flat (房屋) in a level-5 grid, in a building and optionally a unit",
         ),
         _entity(
             "resident",
@@ -183,6 +221,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("residence_status", "str", L),
             FieldSpec("tags", "tags", U),
             FieldSpec("note", "str", L),
+            doc="a person (人); sent to the grids of their open bindings",
         ),
         _entity(
             "binding",
@@ -191,6 +230,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("relation", "str", L),
             FieldSpec("start_date", "date", M),
             FieldSpec("end_date", "date", M),
+            doc="a person living in a house (人房绑定); an ended binding (end_date set) is history",
         ),
         # A door-to-door visit (走访): created on a device, rarely edited. visited_at is the
         # device's local date-time ("2026-11-28T10:15+08:00"): its date decides "visited today".
@@ -201,6 +241,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("outcome", "str", L),
             FieldSpec("note", "str", L),
             FieldSpec("visited_at", "str", M),
+            doc="a door-to-door visit (走访) to a house, optionally naming one resident",
         ),
         # Campaigns (shared/campaigns.py, docs/campaigns.md), sent only to clients that ask for
         # them (PullRequest.campaigns). An admin creates a campaign; devices only read it.
@@ -215,7 +256,8 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("age_max", "int", M, device_writable=False),
             FieldSpec("residence_statuses", "tags", M, device_writable=False),
             FieldSpec("tags", "tags", M, device_writable=False),
-            device_creatable=False,
+            read_only=True,
+            doc="a campaign an admin created; sent only to clients that ask for campaigns",
         ),
         # "The platform says this resident completed this campaign": one record per campaign
         # and resident however many completion rows the platform had (the compact form).
@@ -223,8 +265,9 @@ ENTITIES: dict[str, EntitySpec] = {
             "completion",
             FieldSpec("campaign_id", "ref", M, device_writable=False),
             FieldSpec("resident_id", "ref", M, device_writable=False),
-            device_creatable=False,
+            read_only=True,
             append_only=True,
+            doc="the platform says this resident completed this campaign (imported on the server)",
         ),
         # What a worker recorded at a campaign target's door: a fact, never edited, so workers
         # recording on one person never conflict.
@@ -238,6 +281,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("revisit_date", "date", M),
             FieldSpec("recorded_at", "datetime", M),
             append_only=True,
+            doc="what a worker recorded at a campaign target's door: created once, never changed",
         ),
     )
 }

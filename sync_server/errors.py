@@ -10,6 +10,7 @@ problem response whose HTTP status follows from the error class. The tree:
     ├── Forbidden             403 forbidden / out_of_scope
     ├── NotFound              404 not_found
     ├── Conflict              409 conflict
+    ├── TooLarge              413 too_large (more operations than one push may carry)
     ├── Invalid               422 invalid (carries field errors)
     ├── TooManyAttempts       429 too_many_attempts (carries retry_after, in seconds)
     └── ProtocolMismatch      426 protocol_outdated (or 400 protocol_unsupported, see `status`)
@@ -62,6 +63,11 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     default_code = "conflict"
+
+
+class TooLarge(DomainError):
+    status = 413
+    default_code = "too_large"
 
 
 class Invalid(DomainError):

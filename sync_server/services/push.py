@@ -9,21 +9,30 @@ nothing twice. The merge itself is `shared.merge.merge`, the same function the d
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from shared import hlc as hlc_mod
 from shared.clock import china_date
-from shared.merge import MergeRejected, MergeResult, Snapshot, merge
-from shared.protocol import FieldChange, Operation, OpResult, PushRequest, PushResponse
+from shared.merge import MergeRejected, Snapshot, merge
+from shared.protocol import (
+    MAX_OPERATIONS_PER_PUSH,
+    FieldChange,
+    Operation,
+    OpResult,
+    PushRequest,
+    PushResponse,
+)
 from shared.records import check_values
 from shared.schema import ENTITIES, LEAF_LEVEL, Role
-from sync_server.errors import Forbidden
+from shared.text import first_bad_text, scrub
+from sync_server.errors import Forbidden, TooLarge
 from sync_server.models import (
     Binding,
     Building,
@@ -35,7 +44,6 @@ from sync_server.models import (
     Resident,
     SyncedMixin,
     Unit,
-    Visit,
 )
 from sync_server.records import MODELS, assign, snapshot_of, values_of
 from sync_server.services.auth import Caller
@@ -48,6 +56,8 @@ from sync_server.services.scope import GridSet, grid_set
 # A worker may still correct a person they moved out recently (the move and a last fix often
 # come in one sweep), but not everyone who ever lived in their grid.
 RECENTLY_MOVED = timedelta(days=30)
+
+log = logging.getLogger(__name__)
 
 
 class OpRejected(Exception):
@@ -79,11 +89,17 @@ class _Batch:
     # change). A new resident is checked against the bindings after it; indexed once instead of
     # scanning the rest of the batch for each new resident (quadratic in the batch size).
     binding_creates: dict[str, list[tuple[int, FieldChange | None]]] = field(default_factory=dict)
+    created: set[tuple[str, str]] = field(default_factory=set)  # records this batch created
+    # Operations whose clock was too far ahead of the server's: applied under the server's clock
+    # instead, so never the device's echo (it must learn the clocks the server stored).
+    restamped: set[str] = field(default_factory=set)
 
     def row(self, entity: str, record_id: str) -> SyncedMixin | None:
         found = self.rows.get((entity, record_id))
         if found is None and (entity, record_id) not in self.absent:
-            found = self.session.get(MODELS[entity], record_id, with_for_update=True)
+            found = self.session.get(
+                MODELS[entity], record_id, with_for_update=True, options=[lazyload("*")]
+            )
             if found is not None:
                 self.rows[(entity, record_id)] = found
         return found
@@ -112,7 +128,11 @@ class _Batch:
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
                 for found in self.session.scalars(
-                    select(model).where(model.id.in_(chunk)).with_for_update()
+                    # Related rows are not loaded (PostgreSQL locks no outer join's rows).
+                    select(model)
+                    .options(lazyload("*"))
+                    .where(model.id.in_(chunk))
+                    .with_for_update()
                 ):
                     self.rows[(entity, found.id)] = found
             self.absent.update((entity, i) for i in wanted if (entity, i) not in self.rows)
@@ -182,6 +202,8 @@ def push(
         raise Forbidden(
             "push with the device id this sign-in was issued for", code="device_mismatch"
         )
+    if len(request.operations) > MAX_OPERATIONS_PER_PUSH:
+        raise TooLarge(f"at most {MAX_OPERATIONS_PER_PUSH} operations per push; send fewer")
     batch = _Batch(session, caller, grid_set(session=session, user=caller.user), clock, now)
     op_ids = [op.op_id for op in request.operations]
     for start in range(0, len(op_ids), 500):
@@ -214,14 +236,15 @@ def push(
         batch.logged[op.op_id] = result.model_dump(mode="json")
         answered.append((position, op))
 
-    for index, op in enumerate(request.operations):
-        if any(op.op_id in planner.op_ids for planner in planners):
+    for index, sent in enumerate(request.operations):
+        if any(sent.op_id in planner.op_ids for planner in planners):
             flush_planned()  # the same operation twice in one batch: answer it as a retry
-        seen = batch.logged.get(op.op_id)
+        seen = batch.logged.get(sent.op_id)
         if seen is not None:
             results[index] = OpResult.model_validate(seen)
             continue
-        if any(planner.take(op, index) for planner in planners):
+        op = _stamped(batch, sent)
+        if _bad_text(op) is None and any(planner.take(op, index) for planner in planners):
             continue
         flush_planned()  # what they planned comes first, as in the batch
         for planner in planners:
@@ -232,13 +255,14 @@ def push(
         {
             "op_id": op.op_id,
             "device_id": op.device_id,
-            "user_id": op.user_id,
+            "user_id": scrub(op.user_id),
             "entity": op.entity,
             "record_id": op.record_id,
             "kind": op.kind,
             "base_version": op.base_version,
-            "fields": {k: v.model_dump() for k, v in op.fields.items()},
-            "hlc": op.hlc,
+            # Scrubbed: a lone surrogate or a NUL is that operation's rejection, not the log's.
+            "fields": scrub({k: v.model_dump() for k, v in op.fields.items()}),
+            "hlc": scrub(op.hlc),
             "status": batch.logged[op.op_id]["status"],
             "result": batch.logged[op.op_id],
             # Microseconds apart, so the history keeps the order of the batch.
@@ -267,6 +291,8 @@ def _planners(batch: _Batch, fresh: list[Operation]) -> list[BulkCreates | BulkE
         now=batch.now,
         resident_grid_cache=batch.resident_grid_cache,
         held=lambda ids: bool(batch.held_ids.intersection(ids)),
+        restamped=batch.restamped,
+        created=batch.created,
     )
     creates = BulkCreates(planning, binding_creates=batch.binding_creates, absent=batch.absent)
     creates.preload(fresh)
@@ -277,18 +303,30 @@ def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:
     caller = batch.caller
     base = {"op_id": op.op_id, "entity": op.entity, "record_id": op.record_id}
     try:
+        bad = _bad_text(op)
+        if bad is not None:
+            raise OpRejected(
+                "invalid_characters",
+                "text must be valid Unicode without lone surrogates or NUL characters",
+                bad,
+            )
         if op.device_id != caller.device.id or op.user_id != caller.user.id:  # type: ignore[union-attr]
             raise OpRejected("wrong_author", "operation was made by another user or device")
         try:
             batch.clock.observe(op.hlc)
         except hlc_mod.ClockDriftError:
-            pass  # keep the change; a phone clock far ahead must not push the server's clock
+            pass  # `_stamped` already put it under the server's clock
         except hlc_mod.InvalidTimestamp as exc:
-            raise OpRejected("bad_clock", f"hlc: {exc}", "hlc") from exc
+            raise OpRejected("bad_clock", "hlc is not a valid HLC timestamp", "hlc") from exc
         local = ChangeSet()
         with batch.session.begin_nested():
             outcome = _apply(batch, op, position, local)
-        clean = outcome["status"] == "applied" and as_sent(op, outcome.pop("stored", None))
+        clean = (
+            outcome["status"] == "applied"
+            and as_sent(op, outcome.pop("stored", None))
+            and op.op_id not in batch.restamped
+        )
+        outcome.pop("stored", None)
         local.settle(op.entity, op.record_id, op.device_id if clean else None)
         batch.changes.merge(local)
         return OpResult(**base, **outcome)
@@ -302,34 +340,83 @@ def _run_one(batch: _Batch, op: Operation, position: int) -> OpResult:
         return OpResult(
             **base, status="rejected", code=exc.code, field=exc.field, reason=exc.errors[0].message
         )
-    except DataError as exc:
+    except DataError:
+        # The database's own message names its tables and columns: it stays in the server's log.
+        log.warning("push: operation %s refused by the database", op.op_id, exc_info=True)
         batch.forget(op)
         return OpResult(
             **base,
             status="rejected",
             code="invalid_value",
-            reason=f"a value cannot be stored: {str(exc.orig).splitlines()[0]}",
+            reason="a value is too long or of the wrong kind to be stored",
         )
     except IntegrityError as exc:
+        log.warning("push: operation %s broke a database rule", op.op_id, exc_info=True)
         batch.forget(op)
+        if "foreign key" in str(exc.orig).lower():
+            return OpResult(
+                **base,
+                status="rejected",
+                code="unknown_reference",
+                reason="a record this change refers to does not exist",
+            )
         return OpResult(
             **base,
             status="rejected",
             code="constraint",
-            reason=f"the change breaks a database rule: {str(exc.orig).splitlines()[0]}",
+            reason="the change conflicts with data the server holds (a value already in use)",
         )
+    except Exception:
+        # Whatever else goes wrong with one operation is that operation's answer, not the batch's.
+        log.exception("push: operation %s could not be applied", op.op_id)
+        batch.forget(op)
+        return OpResult(
+            **base,
+            status="rejected",
+            code="cannot_apply",
+            reason="the server could not apply this change; it has been logged for an admin",
+        )
+
+
+def _bad_text(op: Operation) -> str | None:
+    """The field (or `hlc`, `user_id`) of `op` holding a lone surrogate or a NUL, if any."""
+    return first_bad_text(
+        [
+            ("hlc", op.hlc),
+            ("user_id", op.user_id),
+            *((name, (change.base, change.new)) for name, change in op.fields.items()),
+        ]
+    )
+
+
+def _stamped(batch: _Batch, op: Operation) -> Operation:
+    """`op` itself, or, when its clock is further ahead of the server's than the drift bound
+    (`shared.hlc`), the same change under the server's clock: a phone whose clock says 2100
+    keeps its edit but does not win every later last-writer-wins edit by it."""
+    try:
+        batch.clock.observe(op.hlc)
+    except hlc_mod.ClockDriftError:
+        batch.restamped.add(op.op_id)
+        return op.model_copy(update={"hlc": batch.clock.now()})
+    except hlc_mod.InvalidTimestamp:
+        pass  # the per-operation path rejects it as `bad_clock`
+    return op
 
 
 def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> dict[str, Any]:
     session = batch.session
     spec = ENTITIES[op.entity]
     model = MODELS[op.entity]
+    _require_device_may(batch, op)
     row = batch.row(op.entity, op.record_id)
     held = _held_duplicate(batch, op)
     if held is not None:
         return _hold(batch, held, op)
     if spec.append_only:
         _check_fact(batch, op, row)
+    dependants: list[Binding] = []
+    if op.kind == "delete" and row is not None and not row.deleted:
+        dependants = _dependants(batch, op.entity, row)
     new_values = {name: change.new for name, change in op.fields.items()}
     if op.kind != "delete":
         normalised, errors = check_values(
@@ -353,10 +440,6 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
             resident_before = resident_grids(session=session, resident_ids=[rid])
 
     if op.kind == "create":
-        if not spec.device_creatable and not batch.unlimited:
-            raise OpRejected(
-                "not_device_creatable", f"{op.entity} records cannot be created from a device"
-            )
         if row is None and op.entity == "resident":
             duplicate = session.scalar(
                 select(Resident).where(
@@ -389,11 +472,14 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
         and row.version > op.base_version
         and row.updated_by_device_id != op.device_id
     )
+    if not result.deleted and result.kind not in ("conflict", "delete_conflict"):
+        _check_references(batch, op.entity, result.values)
     if row is None:
         row = model()
         row.id = op.record_id
         session.add(row)
         batch.rows[(op.entity, op.record_id)] = row
+        batch.created.add((op.entity, op.record_id))
     if result.kind != "unchanged":
         assign(op.entity, row, {k: result.values[k] for k in result.changed if k in spec.fields})
         if row.version is None:
@@ -406,7 +492,8 @@ def _apply(batch: _Batch, op: Operation, position: int, changes: ChangeSet) -> d
         row.updated_by_user_id = batch.caller.user.id
         row.updated_by_device_id = op.device_id
         session.flush()
-    _check_references(session, op.entity, row, result)
+    if result.deleted and dependants:
+        _take_dependants(batch, op, dependants, changes)
     if op.entity == "resident" and op.kind == "create" and not batch.unlimited:
         _require_new_resident_bound(batch, op, position)
         grids_after: set[str] = _grids_of_binding_ops(batch, op, position)
@@ -518,7 +605,7 @@ def _grids_of_binding_ops(batch: _Batch, op: Operation, position: int) -> set[st
     for at, house_id in batch.binding_creates.get(op.record_id, ()):
         if at > position:
             house = batch.session.get(House, house_id.new) if house_id else None
-            if house is not None:
+            if house is not None and not house.deleted:
                 grids.add(house.grid_id)
     return grids
 
@@ -532,36 +619,140 @@ def _require_new_resident_bound(batch: _Batch, op: Operation, position: int) -> 
         )
 
 
-def _check_references(session: Session, entity: str, row: SyncedMixin, result: MergeResult) -> None:
-    """Referenced records must exist, and places must sit in a level-5 grid."""
-    if result.deleted:
-        return
+def _check_references(batch: _Batch, entity: str, values: dict[str, Any]) -> None:
+    """Every record the change refers to exists, is live, and (for a worker or supervisor) is
+    in the caller's scope; places sit in a level-5 grid. Checked before anything is written, so
+    a bad reference is this operation's `unknown_reference` or `out_of_scope` naming the field,
+    never a database error."""
+    session = batch.session
 
-    def need(model: type[SyncedMixin], ref: str | None, name: str) -> SyncedMixin:
-        target = session.get(model, ref) if ref else None
+    def need(model: type[SyncedMixin], name: str) -> Any:
+        ref = values.get(name)
+        target = session.get(model, ref) if isinstance(ref, str) and ref else None
         if target is None or target.deleted:
-            raise OpRejected("unknown_reference", f"{name} {ref} does not exist", name)
+            raise OpRejected("unknown_reference", f"{name} names no record the server has", name)
         return target
 
+    def in_scope(grid_id: str, name: str) -> None:
+        if not batch.unlimited and grid_id not in batch.grids.leaves:
+            raise OpRejected("out_of_scope", f"{name} is outside your assigned grids", name)
+
     if entity in ("building", "house"):
-        grid = need(GridNode, row.grid_id, "grid_id")  # type: ignore[attr-defined]
-        if grid.level != LEAF_LEVEL:  # type: ignore[attr-defined]
+        grid = need(GridNode, "grid_id")
+        if grid.level != LEAF_LEVEL:
             raise OpRejected("grid_level", "places belong to a level-5 grid", "grid_id")
     if entity == "unit":
-        need(Building, row.building_id, "building_id")  # type: ignore[attr-defined]
+        in_scope(need(Building, "building_id").grid_id, "building_id")
     if entity == "house":
-        need(Building, row.building_id, "building_id")  # type: ignore[attr-defined]
-        if row.unit_id is not None:  # type: ignore[attr-defined]
-            unit = need(Unit, row.unit_id, "unit_id")  # type: ignore[attr-defined]
-            if unit.building_id != row.building_id:  # type: ignore[attr-defined]
+        building = need(Building, "building_id")
+        in_scope(building.grid_id, "building_id")
+        if values.get("unit_id") is not None:
+            unit = need(Unit, "unit_id")
+            if unit.building_id != building.id:
                 raise OpRejected("unknown_reference", "the unit is in another building", "unit_id")
-    if entity == "binding":
-        need(Resident, row.resident_id, "resident_id")  # type: ignore[attr-defined]
-        need(House, row.house_id, "house_id")  # type: ignore[attr-defined]
-    if isinstance(row, Visit):
-        need(House, row.house_id, "house_id")
-        if row.resident_id is not None:
-            need(Resident, row.resident_id, "resident_id")
+    if entity in ("binding", "visit"):
+        need(House, "house_id")
+        if entity == "binding" or values.get("resident_id") is not None:
+            resident = need(Resident, "resident_id")
+            if not _reachable(batch, resident.id):
+                raise OpRejected(
+                    "out_of_scope", "resident_id names a person outside your grids", "resident_id"
+                )
+
+
+def _reachable(batch: _Batch, resident_id: str) -> bool:
+    """Whether the caller may name this person: bound in their grids (or moved out of them
+    recently), or created in this very batch. Someone of another grid who now lives here is
+    found through the duplicate check of their ID number, which an admin settles."""
+    if batch.unlimited or ("resident", resident_id) in batch.created:
+        return True
+    grids = batch.resident_grid_cache.get(resident_id)
+    if grids is None:
+        grids = resident_grids(session=batch.session, resident_ids=[resident_id]).get(
+            resident_id, set()
+        )
+        batch.resident_grid_cache[resident_id] = set(grids)
+    return bool(grids & batch.grids.leaves) or bool(
+        _recent_resident_grids(batch, resident_id) & batch.grids.leaves
+    )
+
+
+def _require_device_may(batch: _Batch, op: Operation) -> None:
+    """The entity's `device_*` flags (`shared.schema`): grid nodes, campaigns and completions
+    are the server's; a campaign outcome is created once and never changed (an admin may delete
+    one recorded in error)."""
+    spec = ENTITIES[op.entity]
+    if spec.device_may(op.kind):
+        return
+    if spec.append_only and spec.device_creatable:
+        if op.kind == "delete" and batch.unlimited:
+            return
+        raise OpRejected(
+            "append_only", f"a {op.entity} is never changed once recorded; record a new one instead"
+        )
+    verb = {"create": "created", "update": "changed", "delete": "deleted"}[op.kind]
+    code = {"create": "creatable", "update": "updatable", "delete": "deletable"}[op.kind]
+    raise OpRejected(f"not_device_{code}", f"{op.entity} records cannot be {verb} from a device")
+
+
+def _dependants(batch: _Batch, entity: str, row: SyncedMixin) -> list[Binding]:
+    """What deleting `row` must take with it, or the rejection when it may not go at all: a
+    house with someone living in it (`has_residents`), a building or unit with live places in it
+    (`has_places`). A person takes all their bindings; a house, its ended ones (history)."""
+    session = batch.session
+    if entity == "building":
+        units = session.scalar(
+            select(Unit.id).where(Unit.building_id == row.id, Unit.deleted.is_(False)).limit(1)
+        )
+        houses = session.scalar(
+            select(House.id).where(House.building_id == row.id, House.deleted.is_(False)).limit(1)
+        )
+        if units is not None or houses is not None:
+            raise OpRejected(
+                "has_places", "the building still has units or houses; delete those first"
+            )
+    if entity == "unit":
+        houses = session.scalar(
+            select(House.id).where(House.unit_id == row.id, House.deleted.is_(False)).limit(1)
+        )
+        if houses is not None:
+            raise OpRejected("has_places", "the unit still has houses; delete those first")
+    if entity not in ("house", "resident"):
+        return []
+    column = Binding.house_id if entity == "house" else Binding.resident_id
+    bindings = list(
+        session.scalars(
+            select(Binding).where(column == row.id, Binding.deleted.is_(False)).with_for_update()
+        )
+    )
+    if entity == "house" and any(b.end_date is None for b in bindings):
+        raise OpRejected(
+            "has_residents", "people are still bound to this house; move them out first"
+        )
+    return bindings
+
+
+def _take_dependants(
+    batch: _Batch, op: Operation, bindings: list[Binding], changes: ChangeSet
+) -> None:
+    """Delete the bindings a deleted person or house leaves behind, in the same operation."""
+    houses = {
+        h.id: h.grid_id
+        for h in batch.session.scalars(
+            select(House).where(House.id.in_(sorted({b.house_id for b in bindings})))
+        )
+    }
+    for binding in bindings:
+        binding.deleted = True
+        binding.version += 1
+        binding.updated_at = batch.now
+        binding.updated_by_user_id = batch.caller.user.id
+        binding.updated_by_device_id = op.device_id
+        grid = houses.get(binding.house_id)
+        # Not the device's echo: it may still hold the binding, and must drop it.
+        changes.add("binding", binding.id, [grid] if grid else [])
+        batch.resident_grid_cache.pop(binding.resident_id, None)
+    batch.session.flush()
 
 
 # --- duplicates and held operations ---------------------------------------------------------

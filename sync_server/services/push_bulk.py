@@ -75,6 +75,14 @@ class Planning:
     now: datetime
     resident_grid_cache: dict[str, set[str]]  # the push's: residents' grids, kept current
     held: Callable[[Iterable[str]], bool]  # whether an open duplicate conflict holds an id
+    restamped: set[str]  # the push's: op ids applied under the server's clock (never echoes)
+    created: set[tuple[str, str]]  # the push's: records this batch created
+
+    def echo_of(self, op: Operation, stored: dict[str, Any] | None) -> str | None:
+        """The device whose echo this applied change is (see `as_sent`), or None."""
+        if op.op_id in self.restamped or not as_sent(op, stored):
+            return None
+        return op.device_id
 
     def made_it(self, op: Operation) -> bool:
         """The operation is by the signed-in user on this device (else: rejected, one by one)."""
@@ -208,7 +216,7 @@ class BulkCreates:
                 return None
         if entity in ("unit", "house"):
             building = refs.get(("building", values["building_id"]))
-            if building is None:
+            if building is None or building.grid_id not in leaves:
                 return None
             if entity == "unit":
                 return {building.grid_id} if building.grid_id in leaves else None
@@ -223,9 +231,15 @@ class BulkCreates:
             return {values["grid_id"]}
         if entity == "binding":
             house = refs.get(("house", values["house_id"]))
-            if ("resident", values["resident_id"]) not in refs or house is None:
+            resident_id = values["resident_id"]
+            if ("resident", resident_id) not in refs or house is None:
                 return None
-            return {house.grid_id} if house.grid_id in leaves else None
+            # The person must be the worker's already (or new in this batch): a binding by UUID
+            # is no way to reach someone of another grid.
+            reachable = ("resident", resident_id) in self.push.created or bool(
+                self.push.resident_grid_cache.get(resident_id, set()) & leaves
+            )
+            return {house.grid_id} if reachable and house.grid_id in leaves else None
         # A new resident: bound in this batch to houses in the worker's grids.
         if values["id_number"] in self.id_numbers:
             return None  # a duplicate, or maybe one: the per-operation path decides
@@ -270,6 +284,7 @@ class BulkCreates:
             done.replay = [(p.position, p.op) for p in planned]
             return done
         self.absent.difference_update((p.op.entity, p.op.record_id) for p in planned)
+        self.push.created.update((p.op.entity, p.op.record_id) for p in planned)
         bound = sorted({p.row["resident_id"] for p in planned if p.op.entity == "binding"})
         after = resident_grids(session=self.push.session, resident_ids=bound)
         for rid in bound:
@@ -282,8 +297,7 @@ class BulkCreates:
                 now_in = after.get(p.row["resident_id"], set())
                 changes.add("resident", p.row["resident_id"], now_in, pending=True)
                 changes.add("binding", p.op.record_id, now_in, pending=True)
-            echo = p.op.device_id if as_sent(p.op, p.stored) else None
-            changes.settle(p.op.entity, p.op.record_id, echo)
+            changes.settle(p.op.entity, p.op.record_id, self.push.echo_of(p.op, p.stored))
             done.results.append(
                 (
                     p.position,

@@ -30,7 +30,7 @@ from shared.schema import ENTITIES
 from sync_server.models import Resident, SyncedMixin
 from sync_server.records import column_values, snapshot_of, values_of
 from sync_server.services.changes import ChangeSet
-from sync_server.services.push_bulk import Flushed, Planning, as_sent, merge_in_memory
+from sync_server.services.push_bulk import Flushed, Planning, merge_in_memory
 
 # Fields whose edit the per-operation path must see: a changed ID number may be someone else's.
 _NOT_HERE = frozenset({"id_number"})
@@ -153,10 +153,12 @@ class BulkEdits:
                 for name, value in {**edit.columns, "updated_at": now}.items():
                     set_committed_value(edit.row, name, value)
             changes.add("resident", edit.op.record_id, edit.grids, pending=True)
-            clean = edit.outcome["status"] == "applied" and as_sent(
-                edit.op, values_of("resident", edit.row)
+            echo = (
+                self.push.echo_of(edit.op, values_of("resident", edit.row))
+                if edit.outcome["status"] == "applied"
+                else None
             )
-            changes.settle("resident", edit.op.record_id, edit.op.device_id if clean else None)
+            changes.settle("resident", edit.op.record_id, echo)
             done.results.append(
                 (
                     edit.position,

@@ -275,13 +275,19 @@ def test_old_app_is_told_to_update(pair: tuple[WireDevice, WireDevice]) -> None:
     assert old.status_code == 426
 
 
-def test_too_many_operations_is_a_clear_422(pair: tuple[WireDevice, WireDevice]) -> None:
+def test_too_many_operations_is_413_so_the_app_sends_fewer(
+    pair: tuple[WireDevice, WireDevice], session_factory: sessionmaker[Session]
+) -> None:
+    """As a body over the size limit: the app halves its batch on 413 (docs/sync-protocol.md)."""
     a, _ = pair
     rid, _ = _a_resident(a)
     ops = [a.edit("resident", rid, note=str(i)) for i in range(1001)]
     response = a.push_raw(ops)
-    assert response.status_code == 422
-    assert "operations" in response.json()["detail"]
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert "1000" in response.json()["detail"]
+    with session_factory() as session:
+        assert session.get(Resident, rid).note != "1000"  # type: ignore[union-attr]
 
 
 def test_the_push_commits_before_the_answer_is_sent(

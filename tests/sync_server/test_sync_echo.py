@@ -88,11 +88,12 @@ def test_a_value_the_server_tidied_or_filled_in_comes_back_to_the_device_that_se
     assert a.records[("resident", resident)]["values"]["residence_status"] == "permanent"
 
 
-def test_a_person_who_moves_in_from_another_grid_arrives_with_the_binding(
+def test_a_person_of_another_grid_cannot_be_bound_by_their_id(
     client: TestClient, tiny: TinyGrid
 ) -> None:
-    """Binding someone from elsewhere is the device's own operation, but the person's record is
-    not on the device yet: it is sent."""
+    """A binding naming someone of another grid would deliver that person in full to whoever
+    knows their UUID. Someone who moved in from elsewhere is recorded with their ID number
+    instead, which the duplicate check hands to an admin."""
     mine, theirs = WireDevice(client, "w11"), WireDevice(client, "w12")
     mine.pull()
     theirs.pull()
@@ -109,8 +110,14 @@ def test_a_person_who_moves_in_from_another_grid_arrives_with_the_binding(
             "start_date": (None, "2024-05-01"),
         },
     )
-    assert mine.push([op])[0]["status"] == "applied"
-    assert _sent_back(mine) == {("resident", stranger)}
+    [result] = mine.push([op])
+    assert (result["status"], result["code"], result["field"]) == (
+        "rejected",
+        "out_of_scope",
+        "resident_id",
+    )
+    assert ("resident", stranger) not in _sent_back(mine)
+    assert stranger not in mine.of("resident")
 
 
 def test_a_person_added_and_unbound_in_one_push_is_dropped_from_the_device(

@@ -12,6 +12,7 @@ from httpx import Response
 
 from shared.hlc import HLC
 from shared.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
+from tests.days import RUN_CLOCK
 from tests.factories import PASSWORD
 
 
@@ -19,7 +20,8 @@ class WireDevice:
     def __init__(self, client: TestClient, username: str, password: str = PASSWORD) -> None:
         self.client = client
         self.device_id = str(uuid.uuid4())
-        self.clock = HLC(f"dev-{self.device_id[:8]}")
+        # The phone's clock agrees with the server's (the run's clock, tests.days).
+        self.clock = HLC(f"dev-{self.device_id[:8]}", wall=RUN_CLOCK.wall_ms)
         response = client.post(
             "/api/v1/auth/login",
             json={"username": username, "password": password, "device_id": self.device_id},
