@@ -213,7 +213,11 @@ def push(
             )
         ):
             batch.logged[op_id] = stored
-    fresh = [op for op in request.operations if op.op_id not in batch.logged]
+    # What the preload reads by is only what could be stored: an id holding a lone surrogate
+    # cannot even be looked up, and its operation is rejected before it touches the database.
+    fresh = [
+        op for op in request.operations if op.op_id not in batch.logged and _bad_text(op) is None
+    ]
     batch.preload(fresh)
     batch.index_bindings(request.operations)
     planners = _planners(batch, fresh)
