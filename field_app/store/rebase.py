@@ -11,18 +11,8 @@ from collections.abc import Iterable
 
 from shared import merge
 from shared.merge import Snapshot
+from shared.ops import operation_snapshots
 from shared.protocol import Operation
-
-
-def operation_snapshots(op: Operation) -> tuple[Snapshot | None, Snapshot]:
-    """The (base, theirs) pair the server's merge sees for `op`."""
-    theirs = Snapshot(
-        {name: change.new for name, change in op.fields.items()},
-        deleted=op.kind == "delete",
-    )
-    if op.kind == "create":
-        return None, theirs
-    return Snapshot({name: change.base for name, change in op.fields.items()}), theirs
 
 
 def replay(entity: str, server: Snapshot | None, ops: Iterable[Operation]) -> Snapshot | None:

@@ -1,30 +1,33 @@
-"""The set-based path for a push's plain creates answers and stores exactly what the
-per-operation path does, for a batch mixing everything that must leave it: rejections, held
-duplicates, references to records made or deleted earlier in the batch, a repeated operation, and
-a bulk INSERT that fails and is replayed one operation at a time."""
+"""The set-based write of a push's decisions answers and stores exactly what the one-at-a-time
+fallback does (each operation re-decided against the stored data in its own savepoint), for
+batches mixing everything: rejections, held duplicates, references to records made or deleted
+earlier in the batch, a repeated operation, edits against older versions, conflicts. A fixed
+morning's batch, and random batches drawn from it (hypothesis)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.validation import id_check_char
 from sync_server.models import Binding, Change, OperationLog, Resident
 from sync_server.records import MODELS, values_of
 from sync_server.services import push as push_mod
-from sync_server.services.push_bulk import BulkCreates
 from tests.factories import TinyGrid
 from tests.sync_server.wire_device import WireDevice
 
 
 def _id_number(run: int, n: int) -> str:
-    first17 = f"35012819900101{run}{n:02d}"
+    """The run's n-th ID number: the birth day tells the runs apart."""
+    first17 = f"3501281990{run // 28 % 12 + 1:02d}{run % 28 + 1:02d}{n:03d}"
     return first17 + id_check_char(first17)
 
 
@@ -140,9 +143,11 @@ def _outcome(
     grid: str,
     other: str,
     run: int,
+    order: list[int] | None = None,
 ) -> list[Any]:
     """Each operation's answer, stored row, logged status and change grids, named by position
-    (ids, grids and the run's ID numbers replaced), so two runs can be compared."""
+    (ids, grids and the run's ID numbers replaced), so two runs can be compared. `order` picks
+    the scenario's operations by index (modulo its length) instead of taking them all."""
     dev = WireDevice(client, worker)
     dev.pull()
     with factory() as session:
@@ -153,6 +158,8 @@ def _outcome(
         ).one()
         before = session.scalar(select(func.max(Change.seq))) or 0
     ops = _scenario(dev, tiny, grid, other, run, stranger)
+    if order is not None:
+        ops = [ops[i % len(ops)] for i in order]
     results = dev.push(ops)
     names = {tiny.nodes[grid].id: "GRID", tiny.nodes[other].id: "OTHER"}
     for position, op in enumerate(ops):
@@ -203,49 +210,65 @@ def _outcome(
     return out
 
 
-def _per_operation(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(push_mod, "_planners", lambda batch, fresh: [])
+def _one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next push's grouped write fail, so every operation takes the fallback."""
+    real = push_mod.write
+    failed: list[bool] = []
+
+    def failing_once(*args: Any, **kwargs: Any) -> None:
+        if not failed:
+            failed.append(True)
+            raise IntegrityError("grouped write", {}, Exception("forced by the test"))
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(push_mod, "write", failing_once)
 
 
-def test_bulk_creates_answer_and_store_what_the_per_operation_path_does(
+def test_the_set_based_write_answers_and_stores_what_one_at_a_time_does(
     client: TestClient,
     tiny: TinyGrid,
     session_factory: sessionmaker[Session],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with monkeypatch.context() as patch:
-        _per_operation(patch)
+        _one_at_a_time(patch)
         one_by_one = _outcome(client, tiny, session_factory, "w11", "T1-1-1-1-1", "T1-1-1-1-2", 1)
-    bulk = _outcome(client, tiny, session_factory, "w12", "T1-1-1-1-2", "T1-1-1-1-1", 2)
+    grouped = _outcome(client, tiny, session_factory, "w12", "T1-1-1-1-2", "T1-1-1-1-1", 2)
 
-    assert bulk == one_by_one
-    statuses = [answer["status"] for answer, *_ in bulk]
+    assert grouped == one_by_one
+    statuses = [answer["status"] for answer, *_ in grouped]
     assert statuses.count("applied") >= 10
     assert {"rejected", "conflict"} <= set(statuses)
     # The device's own creates, stored as sent, are not sent back to it; the rest are.
-    echoes = [echo for *_, changes in bulk for _, echo in changes]
+    echoes = [echo for *_, changes in grouped for _, echo in changes]
     assert "ME" in echoes and None in echoes
 
 
-def test_a_failed_bulk_insert_is_replayed_one_operation_at_a_time(
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(order=st.lists(st.integers(0, 40), min_size=1, max_size=45))
+def test_random_batches_are_written_alike_both_ways(
     client: TestClient,
     tiny: TinyGrid,
     session_factory: sessionmaker[Session],
-    monkeypatch: pytest.MonkeyPatch,
+    order: list[int],
 ) -> None:
-    """A taken ID number the bulk path did not see: the INSERT breaks the unique index, and the
-    whole planned set goes the per-operation way (the duplicate held, the rest applied)."""
-    with monkeypatch.context() as patch:
-        _per_operation(patch)
-        one_by_one = _outcome(client, tiny, session_factory, "w21", "T1-1-1-2-1", "T1-1-1-2-2", 3)
+    """Operations of the morning's batch, drawn in any order, repeated or left out: references
+    that come before what they name, edits of records not made yet, duplicates in any place."""
+    run = _RUNS.setdefault(id(client), [10])
+    run[0] += 2
+    with pytest.MonkeyPatch.context() as patch:
+        _one_at_a_time(patch)
+        one_by_one = _outcome(
+            client, tiny, session_factory, "w21", "T1-1-1-2-1", "T1-1-1-2-2", run[0], order
+        )
+    grouped = _outcome(
+        client, tiny, session_factory, "w22", "T1-1-1-2-2", "T1-1-1-2-1", run[0] + 1, order
+    )
+    assert grouped == one_by_one
 
-    preload: Callable[[BulkCreates, list[Any]], None] = BulkCreates.preload
 
-    def blind(self: BulkCreates, operations: list[Any]) -> None:
-        preload(self, operations)
-        self.id_numbers.clear()
-
-    monkeypatch.setattr(BulkCreates, "preload", blind)
-    replayed = _outcome(client, tiny, session_factory, "w22", "T1-1-1-2-2", "T1-1-1-2-1", 4)
-
-    assert replayed == one_by_one
+_RUNS: dict[int, list[int]] = {}

@@ -1,0 +1,226 @@
+"""Loading a push's view: everything its batch can touch, read set-based, once.
+
+The records the operations target (locked for the transaction), every record their values and
+those records refer to, the bindings of every person involved and the houses of those bindings
+(a person's grids follow them), what a delete would leave behind, the live ID numbers the batch
+sets, and the open duplicate conflicts that hold any of its records. A few statements per
+entity, whatever the batch's size; `push_rules.decide` then reads only this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from shared.protocol import Operation
+from shared.schema import ENTITIES
+from sync_server.models import Binding, ConflictRecord, House, Resident, Unit
+from sync_server.records import MODELS, wire_value
+from sync_server.services.push_rules import Key, Rec, View, Who, references_of
+
+_CHUNK = 500
+
+
+def load_view(
+    session: Session,
+    *,
+    who: Who,
+    ops: list[Operation],
+    today: date,
+    moved_since: str,
+    binding_creates: dict[str, list[tuple[int, str | None]]],
+    new_id: Callable[[], str],
+) -> View:
+    view = View(
+        who=who,
+        today=today,
+        moved_since=moved_since,
+        binding_creates=binding_creates,
+        defaults=_defaults(),
+        new_id=new_id,
+    )
+    targets = {(op.entity, op.record_id) for op in ops}
+    _load(session, view, targets, lock=True)
+    wanted: set[Key] = set()
+    for op in ops:
+        wanted.update(references_of(op.entity, {n: c.new for n, c in op.fields.items()}))
+        if op.entity == "resident" and op.kind == "create":
+            # The houses a new person's bindings name (they decide the person's grids).
+            wanted.update(("house", h) for _, h in binding_creates.get(op.record_id, ()) if h)
+    _load(session, view, wanted)
+    # What the loaded records refer to: a unit's building, a binding's house, a house's unit.
+    _load(session, view, _references_in(view))
+    _load(session, view, _references_in(view))
+
+    # Every person involved, however they came in (targeted, bound, visited, recorded).
+    residents = sorted(i for e, i in view.records if e == "resident")
+    _load_bindings(session, view, Binding.resident_id, residents)
+    deleted = [op for op in ops if op.kind == "delete"]
+    _load_bindings(
+        session, view, Binding.house_id, [op.record_id for op in deleted if op.entity == "house"]
+    )
+    _load(session, view, _references_in(view))  # the houses of those bindings
+    _load_children(session, view, deleted)
+    _load_id_numbers(session, view, ops)
+    _load_held(session, view, ops)
+    return view
+
+
+def _load(session: Session, view: View, keys: Iterable[Key], *, lock: bool = False) -> None:
+    by_entity: dict[str, set[str]] = {}
+    for entity, record_id in keys:
+        if (entity, record_id) not in view.records and entity in MODELS:
+            by_entity.setdefault(entity, set()).add(record_id)
+    for entity, ids in sorted(by_entity.items()):
+        table = _table(entity)
+        names = list(ENTITIES[entity].fields)
+        columns = [table.c.id, table.c.version, table.c.deleted, table.c.clocks]
+        columns += [table.c.updated_by_device_id, *(table.c[n] for n in names)]
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _CHUNK):
+            query = select(*columns).where(table.c.id.in_(ordered[start : start + _CHUNK]))
+            if lock:
+                query = query.with_for_update()
+            for row in session.execute(query):
+                view.records[(entity, row.id)] = Rec(
+                    {n: wire_value(row._mapping[n]) for n in names},
+                    dict(row.clocks or {}),
+                    row.version,
+                    bool(row.deleted),
+                    row.updated_by_device_id,
+                )
+                if entity == "binding":
+                    _index_binding(view, row.id, view.records[(entity, row.id)])
+
+
+def _index_binding(view: View, binding_id: str, rec: Rec) -> None:
+    for name, of in (("resident_id", "resident"), ("house_id", "house")):
+        ref = rec.values.get(name)
+        if isinstance(ref, str):
+            view.bindings_of.setdefault((of, ref), set()).add(binding_id)
+
+
+def _references_in(view: View) -> set[Key]:
+    return {
+        key
+        for (entity, _), rec in list(view.records.items())
+        for key in references_of(entity, rec.values)
+        if key not in view.records
+    }
+
+
+def _load_bindings(session: Session, view: View, column: Any, ids: list[str]) -> None:
+    """The live bindings naming any of `ids` (residents or houses), with their rows."""
+    found: set[Key] = set()
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _CHUNK):
+        found.update(
+            ("binding", binding_id)
+            for binding_id in session.scalars(
+                select(Binding.id).where(
+                    column.in_(unique[start : start + _CHUNK]), Binding.deleted.is_(False)
+                )
+            )
+        )
+    _load(session, view, found)
+    for entity, record_id in found:
+        rec = view.records.get((entity, record_id))
+        if rec is not None:
+            _index_binding(view, record_id, rec)
+
+
+def _load_children(session: Session, view: View, deletes: list[Operation]) -> None:
+    """The live units and houses of the buildings and units the batch deletes."""
+    buildings = sorted({op.record_id for op in deletes if op.entity == "building"})
+    units = sorted({op.record_id for op in deletes if op.entity == "unit"})
+    for start in range(0, len(buildings), _CHUNK):
+        chunk = buildings[start : start + _CHUNK]
+        for unit_id, building_id in session.execute(
+            select(Unit.id, Unit.building_id).where(
+                Unit.building_id.in_(chunk), Unit.deleted.is_(False)
+            )
+        ):
+            view.children.setdefault(("building", building_id), set()).add(("unit", unit_id))
+        for house_id, building_id in session.execute(
+            select(House.id, House.building_id).where(
+                House.building_id.in_(chunk), House.deleted.is_(False)
+            )
+        ):
+            view.children.setdefault(("building", building_id), set()).add(("house", house_id))
+    for start in range(0, len(units), _CHUNK):
+        for house_id, in_unit in session.execute(
+            select(House.id, House.unit_id).where(
+                House.unit_id.in_(units[start : start + _CHUNK]), House.deleted.is_(False)
+            )
+        ):
+            view.children.setdefault(("unit", str(in_unit)), set()).add(("house", house_id))
+    _load(session, view, {key for keys in view.children.values() for key in keys})
+
+
+def _load_id_numbers(session: Session, view: View, ops: list[Operation]) -> None:
+    """Which living person holds each ID number the batch sets (as sent, and as normalised)."""
+    wanted: set[str] = set()
+    for op in ops:
+        change = op.fields.get("id_number") if op.entity == "resident" else None
+        if change is not None and isinstance(change.new, str):
+            raw = change.new.strip()
+            wanted.update({raw, raw.upper()})
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), _CHUNK):
+        for resident_id, id_number in session.execute(
+            select(Resident.id, Resident.id_number).where(
+                Resident.id_number.in_(ordered[start : start + _CHUNK]),
+                Resident.deleted.is_(False),
+            )
+        ):
+            view.id_numbers[id_number] = resident_id
+    # The holders themselves: a duplicate conflict shows their values beside the device's.
+    _load(session, view, {("resident", rid) for rid in view.id_numbers.values()})
+    for (entity, record_id), rec in view.records.items():
+        if entity == "resident" and not rec.deleted and rec.values.get("id_number"):
+            view.id_numbers.setdefault(rec.values["id_number"], record_id)
+
+
+def _load_held(session: Session, view: View, ops: list[Operation]) -> None:
+    ids = {op.record_id for op in ops}
+    ids |= {
+        str(op.fields["resident_id"].new)
+        for op in ops
+        if op.entity in ("binding", "outcome") and "resident_id" in op.fields
+    }
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        for record_id, conflict_id in session.execute(
+            select(ConflictRecord.record_id, ConflictRecord.id).where(
+                ConflictRecord.kind == "duplicate",
+                ConflictRecord.status == "open",
+                ConflictRecord.record_id.in_(ordered[start : start + _CHUNK]),
+            )
+        ):
+            view.held[record_id] = conflict_id
+
+
+@cache
+def _defaults() -> dict[str, dict[str, Any]]:
+    """What each column default puts in a field a create leaves out ('' for text, [] for tags,
+    `permanent` for a residence status)."""
+    out: dict[str, dict[str, Any]] = {}
+    for entity, spec in ENTITIES.items():
+        columns = _table(entity).columns
+        for name in spec.fields:
+            default = columns[name].default
+            if default is None:
+                continue
+            arg = default.arg  # type: ignore[attr-defined]
+            value = arg(None) if callable(arg) else arg
+            out.setdefault(entity, {})[name] = wire_value(value)
+    return out
+
+
+def _table(entity: str) -> Table:
+    return cast(Table, MODELS[entity].__table__)  # type: ignore[attr-defined]

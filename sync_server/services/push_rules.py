@@ -1,0 +1,657 @@
+"""The rules of a push, written once: `decide(op, view)` for every operation of every batch.
+
+A push loads one `View` of everything its batch can touch (`push_load`), decides each operation
+in order against it, lets each decision update the view in memory (`absorb`) so a later operation
+sees the earlier ones, and then writes the decisions together (`push_write`). Every rule that
+protects the grid is here and nowhere else: who may do what to which entity (the schema's
+`device_*` flags), scope before and after, every reference checked for existence and scope,
+what a delete may leave behind, duplicates held for an admin, the merge (`shared.merge`, as on
+the device), versions, result texts and whether a change is its sender's echo.
+
+Pure: plain data in, a `Decision` out. Nothing here touches a database (a test guards that
+this module imports nothing from SQLAlchemy or `sync_server.models`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from shared import hlc
+from shared.merge import MergeRejected, MergeResult, Snapshot, merge
+from shared.ops import new_values, operation_snapshots
+from shared.protocol import Operation
+from shared.records import REFERENCES, check_values
+from shared.schema import ENTITIES, LEAF_LEVEL
+from shared.text import first_bad_text
+
+Key = tuple[str, str]  # (entity, record id)
+
+
+@dataclass(frozen=True)
+class Rec:
+    """A stored record as the rules read it: wire values of the entity's fields."""
+
+    values: dict[str, Any]
+    clocks: dict[str, str]
+    version: int
+    deleted: bool = False
+    device_id: str | None = None  # the device of the last change
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.values, self.clocks, self.deleted)
+
+
+@dataclass(frozen=True)
+class Who:
+    """The caller: who they are and the grids they hold."""
+
+    user_id: str
+    device_id: str
+    leaves: frozenset[str]  # level-5 grids
+    nodes: frozenset[str]  # every grid node they may see
+    unlimited: bool  # an admin: no scope
+
+
+@dataclass
+class View:
+    """Everything the batch's decisions read, loaded once; `absorb` keeps it current."""
+
+    who: Who
+    today: date  # China date, for ID numbers' birth dates
+    moved_since: str  # ISO date: a binding ended on or after it is a recent move
+    records: dict[Key, Rec] = field(default_factory=dict)
+    # ("resident", id) or ("house", id) -> ids of the bindings naming it (live or not).
+    bindings_of: dict[Key, set[str]] = field(default_factory=dict)
+    # A building or unit -> the live units and houses in it (loaded for deletes).
+    children: dict[Key, set[Key]] = field(default_factory=dict)
+    id_numbers: dict[str, str] = field(default_factory=dict)  # live residents' -> their id
+    held: dict[str, str] = field(default_factory=dict)  # record id -> open duplicate conflict
+    # Resident id -> (batch position, house id) of every binding create in the batch.
+    binding_creates: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
+    created: set[Key] = field(default_factory=set)  # records this batch created
+    defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # column defaults
+    new_id: Callable[[], str] = field(default=lambda: "")
+
+    def rec(self, entity: str, record_id: Any) -> Rec | None:
+        return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
+
+    def live(self, entity: str, record_id: Any) -> Rec | None:
+        found = self.rec(entity, record_id)
+        return None if found is None or found.deleted else found
+
+    def bindings(self, of: Key) -> list[tuple[str, Rec]]:
+        """The live bindings of a resident or house."""
+        out = []
+        for binding_id in sorted(self.bindings_of.get(of, ())):
+            binding = self.live("binding", binding_id)
+            if binding is not None:
+                out.append((binding_id, binding))
+        return out
+
+    def resident_grids(self, resident_id: str) -> set[str]:
+        """The grids of the person's open, live bindings."""
+        return {
+            grid
+            for _, b in self.bindings(("resident", resident_id))
+            if b.values.get("end_date") is None
+            if (grid := self._house_grid(b.values.get("house_id"))) is not None
+        }
+
+    def recent_grids(self, resident_id: str) -> set[str]:
+        """The grids the person moved out of recently (a binding ended since `moved_since`)."""
+        return {
+            grid
+            for _, b in self.bindings(("resident", resident_id))
+            if (end := b.values.get("end_date")) is not None and end >= self.moved_since
+            if (grid := self._house_grid(b.values.get("house_id"))) is not None
+        }
+
+    def grids_of(self, entity: str, record_id: str, rec: Rec) -> set[str]:
+        """The level-5 grids a record belongs to (`sync_server.services.record_grids`)."""
+        values = rec.values
+        if entity == "grid_node":
+            return {record_id}
+        if entity in ("building", "house"):
+            return {values["grid_id"]} if values.get("grid_id") else set()
+        if entity == "unit":
+            building = self.rec("building", values.get("building_id"))
+            grid = building.values.get("grid_id") if building else None
+            return {grid} if grid else set()
+        if entity in ("binding", "visit"):
+            grid = self._house_grid(values.get("house_id"))
+            return {grid} if grid else set()
+        if entity == "resident":
+            return self.resident_grids(record_id)
+        if entity == "campaign":
+            return {values["grid_id"]} if values.get("grid_id") else set()
+        return self.resident_grids(values.get("resident_id") or "")  # outcome, completion
+
+    def _house_grid(self, house_id: Any) -> str | None:
+        house = self.rec("house", house_id)
+        return house.values.get("grid_id") if house is not None else None
+
+
+@dataclass
+class Decision:
+    """What one operation does: its answer, and what must be written for it."""
+
+    status: str  # applied, merged, conflict, rejected
+    version: int | None = None
+    code: str | None = None
+    field: str | None = None
+    reason: str | None = None
+    conflict_id: str | None = None
+    # `dataclasses.field`: within this class `field` is the attribute above.
+    writes: list[tuple[Key, Rec]] = dataclasses.field(default_factory=list)  # states, in order
+    new_conflict: dict[str, Any] | None = None  # a conflict row to insert
+    hold: tuple[str, str | None] | None = None  # (open conflict to hold the op in, its new grid)
+    # (entity, id, grids, pending): change rows; pending ones are settled by `echo`.
+    changes: list[tuple[str, str, set[str], bool]] = dataclasses.field(default_factory=list)
+    echo: bool = False  # the record is now exactly as its sender holds it
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The stored and returned result, less op_id, entity and record_id."""
+        out: dict[str, Any] = {"status": self.status}
+        for name in ("version", "conflict_id", "code", "field", "reason"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.code, self.reason, self.field = code, reason, field
+
+
+def reject(code: str, reason: str, field: str | None = None) -> Decision:
+    return Decision("rejected", code=code, field=field, reason=reason)
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+
+def decide(op: Operation, view: View, position: int) -> Decision:
+    """The one decision for `op`, the `position`-th operation of its batch."""
+    try:
+        return _decide(op, view, position)
+    except Rejected as exc:
+        return reject(exc.code, exc.reason, exc.field)
+    except MergeRejected as exc:
+        return reject(exc.code, exc.errors[0].message, exc.field)
+
+
+def _decide(op: Operation, view: View, position: int) -> Decision:
+    who, spec = view.who, ENTITIES[op.entity]
+    bad = first_bad_text(
+        [("hlc", op.hlc), ("user_id", op.user_id)]
+        + [(name, (change.base, change.new)) for name, change in op.fields.items()]
+    )
+    if bad is not None:
+        raise Rejected(
+            "invalid_characters",
+            "text must be valid Unicode without lone surrogates or NUL characters",
+            bad,
+        )
+    if (op.device_id, op.user_id) != (who.device_id, who.user_id):
+        raise Rejected("wrong_author", "operation was made by another user or device")
+    if not hlc.is_timestamp(op.hlc):
+        raise Rejected("bad_clock", "hlc is not a valid HLC timestamp", "hlc")
+    _require_device_may(op, who)
+    held = _held_by(op, view)
+    if held is not None:
+        return _hold(op, view, held)
+    rec = view.rec(op.entity, op.record_id)
+    if spec.append_only:
+        _check_fact(op, view, rec)
+    cascade: list[tuple[str, Rec]] = []
+    if op.kind == "delete" and rec is not None and not rec.deleted:
+        cascade = _dependants(op.entity, op.record_id, view)
+
+    values = new_values(op)
+    if op.kind != "delete":
+        checked, errors = check_values(
+            op.entity, values, creating=op.kind == "create" and rec is None, today=view.today
+        )
+        if errors:
+            first = errors[0]
+            raise Rejected(first.code, "; ".join(str(e) for e in errors), first.field)
+        values = checked
+
+    grids_before: set[str] = set()
+    if rec is not None:
+        grids_before = view.grids_of(op.entity, op.record_id, rec)
+        _require_in_scope(op.entity, op.record_id, rec, grids_before, view)
+
+    if op.kind == "create":
+        if rec is None and op.entity == "resident":
+            existing = view.id_numbers.get(values["id_number"])
+            if existing is not None:
+                return _duplicate(op, view, existing, values, position)
+        base, theirs = operation_snapshots(op, values)
+        base = None
+    elif rec is None:
+        raise Rejected("no_such_record", f"the {op.entity} does not exist on the server")
+    else:
+        if (
+            op.kind == "delete"
+            and op.base_version is not None
+            and rec.version > op.base_version
+            and not rec.deleted
+        ):
+            return _delete_against_edit(op, view, rec, grids_before)
+        base, theirs = operation_snapshots(op, values)
+
+    result = merge(op.entity, base, rec.snapshot() if rec else None, theirs, theirs_clock=op.hlc)
+    if not result.deleted and result.kind not in ("conflict", "delete_conflict"):
+        _check_references(op.entity, result.values, view)
+    if op.entity == "resident" and not result.deleted:
+        _check_id_number_free(result.values, view, op.record_id)
+
+    # Someone else moved the record on since the device's base: what applies was merged with it.
+    # (The device's own earlier operations in the outbox also move the version; they don't count.)
+    moved_on = (
+        rec is not None
+        and op.base_version is not None
+        and rec.version > op.base_version
+        and rec.device_id != op.device_id
+    )
+    current = _stored(op, view, rec, result)
+    decision = Decision("applied")
+    if current is not rec:
+        decision.writes.append(((op.entity, op.record_id), current))
+
+    if op.entity == "resident" and op.kind == "create" and not who.unlimited:
+        grids_after = _require_new_resident_bound(op, view, position)
+    else:
+        grids_after = _grids_with(view, op.entity, op.record_id, current)
+        if op.kind != "delete":
+            _require_in_scope(op.entity, op.record_id, current, grids_after, view)
+    decision.changes.append((op.entity, op.record_id, grids_before | grids_after, True))
+    if op.entity == "binding":
+        rid = current.values.get("resident_id") or ""
+        before = view.resident_grids(rid)
+        now_in = _resident_grids_with(view, rid, op.record_id, current)
+        # The person's own record did not change: this only routes it to the grids it is in now.
+        decision.changes.append(("resident", rid, before | now_in, True))
+        # A person found at the door arrives with their first binding.
+        decision.changes.append(("binding", op.record_id, now_in, True))
+    if result.deleted and not (rec is not None and rec.deleted):
+        for binding_id, binding in cascade:
+            gone = replace(
+                binding, deleted=True, version=binding.version + 1, device_id=op.device_id
+            )
+            decision.writes.append((("binding", binding_id), gone))
+            house_grid = view._house_grid(binding.values.get("house_id"))
+            # Not the device's echo: it may still hold the binding, and must drop it.
+            decision.changes.append(
+                ("binding", binding_id, {house_grid} if house_grid else set(), False)
+            )
+
+    decision.version = current.version
+    if result.conflicts:
+        grids = grids_before | grids_after
+        decision.status = "conflict"
+        decision.conflict_id = view.new_id()
+        decision.new_conflict = _conflict_row(
+            op,
+            decision.conflict_id,
+            "field",
+            min(grids) if grids else None,
+            [
+                {"field": c.field, "base": c.base, "server": c.mine, "device": c.theirs}
+                for c in result.conflicts
+            ],
+        )
+        return decision
+    if result.superseded:
+        names = ", ".join(sorted(result.superseded))
+        decision.status, decision.reason = "merged", f"a later edit elsewhere won for {names}"
+        return decision
+    if result.kind == "merged" or (moved_on and result.kind != "unchanged"):
+        decision.status = "merged"
+        return decision
+    stored = None if current.deleted else current.values
+    decision.echo = as_sent(op, stored)
+    return decision
+
+
+def absorb(view: View, decision: Decision) -> None:
+    """Let the view hold what `decision` writes, for the operations after it."""
+    for (entity, record_id), rec in decision.writes:
+        old = view.records.get((entity, record_id))
+        if old is None:
+            view.created.add((entity, record_id))
+        view.records[(entity, record_id)] = rec
+        if entity == "binding":
+            for name, of in (("resident_id", "resident"), ("house_id", "house")):
+                ref = rec.values.get(name)
+                if isinstance(ref, str):
+                    view.bindings_of.setdefault((of, ref), set()).add(record_id)
+        if entity == "resident":
+            before = str(old.values.get("id_number")) if old is not None else ""
+            if view.id_numbers.get(before) == record_id:
+                del view.id_numbers[before]
+            if not rec.deleted and rec.values.get("id_number"):
+                view.id_numbers[rec.values["id_number"]] = record_id
+    conflict = decision.new_conflict
+    if conflict is not None and conflict["kind"] == "duplicate":
+        view.held[conflict["record_id"]] = conflict["id"]
+
+
+def as_sent(op: Operation, stored: dict[str, Any] | None) -> bool:
+    """Whether the server now holds the record exactly as the device that sent `op` will believe
+    once told "applied": every field it sent stored unchanged (nothing normalised) and, for a
+    create, every field it left out empty. `stored` is the record's wire values, None if deleted.
+    Such a change is that device's echo: its next pull need not bring the record back."""
+    if op.kind == "delete" or stored is None:
+        return op.kind == "delete" and stored is None
+    if any(stored.get(name) != change.new for name, change in op.fields.items()):
+        return False
+    return op.kind != "create" or all(
+        value is None for name, value in stored.items() if name not in op.fields
+    )
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+def _require_device_may(op: Operation, who: Who) -> None:
+    """The entity's `device_*` flags (`shared.schema`): grid nodes, campaigns and completions
+    are the server's; a campaign outcome is created once and never changed (an admin may delete
+    one recorded in error)."""
+    spec = ENTITIES[op.entity]
+    if spec.device_may(op.kind):
+        return
+    if spec.append_only and spec.device_creatable:
+        if op.kind == "delete" and who.unlimited:
+            return
+        raise Rejected(
+            "append_only", f"a {op.entity} is never changed once recorded; record a new one instead"
+        )
+    verb = {"create": "created", "update": "changed", "delete": "deleted"}[op.kind]
+    code = {"create": "creatable", "update": "updatable", "delete": "deletable"}[op.kind]
+    raise Rejected(f"not_device_{code}", f"{op.entity} records cannot be {verb} from a device")
+
+
+def _check_fact(op: Operation, view: View, rec: Rec | None) -> None:
+    """A new outcome names a campaign the caller holds and a resident the server has."""
+    if op.kind == "delete" and view.who.unlimited:
+        return
+    if op.kind != "create" or rec is not None:
+        raise Rejected(
+            "append_only", f"a {op.entity} is never changed once recorded; record a new one instead"
+        )
+    if op.entity != "outcome":
+        return
+    values = new_values(op)
+    if values.get("campaign_id"):
+        campaign = view.live("campaign", values["campaign_id"])
+        held = view.who.unlimited or (
+            campaign is not None and campaign.values.get("grid_id") in view.who.nodes
+        )
+        if campaign is None or not held:
+            raise Rejected(
+                "unknown_reference",
+                f"campaign {values['campaign_id']} does not exist",
+                "campaign_id",
+            )
+    if values.get("resident_id") and view.live("resident", values["resident_id"]) is None:
+        raise Rejected(
+            "unknown_reference", f"resident {values['resident_id']} does not exist", "resident_id"
+        )
+
+
+def _require_in_scope(entity: str, record_id: str, rec: Rec, grids: set[str], view: View) -> None:
+    who = view.who
+    if who.unlimited:
+        return
+    if entity == "resident" and not grids:
+        grids = view.recent_grids(record_id)
+    if entity == "outcome" and not grids:  # the worker learnt at the door they had moved out
+        grids = view.recent_grids(rec.values.get("resident_id") or "")
+    if entity == "grid_node":
+        allowed = record_id in who.nodes
+    else:
+        allowed = bool(grids) and grids <= who.leaves
+    if not allowed:
+        raise Rejected("out_of_scope", f"this {entity} is outside your assigned grids")
+
+
+def _check_references(entity: str, values: Mapping[str, Any], view: View) -> None:
+    """Every record the change refers to exists, is live, and (for a worker or supervisor) is
+    in the caller's scope; places sit in a level-5 grid."""
+    who = view.who
+
+    def need(target: str, name: str) -> Rec:
+        found = view.live(target, values.get(name))
+        if found is None:
+            raise Rejected("unknown_reference", f"{name} names no record the server has", name)
+        return found
+
+    def in_scope(grid_id: Any, name: str) -> None:
+        if not who.unlimited and grid_id not in who.leaves:
+            raise Rejected("out_of_scope", f"{name} is outside your assigned grids", name)
+
+    if entity in ("building", "house"):
+        grid = need("grid_node", "grid_id")
+        if grid.values.get("level") != LEAF_LEVEL:
+            raise Rejected("grid_level", "places belong to a level-5 grid", "grid_id")
+    if entity == "unit":
+        in_scope(need("building", "building_id").values.get("grid_id"), "building_id")
+    if entity == "house":
+        building = need("building", "building_id")
+        in_scope(building.values.get("grid_id"), "building_id")
+        if values.get("unit_id") is not None:
+            unit = need("unit", "unit_id")
+            if unit.values.get("building_id") != values.get("building_id"):
+                raise Rejected("unknown_reference", "the unit is in another building", "unit_id")
+    if entity in ("binding", "visit"):
+        need("house", "house_id")
+        if entity == "binding" or values.get("resident_id") is not None:
+            need("resident", "resident_id")
+            if not _reachable(values["resident_id"], view):
+                raise Rejected(
+                    "out_of_scope", "resident_id names a person outside your grids", "resident_id"
+                )
+
+
+def _reachable(resident_id: str, view: View) -> bool:
+    """Whether the caller may name this person: bound in their grids (or moved out of them
+    recently), or created in this very batch. Someone of another grid who now lives here is
+    found through the duplicate check of their ID number, which an admin settles."""
+    who = view.who
+    if who.unlimited or ("resident", resident_id) in view.created:
+        return True
+    return bool(view.resident_grids(resident_id) & who.leaves) or bool(
+        view.recent_grids(resident_id) & who.leaves
+    )
+
+
+def _check_id_number_free(values: Mapping[str, Any], view: View, record_id: str) -> None:
+    """An edit may not give a person an ID number another living person has (a create with
+    one is a duplicate conflict instead)."""
+    holder = view.id_numbers.get(str(values.get("id_number") or ""))
+    if holder is not None and holder != record_id:
+        raise Rejected("constraint", "another resident already has this ID number", "id_number")
+
+
+def _dependants(entity: str, record_id: str, view: View) -> list[tuple[str, Rec]]:
+    """What deleting the record must take with it, or the rejection when it may not go: a house
+    someone lives in (`has_residents`), a building or unit with live places in it
+    (`has_places`). A person takes all their bindings; a house, its ended ones (history)."""
+    if entity in ("building", "unit"):
+        if any(view.live(e, i) is not None for e, i in view.children.get((entity, record_id), ())):
+            what = "units or houses" if entity == "building" else "houses"
+            raise Rejected("has_places", f"the {entity} still has {what}; delete those first")
+        return []
+    if entity not in ("house", "resident"):
+        return []
+    bindings = view.bindings((entity, record_id))
+    if entity == "house" and any(b.values.get("end_date") is None for _, b in bindings):
+        raise Rejected("has_residents", "people are still bound to this house; move them out first")
+    return bindings
+
+
+def _stored(op: Operation, view: View, rec: Rec | None, result: MergeResult) -> Rec:
+    """The record's state after the merge (`rec` itself when nothing is written)."""
+    if result.kind == "unchanged" and rec is not None:
+        return rec
+    spec = ENTITIES[op.entity]
+    if rec is None:
+        defaults = view.defaults.get(op.entity, {})
+        values = {
+            name: result.values[name] if name in result.values else defaults.get(name)
+            for name in spec.fields
+        }
+        version = 1
+    else:
+        values = {name: result.values.get(name) for name in spec.fields}
+        changed = bool(result.changed) or result.deleted != rec.deleted
+        version = rec.version + 1 if changed else rec.version
+    return Rec(values, dict(result.clocks), version, result.deleted, op.device_id)
+
+
+def _grids_with(view: View, entity: str, record_id: str, rec: Rec) -> set[str]:
+    """The record's grids once `rec` is stored (a binding moves its person's grids)."""
+    if entity == "resident":
+        return view.resident_grids(record_id)
+    return view.grids_of(entity, record_id, rec)
+
+
+def _resident_grids_with(view: View, resident_id: str, binding_id: str, binding: Rec) -> set[str]:
+    """The person's grids once `binding` is stored."""
+    grids = {
+        grid
+        for other_id, b in view.bindings(("resident", resident_id))
+        if other_id != binding_id and b.values.get("end_date") is None
+        if (grid := view._house_grid(b.values.get("house_id"))) is not None
+    }
+    if (
+        not binding.deleted
+        and binding.values.get("end_date") is None
+        and binding.values.get("resident_id") == resident_id
+        and (grid := view._house_grid(binding.values.get("house_id"))) is not None
+    ):
+        grids.add(grid)
+    return grids
+
+
+def _new_resident_grids(op: Operation, view: View, position: int) -> set[str]:
+    """The grids of the live houses that binding creates after `position` bind the new
+    resident `op` creates to."""
+    grids: set[str] = set()
+    for at, house_id in view.binding_creates.get(op.record_id, ()):
+        house = view.live("house", house_id)
+        if at > position and house is not None and house.values.get("grid_id"):
+            grids.add(house.values["grid_id"])
+    return grids
+
+
+def _require_new_resident_bound(op: Operation, view: View, position: int) -> set[str]:
+    grids = _new_resident_grids(op, view, position)
+    if not grids or not grids <= view.who.leaves:
+        raise Rejected(
+            "unbound_resident",
+            "a new resident must be bound to a house in your grids in the same sync",
+        )
+    return grids
+
+
+# --- duplicates, holds and delete conflicts ---------------------------------------------------
+
+
+def _held_by(op: Operation, view: View) -> str | None:
+    """The open duplicate conflict that holds this record, or that of the resident it binds."""
+    ids = [op.record_id]
+    if op.entity in ("binding", "outcome") and "resident_id" in op.fields:
+        ids.append(str(op.fields["resident_id"].new))
+    return next((view.held[i] for i in ids if i in view.held), None)
+
+
+def _hold(op: Operation, view: View, conflict_id: str) -> Decision:
+    grid = None
+    if op.entity == "binding" and "house_id" in op.fields:
+        house = view.rec("house", op.fields["house_id"].new)
+        grid = house.values.get("grid_id") if house is not None else None
+    return Decision(
+        "conflict",
+        conflict_id=conflict_id,
+        reason="held until an admin settles a suspected duplicate",
+        hold=(conflict_id, grid),
+    )
+
+
+def _duplicate(
+    op: Operation, view: View, existing_id: str, values: dict[str, Any], position: int
+) -> Decision:
+    """Two people with one ID number: hold the new record for an admin instead of a second
+    person."""
+    existing = view.records[("resident", existing_id)]
+    grids = _new_resident_grids(op, view, position)
+    conflict_id = view.new_id()
+    row = _conflict_row(
+        op,
+        conflict_id,
+        "duplicate",
+        min(grids) if grids else None,
+        [
+            {"field": name, "base": None, "server": existing.values.get(name), "device": value}
+            for name, value in sorted(values.items())
+        ],
+    )
+    row.update(other_record_id=existing_id, held_ops=[op.model_dump(mode="json")])
+    return Decision(
+        "conflict",
+        conflict_id=conflict_id,
+        reason=f"a resident with ID number ending {values['id_number'][-4:]} already exists",
+        new_conflict=row,
+    )
+
+
+def _delete_against_edit(op: Operation, view: View, rec: Rec, grids: set[str]) -> Decision:
+    conflict_id = view.new_id()
+    return Decision(
+        "conflict",
+        version=rec.version,
+        conflict_id=conflict_id,
+        reason="the record was changed on the server after the device deleted it",
+        new_conflict=_conflict_row(
+            op,
+            conflict_id,
+            "delete",
+            min(grids) if grids else None,
+            [{"field": "_deleted", "base": False, "server": False, "device": True}],
+        ),
+    )
+
+
+def _conflict_row(
+    op: Operation, conflict_id: str, kind: str, grid_id: str | None, fields: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": conflict_id,
+        "kind": kind,
+        "entity": op.entity,
+        "record_id": op.record_id,
+        "grid_id": grid_id,
+        "op_id": op.op_id,
+        "user_id": op.user_id,
+        "device_id": op.device_id,
+        "hlc": op.hlc,
+        "fields": fields,
+    }
+
+
+def references_of(entity: str, values: Mapping[str, Any]) -> Iterable[Key]:
+    """The records `values` refer to, as (entity, id)."""
+    for name, value in values.items():
+        target = REFERENCES.get(name)
+        if target is not None and isinstance(value, str) and name in ENTITIES[entity].fields:
+            yield target, value
