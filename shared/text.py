@@ -36,6 +36,19 @@ def first_bad_text(named: Iterable[tuple[str, Any]]) -> str | None:
     return None
 
 
+def any_bad(values: Iterable[Any]) -> bool:
+    """Whether any of `values` holds bad text: one search over the strings joined, which is what
+    a push of thousands of operations can afford per operation (`first_bad_text` then finds the
+    field, only for the rare operation that has one)."""
+    strings: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            strings.append(value)
+        elif not isinstance(value, int | float | bool | None) and bad_text(value):
+            return True
+    return _BAD.search("".join(strings)) is not None
+
+
 def scrub(value: Any) -> Any:
     """A copy of `value` with every bad character replaced by U+FFFD, safe to store or send."""
     if isinstance(value, str):

@@ -6,6 +6,8 @@ server, the importer and the app all call these, so one rule holds everywhere.
 
 from __future__ import annotations
 
+import operator
+
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -45,7 +47,9 @@ class IdNumberInfo:
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits of an ID number."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    if len(first17) != len(_WEIGHTS):
+        raise ValueError("the check character is of the first 17 digits")
+    total = sum(map(operator.mul, map(int, first17), _WEIGHTS))
     return _CHECK_CHARS[total % 11]
 
 

@@ -26,7 +26,7 @@ from shared.ops import new_values, operation_snapshots
 from shared.protocol import Operation
 from shared.records import REFERENCES, check_values
 from shared.schema import ENTITIES, LEAF_LEVEL
-from shared.text import first_bad_text
+from shared.text import any_bad, first_bad_text
 
 Key = tuple[str, str]  # (entity, record id)
 
@@ -189,10 +189,7 @@ def decide(op: Operation, view: View, position: int) -> Decision:
 
 def _decide(op: Operation, view: View, position: int) -> Decision:
     who, spec = view.who, ENTITIES[op.entity]
-    bad = first_bad_text(
-        [("hlc", op.hlc), ("user_id", op.user_id)]
-        + [(name, (change.base, change.new)) for name, change in op.fields.items()]
-    )
+    bad = bad_text_field(op)
     if bad is not None:
         raise Rejected(
             "invalid_characters",
@@ -320,6 +317,19 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     stored = None if current.deleted else current.values
     decision.echo = as_sent(op, stored)
     return decision
+
+
+def bad_text_field(op: Operation) -> str | None:
+    """The field (or `hlc`, `user_id`) of `op` holding a lone surrogate or a NUL, if any."""
+    values: list[Any] = [op.hlc, op.user_id]
+    for name, change in op.fields.items():
+        values += (name, change.base, change.new)
+    if not any_bad(values):
+        return None
+    return first_bad_text(
+        [("hlc", op.hlc), ("user_id", op.user_id)]
+        + [(name, (change.base, change.new)) for name, change in op.fields.items()]
+    )
 
 
 def absorb(view: View, decision: Decision) -> None:

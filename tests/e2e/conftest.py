@@ -83,7 +83,22 @@ class FlutterPage:
         if clear:
             self.page.keyboard.press("Control+A")
             self.page.keyboard.press("Backspace")
+        info0 = self.page.evaluate(
+            "(() => {const a=document.activeElement; return a ? [a.tagName, a.value, a.getAttribute('aria-label')] : null})()"
+        )
         box.press_sequentially(value, delay=30)
+        info = self.page.evaluate(
+            "(() => {const a=document.activeElement; return a ? [a.tagName, a.value, a.getAttribute('aria-label')] : null})()"
+        )
+        time.sleep(1)
+        info2 = self.page.evaluate(
+            "(() => {const a=document.activeElement; return a ? [a.tagName, a.value, a.getAttribute('aria-label')] : null})()"
+        )
+        print(
+            f"DBG type_into {label!r} {value!r} before={info0} after={info} later={info2}",
+            flush=True,
+        )
+        self.shot(f"dbg-{label}-{value}")
 
     def tap(self, value: str | re.Pattern[str]) -> None:
         target = self.text(value)
