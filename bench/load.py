@@ -17,6 +17,10 @@ signs in, bootstraps its grid (a sync), makes --edits offline edits (a new phone
 note on residents of its grid), and syncs (pushes them, then pulls what others pushed meanwhile).
 Every (resident, field) is edited by exactly one device, so every edit must apply cleanly.
 
+`--end-of-day` times only the end of a working day: every phone first signs in and downloads its
+grid (untimed), then all phones make their edits and sync at once; the time to the last phone
+done, request latencies and errors are of that part alone.
+
 At the end the database must hold every operation the devices made exactly once (by op_id,
 nothing lost, nothing applied twice) and each edited field's final value. Devices and server
 share the machine: on 2 cores the device side (SQLite stores, JSON) takes a good share of the CPU.
@@ -154,87 +158,147 @@ class Written:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def run_device(
-    index: int,
-    *,
-    url: str,
-    username: str,
-    slot: int,
-    phones_of_worker: int,
-    edits: int,
-    workdir: Path,
-    timings: Timings,
-    written: Written,
-    retries: int,
-) -> None:
-    """Sign in, bootstrap, edit offline, sync. `slot` of `phones_of_worker` picks this phone's
-    share of the grid's (resident, field) pairs, so no two phones edit the same pair."""
-    started = time.perf_counter()
-    path = workdir / f"device-{index}.db"
-    http = httpx.Client(base_url=url, transport=TimingTransport(timings), timeout=120)
-    store = Store.open(path)
-    try:
-        client = SyncClient(http, store, app_version="load")
+class Phone:
+    """One device of the run: signs in and bootstraps (`start`), then works its day (`day`):
+    `edits` offline edits of its share of the grid's (resident, field) pairs and one sync.
+    `slot` of `phones_of_worker` picks the share, so no two phones edit the same pair."""
 
-        def sign_in() -> bool:
-            client.login(username, DEMO_PASSWORD, device_name=f"load {index}")
-            return True
+    def __init__(
+        self,
+        index: int,
+        *,
+        url: str,
+        username: str,
+        slot: int,
+        phones_of_worker: int,
+        edits: int,
+        workdir: Path,
+        timings: Timings,
+        written: Written,
+        retries: int,
+    ) -> None:
+        self.index, self.username, self.slot = index, username, slot
+        self.phones_of_worker, self.edits, self.retries = phones_of_worker, edits, retries
+        self.timings, self.written = timings, written
+        self.path = workdir / f"device-{index}.db"
+        self.transport = TimingTransport(timings)
+        self.http = httpx.Client(base_url=url, transport=self.transport, timeout=120)
+        self.store: Store | None = None
+        self.ready = False
 
-        if not _with_retries(sign_in, f"device {index} sign-in", retries, timings):
-            return
-        user_id = store.meta.user_id or ""
-        for step in ("bootstrap", "push"):
-            if step == "push":
-                residents = [
-                    row[0]
-                    for row in store.db.execute(
-                        "SELECT id FROM resident WHERE deleted = 0 ORDER BY id"
-                    ).fetchall()
-                ]
-                pairs = [(r, f) for f in FIELDS for r in residents]
-                mine = pairs[slot::phones_of_worker][:edits]
-                if len(mine) < edits:
-                    raise RuntimeError(
-                        f"{username}'s grid has too few residents for {phones_of_worker} phones "
-                        f"x {edits} edits; lower --edits or --devices"
-                    )
-                ops, values, op_of = [], {}, {}
-                for k, (rid, name) in enumerate(mine):
-                    value = (
-                        f"139{index % 10_000:04d}{k:04d}"
-                        if name == "phone"
-                        else f"走访 {index}#{k}"
-                    )
-                    op = store.update("resident", rid, {name: value}, user_id=user_id)
-                    if op is None:
-                        raise RuntimeError(f"edit {k} of device {index} changed nothing")
-                    ops.append(op.op_id)
-                    values[(rid, name)] = value
-                    op_of[(rid, name)] = op.op_id
-                with written.lock:
-                    written.op_ids.extend(ops)
-                    written.values.update(values)
-                    written.op_of.update(op_of)
+    def open(self) -> None:
+        """Open the phone's store in the calling thread (SQLite connections stay in theirs)."""
+        self.store = Store.open(self.path)
+        self.client = SyncClient(self.http, self.store, app_version="load")  # token: in the store
 
-            def sync(step: str = step) -> bool:
-                report = client.sync()
-                if report.errors or report.rejected or report.conflicts:
-                    timings.error(f"device {index} {step}: {report}")
-                    return False
+    def measure_with(self, timings: Timings) -> None:
+        """Count this phone's requests and failures in `timings` from now on."""
+        self.timings = self.transport.timings = timings
+
+    def start(self, *, keep_open: bool = True) -> None:
+        self.open()
+        try:
+
+            def sign_in() -> bool:
+                self.client.login(self.username, DEMO_PASSWORD, device_name=f"load {self.index}")
                 return True
 
-            _with_retries(sync, f"device {index} {step}", retries, timings)
-        with written.lock:
-            written.unsent.update(op.op_id for op in store.pending_ops())
-    except Exception as exc:
-        timings.error(f"device {index}: {type(exc).__name__}: {exc}")
-    finally:
-        store.close()
-        http.close()
+            label = f"device {self.index}"
+            self.ready = _with_retries(
+                sign_in, f"{label} sign-in", self.retries, self.timings
+            ) and _with_retries(
+                lambda: self._sync("bootstrap"), f"{label} bootstrap", self.retries, self.timings
+            )
+        except Exception as exc:
+            self.timings.error(f"device {self.index}: {type(exc).__name__}: {exc}")
+        if not keep_open:
+            self.close_store()
+
+    def day(self) -> None:
+        if not self.ready:
+            return
+        try:
+            self._edit()
+            _with_retries(
+                lambda: self._sync("push"), f"device {self.index} push", self.retries, self.timings
+            )
+            with self.written.lock:
+                self.written.unsent.update(op.op_id for op in self.store.pending_ops())
+        except Exception as exc:
+            self.timings.error(f"device {self.index}: {type(exc).__name__}: {exc}")
+
+    def _edit(self) -> None:
+        store, index = self.store, self.index
+        user_id = store.meta.user_id or ""
+        residents = [
+            row[0]
+            for row in store.db.execute(
+                "SELECT id FROM resident WHERE deleted = 0 ORDER BY id"
+            ).fetchall()
+        ]
+        pairs = [(r, f) for f in FIELDS for r in residents]
+        mine = pairs[self.slot :: self.phones_of_worker][: self.edits]
+        if len(mine) < self.edits:
+            raise RuntimeError(
+                f"{self.username}'s grid has too few residents for {self.phones_of_worker} "
+                f"phones x {self.edits} edits; lower --edits or --devices"
+            )
+        ops, values, op_of = [], {}, {}
+        for k, (rid, name) in enumerate(mine):
+            value = f"139{index % 10_000:04d}{k:04d}" if name == "phone" else f"走访 {index}#{k}"
+            op = store.update("resident", rid, {name: value}, user_id=user_id)
+            if op is None:
+                raise RuntimeError(f"edit {k} of device {index} changed nothing")
+            ops.append(op.op_id)
+            values[(rid, name)] = value
+            op_of[(rid, name)] = op.op_id
+        with self.written.lock:
+            self.written.op_ids.extend(ops)
+            self.written.values.update(values)
+            self.written.op_of.update(op_of)
+
+    def _sync(self, step: str) -> bool:
+        report = self.client.sync()
+        if report.errors or report.rejected or report.conflicts:
+            self.timings.error(f"device {self.index} {step}: {report}")
+            return False
+        return True
+
+    def close_store(self) -> None:
+        """Close the store, in the thread that opened it."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def close(self) -> None:
+        self.close_store()
+        self.http.close()
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        with timings.lock:
-            timings.device_seconds.append(time.perf_counter() - started)
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+def run_device(phone: Phone) -> None:
+    """A whole working day from a new phone: sign in, bootstrap, edit offline, sync."""
+    started = time.perf_counter()
+    try:
+        phone.start()
+        phone.day()
+    finally:
+        phone.close()
+        with phone.timings.lock:
+            phone.timings.device_seconds.append(time.perf_counter() - started)
+
+
+def end_of_day(phone: Phone) -> None:
+    """The timed part of the end-of-day mode: the phone already holds its grid."""
+    phone.open()  # the app is open: not part of the time
+    started = time.perf_counter()
+    try:
+        phone.day()
+    finally:
+        with phone.timings.lock:
+            phone.timings.device_seconds.append(time.perf_counter() - started)
+        phone.close_store()
 
 
 def _with_retries(action: Callable[[], bool], label: str, retries: int, timings: Timings) -> bool:
@@ -334,26 +398,48 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 startup_seconds=60,
                 log_level="critical",  # failures are counted on the device side
             ) as server_url:
+                phones = [
+                    Phone(
+                        d,
+                        url=server_url,
+                        username=workers[d % len(workers)],
+                        slot=d // len(workers),
+                        phones_of_worker=phones_of_worker,
+                        edits=args.edits,
+                        workdir=workdir,
+                        timings=timings,
+                        written=written,
+                        retries=args.retries,
+                    )
+                    for d in range(args.devices)
+                ]
+                if args.end_of_day:
+                    # Not timed: every phone signs in and downloads its grid in the morning.
+                    setup = time.perf_counter()
+                    with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
+                        list(pool.map(lambda p: p.start(keep_open=False), phones))
+                    print(
+                        f"  morning: {len(phones)} phones hold their grids after "
+                        f"{time.perf_counter() - setup:.1f} s (not timed)"
+                    )
+                    morning, morning_errors = timings, len(timings.errors)
+                    timings = Timings()
+                    for phone in phones:
+                        phone.measure_with(timings)
+                    if morning_errors:
+                        print(f"  morning errors: {morning_errors}, e.g. {morning.errors[0]}")
+                        timings.error(f"{morning_errors} errors in the morning bootstrap")
                 started = time.perf_counter()
                 with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-                    for d in range(args.devices):
-                        pool.submit(
-                            run_device,
-                            d,
-                            url=server_url,
-                            username=workers[d % len(workers)],
-                            slot=d // len(workers),
-                            phones_of_worker=phones_of_worker,
-                            edits=args.edits,
-                            workdir=workdir,
-                            timings=timings,
-                            written=written,
-                            retries=args.retries,
-                        )
+                    list(pool.map(end_of_day if args.end_of_day else run_device, phones))
                 elapsed = time.perf_counter() - started
+                for phone in phones:
+                    if args.end_of_day:
+                        phone.close()
             problems = check(url, written)
     requests = sum(len(v) for v in timings.by_kind.values())
     summary: dict[str, Any] = {
+        "mode": "end of day" if args.end_of_day else "whole day",
         "backend": backend,
         "devices": args.devices,
         "workers": args.workers,
@@ -414,10 +500,12 @@ def print_summary(s: dict[str, Any]) -> None:
             f"{_ms(lat['p99']):>10}{_ms(lat['max']):>10}"
         )
     d = s["device_seconds"]
-    print(
-        f"  a whole device (sign in, bootstrap, edit, sync): p50 {_ms(d['p50'])}, "
-        f"p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}"
+    what = (
+        "a phone's day (edit, sync)"
+        if s["mode"] == "end of day"
+        else "a whole device (sign in, bootstrap, edit, sync)"
     )
+    print(f"  {what}: p50 {_ms(d['p50'])}, p95 {_ms(d['p95'])}, p99 {_ms(d['p99'])}")
     print(
         f"  errors: {s['errors']} (failed sign-ins, syncs or 5xx answers; {s['retries']} retried, "
         f"{s['gave_up']} still failing after {s['retries_allowed']} retries, "
@@ -449,6 +537,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--retries", type=int, default=2, help="times a device retries a failed sync"
+    )
+    parser.add_argument(
+        "--end-of-day",
+        action="store_true",
+        help="time only the day's edits and one sync of each phone; the morning's sign-in and "
+        "bootstrap of every phone happens first, untimed",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
