@@ -167,14 +167,19 @@ def counts(db: Database) -> OutboxCounts:
 
 
 def _operation(row: tuple[Any, ...]) -> Operation:
+    # Not validated again: every row was an `Operation` this store validated when it wrote it,
+    # and an outbox of thousands is read twice a sync (to push it, and to take the answers).
     op_id, entity, record_id, kind, base_version, fields, hlc, device_id, user_id = row
-    return Operation(
+    return Operation.model_construct(
         op_id=op_id,
         entity=entity,
         record_id=record_id,
         kind=kind,
         base_version=base_version,
-        fields={n: FieldChange(**c) for n, c in json.loads(fields).items()},
+        fields={
+            n: FieldChange.model_construct(base=c.get("base"), new=c.get("new"))
+            for n, c in json.loads(fields).items()
+        },
         hlc=hlc,
         device_id=device_id,
         user_id=user_id,
