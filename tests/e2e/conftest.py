@@ -22,6 +22,35 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 PHONE = {"width": 390, "height": 844}  # a common 6.1" phone in CSS pixels
 LOCAL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/")
 
+TYPING_ATTEMPTS = 4
+SETTLE_SECONDS = 0.5  # a field's text unchanged this long is what the app left in it
+TAKEOVER_TIMEOUT_MS = 10_000
+# Before the click: note when Flutter (re)configures this <input> while it has the focus.
+ARM_FOCUS_WATCH = """el => {
+  el.__takenOver = false;
+  const watch = new MutationObserver(() => {
+    if (document.activeElement === el) { el.__takenOver = true; watch.disconnect(); }
+  });
+  watch.observe(el, {attributes: true, attributeFilter: ["type", "autocomplete", "autocorrect"]});
+  el.__takeoverWatch = watch;
+}"""
+# After the click: true two frames after the field is focused and taken over (Flutter sets the
+# editing state right after the configuration), false if that does not happen in time.
+AWAIT_TAKEOVER = """(el, timeoutMs) => new Promise(resolve => {
+  const started = performance.now();
+  const check = () => {
+    if (document.activeElement === el && el.__takenOver) {
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(true)));
+    } else if (performance.now() - started > timeoutMs) {
+      el.__takeoverWatch.disconnect();
+      resolve(false);
+    } else {
+      setTimeout(check, 10);
+    }
+  };
+  check();
+})"""
+
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
@@ -77,28 +106,64 @@ class FlutterPage:
         self.text(value).wait_for(timeout=timeout)
 
     def type_into(self, label: str, value: str, *, clear: bool = False) -> None:
+        """Type like a worker would (real key presses), then read the field back.
+
+        Two things can eat keystrokes in a headless browser that types far faster than a
+        thumb: keys sent before Flutter has taken over the <input> just focused (its first
+        editing state overwrites them), and a re-render of the app racing with the field's
+        first change. So the field is focused and taken over first, and what it holds once it
+        has settled must be the text typed; otherwise it is cleared and typed again.
+        """
         box = self.textbox(label)
         box.wait_for(timeout=30_000)
+        expected: str | None = value if clear else None
+        got = ""
+        for attempt in range(1, TYPING_ATTEMPTS + 1):
+            if not self._focus(box):
+                print(f"type_into({label!r}): Flutter did not take the field over; again")
+                continue
+            if expected is None:
+                expected = box.input_value() + value
+            retyping = attempt > 1
+            if clear or retyping:
+                self.page.keyboard.press("Control+A")
+                self.page.keyboard.press("Backspace")
+            box.press_sequentially(expected if retyping else value, delay=30)
+            got = self._settled_value(box)
+            if got == expected:
+                return
+            print(f"type_into({label!r}): typed {expected!r}, the field holds {got!r}; again")
+        raise AssertionError(
+            f"typing {expected!r} into {label!r}: the field holds {got!r} "
+            f"after {TYPING_ATTEMPTS} attempts"
+        )
+
+    def _focus(self, box: Any) -> bool:
+        """Click the field and wait until Flutter's text editing has taken over its <input>.
+
+        Flutter web applies the field's input configuration to the focused <input> (it writes
+        `type`, `autocomplete`, … again) when the framework connects the text field to it,
+        a frame or more after the browser moved the focus; a key pressed before then is lost.
+        """
+        if box.evaluate("el => el === document.activeElement"):
+            return True  # focused and connected already (typing into the same field again)
+        box.evaluate(ARM_FOCUS_WATCH)
         box.click()
-        if clear:
-            self.page.keyboard.press("Control+A")
-            self.page.keyboard.press("Backspace")
-        info0 = self.page.evaluate(
-            "(() => {const a=document.activeElement; return a ? [a.tagName, a.value, a.getAttribute('aria-label')] : null})()"
-        )
-        box.press_sequentially(value, delay=30)
-        info = self.page.evaluate(
-            "(() => {const a=document.activeElement; return a ? [a.tagName, a.value, a.getAttribute('aria-label')] : null})()"
-        )
-        time.sleep(1)
-        info2 = self.page.evaluate(
-            "(() => {const a=document.activeElement; return a ? [a.tagName, a.value, a.getAttribute('aria-label')] : null})()"
-        )
-        print(
-            f"DBG type_into {label!r} {value!r} before={info0} after={info} later={info2}",
-            flush=True,
-        )
-        self.shot(f"dbg-{label}-{value}")
+        return bool(box.evaluate(AWAIT_TAKEOVER, TAKEOVER_TIMEOUT_MS))
+
+    def _settled_value(self, box: Any) -> str:
+        """What the field holds once it has stopped changing (the app may still re-render)."""
+        deadline = time.monotonic() + 10
+        last = box.input_value()
+        stable_since = time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            now = box.input_value()
+            if now != last:
+                last, stable_since = now, time.monotonic()
+            elif time.monotonic() - stable_since >= SETTLE_SECONDS:
+                break
+        return str(last)
 
     def tap(self, value: str | re.Pattern[str]) -> None:
         target = self.text(value)
