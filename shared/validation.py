@@ -7,7 +7,6 @@ server, the importer and the app all call these, so one rule holds everywhere.
 from __future__ import annotations
 
 import operator
-
 import re
 from dataclasses import dataclass
 from datetime import date
