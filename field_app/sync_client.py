@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -195,20 +196,64 @@ class SyncClient:
     def push(
         self, report: SyncReport | None = None, progress: ProgressCallback | None = None
     ) -> SyncReport:
-        """Push the outbox in batches until nothing is pending; the counts go into `report`."""
+        """Push the outbox in batches, in order; the counts go into `report`.
+
+        While the server works on one batch, the device takes the answers to the one before
+        (the requests stay one at a time and in order: a batch may refer to records the one
+        before created). Operations added while the push runs go with it.
+        """
         report = report if report is not None else SyncReport()
         progress = progress or _ignore
         total = self._store.pending_count()
-        answered: set[str] = set()
-        while ops := self._store.pending_ops(self._batch_size + BATCH_LOOKAHEAD):
-            batch = ops if len(ops) <= self._batch_size else ops[: safe_cut(ops, self._batch_size)]
-            if any(op.op_id in answered for op in batch):
-                # The server left an operation unanswered; pushing it again now would loop.
-                raise ServerError("The server did not answer every pushed change.")
-            answered.update(op.op_id for op in batch)
-            self._push_batch(batch, report)
-            progress(SyncProgress("push", report.sent, max(total, report.sent)))
+        batch, after = self._next_batch(None)
+        if not batch:
+            return report
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gridsweep-push") as sender:
+            answer = self._send(batch)
+            while batch:
+                following, after = self._next_batch(after)
+                sending = sender.submit(self._send, following) if following else None
+                self._take(batch, answer, report)
+                progress(SyncProgress("push", report.sent, max(total, report.sent)))
+                batch = following
+                if sending is not None:
+                    answer = sending.result()
         return report
+
+    def _next_batch(self, after: int | None) -> tuple[list[Operation], int | None]:
+        """The next batch after outbox position `after`, cut where no new person is parted from
+        their binding; and the position of its last operation."""
+        found = self._store.pending_after(after, self._batch_size + BATCH_LOOKAHEAD)
+        if len(found) > self._batch_size:
+            found = found[: safe_cut([op for _, op in found], self._batch_size)]
+        return [op for _, op in found], (found[-1][0] if found else after)
+
+    def _send(self, ops: list[Operation]) -> httpx.Response:
+        request = PushRequest(
+            protocol_version=PROTOCOL_VERSION, device_id=self._store.device_id, operations=ops
+        )
+        return self._post(PUSH_PATH, request, allow_too_large=True)
+
+    def _take(self, ops: list[Operation], response: httpx.Response, report: SyncReport) -> None:
+        """Take the server's answer to `ops`: a result for each, or 413 (send them in halves)."""
+        if response.status_code == 413:
+            if len(ops) > 1:
+                # Halves keep the order: the first half is answered before the second is sent.
+                half = safe_cut(ops, len(ops) // 2)
+                if half >= len(ops):  # no cut keeps every new resident with its binding
+                    half = len(ops) // 2
+                self._take(ops[:half], self._send(ops[:half]), report)
+                self._take(ops[half:], self._send(ops[half:]), report)
+                return
+            # One operation alone is too large: keep it visible instead of pushing it forever.
+            self._record(report, [_too_large(ops[0])], None, ops)
+            return
+        answer = _parse(response, PushResponse)
+        self._record(report, answer.results, answer.server_hlc, ops)
+        answered = {result.op_id for result in answer.results}
+        if any(op.op_id not in answered for op in ops):
+            # Left pending, it goes again with the next sync; say so instead of looking done.
+            raise ServerError("The server did not answer every pushed change.")
 
     def pull(
         self, report: SyncReport | None = None, progress: ProgressCallback | None = None
@@ -255,28 +300,14 @@ class SyncClient:
             if page.cursor == cursor:
                 raise ServerError("The server sent more pages without moving the cursor.")
 
-    def _push_batch(self, ops: list[Operation], report: SyncReport) -> None:
-        request = PushRequest(
-            protocol_version=PROTOCOL_VERSION, device_id=self._store.device_id, operations=ops
-        )
-        response = self._post(PUSH_PATH, request, allow_too_large=True)
-        if response.status_code == 413:
-            if len(ops) > 1:
-                # Halves keep the order: the first half is answered before the second is sent.
-                half = safe_cut(ops, len(ops) // 2)
-                if half >= len(ops):  # no cut keeps every new resident with its binding
-                    half = len(ops) // 2
-                self._push_batch(ops[:half], report)
-                self._push_batch(ops[half:], report)
-                return
-            # One operation alone is too large: keep it visible instead of pushing it forever.
-            self._record(report, [_too_large(ops[0])], None)
-            return
-        answer = _parse(response, PushResponse)
-        self._record(report, answer.results, answer.server_hlc)
-
-    def _record(self, report: SyncReport, results: list[OpResult], server_hlc: str | None) -> None:
-        self._store.record_results(results, server_hlc=server_hlc)
+    def _record(
+        self,
+        report: SyncReport,
+        results: list[OpResult],
+        server_hlc: str | None,
+        sent: list[Operation],
+    ) -> None:
+        self._store.record_results(results, server_hlc=server_hlc, sent=sent)
         for result in results:
             report.sent += 1
             if result.status == "applied":

@@ -10,7 +10,7 @@ These functions run statements in the caller's transaction and never commit.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -74,6 +74,20 @@ def pending(db: Database, limit: int | None = None) -> list[Operation]:
     return [_operation(row) for row in db.execute(sql, params).fetchall()]
 
 
+def pending_after(db: Database, after: int | None, limit: int) -> list[tuple[int, Operation]]:
+    """Up to `limit` pending operations after outbox position `after`, with their positions.
+
+    A push reads its next batch while the answer to the one before is still being taken, so it
+    reads on from where it got to rather than from what is still pending.
+    """
+    rows = db.execute(
+        f"SELECT seq, {_COLUMNS} FROM outbox WHERE status = 'pending' AND seq > ? "
+        "ORDER BY seq LIMIT ?",
+        [-1 if after is None else after, limit],
+    ).fetchall()
+    return [(row[0], _operation(row[1:])) for row in rows]
+
+
 def pending_for(db: Database, entity: str, record_id: str) -> list[Operation]:
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM outbox "
@@ -89,10 +103,22 @@ def find(db: Database, op_id: str) -> tuple[Operation, str] | None:
     return None if row is None else (_operation(row[:-1]), row[-1])
 
 
-def find_many(db: Database, op_ids: Iterable[str]) -> dict[str, tuple[Operation, str]]:
-    """`find` for many operations at once, by op_id (unknown ones are left out)."""
+def find_many(
+    db: Database, op_ids: Iterable[str], known: Mapping[str, Operation] | None = None
+) -> dict[str, tuple[Operation, str]]:
+    """`find` for many operations at once, by op_id (unknown ones are left out).
+
+    The operations in `known` (the ones just pushed, held in memory) are not read back: only
+    their status is.
+    """
+    known = known or {}
+    wanted = list(dict.fromkeys(op_ids))
     found: dict[str, tuple[Operation, str]] = {}
-    for ids in chunks(dict.fromkeys(op_ids)):
+    for ids in chunks([i for i in wanted if i in known]):
+        sql = f"SELECT op_id, status FROM outbox WHERE op_id IN ({marks(ids)})"
+        for op_id, status in db.execute(sql, ids).fetchall():
+            found[op_id] = (known[op_id], status)
+    for ids in chunks([i for i in wanted if i not in known]):
         sql = f"SELECT {_COLUMNS}, status FROM outbox WHERE op_id IN ({marks(ids)})"
         for row in db.execute(sql, ids).fetchall():
             found[row[0]] = (_operation(row[:-1]), row[-1])

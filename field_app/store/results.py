@@ -24,14 +24,15 @@ from shared.protocol import Operation, OpResult
 Key = tuple[str, str]  # (entity, record_id)
 
 
-def record_results(db: Database, results: list[OpResult]) -> None:
+def record_results(db: Database, results: list[OpResult], sent: Iterable[Operation] = ()) -> None:
     """applied/merged: the operation leaves the outbox and the record's server version moves on.
 
     conflict/rejected: the operation stays with the server's reason, no longer pending, and the
     record shows what the server holds (plus any other pending edits). An answer to an operation
-    that is not pending (a retried push) changes nothing.
+    that is not pending (a retried push) changes nothing. `sent`: the operations pushed, as held
+    in memory, which need not be read back.
     """
-    found = outbox.find_many(db, (r.op_id for r in results))
+    found = outbox.find_many(db, (r.op_id for r in results), {op.op_id: op for op in sent})
     answered = [
         (result, found[result.op_id][0])
         for result in results

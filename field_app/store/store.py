@@ -286,6 +286,10 @@ class Store:
         """Operations waiting to be pushed, oldest first."""
         return outbox.pending(self.db, limit)
 
+    def pending_after(self, after: int | None, limit: int) -> list[tuple[int, Operation]]:
+        """Up to `limit` operations waiting after outbox position `after`, with positions."""
+        return outbox.pending_after(self.db, after, limit)
+
     def pending_count(self) -> int:
         """For the "N changes waiting" indicator."""
         return self.counts().pending
@@ -354,8 +358,14 @@ class Store:
             outbox.remove(self.db, op_id)
         return True
 
-    def record_results(self, results: list[OpResult], *, server_hlc: str | None = None) -> None:
-        """Take the server's answers to pushed operations.
+    def record_results(
+        self,
+        results: list[OpResult],
+        *,
+        server_hlc: str | None = None,
+        sent: Iterable[Operation] = (),
+    ) -> None:
+        """Take the server's answers to pushed operations (`sent`: those operations, if held).
 
         applied/merged: the operation is done and the record's server version moves on.
         conflict/rejected: the operation stays with the server's reason, no longer pending, and the
@@ -363,7 +373,7 @@ class Store:
         An answer to an operation that is not pending (a retried push) changes nothing.
         """
         with write_transaction(self.db):
-            op_results.record_results(self.db, results)
+            op_results.record_results(self.db, results, sent)
             if server_hlc is not None:
                 self._observe(server_hlc)
 
