@@ -52,6 +52,7 @@ import httpx
 
 from field_app.store import Store
 from field_app.sync_client import SyncClient, SyncReport
+from shared import heap
 from shared.clock import Clock
 from sync_server.config import Settings
 from sync_server.db import make_engine, make_sessionmaker, transaction
@@ -241,6 +242,7 @@ class Device:
         self.client = SyncClient(self.http, self.store, app_version="bench")
         self.client.login(username, DEMO_PASSWORD, device_name=f"bench {path.stem}")
         self.user_id = self.store.meta.user_id or ""
+        heap.settle()  # as the app does once it has started (field_app.main.Device)
 
     def timed_sync(self) -> tuple[float, SyncReport, Wire]:
         self.transport.wire = Wire()

@@ -25,6 +25,7 @@ from field_app.store import Store, StoreLocked
 from field_app.sync_client import SyncClient
 from field_app.views import locked, theme
 from field_app.views.app import App
+from shared import heap
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Device:
             device_name=config.device_name,
             clock=self.clock,
         )
+        heap.settle()
 
 
 def connect(server_url: str, store: Store) -> SyncClient:

@@ -5,6 +5,7 @@ Sessions are opened per request by `sync_server.api.deps`; nothing below that la
 
 from __future__ import annotations
 
+import sqlite3
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,18 +114,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert new rows, all with the same keys: COPY on PostgreSQL, an executemany INSERT else.
+class RawJSON(str):
+    """A JSON column's value already serialized (by pydantic, in Rust): `insert_rows` stores
+    the text as it is instead of serializing it again."""
 
-    COPY takes the same values as the INSERT would (each column's bind processing: UTC
-    datetimes, JSON) and runs in the session's transaction, so a rollback undoes it and a
-    duplicate key fails the same way. Columns missing from the rows get their Python-side scalar
-    default (or the database default); a callable default falls back to the INSERT.
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert new rows, all with the same keys: COPY on PostgreSQL, executemany on SQLite.
+
+    Both go to the driver directly with the values the INSERT would have bound (each column's
+    bind processing: UTC datetimes, JSON), in the session's transaction, so a rollback undoes it
+    and a duplicate key fails the same way. Columns missing from the rows get their Python-side
+    scalar default (or the database default); a callable default falls back to the INSERT.
     """
     if not rows:
         return
     dialect = session.get_bind().dialect
-    plan = _copy_plan(table, rows[0].keys(), dialect) if dialect.name == "postgresql" else None
+    plan = _copy_plan(table, rows[0].keys(), dialect)
     if plan is None:
         session.execute(insert(table), rows)
         return
@@ -132,20 +138,28 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     session.flush()  # as session.execute would: pending ORM rows first (foreign keys)
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    columns = ", ".join(f'"{name}"' for name in names)
     keys = [name for name in names if name not in defaults]
     fill = [defaults[name] for name in names if name in defaults]
+    values = (
+        [
+            value if value is None or process is None or type(value) is RawJSON else process(value)
+            for value, process in zip([row[key] for key in keys] + fill, processors, strict=True)
+        ]
+        for row in rows
+    )
+    columns = ", ".join(f'"{name}"' for name in names)
+    if dialect.name != "postgresql":
+        statement = f'INSERT INTO "{table.name}" ({columns}) VALUES ({", ".join("?" * len(names))})'
+        try:
+            raw.executemany(statement, values)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(statement, None, exc) from exc
+        return
     statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                values = [row[key] for key in keys] + fill
-                copy.write_row(
-                    [
-                        value if value is None or process is None else process(value)
-                        for value, process in zip(values, processors, strict=True)
-                    ]
-                )
+            for row_values in values:
+                copy.write_row(row_values)
     except psycopg.IntegrityError as exc:  # what the INSERT would raise
         raise IntegrityError(statement, None, exc) from exc
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
+from shared import heap
 from shared.clock import Clock
 from shared.hlc import HLC
+from sync_server.api.body import document_bodies
 from sync_server.api.deps import make_write_gate
 from sync_server.api.problems import install_problem_handlers
 from sync_server.api.routes import auth, campaigns, conflicts, grid, health, me, sync
@@ -18,6 +22,12 @@ from sync_server.console import install_console
 from sync_server.db import make_engine, make_sessionmaker
 
 API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    heap.settle()
+    yield
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -32,6 +42,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -46,6 +57,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for module in (health, auth, me, grid, sync, conflicts, campaigns):
         api.include_router(module.router)
     app.include_router(api)
+    document_bodies(app, sync.BODY_MODELS)
     install_console(app)
     app.add_middleware(
         SyncTransportMiddleware,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from sync_server.db import insert_rows
 from sync_server.models import Change, SyncCounter
 
 _NOT_ECHO = ""  # an echo state meaning: someone else's change too, or not as sent
@@ -81,8 +82,9 @@ def commit_changes(*, session: Session, changes: ChangeSet) -> int | None:
         .returning(SyncCounter.value)
     ).scalar_one()
     first = last - len(rows) + 1
-    session.execute(
-        insert(Change),
+    insert_rows(
+        session,
+        Change.__table__,  # type: ignore[arg-type]
         [
             {
                 "seq": first + i,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from shared import hlc as hlc_mod
 from shared.clock import china_date
 from shared.protocol import (
     MAX_OPERATIONS_PER_PUSH,
+    FieldChange,
     Operation,
     OpResult,
     PushRequest,
@@ -37,7 +39,7 @@ from shared.protocol import (
 )
 from shared.schema import Role
 from shared.text import scrub
-from sync_server.db import insert_rows
+from sync_server.db import RawJSON, insert_rows
 from sync_server.errors import Forbidden, TooLarge
 from sync_server.models import OperationLog
 from sync_server.services.auth import Caller
@@ -61,6 +63,7 @@ from sync_server.services.scope import grid_set
 RECENTLY_MOVED = timedelta(days=30)
 
 log = logging.getLogger(__name__)
+_FIELDS = TypeAdapter(dict[str, FieldChange])
 
 
 def push(
@@ -151,7 +154,8 @@ def push(
     commit_changes(session=session, changes=changes)
     device.last_push_at = device.last_seen_at = now
     return PushResponse(
-        results=[OpResult.model_validate(results[op.op_id]) for op in request.operations],
+        # Built here, or read back from the log where this server stored them once validated.
+        results=[OpResult.model_construct(**results[op.op_id]) for op in request.operations],
         server_hlc=clock.now(),
     )
 
@@ -260,12 +264,19 @@ def _log_operations(
 def _loggable(op: Operation, decision: Decision) -> dict[str, Any]:
     """The operation's texts as the log can store them: a lone surrogate or a NUL is that
     operation's rejection, not the log's, so such an operation is logged scrubbed."""
-    logged = {
+    if decision.code == "invalid_characters":
+        return scrub(
+            {
+                "user_id": op.user_id,
+                "fields": {k: {"base": v.base, "new": v.new} for k, v in op.fields.items()},
+                "hlc": op.hlc,
+            }
+        )
+    return {
         "user_id": op.user_id,
-        "fields": {k: {"base": v.base, "new": v.new} for k, v in op.fields.items()},
+        "fields": RawJSON(_FIELDS.dump_json(op.fields).decode()),
         "hlc": op.hlc,
     }
-    return scrub(logged) if decision.code == "invalid_characters" else logged
 
 
 def _binding_creates(operations: list[Operation]) -> dict[str, list[tuple[int, str | None]]]:

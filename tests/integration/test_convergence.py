@@ -32,7 +32,7 @@ from sync_server.services.users import create_user
 from tests.conftest import sqlite_settings
 from tests.days import iso
 from tests.factories import make_id_number, make_tiny_grid, password_hash
-from tests.integration.harness import Phone, assert_device_equals_server
+from tests.integration.harness import Phone, assert_device_equals_server, server_scope
 
 PHONES = ["13800000001", "13900000002", "15000000003", "18600000004"]
 NAMES = ["张伟", "王芳", "李娜", "刘洋"]
@@ -126,6 +126,15 @@ def _run(steps: list[tuple[Any, ...]], seed: int, work: Path, template: Path) ->
                 assert p.store.pending_count() == 0
                 assert_device_equals_server(p, session, {grid_id})
             _nothing_silently_lost(session, made)
+            entities = list(server_scope(session, {grid_id}))
+        # And record for record what a new phone of the same grid downloads now.
+        fresh = Phone(app, work / "fresh.db", "w11")
+        phones.append(fresh)
+        fresh.sync()
+        for entity in entities:
+            bootstrap = fresh.records(entity)
+            for p in phones[:-1]:
+                assert p.records(entity) == bootstrap, f"{p.username}'s {entity} != a bootstrap"
     finally:
         for p in phones:
             p.close()

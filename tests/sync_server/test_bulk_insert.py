@@ -10,7 +10,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
 from sync_server.config import Settings
-from sync_server.db import insert_rows, make_engine, make_sessionmaker, transaction
+from sync_server.db import RawJSON, insert_rows, make_engine, make_sessionmaker, transaction
 from sync_server.models import Building, GridNode
 from sync_server.services.grid import create_grid_node
 
@@ -36,7 +36,8 @@ def test_rows_land_the_same_on_both_databases(any_settings: Settings) -> None:
                     "updated_by_user_id": None,
                     "updated_by_device_id": None,
                     "deleted": False,
-                    "clocks": {"road": "中"} if i else {},
+                    # Already serialized JSON is stored as it is, not as a JSON string.
+                    "clocks": RawJSON('{"road": "中"}') if i == 2 else {"road": "中"} if i else {},
                 }
                 for i in range(3)
             ]  # no "lane": its default "" is filled in

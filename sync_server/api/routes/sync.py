@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 
 from shared.protocol import PullRequest, PullResponse, PushRequest, PushResponse
+from sync_server.api.body import body_extra, json_body
 from sync_server.api.deps import (
     CallerDep,
     ClockDep,
@@ -21,6 +24,8 @@ from sync_server.services import pull as pull_service
 from sync_server.services import push as push_service
 
 router = APIRouter(prefix="/sync", tags=["sync"])
+BODY_MODELS = [PushRequest]
+PushBody = Annotated[PushRequest, Depends(json_body(PushRequest))]
 
 
 def _check_version(version: int) -> None:
@@ -31,9 +36,9 @@ def _check_version(version: int) -> None:
         raise ProtocolMismatch(detail, status=status, code=code)
 
 
-@router.post("/push", response_model=PushResponse)
+@router.post("/push", response_model=PushResponse, openapi_extra=body_extra(PushRequest))
 def push(
-    body: PushRequest, caller: CallerDep, session: SessionDep, hlc: HlcDep, clock: ClockDep
+    body: PushBody, caller: CallerDep, session: SessionDep, hlc: HlcDep, clock: ClockDep
 ) -> PushResponse:
     """Apply a batch of device operations; each gets its own result. Safe to retry."""
     _check_version(body.protocol_version)
