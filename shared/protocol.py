@@ -140,6 +140,23 @@ class Operation(WireModel):
     user_id: str = Field(max_length=36)
 
 
+class SignedOut(WireModel):
+    """A user's sign-ins ended (`sign-out-everywhere`): how many tokens and console sessions."""
+
+    user_id: str
+    ended: int
+
+
+class ActiveChange(WireModel):
+    active: bool = Field(description="false deactivates the account and ends every sign-in")
+
+
+class AccountState(WireModel):
+    user_id: str
+    username: str
+    active: bool
+
+
 class PushRequest(WireModel):
     protocol_version: int
     device_id: str = Field(pattern=_UUID)

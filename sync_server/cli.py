@@ -109,6 +109,10 @@ def server(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        # The app believes X-Forwarded-* only from GRIDSWEEP_TRUSTED_PROXIES (none by default);
+        # uvicorn's own default would trust any process on this machine.
+        proxy_headers=False,
+        server_header=False,
     )
 
 

@@ -1,11 +1,14 @@
 """Server settings: one pydantic-settings class read from the environment (prefix GRIDSWEEP_).
 
-Outside development the server refuses to start with the default or a short secret, so a
-deployment can never run on a key that is printed in this repository.
+Outside development the server refuses to start with the default, a short, a repeated or a
+low-entropy secret, so a deployment can never run on a key that is printed in this repository
+or that a guesser would try first.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +52,13 @@ class Settings(BaseSettings):
     # The server's clock runs this far ahead of the system's (GRIDSWEEP_CLOCK_OFFSET: seconds or
     # an ISO-8601 duration such as P30D). Tests hand it to servers they start as subprocesses.
     clock_offset: timedelta = timedelta(0)
+    # Addresses of the reverse proxies whose X-Forwarded-For / -Proto the server believes
+    # (comma-separated IPs or networks, docs/deploy.md). Empty: none, the client address is the
+    # socket's, so no client can name its own address to escape the per-address sign-in limit.
+    trusted_proxies: str = ""
+    # The OpenAPI document and its docs page: on in development, off in production unless this
+    # turns them on (they map every route for whoever asks).
+    api_docs: bool | None = None
 
     @field_validator("clock_offset", mode="before")
     @classmethod
@@ -61,15 +71,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_secret(self) -> Settings:
-        if self.env != "development" and (
-            self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
-        ):
+        if self.env == "development":
+            return self
+        weak = weak_secret(self.secret_key)
+        if weak is not None:
             raise SettingsError(
-                f"GRIDSWEEP_SECRET_KEY must be set to a random value of at least 32 characters "
-                f"when GRIDSWEEP_ENV={self.env}; generate one with "
+                f"GRIDSWEEP_SECRET_KEY {weak}; it must be a random value of at least 32 "
+                f"characters when GRIDSWEEP_ENV={self.env}: generate one with "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
+
+    @property
+    def proxies(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -89,6 +108,32 @@ class Settings(BaseSettings):
         if not url.startswith("sqlite:///") or url.endswith(":memory:"):
             return None
         return Path(url[len("sqlite:///") :])
+
+
+MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 100
+
+
+def weak_secret(secret: str) -> str | None:
+    """Why `secret` is too weak to sign tokens and cursors with, or None if it is not.
+
+    Short, the repository's default, a repeated pattern (32 spaces, `abab…`) or too little
+    variety: estimated from its own character frequencies (Shannon), fewer than 100 bits (a 32-character hex secret just passes).
+    """
+    if secret == DEFAULT_SECRET:
+        return "is the default printed in this repository"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"has {len(secret)} characters"
+    if not secret.strip():
+        return "is only whitespace"
+    for size in range(1, len(secret) // 2 + 1):
+        if len(secret) % size == 0 and secret == secret[:size] * (len(secret) // size):
+            return f"repeats {secret[:size]!r}"
+    counts = Counter(secret)
+    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    if per_char * len(secret) < MIN_SECRET_BITS:
+        return f"holds about {per_char * len(secret):.0f} bits of randomness, under 100"
+    return None
 
 
 @lru_cache

@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shared import heap
 from shared.clock import Clock
 from shared.hlc import HLC
 from sync_server.api.body import document_bodies
 from sync_server.api.deps import make_write_gate
+from sync_server.api.docs import install_docs
 from sync_server.api.problems import install_problem_handlers
-from sync_server.api.routes import auth, campaigns, conflicts, grid, health, me, sync
+from sync_server.api.routes import auth, campaigns, conflicts, grid, health, me, sync, users
 from sync_server.api.transport import SyncTransportMiddleware
 from sync_server.config import Settings, get_settings
 from sync_server.console import install_console
@@ -39,8 +41,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         title="GridSweep sync server",
         summary="Authoritative grid, delta sync and review for grid-based community governance",
         version="1",
-        openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json" if settings.docs_enabled else None,
+        docs_url=None,
         redoc_url=None,
         lifespan=_lifespan,
     )
@@ -54,10 +56,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.hlc = HLC(f"server-{secrets.token_hex(4)}", wall=clock.wall_ms)
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, me, grid, sync, conflicts, campaigns):
+    for module in (health, auth, me, users, grid, sync, conflicts, campaigns):
         api.include_router(module.router)
     app.include_router(api)
     document_bodies(app, sync.BODY_MODELS)
+    if settings.docs_enabled:
+        install_docs(app, prefix=API_PREFIX)
     install_console(app)
     app.add_middleware(
         SyncTransportMiddleware,
@@ -67,4 +71,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.proxies:
+        # Outermost: every part of the app sees the client's address, and only a named proxy's
+        # headers are believed (none by default, whatever uvicorn itself would trust).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxies)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -16,11 +17,22 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(password_hash: str, password: str) -> bool:
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` is the one `password_hash` was made from. None (no such user) is
+    checked against a hash of a random password with the same parameters, which never matches:
+    an unknown username costs the same argon2 work as a wrong password, so the time a sign-in
+    takes does not tell which usernames exist."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher.verify(password_hash or _unknown_user_hash(), password) and (
+            password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def new_token() -> str:

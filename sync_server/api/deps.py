@@ -19,7 +19,7 @@ from shared.clock import Clock
 from shared.hlc import HLC
 from sync_server.config import Settings
 from sync_server.db import REQUEST_THREADS, begin_write, transaction
-from sync_server.errors import NotAuthenticated
+from sync_server.errors import Forbidden, NotAuthenticated
 from sync_server.services.auth import Caller, authenticate
 
 
@@ -171,6 +171,21 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_device_caller(caller: CallerDep) -> Caller:
+    """The caller, who must have signed in as a device: a token issued without a device id (a
+    script's, say) cannot be revoked with a lost phone, so it reads no personal data."""
+    if caller.device is None:
+        raise Forbidden(
+            "personal data is given only to a signed-in device: sign in with a device_id",
+            code="device_required",
+        )
+    return caller
+
+
+DeviceCallerDep = Annotated[Caller, Depends(get_device_caller)]
+"""The caller, signed in as a device: for routes that answer with residents' personal data."""
 
 
 def get_reading_caller(

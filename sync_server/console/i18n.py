@@ -184,6 +184,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "audit.user_added": ("新增人员", "Added a user"),
     "audit.user_activated": ("启用账号", "Activated an account"),
     "audit.user_deactivated": ("停用账号", "Deactivated an account"),
+    "audit.user_signed_out": ("使账号全部登录失效", "Signed an account out everywhere"),
     "audit.grids_assigned": ("调整负责网格", "Changed assigned grids"),
     "audit.grid_given": ("移交网格", "Handed a grid over"),
     "audit.device_revoked": ("停用设备", "Revoked a device"),
@@ -365,6 +366,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "user.inactive": ("已停用", "Deactivated"),
     "user.activate": ("启用账号", "Reactivate"),
     "user.deactivate": ("停用账号", "Deactivate"),
+    "user.sign_out_everywhere": ("全部退出登录", "Sign out everywhere"),
+    "user.sign_out_confirm": (
+        "确定让该用户在所有手机和电脑上退出登录吗？账号不停用，可用密码重新登录。",
+        "Sign this user out on every phone and browser? The account stays active; they can sign "
+        "in again with their password.",
+    ),
     "user.activate_confirm": ("确定重新启用该账号吗？", "Reactivate this account?"),
     "user.deactivate_confirm": (
         "确定停用该账号吗？该用户在所有设备上立即退出登录。",
@@ -468,6 +475,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "flash.user_added": ("已新增人员", "User added"),
     "flash.user_activated": ("账号已启用", "Account reactivated"),
+    "flash.user_signed_out": (
+        "该账号的所有登录已失效，账号仍可使用",
+        "Every sign-in of this account has ended; the account stays active",
+    ),
     "flash.user_deactivated": (
         "账号已停用，已在所有设备上退出",
         "Account deactivated and signed out everywhere",

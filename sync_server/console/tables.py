@@ -18,6 +18,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from sync_server.exports.cells import neutral_row
+
 Format = Literal["xlsx", "csv"]
 MEDIA_TYPES: dict[str, str] = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -36,7 +38,7 @@ def write_table(
         with path.open("w", encoding="utf-8-sig", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(headers)
-            writer.writerows(["" if v is None else v for v in row] for row in rows)
+            writer.writerows(neutral_row(row) for row in rows)
         return path
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])  # Excel's limit on sheet names
@@ -51,7 +53,7 @@ def write_table(
     for row in rows:
         # Numbers stay numbers; everything else is text, ID numbers and phones above all.
         sheet.append(
-            ["" if v is None else v if isinstance(v, int | float) else str(v) for v in row]
+            neutral_row(v if v is None or isinstance(v, int | float) else str(v) for v in row)
         )
     workbook.save(path)
     return path

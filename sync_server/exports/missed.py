@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from sync_server.exports.cells import neutral_row
 from sync_server.queries.campaign_progress import MissedRow
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -39,7 +40,7 @@ SHEET = "漏检名单"
 
 
 def _values(row: MissedRow) -> list[object]:
-    return [getattr(row, attr) for _, attr, _ in COLUMNS]
+    return neutral_row(getattr(row, attr) for _, attr, _ in COLUMNS)
 
 
 def missed_xlsx(rows: Iterable[MissedRow], *, title: str) -> bytes:
@@ -72,5 +73,5 @@ def missed_csv(rows: Iterable[MissedRow]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow([name for name, _, _ in COLUMNS])
     for row in rows:
-        writer.writerow(["" if v is None else v for v in _values(row)])
+        writer.writerow(_values(row))
     return buffer.getvalue().encode("utf-8-sig")

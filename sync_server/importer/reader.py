@@ -5,6 +5,12 @@ only; `Sheet.rows()` then streams the data rows as {column key: cell value}. Wor
 with openpyxl's read-only mode, which parses the sheet XML as it goes, so memory stays flat for a
 300,000-row roster. CSV files are sniffed for their encoding first: offices save "CSV" from Excel
 in GBK as often as in UTF-8.
+
+Files come from outside, so nothing in them is believed: before openpyxl opens a workbook, every
+part is inflated once and counted by the bytes it really inflates to (a zip bomb declares
+whatever it likes), and every worksheet row's cells are counted on the way. XML entity
+declarations are refused by defusedxml, which openpyxl uses when it is installed. What cannot be
+read is one clear file error in the report (`Unreadable`), never an exception out of the import.
 """
 
 from __future__ import annotations
@@ -12,13 +18,17 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import re
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zipfile import BadZipFile
+from xml.etree.ElementTree import ParseError
+from zipfile import BadZipFile, ZipFile
 
+from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -36,6 +46,37 @@ from sync_server.importer.layout import (
 from sync_server.importer.report import Reporter, Where
 
 RawRows = Callable[[], Iterator[Sequence[object]]]
+# What a workbook may inflate to. openpyxl reads every part but the worksheets whole (shared
+# strings, styles), so those are held to far less than a worksheet, which it streams.
+MAX_PART_BYTES = 64 << 20
+MAX_SHEET_BYTES = 1 << 30
+MAX_INFLATED_BYTES = 2 << 30
+MAX_PARTS = 10_000
+MAX_COLUMNS = 500  # cells in one row: the templates have a few dozen columns
+_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+# What reading a hostile or broken file raises, in the middle of the rows as much as at the start.
+_READ_ERRORS = (
+    OSError,
+    ValueError,  # DefusedXmlException among them
+    KeyError,
+    EOFError,
+    BadZipFile,
+    InvalidFileException,
+    ParseError,
+    zlib.error,
+    csv.Error,
+)
+
+
+class Unreadable(Exception):
+    """The file (from this row on) cannot be read: `error` says why, for the report."""
+
+    def __init__(self, error: FieldError, row: int = 0) -> None:
+        super().__init__(error.message)
+        self.error, self.row = error, row
+
+
 # The template's instructions sheet, skipped without a note.
 _INSTRUCTION_SHEETS = frozenset({"说明", "填写说明", "instructions", "readme"})
 
@@ -53,6 +94,7 @@ class Sheet:
     name: str  # what errors call it: the sheet name, or the CSV file name
     header: HeaderMap
     _raw_rows: RawRows
+    _report: Reporter
 
     @property
     def layout(self) -> SheetLayout:
@@ -63,6 +105,13 @@ class Sheet:
         return {c.key: c.zh for c in self.layout.columns} | self.header.headers
 
     def rows(self) -> Iterator[DataRow]:
+        try:
+            yield from self._rows()
+        except Unreadable as exc:
+            # The rows before it are imported; the rest of the file is not read.
+            self._report.add(Where(self.name, exc.row, {}), exc.error)
+
+    def _rows(self) -> Iterator[DataRow]:
         names = self.column_names()
         positions = list(self.header.positions.items())
         start = self.header.header_row + 1
@@ -103,15 +152,99 @@ def open_sheets(
                         "", "file_type", f"unsupported file type {suffix!r}", {"value": suffix}
                     ),
                 )
-        except (OSError, ValueError, KeyError, BadZipFile, InvalidFileException) as exc:
-            _file_error(
-                report,
-                path.name,
-                FieldError(
-                    "", "file_unreadable", f"cannot read the file: {exc}", {"detail": str(exc)}
-                ),
-            )
+        except Unreadable as exc:
+            report.add(Where(path.name, exc.row, {}), exc.error)
+        except _READ_ERRORS as exc:
+            report.add(Where(path.name, 0, {}), unreadable(exc))
     return sheets
+
+
+def unreadable(exc: BaseException) -> FieldError:
+    """The report's error for a file that could not be read."""
+    if isinstance(exc, DefusedXmlException):
+        return FieldError(
+            "",
+            "file_unreadable",
+            "the file declares XML entities, a known way to attack a server; save it again "
+            "from Excel or WPS",
+            {"detail": "文件中声明了 XML 实体（一种已知的攻击手法），请用 Excel 或 WPS 重新保存"},
+        )
+    return FieldError(
+        "",
+        "file_unreadable",
+        f"cannot read the file: {exc}",
+        {"detail": str(exc) or type(exc).__name__},
+    )
+
+
+def check_workbook(path: Path) -> None:
+    """Inflate every part of the workbook once, counting what it really inflates to and the
+    cells of every worksheet row; raise `Unreadable` at the first limit passed."""
+    total = 0
+    with ZipFile(path) as archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_PARTS:
+            raise Unreadable(_too_large(f"{len(parts)} parts", f"{len(parts)} 个部件"))
+        for info in parts:
+            sheet = bool(_SHEET_PART.match(info.filename))
+            limit = MAX_SHEET_BYTES if sheet else MAX_PART_BYTES
+            size = 0
+            cells = _RowCells() if sheet else None
+            with archive.open(info) as part:
+                while chunk := part.read(1 << 20):
+                    size += len(chunk)
+                    total += len(chunk)
+                    if size > limit or total > MAX_INFLATED_BYTES:
+                        mib = max(size, total) >> 20
+                        raise Unreadable(
+                            _too_large(
+                                f"{info.filename} inflates past {mib} MiB",
+                                f"{info.filename} 解压后超过 {mib} MiB",
+                            )
+                        )
+                    if cells is not None:
+                        cells.feed(chunk)
+
+
+class _RowCells:
+    """Counts the cells of each row of a worksheet's XML as it streams past, in bytes."""
+
+    def __init__(self) -> None:
+        self.row = 0
+        self.cells = 0
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.carry + chunk
+        # A tag cut by the chunk's end waits for the next chunk.
+        cut = data.rfind(b"<")
+        data, self.carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+        pieces = data.split(b"<row")
+        for n, piece in enumerate(pieces):
+            if n:
+                found = _ROW_NUMBER.match(piece) or _ROW_NUMBER.search(piece[:64])
+                self.row = int(found.group(1)) if found else self.row + 1
+                self.cells = 0
+            self.cells += piece.count(b"<c ") + piece.count(b"<c>")
+            if self.cells > MAX_COLUMNS:
+                raise Unreadable(
+                    FieldError(
+                        "",
+                        "too_many_columns",
+                        f"row {self.row} has more than {MAX_COLUMNS} cells",
+                        {"limit": MAX_COLUMNS},
+                    ),
+                    self.row,
+                )
+
+
+def _too_large(detail: str, detail_zh: str) -> FieldError:
+    return FieldError(
+        "",
+        "file_too_large",
+        f"the file is too large once inflated: {detail}",
+        {"detail": detail_zh},
+    )
 
 
 def _xlsx_sheets(
@@ -122,6 +255,7 @@ def _xlsx_sheets(
     *,
     qualify: bool,
 ) -> list[Sheet]:
+    check_workbook(path)
     workbook = load_workbook(path, read_only=True, data_only=True)
     stack.callback(workbook.close)
     sheets: list[Sheet] = []
@@ -130,16 +264,42 @@ def _xlsx_sheets(
         worksheet.reset_dimensions()
 
         def raw_rows(ws: Any = worksheet) -> Iterator[Sequence[object]]:
-            yield from ws.iter_rows(values_only=True)
+            try:
+                yield from ws.iter_rows(values_only=True)
+            except _READ_ERRORS as exc:
+                raise Unreadable(unreadable(exc)) from exc
 
         if normalize_header(worksheet.title) in _INSTRUCTION_SHEETS:
             continue
         # The bare sheet name is what users see in Excel; with several files it needs the file.
         name = f"{path.name}:{worksheet.title}" if qualify else worksheet.title
+        head = itertools.islice(raw_rows(), HEADER_SCAN_ROWS)
+        if all(v is None for row in head for v in row) and _formulas_only(path, worksheet.title):
+            report.add(
+                Where(name, 0, {}),
+                FieldError(
+                    "",
+                    "formulas_without_values",
+                    f"sheet {worksheet.title!r} holds formulas whose values were never saved",
+                    {"sheet": worksheet.title},
+                ),
+            )
+            continue
         sheet = _recognise(name, worksheet.title, raw_rows, report, layouts, explicit=False)
         if sheet is not None:
             sheets.append(sheet)
     return sheets
+
+
+def _formulas_only(path: Path, title: str) -> bool:
+    """Whether the sheet's first rows hold formulas that no spreadsheet ever calculated (a file
+    written by a program): read as values, they are empty."""
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = itertools.islice(workbook[title].iter_rows(values_only=True), HEADER_SCAN_ROWS)
+        return any(isinstance(v, str) and v.startswith("=") for row in rows for v in row)
+    finally:
+        workbook.close()
 
 
 def _csv_sheet(path: Path, report: Reporter, layouts: tuple[SheetLayout, ...]) -> Sheet | None:
@@ -147,7 +307,22 @@ def _csv_sheet(path: Path, report: Reporter, layouts: tuple[SheetLayout, ...]) -
 
     def raw_rows() -> Iterator[Sequence[object]]:
         with path.open(encoding=encoding, newline="") as f:
-            yield from csv.reader(f)
+            reader = csv.reader(f)
+            try:
+                for row in reader:
+                    if len(row) > MAX_COLUMNS:
+                        raise Unreadable(
+                            FieldError(
+                                "",
+                                "too_many_columns",
+                                f"row {reader.line_num} has more than {MAX_COLUMNS} cells",
+                                {"limit": MAX_COLUMNS},
+                            ),
+                            reader.line_num,
+                        )
+                    yield row
+            except csv.Error as exc:
+                raise Unreadable(unreadable(exc), reader.line_num) from exc
 
     return _recognise(path.name, path.stem, raw_rows, report, layouts, explicit=True)
 
@@ -170,7 +345,7 @@ def _recognise(
     head = list(itertools.islice(enumerate(raw_rows(), start=1), HEADER_SCAN_ROWS))
     found = find_header(head, hint, layouts)
     if found is not None:
-        sheet = Sheet(name, found, raw_rows)
+        sheet = Sheet(name, found, raw_rows, report)
         if found.ignored:
             report.notes.append(f"{name}：以下列不属于导入格式，已忽略：{'、'.join(found.ignored)}")
         return sheet

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from shared.errors import FieldError
 from shared.messages import ZH as SHARED_ZH
+from sync_server.exports.cells import neutral_row
 
 ENTITIES = ("grid_nodes", "buildings", "units", "houses", "residents", "bindings")
 ENTITY_ZH = {
@@ -56,6 +57,12 @@ IMPORT_ZH: dict[str, str] = {
     "missing_column": "缺少必需的列“{field_zh}”",
     "unknown_sheet": "无法识别的表格：前10行中没有找到{layouts}的表头",
     "file_unreadable": "文件无法读取：{detail}",
+    "file_too_large": "文件解压后过大（{detail}），可能是压缩炸弹；请检查文件来源，或分成几个文件导入",
+    "formulas_without_values": (
+        "“{sheet}”表里是公式，没有保存的计算结果（文件不是由 Excel 或 WPS 保存的）；"
+        "请用 Excel 或 WPS 打开后另存，或把公式粘贴为数值后再导入"
+    ),
+    "too_many_columns": "这一行有超过 {limit} 个单元格，不是正常的名单；请检查文件",
     "file_type": "不支持的文件类型“{value}”，请使用 .xlsx 或 .csv",
     # platform completion data (importer/completions.py)
     "unknown_person": "系统中没有该身份证号（尾号{value}）的在册居民，本行未导入",
@@ -133,7 +140,7 @@ def write_errors_csv(path: Path, errors: Iterable[RowError]) -> None:
         writer = csv.writer(f)
         writer.writerow(["表", "行", "列", "原因", "reason", "code"])
         for e in errors:
-            writer.writerow([e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code])
+            writer.writerow(neutral_row([e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code]))
 
 
 def _empty_counts() -> dict[str, dict[str, int]]:

@@ -35,6 +35,7 @@ class Action:
     GRIDS_ASSIGNED = "grids_assigned"
     GRID_GIVEN = "grid_given"
     DEVICE_REVOKED = "device_revoked"
+    USER_SIGNED_OUT = "user_signed_out"  # detail: ended (how many sign-ins), via
 
     ALL = (
         LOGIN,
@@ -51,6 +52,7 @@ class Action:
         GRIDS_ASSIGNED,
         GRID_GIVEN,
         DEVICE_REVOKED,
+        USER_SIGNED_OUT,
     )
 
 

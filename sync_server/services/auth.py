@@ -26,8 +26,9 @@ def check_password(*, session: Session, username: str, password: str) -> User:
     """The user whose password this is. Slow on purpose (argon2), and only reads: callers run it
     outside any write lock."""
     user = session.scalar(select(User).where(User.username == username.strip()))
-    # Same message for an unknown user and a wrong password: do not reveal which usernames exist.
-    if user is None or not verify_password(user.password_hash, password):
+    # Same message, and the same argon2 work, for an unknown user and a wrong password: neither
+    # the answer nor its time reveals which usernames exist.
+    if not verify_password(user.password_hash if user else None, password) or user is None:
         raise NotAuthenticated("username or password is wrong", code="invalid_credentials")
     if not user.active:
         raise Forbidden("this account has been deactivated", code="account_inactive")
@@ -58,10 +59,11 @@ def issue_token(
             )
             session.add(device)
             session.flush()  # the token row below references it
-        elif device.user_id != user.id:
-            raise Forbidden("this device is registered to another user", code="device_owner")
+        # Revoked first: a revoked phone stays revoked for whoever signs in on it.
         elif device.revoked_at is not None:
             raise Forbidden("this device has been revoked", code="device_revoked")
+        elif device.user_id != user.id:
+            raise Forbidden("this device is registered to another user", code="device_owner")
         device.last_seen_at = now
         if app_version:
             device.app_version = app_version

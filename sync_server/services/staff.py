@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared.schema import LEAF_LEVEL, Role
 from sync_server.errors import Forbidden, Invalid, NotFound
 from sync_server.models import AuthToken, GridNode, User, UserGrid
+from sync_server.services import audit
 from sync_server.services.grid import get_node_by_code
 from sync_server.services.users import assign_grids
 
@@ -31,8 +32,18 @@ def get_user(*, session: Session, user_id: str) -> User:
     return user
 
 
-def set_active(*, session: Session, actor: User, user_id: str, active: bool, now: datetime) -> User:
-    """Deactivating signs the user out everywhere: every token of theirs is revoked."""
+def set_active(
+    *,
+    session: Session,
+    actor: User,
+    user_id: str,
+    active: bool,
+    now: datetime,
+    via: str,
+    ip: str = "",
+    device_id: str | None = None,
+) -> User:
+    """Deactivating signs the user out everywhere: every token of theirs is revoked. Audited."""
     require_admin(actor)
     user = get_user(session=session, user_id=user_id)
     if user.id == actor.id and not active:
@@ -44,8 +55,76 @@ def set_active(*, session: Session, actor: User, user_id: str, active: bool, now
             .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+    audit.record(
+        session,
+        audit.Action.USER_ACTIVATED if active else audit.Action.USER_DEACTIVATED,
+        user=actor,
+        device_id=device_id,
+        ip=ip,
+        entity="user",
+        record_id=user.id,
+        of=user.username,
+        via=via,
+    )
     session.flush()
     return user
+
+
+def sign_out_everywhere(
+    *,
+    session: Session,
+    actor: User,
+    user_id: str,
+    now: datetime,
+    via: str,
+    ip: str = "",
+    device_id: str | None = None,
+) -> int:
+    """End every sign-in of the user (the app's tokens and console sessions) without disabling
+    the account: after a lost phone or a shared password, before a new one is set. Admins, for
+    any account (`sign_out_own` for one's own); audited. Returns how many sign-ins ended."""
+    require_admin(actor)
+    return _end_sign_ins(
+        session, actor, get_user(session=session, user_id=user_id), via, ip, device_id, now
+    )
+
+
+def sign_out_own(
+    *, session: Session, actor: User, now: datetime, via: str, ip: str = "", device_id: str | None
+) -> int:
+    """End every sign-in of the actor's own account, the one in use included."""
+    return _end_sign_ins(session, actor, actor, via, ip, device_id, now)
+
+
+def _end_sign_ins(
+    session: Session,
+    actor: User,
+    user: User,
+    via: str,
+    ip: str,
+    device_id: str | None,
+    now: datetime,
+) -> int:
+    ended = session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    count = int(ended.rowcount or 0)  # type: ignore[attr-defined]
+    audit.record(
+        session,
+        audit.Action.USER_SIGNED_OUT,
+        user=actor,
+        device_id=device_id,
+        ip=ip,
+        entity="user",
+        record_id=user.id,
+        of=user.username,
+        ended=count,
+        via=via,
+    )
+    session.flush()
+    return count
 
 
 def grids_by_code(*, session: Session, codes: str | list[str]) -> list[GridNode]:

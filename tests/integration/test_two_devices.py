@@ -82,7 +82,7 @@ def test_conflict_waits_for_an_admin_then_the_settled_value_reaches_the_phone(
     [problem] = b.store.problems()
     assert problem.status == "conflict"
     admin = TestClient(app)  # type: ignore[arg-type]
-    headers = login(admin, "admin")
+    headers = login(admin, "admin", device=True)
     settled = admin.post(
         f"/api/v1/conflicts/{problem.conflict_id}/resolve",
         json={"choice": "device"},

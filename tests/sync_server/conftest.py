@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -47,7 +48,14 @@ def pair(
     return a, b
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
-    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+def login(
+    client: TestClient, username: str, password: str = PASSWORD, *, device: bool = False
+) -> dict[str, str]:
+    """Bearer headers of a new sign-in; as a new device of its own with `device` (a token without
+    a device reads no personal data: conflicts, missed lists)."""
+    body = {"username": username, "password": password}
+    if device:
+        body["device_id"] = str(uuid.uuid4())
+    response = client.post("/api/v1/auth/login", json=body)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -30,7 +30,7 @@ def test_settling_a_conflict_is_audited_on_its_record(
 ) -> None:
     a, b = pair
     rid, conflict_id = _name_conflict(a, b)
-    admin = login(client, "admin")
+    admin = login(client, "admin", device=True)
     settled = client.post(
         f"/api/v1/conflicts/{conflict_id}/resolve", json={"choice": "device"}, headers=admin
     )

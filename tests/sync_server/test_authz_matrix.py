@@ -60,7 +60,7 @@ from sync_server.models import (
     User,
     UserGrid,
 )
-from tests.conftest import TEST_DB
+from tests.conftest import TEST_DB, TEST_SECRET
 from tests.days import iso
 from tests.sync_server.authz_world import (
     USERS,
@@ -235,6 +235,23 @@ def settled_check(response: Response, ctx: Ctx) -> None:
     conflict_settled(ctx)
 
 
+def signed_out_api(response: Response, ctx: Ctx) -> None:
+    assert response.status_code == 200, response.text
+    assert response.json()["ended"] >= 1
+    after = ctx.client.get("/api/v1/me", headers=api_headers(ctx.world, ctx.role))
+    assert after.status_code == 401  # every token of the account is dead, this one too
+
+
+def signed_out_user(response: Response, ctx: Ctx) -> None:
+    assert response.status_code == 200, response.text
+    assert response.json() == {"user_id": ctx.side.user, "ended": response.json()["ended"]}
+
+
+def deactivated(response: Response, ctx: Ctx) -> None:
+    assert response.status_code == 200, response.text
+    assert response.json()["active"] is False
+
+
 def me_check(response: Response, ctx: Ctx) -> None:
     assert response.status_code == 200
     assert response.json()["username"] == USERS[ctx.role]
@@ -274,6 +291,30 @@ CASES: list[Case] = [
         ok=logged_out_api,
     ),
     Case("GET", "/api/v1/me", lambda w, s, r: get("/api/v1/me"), "self", ok=me_check),
+    Case(
+        "POST",
+        "/api/v1/me/sign-out-everywhere",
+        lambda w, s, r: Req("POST", "/api/v1/me/sign-out-everywhere"),
+        "self",
+        writes=True,
+        ok=signed_out_api,
+    ),
+    Case(
+        "POST",
+        "/api/v1/users/{user_id}/sign-out-everywhere",
+        lambda w, s, r: Req("POST", f"/api/v1/users/{s.user}/sign-out-everywhere"),
+        "admin_only",
+        writes=True,
+        ok=signed_out_user,
+    ),
+    Case(
+        "POST",
+        "/api/v1/users/{user_id}/active",
+        lambda w, s, r: Req("POST", f"/api/v1/users/{s.user}/active", json={"active": False}),
+        "admin_only",
+        writes=True,
+        ok=deactivated,
+    ),
     Case(
         "GET",
         "/api/v1/grid/tree",
@@ -582,6 +623,14 @@ CASES: list[Case] = [
     ),
     Case(
         "POST",
+        "/console/manage/users/{user_id}/sign-out",
+        lambda w, s, r: Req("POST", f"/console/manage/users/{s.user}/sign-out", data={}),
+        "admin_only",
+        writes=True,
+        ok=redirects_to("/console/manage/users/"),
+    ),
+    Case(
+        "POST",
         "/console/manage/users/{user_id}/grids",
         lambda w, s, r: Req(
             "POST", f"/console/manage/users/{s.user}/grids", data={"grids": s.code}
@@ -701,7 +750,7 @@ PUBLIC = {
     "POST /api/v1/auth/login",
     "GET /api/v1/openapi.json",
     "GET /api/v1/docs",
-    "GET /docs/oauth2-redirect",
+    "MOUNT /api/v1/docs/static",
     "GET /console/login",
     "POST /console/login",
     "GET /console/lang/{lang}",
@@ -710,7 +759,7 @@ PUBLIC = {
 
 
 def app_routes() -> set[str]:
-    app = create_app(Settings(env="test", database_url="sqlite://", secret_key="x" * 40))
+    app = create_app(Settings(env="test", database_url="sqlite://", secret_key=TEST_SECRET))
     found = set()
     for route in iter_route_contexts(app.routes):
         if isinstance(route.original_route, Mount):

@@ -176,7 +176,7 @@ def brute_force(session: Session, campaign: Campaign) -> dict[str, dict[str, Any
 def test_progress_at_every_level_equals_a_brute_force_count(
     client: TestClient, district: dict[str, Any], session_factory: sessionmaker[Session]
 ) -> None:
-    admin = login(client, "admin", DEMO_PASSWORD)
+    admin = login(client, "admin", DEMO_PASSWORD, device=True)
     response = client.get(
         f"/api/v1/campaigns/{district['campaign_id']}/progress",
         params={"node": district["root"], "depth": 4},
@@ -225,7 +225,7 @@ def test_missed_list_export_in_walking_order_with_masked_id_numbers(
         assert supervisor is not None
         expected = brute_force(session, session.get_one(Campaign, district["campaign_id"]))
     url = f"/api/v1/campaigns/{district['campaign_id']}/missed"
-    as_supervisor = login(client, supervisor.username, DEMO_PASSWORD)
+    as_supervisor = login(client, supervisor.username, DEMO_PASSWORD, device=True)
     response = client.get(f"{url}.csv", params={"node": community.code}, headers=as_supervisor)
     assert response.status_code == 200, response.text
     assert response.content.startswith(b"\xef\xbb\xbf")
@@ -240,7 +240,7 @@ def test_missed_list_export_in_walking_order_with_masked_id_numbers(
     )
     assert {r["最近情况"] for r in rows} <= {"", "不在家", "拒绝"}
 
-    admin = login(client, "admin", DEMO_PASSWORD)
+    admin = login(client, "admin", DEMO_PASSWORD, device=True)
     excel = client.get(f"{url}.xlsx", params={"node": community.code}, headers=admin)
     assert excel.status_code == 200
     sheet = load_workbook(io.BytesIO(excel.content)).active

@@ -354,7 +354,7 @@ def test_an_outcome_waits_with_a_suspected_duplicate(
     settled = client.post(
         f"/api/v1/conflicts/{conflict_id}/resolve",
         json={"choice": "merge"},
-        headers=login(client, "admin"),
+        headers=login(client, "admin", device=True),
     )
     assert settled.status_code == 200, settled.text
     statuses = server_statuses(session_factory, cid, tiny.nodes["T1-1-1-1"].id)

@@ -29,7 +29,7 @@ def test_admin_settles_a_conflict_with_the_device_value_and_devices_pull_it(
 ) -> None:
     a, b = pair
     rid, conflict_id = _name_conflict(a, b)
-    admin = login(client, "admin")
+    admin = login(client, "admin", device=True)
     listed = client.get("/api/v1/conflicts", headers=admin).json()
     assert listed["total"] == 1
     shown = client.get(f"/api/v1/conflicts/{conflict_id}", headers=admin).json()
@@ -55,7 +55,7 @@ def test_admin_can_enter_a_third_value_which_is_validated(
 ) -> None:
     a, b = pair
     rid, conflict_id = _name_conflict(a, b)
-    admin = login(client, "admin")
+    admin = login(client, "admin", device=True)
     empty = client.post(
         f"/api/v1/conflicts/{conflict_id}/resolve",
         json={"choice": "values", "values": {}},
@@ -77,7 +77,7 @@ def test_workers_cannot_see_or_settle_conflicts(
 ) -> None:
     a, b = pair
     _, conflict_id = _name_conflict(a, b)
-    worker = login(client, "w11")
+    worker = login(client, "w11", device=True)
     assert client.get("/api/v1/conflicts", headers=worker).status_code == 403
     response = client.post(
         f"/api/v1/conflicts/{conflict_id}/resolve", json={"choice": "device"}, headers=worker
@@ -96,7 +96,7 @@ def test_settle_many_at_once_reports_each(
         ids.append(result["conflict_id"])
     body = {"ids": [*ids, "no-such-id"], "choice": "server"}
     result = client.post(
-        "/api/v1/conflicts/resolve", json=body, headers=login(client, "admin")
+        "/api/v1/conflicts/resolve", json=body, headers=login(client, "admin", device=True)
     ).json()
     assert result["resolved"] == ids
     assert result["failed"][0]["code"] == "not_found"
@@ -133,7 +133,7 @@ def test_duplicate_merged_binds_the_existing_resident_and_devices_drop_the_copy(
     ]
     results = b.push(ops)
     assert [r["status"] for r in results] == ["conflict", "conflict"]
-    admin = login(client, "admin")
+    admin = login(client, "admin", device=True)
     settled = client.post(
         f"/api/v1/conflicts/{results[0]['conflict_id']}/resolve",
         json={"choice": "merge"},
@@ -185,7 +185,7 @@ def test_duplicate_kept_as_a_different_person_with_corrected_id(
     settled = client.post(
         f"/api/v1/conflicts/{results[0]['conflict_id']}/resolve",
         json={"choice": "device", "values": {"id_number": corrected}},
-        headers=login(client, "admin"),
+        headers=login(client, "admin", device=True),
     )
     assert settled.status_code == 200, settled.text
     a.pull()

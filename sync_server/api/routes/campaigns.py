@@ -27,7 +27,7 @@ from shared.protocol import (
     ProgressNode,
 )
 from shared.schema import LEAF_LEVEL, Role
-from sync_server.api.deps import CallerDep, ClockDep, SessionDep, client_ip
+from sync_server.api.deps import CallerDep, ClockDep, DeviceCallerDep, SessionDep, client_ip
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.importer.completions import CompletionReport, import_completions
@@ -289,7 +289,7 @@ def _download(
 @router.get("/{campaign_id}/missed.xlsx", response_class=Response)
 def missed_excel(
     campaign_id: str,
-    caller: CallerDep,
+    caller: DeviceCallerDep,
     session: SessionDep,
     request: Request,
     node: NodeQuery = None,
@@ -308,7 +308,7 @@ def missed_excel(
 @router.get("/{campaign_id}/missed.csv", response_class=Response)
 def missed_text(
     campaign_id: str,
-    caller: CallerDep,
+    caller: DeviceCallerDep,
     session: SessionDep,
     request: Request,
     node: NodeQuery = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from shared.protocol import BulkResolution, BulkResult, ConflictList, ConflictView, Resolution
-from sync_server.api.deps import CallerDep, SessionDep, client_ip
+from sync_server.api.deps import DeviceCallerDep, SessionDep, client_ip
 from sync_server.errors import DomainError
 from sync_server.services import conflicts
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/conflicts", tags=["conflicts"])
 
 @router.get("", response_model=ConflictList)
 def list_conflicts(
-    caller: CallerDep,
+    caller: DeviceCallerDep,
     session: SessionDep,
     status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = "open",
     entity: Annotated[str | None, Query(max_length=20)] = None,
@@ -37,7 +37,7 @@ def list_conflicts(
 
 
 @router.get("/{conflict_id}", response_model=ConflictView)
-def show(conflict_id: str, caller: CallerDep, session: SessionDep) -> ConflictView:
+def show(conflict_id: str, caller: DeviceCallerDep, session: SessionDep) -> ConflictView:
     return conflicts.view(
         conflicts.get_conflict(session=session, user=caller.user, conflict_id=conflict_id)
     )
@@ -45,7 +45,11 @@ def show(conflict_id: str, caller: CallerDep, session: SessionDep) -> ConflictVi
 
 @router.post("/{conflict_id}/resolve", response_model=ConflictView)
 def resolve(
-    conflict_id: str, body: Resolution, caller: CallerDep, session: SessionDep, request: Request
+    conflict_id: str,
+    body: Resolution,
+    caller: DeviceCallerDep,
+    session: SessionDep,
+    request: Request,
 ) -> ConflictView:
     settled = conflicts.resolve(
         session=session,
@@ -62,7 +66,7 @@ def resolve(
 
 @router.post("/resolve", response_model=BulkResult)
 def resolve_many(
-    body: BulkResolution, caller: CallerDep, session: SessionDep, request: Request
+    body: BulkResolution, caller: DeviceCallerDep, session: SessionDep, request: Request
 ) -> BulkResult:
     """Settle many conflicts the same way; each settles alone, failures are listed with reasons."""
     # Refused as a whole, like the other conflict routes: not a 200 listing each id as failed.

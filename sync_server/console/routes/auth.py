@@ -79,7 +79,8 @@ def login(
         path="/console",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        # Always in production: a proxy that forgets X-Forwarded-Proto must not make it plain.
+        secure=request.url.scheme == "https" or settings.env == "production",
     )
     return response
 

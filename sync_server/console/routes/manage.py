@@ -130,17 +130,35 @@ def set_active(
     session: ConsoleSessionDep,
     active: Annotated[bool, Form()],
 ) -> Response:
-    user = staff.set_active(
+    staff.set_active(
         session=session,
         actor=viewer.user,
         user_id=user_id,
         active=active,
         now=get_clock(request).now(),
+        via="console",
+        ip=client_ip(request),
     )
-    action = audit.Action.USER_ACTIVATED if active else audit.Action.USER_DEACTIVATED
-    _audit(session, request, viewer, action, entity="user", record_id=user.id, of=user.username)
     message = "user_activated" if active else "user_deactivated"
     return RedirectResponse(f"/console/manage/users/{user_id}?msg={message}", status_code=303)
+
+
+@router.post("/manage/users/{user_id}/sign-out")
+def sign_out_everywhere(
+    request: Request, user_id: str, viewer: AdminPostDep, session: ConsoleSessionDep
+) -> Response:
+    """End every sign-in of the user, the account staying active."""
+    staff.sign_out_everywhere(
+        session=session,
+        actor=viewer.user,
+        user_id=user_id,
+        now=get_clock(request).now(),
+        via="console",
+        ip=client_ip(request),
+    )
+    if user_id == viewer.user.id:  # their own console session ended too
+        return RedirectResponse("/console/login", status_code=303)
+    return RedirectResponse(f"/console/manage/users/{user_id}?msg=user_signed_out", status_code=303)
 
 
 @router.post("/manage/users/{user_id}/grids")
