@@ -158,7 +158,13 @@ class AccountState(WireModel):
 
 
 class PushRequest(WireModel):
-    protocol_version: int
+    protocol_version: int = Field(
+        description="the sync protocol the app speaks; an older one is answered 426 "
+        "`protocol_outdated`, a newer one 400 `protocol_unsupported`",
+        # Documented as the one version this server speaks, but not enforced by validation:
+        # a version outside it must be answered 426/400, not 422.
+        json_schema_extra={"minimum": MIN_PROTOCOL_VERSION, "maximum": PROTOCOL_VERSION},
+    )
     device_id: str = Field(pattern=_UUID)
     # At most MAX_OPERATIONS_PER_PUSH: more is answered 413 `too_large` (as a body over the size
     # limit is), which tells the app to send fewer per batch.
@@ -187,7 +193,13 @@ class PushResponse(WireModel):
 
 
 class PullRequest(WireModel):
-    protocol_version: int
+    protocol_version: int = Field(
+        description="the sync protocol the app speaks; an older one is answered 426 "
+        "`protocol_outdated`, a newer one 400 `protocol_unsupported`",
+        # Documented as the one version this server speaks, but not enforced by validation:
+        # a version outside it must be answered 426/400, not 422.
+        json_schema_extra={"minimum": MIN_PROTOCOL_VERSION, "maximum": PROTOCOL_VERSION},
+    )
     device_id: str = Field(pattern=_UUID)
     cursor: str | None = Field(default=None, max_length=4096)
     limit: int = Field(default=1000, ge=1, le=MAX_PULL_LIMIT)

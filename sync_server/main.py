@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from shared import heap
 from shared.clock import Clock
 from shared.hlc import HLC
+from shared.protocol import Problem
 from sync_server.api.body import document_bodies
 from sync_server.api.deps import make_write_gate
 from sync_server.api.docs import install_docs
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for module in (health, auth, me, users, grid, sync, conflicts, campaigns):
         api.include_router(module.router)
     app.include_router(api)
-    document_bodies(app, sync.BODY_MODELS)
+    document_bodies(app, [*sync.BODY_MODELS, Problem])
     if settings.docs_enabled:
         install_docs(app, prefix=API_PREFIX)
     install_console(app)

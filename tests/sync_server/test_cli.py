@@ -150,3 +150,18 @@ def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) 
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "GRIDSWEEP_SECRET_KEY" in result.output
+
+
+def test_the_server_runs_without_a_banner_or_uvicorn_s_proxy_trust(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.update(kwargs))
+    result = runner.invoke(app, ["server", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    # The app believes proxies only when GRIDSWEEP_TRUSTED_PROXIES names them.
+    assert started["proxy_headers"] is False
+    assert started["server_header"] is False
+    assert started["port"] == 8123

@@ -151,3 +151,25 @@ def test_the_console_cookie_is_secure_in_production_even_over_plain_http(
     assert response.status_code == 303, response.text
     cookie = response.headers["set-cookie"].lower()
     assert "secure" in cookie and "httponly" in cookie
+
+
+def test_a_wrong_method_is_405_with_allow_as_a_problem(client: TestClient) -> None:
+    response = client.get("/api/v1/auth/login")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_every_error_an_operation_gives_is_a_documented_problem(client: TestClient) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    assert "Problem" in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert "default" not in responses, f"{method} {path}"
+            errors = {code: r for code, r in responses.items() if code.startswith(("4", "5"))}
+            if path != "/api/v1/health":
+                assert errors, f"{method} {path} documents no error"
+            for code, answer in errors.items():
+                assert list(answer["content"]) == ["application/problem+json"], (path, code)

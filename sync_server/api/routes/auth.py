@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from shared.protocol import LoginRequest, Problem, TokenResponse
+from shared.protocol import LoginRequest, TokenResponse
 from sync_server.api.deps import (
+    CallerDep,
     ClockDep,
     ReadSessionDep,
     SessionDep,
@@ -15,6 +16,7 @@ from sync_server.api.deps import (
     client_ip,
 )
 from sync_server.api.problems import domain_problem
+from sync_server.api.responses import BODY, SIGNED_IN, problems
 from sync_server.api.views import user_info
 from sync_server.errors import DomainError
 from sync_server.services import auth, throttle
@@ -24,8 +26,8 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post(
     "/login",
+    responses=problems(BODY, 401, 403, 429),
     response_model=TokenResponse,
-    responses={429: {"model": Problem, "description": "too many failed sign-ins (Retry-After)"}},
 )
 def login(
     body: LoginRequest,
@@ -65,6 +67,9 @@ def login(
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(session: SessionDep, settings: SettingsDep, token: TokenDep, clock: ClockDep) -> None:
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problems(SIGNED_IN))
+def logout(
+    _caller: CallerDep, session: SessionDep, settings: SettingsDep, token: TokenDep, clock: ClockDep
+) -> None:
+    """End this sign-in. A token that is not a live one is answered 401, like any other call."""
     auth.logout(session=session, settings=settings, token=token, now=clock.now())

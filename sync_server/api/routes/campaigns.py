@@ -28,6 +28,7 @@ from shared.protocol import (
 )
 from shared.schema import LEAF_LEVEL, Role
 from sync_server.api.deps import CallerDep, ClockDep, DeviceCallerDep, SessionDep, client_ip
+from sync_server.api.responses import BODY, SIGNED_IN, problems
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.importer.completions import CompletionReport, import_completions
@@ -62,7 +63,12 @@ def view(campaign: Campaign) -> CampaignView:
     )
 
 
-@router.post("", response_model=CampaignView, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=CampaignView,
+    status_code=status.HTTP_201_CREATED,
+    responses=problems(BODY, SIGNED_IN),
+)
 def create(
     body: CampaignCreate, caller: CallerDep, session: SessionDep, clock: ClockDep
 ) -> CampaignView:
@@ -72,19 +78,23 @@ def create(
     )
 
 
-@router.get("", response_model=CampaignList)
+@router.get("", response_model=CampaignList, responses=problems(SIGNED_IN))
 def list_all(caller: CallerDep, session: SessionDep) -> CampaignList:
     """The campaigns covering the caller's grids, newest first."""
     found = campaigns.list_campaigns(session=session, user=caller.user)
     return CampaignList(items=[view(c) for c in found])
 
 
-@router.get("/{campaign_id}", response_model=CampaignView)
+@router.get("/{campaign_id}", response_model=CampaignView, responses=problems(SIGNED_IN, 404, 422))
 def show(campaign_id: str, caller: CallerDep, session: SessionDep) -> CampaignView:
     return view(campaigns.get_campaign(session=session, user=caller.user, campaign_id=campaign_id))
 
 
-@router.post("/{campaign_id}/completions", response_model=CompletionImportResult)
+@router.post(
+    "/{campaign_id}/completions",
+    response_model=CompletionImportResult,
+    responses=problems(BODY, SIGNED_IN, 404),
+)
 def upload_completions(
     campaign_id: str,
     caller: CallerDep,
@@ -203,7 +213,11 @@ def _counts(tally: Tally | None) -> ProgressCounts:
     )
 
 
-@router.get("/{campaign_id}/progress", response_model=CampaignProgress)
+@router.get(
+    "/{campaign_id}/progress",
+    response_model=CampaignProgress,
+    responses=problems(SIGNED_IN, 404, 422),
+)
 def progress(
     campaign_id: str,
     caller: CallerDep,
@@ -286,7 +300,9 @@ def _download(
     )
 
 
-@router.get("/{campaign_id}/missed.xlsx", response_class=Response)
+@router.get(
+    "/{campaign_id}/missed.xlsx", response_class=Response, responses=problems(SIGNED_IN, 404, 422)
+)
 def missed_excel(
     campaign_id: str,
     caller: DeviceCallerDep,
@@ -305,7 +321,9 @@ def missed_excel(
     return _download(body, media, campaign, root, "xlsx")
 
 
-@router.get("/{campaign_id}/missed.csv", response_class=Response)
+@router.get(
+    "/{campaign_id}/missed.csv", response_class=Response, responses=problems(SIGNED_IN, 404, 422)
+)
 def missed_text(
     campaign_id: str,
     caller: DeviceCallerDep,

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query, Request
 
 from shared.protocol import BulkResolution, BulkResult, ConflictList, ConflictView, Resolution
 from sync_server.api.deps import DeviceCallerDep, SessionDep, client_ip
+from sync_server.api.responses import BODY, SIGNED_IN, problems
 from sync_server.errors import DomainError
 from sync_server.services import conflicts
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
 
 
-@router.get("", response_model=ConflictList)
+@router.get("", response_model=ConflictList, responses=problems(SIGNED_IN, 422))
 def list_conflicts(
     caller: DeviceCallerDep,
     session: SessionDep,
@@ -36,14 +37,18 @@ def list_conflicts(
     )
 
 
-@router.get("/{conflict_id}", response_model=ConflictView)
+@router.get("/{conflict_id}", response_model=ConflictView, responses=problems(SIGNED_IN, 404, 422))
 def show(conflict_id: str, caller: DeviceCallerDep, session: SessionDep) -> ConflictView:
     return conflicts.view(
         conflicts.get_conflict(session=session, user=caller.user, conflict_id=conflict_id)
     )
 
 
-@router.post("/{conflict_id}/resolve", response_model=ConflictView)
+@router.post(
+    "/{conflict_id}/resolve",
+    response_model=ConflictView,
+    responses=problems(BODY, SIGNED_IN, 404, 409),
+)
 def resolve(
     conflict_id: str,
     body: Resolution,
@@ -64,7 +69,7 @@ def resolve(
     return conflicts.view(settled)
 
 
-@router.post("/resolve", response_model=BulkResult)
+@router.post("/resolve", response_model=BulkResult, responses=problems(BODY, SIGNED_IN))
 def resolve_many(
     body: BulkResolution, caller: DeviceCallerDep, session: SessionDep, request: Request
 ) -> BulkResult:

@@ -6,18 +6,19 @@ from fastapi import APIRouter, Request
 
 from shared.protocol import SignedOut, UserInfo
 from sync_server.api.deps import CallerDep, SessionDep, client_ip
+from sync_server.api.responses import SIGNED_IN, problems
 from sync_server.api.views import user_info
 from sync_server.services import staff
 
 router = APIRouter(tags=["auth"])
 
 
-@router.get("/me", response_model=UserInfo)
+@router.get("/me", response_model=UserInfo, responses=problems(SIGNED_IN))
 def me(caller: CallerDep) -> UserInfo:
     return user_info(caller.user)
 
 
-@router.post("/me/sign-out-everywhere", response_model=SignedOut)
+@router.post("/me/sign-out-everywhere", response_model=SignedOut, responses=problems(SIGNED_IN))
 def sign_out_everywhere(caller: CallerDep, session: SessionDep, request: Request) -> SignedOut:
     """End every sign-in of the caller's own account, this one included (a lost phone)."""
     ended = staff.sign_out_own(

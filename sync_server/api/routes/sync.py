@@ -18,6 +18,7 @@ from sync_server.api.deps import (
     SettingsDep,
     WriterDep,
 )
+from sync_server.api.responses import SYNC, problems
 from sync_server.api.transport import protocol_problem
 from sync_server.errors import ProtocolMismatch
 from sync_server.services import pull as pull_service
@@ -36,7 +37,12 @@ def _check_version(version: int) -> None:
         raise ProtocolMismatch(detail, status=status, code=code)
 
 
-@router.post("/push", response_model=PushResponse, openapi_extra=body_extra(PushRequest))
+@router.post(
+    "/push",
+    response_model=PushResponse,
+    openapi_extra=body_extra(PushRequest),
+    responses=problems(SYNC),
+)
 def push(
     body: PushBody, caller: CallerDep, session: SessionDep, hlc: HlcDep, clock: ClockDep
 ) -> PushResponse:
@@ -47,7 +53,7 @@ def push(
     )
 
 
-@router.post("/pull", response_model=PullResponse)
+@router.post("/pull", response_model=PullResponse, responses=problems(SYNC, 409))
 def pull(
     body: PullRequest,
     caller: ReadingCallerDep,

@@ -9,12 +9,17 @@ from fastapi import APIRouter, Request
 
 from shared.protocol import AccountState, ActiveChange, SignedOut
 from sync_server.api.deps import CallerDep, SessionDep, client_ip
+from sync_server.api.responses import BODY, SIGNED_IN, problems
 from sync_server.services import staff
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.post("/{user_id}/sign-out-everywhere", response_model=SignedOut)
+@router.post(
+    "/{user_id}/sign-out-everywhere",
+    response_model=SignedOut,
+    responses=problems(SIGNED_IN, 404, 422),
+)
 def sign_out_everywhere(
     user_id: str, caller: CallerDep, session: SessionDep, request: Request
 ) -> SignedOut:
@@ -31,7 +36,9 @@ def sign_out_everywhere(
     return SignedOut(user_id=user_id, ended=ended)
 
 
-@router.post("/{user_id}/active", response_model=AccountState)
+@router.post(
+    "/{user_id}/active", response_model=AccountState, responses=problems(BODY, SIGNED_IN, 404)
+)
 def set_active(
     user_id: str, body: ActiveChange, caller: CallerDep, session: SessionDep, request: Request
 ) -> AccountState:
