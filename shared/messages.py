@@ -10,7 +10,11 @@ from shared.errors import FieldError
 
 ZH: dict[str, str] = {
     "required": "{field_zh}为必填项",
-    "id_length": "身份证号应为18位，当前为{length}位",
+    "id_length": "身份证号应为18位（或15位旧号码），当前为{length}位",
+    "id_numeric_cell": (
+        "身份证号被存成了数字（{value}），Excel 只保留15位有效数字，末几位已丢失；"
+        "请把该列设为“文本”后重新填写"
+    ),
     "id_characters": "身份证号应为17位数字加1位数字或X",
     "id_region": "身份证号前两位{code}不是有效的省级行政区划代码",
     "id_birth_date": "身份证号中的出生日期{date}不合理",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +37,8 @@ class IdNumberInfo:
     birth_date: date
     sex: str  # "M" or "F"
     region_code: str
+    # An old 15-digit number, as given, when `id_number` is its 18-digit form (GB 11643).
+    converted_from: str | None = None
 
     def age_on(self, day: date) -> int:
         years = day.year - self.birth_date.year
@@ -52,17 +55,74 @@ def id_check_char(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
+_SCIENTIFIC = re.compile(r"^\d(\.\d+)?E\+?\d+$")
+_FLOAT_TEXT = re.compile(r"^\d{15,18}\.0+$")
+_OLD_ID = re.compile(r"^\d{15}$")
+
+
+def normalize_id_number(raw: object) -> str:
+    """An ID number as typed, pasted or exported, in the one form it is kept in: full-width
+    characters folded (NFKC: `３５０…` is `350…`), spaces and a leading apostrophe (Excel's way to
+    keep digits as text) dropped, a lowercase x upper-cased."""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split()).lstrip("'").upper()
+
+
+def excel_damage(raw: object, *, field: str = "id_number") -> FieldError | None:
+    """The error for an ID number Excel has turned into a number, losing its last digits, or
+    None. Wherever it comes from (a cell, a CSV Excel saved, a paste into the app): a number of
+    16 or more digits, scientific notation (`3.50128E+17`), a float's `.0`."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        shown = f"{raw:.0f}" if isinstance(raw, float) else str(raw)
+        if len(shown) >= 16:
+            return _numeric_cell(field, shown)
+        return None
+    text = normalize_id_number(raw)
+    if _SCIENTIFIC.match(text) or _FLOAT_TEXT.match(text):
+        return _numeric_cell(field, text)
+    return None
+
+
+def _numeric_cell(field: str, shown: str) -> FieldError:
+    return FieldError(
+        field,
+        "id_numeric_cell",
+        "the ID number was stored as a number (Excel keeps 15 digits of one), so its last digits "
+        "are lost; format the column as text and type the numbers again",
+        {"value": shown},
+    )
+
+
+def upgrade_old_id(value: str) -> str:
+    """The 18-digit form of a 15-digit ID number (issued before 1999): the year gains its
+    century (19), and the check character is computed."""
+    first17 = value[:6] + "19" + value[6:15]
+    return first17 + id_check_char(first17)
+
+
 def parse_id_number(
     raw: object, *, today: date | None, field: str = "id_number"
 ) -> IdNumberInfo | FieldError:
-    """Check an 18-character resident ID number and derive birth date and sex from it.
+    """Check a resident ID number and derive birth date and sex from it.
 
-    `today` (the caller's clock, in China time) refuses a birth date after it; None skips that
-    one check, for numbers already checked when they were stored.
+    The value is normalised first (`normalize_id_number`); an old 15-digit number is converted
+    to its 18 digits (`converted_from` says so, for a warning); one Excel has damaged is told as
+    such. `today` (the caller's clock, in China time) refuses a birth date after it; None skips
+    that one check, for numbers already checked when they were stored.
     """
     if raw is None or str(raw).strip() == "":
         return FieldError(field, "required", "ID number is required")
-    value = str(raw).strip().replace(" ", "").upper()
+    damaged = excel_damage(raw, field=field)
+    if damaged is not None:
+        return damaged
+    value = normalize_id_number(raw)
+    converted_from = None
+    if _OLD_ID.match(value):
+        converted_from, value = value, upgrade_old_id(value)
     if len(value) != 18:
         return FieldError(
             field,
@@ -100,6 +160,9 @@ def parse_id_number(
             {"date": birth.isoformat()},
         )
     expected = id_check_char(value[:17])
+    if value[17] != expected and value.endswith("000") and value[:15].isdigit():
+        # Excel keeps 15 significant digits of a number: the last three come back as zeros.
+        return _numeric_cell(field, value)
     if value[17] != expected:
         return FieldError(
             field,
@@ -109,7 +172,13 @@ def parse_id_number(
             {"got": value[17], "expected": expected},
         )
     sex = "M" if int(value[16]) % 2 == 1 else "F"
-    return IdNumberInfo(id_number=value, birth_date=birth, sex=sex, region_code=value[:6])
+    return IdNumberInfo(
+        id_number=value,
+        birth_date=birth,
+        sex=sex,
+        region_code=value[:6],
+        converted_from=converted_from,
+    )
 
 
 def normalize_mobile(raw: object, *, field: str = "phone") -> str | FieldError:

@@ -12,6 +12,7 @@ import unicodedata
 from datetime import date, datetime, timedelta
 
 from shared.errors import FieldError
+from shared.validation import excel_damage, normalize_id_number
 
 _DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -64,26 +65,12 @@ def level(field: str, value: object) -> int | FieldError:
 
 
 def id_number_text(field: str, value: object) -> str | FieldError:
-    """ID number cell as text; a numeric cell has already lost its last digits in Excel."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        shown = f"{value:.0f}" if isinstance(value, float) else str(value)
-        if len(shown) >= 16:
-            return FieldError(
-                field,
-                "id_numeric_cell",
-                "the ID number cell is formatted as a number, so Excel has already dropped its "
-                "last digits; format the column as text and type the numbers again",
-                {"value": shown},
-            )
-    raw = text(value)
-    if re.fullmatch(r"\d(\.\d+)?[eE]\+?\d+", raw):  # "3.50128E+17" in a CSV saved by Excel
-        return FieldError(
-            field,
-            "id_numeric_cell",
-            "the ID number was saved by Excel in scientific notation and its digits are lost",
-            {"value": raw},
-        )
-    return raw
+    """An ID number cell as text in its one stored form (`shared.validation`), or the error for
+    a number Excel has already cut."""
+    damaged = excel_damage(value, field=field)
+    if damaged is not None:
+        return damaged
+    return "" if value is None else normalize_id_number(value)
 
 
 def parse_date(field: str, value: object, *, today: date) -> date | FieldError | None:

@@ -32,9 +32,6 @@ OUTCOME_ZH = {"created": "新增", "updated": "更新", "unchanged": "未变", "
 # Chinese sentences for the importer's own error codes; codes shared with the rest of the system
 # (ID number, phone, required, choice, ...) take their text from `shared.messages`.
 IMPORT_ZH: dict[str, str] = {
-    "id_numeric_cell": (
-        "身份证号单元格是数字格式（{value}），Excel 已丢失末几位；请把该列设为“文本”后重新填写"
-    ),
     "date_future": "{field_zh}{value}晚于今天",
     "grid_level": "层级应为1-5，当前为“{value}”",
     "grid_root_parent": "一级网格不能填写上级编码（当前为“{value}”）",

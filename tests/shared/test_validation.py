@@ -15,8 +15,10 @@ from shared.validation import (
     id_check_char,
     mask_id_number,
     mask_phone,
+    normalize_id_number,
     normalize_mobile,
     parse_id_number,
+    upgrade_old_id,
 )
 
 # Published examples with correct check characters (GB 11643-1999 annex and common references).
@@ -149,3 +151,42 @@ def test_every_rejection_code_the_server_sends_has_chinese_text() -> None:
         message_zh(FieldError("phone", "too_long", "x", {"max": 20}))
         == "手机号过长（最多20个字符）"
     )
+
+
+def test_full_width_digits_apostrophes_and_spaces_are_the_same_number() -> None:
+    # What the importer, the API and the app all get: one normaliser (issue: ３５ is Fujian).
+    for typed in (
+        "３５０１２８１９９００３０７４５１９",
+        "'350128199003074519",
+        "3501 2819 9003 0745 19",
+    ):
+        info = parse_id_number(typed, today=TODAY)
+        assert isinstance(info, IdNumberInfo), typed
+        assert info.id_number == "350128199003074519" and info.converted_from is None
+    assert normalize_id_number("１１０１０５１９４９１２３１００２ｘ") == "11010519491231002X"
+
+
+def test_an_old_15_digit_number_becomes_its_18_digits() -> None:
+    info = parse_id_number("350128900307451", today=TODAY)
+    assert isinstance(info, IdNumberInfo)
+    assert info.id_number == upgrade_old_id("350128900307451")
+    assert info.id_number[:17] == "35012819900307451"
+    assert info.id_number[17] == id_check_char("35012819900307451")
+    assert info.converted_from == "350128900307451"
+    assert info.birth_date == date(1990, 3, 7) and info.sex == "M"
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        350128199003074519,  # a number cell: Excel keeps 15 digits of it
+        3.50128199003074e17,
+        "3.50128E+17",  # a CSV saved by Excel
+        "350128199003074519.0",
+        "350128199003074000",  # the last three digits cut to zeros
+    ],
+)
+def test_a_number_excel_has_damaged_is_told_as_such(damaged: object) -> None:
+    error = parse_id_number(damaged, today=TODAY)
+    assert isinstance(error, FieldError) and error.code == "id_numeric_cell", error
+    assert "Excel" in message_zh(error)

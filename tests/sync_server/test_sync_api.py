@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.validation import id_check_char
 from sync_server.models import ConflictRecord, Resident
 from tests.days import iso
 from tests.factories import TinyGrid, make_id_number
@@ -377,3 +378,17 @@ def test_a_visit_recorded_on_one_phone_reaches_the_other_and_stays_in_its_grid(
     assert ("visit", visit) not in outsider.records
     [forged] = outsider.push([outsider.op("visit", str(uuid.uuid4()), "create", fields)])
     assert (forged["status"], forged["code"]) == ("rejected", "out_of_scope")
+
+
+def test_an_id_number_typed_in_full_width_is_stored_in_its_one_form(
+    pair: tuple[WireDevice, WireDevice], session_factory: sessionmaker[Session]
+) -> None:
+    a, _ = pair
+    rid = sorted(a.of("resident"))[0]
+    first17 = "35012819900307452"
+    ascii_id = first17 + id_check_char(first17)
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in ascii_id)  # ３５０… as a phone's IME types it
+    [result] = a.push([a.edit("resident", rid, id_number=wide)])
+    assert result["status"] in ("applied", "merged"), result
+    with session_factory() as session:
+        assert session.get(Resident, rid).id_number == ascii_id  # type: ignore[union-attr]
