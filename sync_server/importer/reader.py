@@ -30,6 +30,7 @@ from zipfile import BadZipFile, ZipFile
 
 from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string
 from openpyxl.utils.exceptions import InvalidFileException
 
 from shared.errors import FieldError
@@ -55,6 +56,8 @@ MAX_PARTS = 10_000
 MAX_COLUMNS = 500  # cells in one row: the templates have a few dozen columns
 _SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_MERGE_REF = re.compile(rb'<mergeCell\s+ref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+MAX_MERGES = 100_000
 # What reading a hostile or broken file raises, in the middle of the rows as much as at the start.
 _READ_ERRORS = (
     OSError,
@@ -177,9 +180,15 @@ def unreadable(exc: BaseException) -> FieldError:
     )
 
 
-def check_workbook(path: Path) -> None:
+Merge = tuple[int, int, int, int]  # (first column, first row, last column, last row), 1-based
+
+
+def check_workbook(path: Path) -> dict[str, list[Merge]]:
     """Inflate every part of the workbook once, counting what it really inflates to and the
-    cells of every worksheet row; raise `Unreadable` at the first limit passed."""
+    cells of every worksheet row; raise `Unreadable` at the first limit passed. Returns each
+    worksheet part's merged ranges (a sheet lists them after its rows, so a streaming reader
+    learns them only here)."""
+    merges: dict[str, list[Merge]] = {}
     total = 0
     with ZipFile(path) as archive:
         parts = archive.infolist()
@@ -204,6 +213,9 @@ def check_workbook(path: Path) -> None:
                         )
                     if cells is not None:
                         cells.feed(chunk)
+            if cells is not None and cells.merges:
+                merges[info.filename] = cells.merges
+    return merges
 
 
 class _RowCells:
@@ -213,12 +225,25 @@ class _RowCells:
         self.row = 0
         self.cells = 0
         self.carry = b""
+        self.merges: list[Merge] = []
 
     def feed(self, chunk: bytes) -> None:
         data = self.carry + chunk
         # A tag cut by the chunk's end waits for the next chunk.
         cut = data.rfind(b"<")
         data, self.carry = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+        if b"<mergeCell " in data:
+            for ref in _MERGE_REF.finditer(data):
+                self.merges.append(_merge(ref))
+                if len(self.merges) > MAX_MERGES:
+                    raise Unreadable(
+                        FieldError(
+                            "",
+                            "too_many_merges",
+                            f"the sheet merges more than {MAX_MERGES} ranges of cells",
+                            {"limit": MAX_MERGES},
+                        )
+                    )
         pieces = data.split(b"<row")
         for n, piece in enumerate(pieces):
             if n:
@@ -238,6 +263,39 @@ class _RowCells:
                 )
 
 
+def _merge(found: re.Match[bytes]) -> Merge:
+    first = column_index_from_string(found.group(1).decode())
+    last = column_index_from_string((found.group(3) or found.group(1)).decode())
+    last_row = int(found.group(4) or found.group(2))
+    # Past the columns any row may have, a merge can only be a way to make rows huge.
+    return (first, int(found.group(2)), min(last, MAX_COLUMNS), last_row)
+
+
+def _with_merges(
+    rows: Iterator[Sequence[object]], merges: list[Merge]
+) -> Iterator[Sequence[object]]:
+    """`rows` (numbered from 1) with each merged range's value in every cell it covers, as a
+    person sees the sheet: a building or unit written once down a block of rows."""
+    starting: dict[int, list[Merge]] = {}
+    for merge in merges:
+        starting.setdefault(merge[1], []).append(merge)
+    open_: list[tuple[int, int, int, object]] = []  # (first col, last col, last row, value)
+    for number, cells in enumerate(rows, start=1):
+        if not open_ and number not in starting:
+            yield cells
+            continue
+        row = list(cells)
+        for first, _, last, last_row in starting.get(number, ()):
+            value = row[first - 1] if first <= len(row) else None
+            open_.append((first, last, last_row, value))
+        for first, last, _, value in open_:
+            if len(row) < last:
+                row.extend([None] * (last - len(row)))
+            row[first - 1 : last] = [value] * (last - first + 1)
+        open_ = [m for m in open_ if m[2] > number]
+        yield row
+
+
 def _too_large(detail: str, detail_zh: str) -> FieldError:
     return FieldError(
         "",
@@ -255,7 +313,7 @@ def _xlsx_sheets(
     *,
     qualify: bool,
 ) -> list[Sheet]:
-    check_workbook(path)
+    merges = check_workbook(path)
     workbook = load_workbook(path, read_only=True, data_only=True)
     stack.callback(workbook.close)
     sheets: list[Sheet] = []
@@ -263,9 +321,11 @@ def _xlsx_sheets(
         # Some generators write a wrong <dimension>, which would make openpyxl stop early.
         worksheet.reset_dimensions()
 
-        def raw_rows(ws: Any = worksheet) -> Iterator[Sequence[object]]:
+        def raw_rows(
+            ws: Any = worksheet, merged: list[Merge] = merges.get(_part(worksheet), [])
+        ) -> Iterator[Sequence[object]]:
             try:
-                yield from ws.iter_rows(values_only=True)
+                yield from _with_merges(ws.iter_rows(values_only=True), merged)
             except _READ_ERRORS as exc:
                 raise Unreadable(unreadable(exc)) from exc
 
@@ -289,6 +349,11 @@ def _xlsx_sheets(
         if sheet is not None:
             sheets.append(sheet)
     return sheets
+
+
+def _part(worksheet: Any) -> str:
+    """The zip part a read-only worksheet streams from (`xl/worksheets/sheet1.xml`)."""
+    return str(getattr(worksheet, "_worksheet_path", "")).lstrip("/")
 
 
 def _formulas_only(path: Path, title: str) -> bool:

@@ -53,6 +53,12 @@ def load_roster(
             if isinstance(grid, FieldError):
                 report.add(data.where, grid)
                 continue
+            if parsed.person is not None and parsed.person.id_converted_from:
+                # Imported, with word of the change: the office may want its own sheet fixed.
+                report.notes.append(
+                    f"{data.where.describe_zh()}：身份证号 {parsed.person.id_converted_from} "
+                    f"是15位旧号码，已按国家标准转为18位 {parsed.person.id_number}"
+                )
             if parsed.person is not None:
                 id_number = parsed.person.id_number
                 if id_number in first_seen:

@@ -64,6 +64,7 @@ class Person:
     tags: tuple[str, ...] | None  # () clears the tags ("无")
     start_date: date | None
     note: str | None
+    id_converted_from: str | None = None  # an old 15-digit number, as the sheet had it
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ def _parse_person(values: Cells, errors: list[FieldError], *, today: date) -> Pe
         tags=tags,
         start_date=start,
         note=note,
+        id_converted_from=info.converted_from,
     )
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import zipfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,32 @@ def test_hostile_uploads_are_answered_with_the_problem_not_a_500(
         assert response.status_code < 500, (name, response.text)
         text = response.text
         assert "file_too_large" in text or "file_unreadable" in text, (name, text)
+
+
+def test_a_sheet_of_countless_merges_is_refused_and_a_huge_one_is_clipped(
+    session: Session, tmp_path: Path
+) -> None:
+    good = _roster(tmp_path / "roster.xlsx")
+    header = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in HEADER)
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    many = "".join(f'<mergeCell ref="A{2 * i + 2}:B{2 * i + 3}"/>' for i in range(100_001))
+    sheet = (
+        f'<worksheet xmlns="{main}"><sheetData><row r="1">{header}</row></sheetData>'
+        f"<mergeCells>{many}</mergeCells></worksheet>"
+    ).encode()
+    report = _import(session, _rewrite(good, "xl/worksheets/sheet1.xml", sheet))
+    assert _codes(report) == {"too_many_merges"}
+    # One merge over every column of a million rows: no row grows past the column limit.
+    huge = (
+        f'<worksheet xmlns="{main}"><sheetData><row r="1">{header}</row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+        '<mergeCells><mergeCell ref="A2:XFD1048576"/></mergeCells></worksheet>'
+    ).encode()
+    rows = [
+        list(row)
+        for sheet in reader.open_sheets(
+            [_rewrite(good, "xl/worksheets/sheet1.xml", huge)], ExitStack(), ImportReport()
+        )
+        for row in sheet._raw_rows()
+    ]
+    assert max(len(row) for row in rows) <= reader.MAX_COLUMNS
