@@ -252,15 +252,7 @@ class _RowCells:
                 self.cells = 0
             self.cells += piece.count(b"<c ") + piece.count(b"<c>")
             if self.cells > MAX_COLUMNS:
-                raise Unreadable(
-                    FieldError(
-                        "",
-                        "too_many_columns",
-                        f"row {self.row} has more than {MAX_COLUMNS} cells",
-                        {"limit": MAX_COLUMNS},
-                    ),
-                    self.row,
-                )
+                raise _too_many_columns(self.row)
 
 
 def _merge(found: re.Match[bytes]) -> Merge:
@@ -294,6 +286,16 @@ def _with_merges(
             row[first - 1 : last] = [value] * (last - first + 1)
         open_ = [m for m in open_ if m[2] > number]
         yield row
+
+
+def _too_many_columns(row: int) -> Unreadable:
+    error = FieldError(
+        "",
+        "too_many_columns",
+        f"row {row} has more than {MAX_COLUMNS} cells",
+        {"limit": MAX_COLUMNS},
+    )
+    return Unreadable(error, row)
 
 
 def _too_large(detail: str, detail_zh: str) -> FieldError:
@@ -376,15 +378,7 @@ def _csv_sheet(path: Path, report: Reporter, layouts: tuple[SheetLayout, ...]) -
             try:
                 for row in reader:
                     if len(row) > MAX_COLUMNS:
-                        raise Unreadable(
-                            FieldError(
-                                "",
-                                "too_many_columns",
-                                f"row {reader.line_num} has more than {MAX_COLUMNS} cells",
-                                {"limit": MAX_COLUMNS},
-                            ),
-                            reader.line_num,
-                        )
+                        raise _too_many_columns(reader.line_num)
                     yield row
             except csv.Error as exc:
                 raise Unreadable(unreadable(exc), reader.line_num) from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -50,22 +51,9 @@ def set_active(
         raise Invalid("you cannot deactivate your own account", code="self_deactivate")
     user.active = active
     if not active:
-        session.execute(
-            update(AuthToken)
-            .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-    audit.record(
-        session,
-        audit.Action.USER_ACTIVATED if active else audit.Action.USER_DEACTIVATED,
-        user=actor,
-        device_id=device_id,
-        ip=ip,
-        entity="user",
-        record_id=user.id,
-        of=user.username,
-        via=via,
-    )
+        _revoke_tokens(session, user, now)
+    action = audit.Action.USER_ACTIVATED if active else audit.Action.USER_DEACTIVATED
+    _audit_account(session, action, actor, user, via=via, ip=ip, device_id=device_id)
     session.flush()
     return user
 
@@ -105,26 +93,46 @@ def _end_sign_ins(
     device_id: str | None,
     now: datetime,
 ) -> int:
+    count = _revoke_tokens(session, user, now)
+    action = audit.Action.USER_SIGNED_OUT
+    _audit_account(session, action, actor, user, via=via, ip=ip, device_id=device_id, ended=count)
+    session.flush()
+    return count
+
+
+def _revoke_tokens(session: Session, user: User, now: datetime) -> int:
+    """Revoke every live token of the user (the app's and the console's); how many."""
     ended = session.execute(
         update(AuthToken)
         .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    count = int(ended.rowcount or 0)  # type: ignore[attr-defined]
+    return int(ended.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _audit_account(
+    session: Session,
+    action: str,
+    actor: User,
+    user: User,
+    *,
+    via: str,
+    ip: str,
+    device_id: str | None,
+    **detail: Any,
+) -> None:
     audit.record(
         session,
-        audit.Action.USER_SIGNED_OUT,
+        action,
         user=actor,
         device_id=device_id,
         ip=ip,
         entity="user",
         record_id=user.id,
         of=user.username,
-        ended=count,
         via=via,
+        **detail,
     )
-    session.flush()
-    return count
 
 
 def grids_by_code(*, session: Session, codes: str | list[str]) -> list[GridNode]:
