@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 PHYSICAL_DIGITS = 16
@@ -205,6 +205,27 @@ class HLC:
             self._physical = physical
             self._advance_logical(logical)
             return format_ts(self._physical, self._logical, self._node)
+
+    def observe_latest(self, remotes: Iterable[object]) -> set[str]:
+        """Merge many received timestamps at once, as observing the latest of them would.
+
+        Returns those further ahead of our wall clock than `max_drift_ms` (each would raise
+        `ClockDriftError` alone; they are not merged); malformed ones are skipped (each would
+        raise `InvalidTimestamp`). A batch of a thousand operations takes the lock once.
+        """
+        limit = None if self._max_drift_ms is None else self._wall() + self._max_drift_ms
+        ahead: set[str] = set()
+        latest: str | None = None
+        for ts in remotes:
+            if not isinstance(ts, str) or _TIMESTAMP_RE.match(ts) is None:
+                continue
+            if limit is not None and int(ts[:PHYSICAL_DIGITS]) > limit:
+                ahead.add(ts)
+            elif latest is None or ts > latest:  # fixed width: string order is clock order
+                latest = ts
+        if latest is not None:
+            self.observe(latest)
+        return ahead
 
     def _advance_logical(self, logical: int) -> None:
         # The counter has four digits; ten thousand events in one millisecond only happen in

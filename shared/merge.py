@@ -296,9 +296,15 @@ def _check_fields(
 
 
 def _check_clocks(theirs: Snapshot, theirs_clock: str | None) -> None:
+    # An operation stamps every field it changes with its one clock: each distinct timestamp
+    # is checked once, and the first field holding a bad one is named.
+    good: set[str] = set()
     for name, ts in [*theirs.clocks.items(), ("clock", theirs_clock)]:
-        if ts is not None and not hlc.is_timestamp(ts):
+        if ts is None or (isinstance(ts, str) and ts in good):
+            continue
+        if not hlc.is_timestamp(ts):
             raise MergeRejected(name, "bad_clock", f"{ts!r} is not a valid HLC timestamp.")
+        good.add(ts)
 
 
 def _create(

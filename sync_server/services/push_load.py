@@ -44,18 +44,21 @@ def load_view(
         defaults=_defaults(),
         new_id=new_id,
     )
+    # Keys looked up and not found: a record the batch creates is not asked for again as the
+    # reference of another of its operations (a binding's new person and house).
+    absent: set[Key] = set()
     targets = {(op.entity, op.record_id) for op in ops}
-    _load(session, view, targets, lock=True)
+    _load(session, view, targets, lock=True, absent=absent)
     wanted: set[Key] = set()
     for op in ops:
         wanted.update(references_of(op.entity, {n: c.new for n, c in op.fields.items()}))
         if op.entity == "resident" and op.kind == "create":
             # The houses a new person's bindings name (they decide the person's grids).
             wanted.update(("house", h) for _, h in binding_creates.get(op.record_id, ()) if h)
-    _load(session, view, wanted)
+    _load(session, view, wanted, absent=absent)
     # What the loaded records refer to: a unit's building, a binding's house, a house's unit.
-    _load(session, view, _references_in(view))
-    _load(session, view, _references_in(view))
+    _load(session, view, _references_in(view), absent=absent)
+    _load(session, view, _references_in(view), absent=absent)
 
     # Every person involved, however they came in (targeted, bound, visited, recorded).
     residents = sorted(i for e, i in view.records if e == "resident")
@@ -71,11 +74,20 @@ def load_view(
     return view
 
 
-def _load(session: Session, view: View, keys: Iterable[Key], *, lock: bool = False) -> None:
+def _load(
+    session: Session,
+    view: View,
+    keys: Iterable[Key],
+    *,
+    lock: bool = False,
+    absent: set[Key] | None = None,
+) -> None:
+    """Load the records of `keys` the view lacks; those not found are added to `absent`, and
+    keys already in it are not looked up again."""
     by_entity: dict[str, set[str]] = {}
-    for entity, record_id in keys:
-        if (entity, record_id) not in view.records and entity in MODELS:
-            by_entity.setdefault(entity, set()).add(record_id)
+    for key in keys:
+        if key not in view.records and key[0] in MODELS and (absent is None or key not in absent):
+            by_entity.setdefault(key[0], set()).add(key[1])
     for entity, ids in sorted(by_entity.items()):
         table = _table(entity)
         names = list(ENTITIES[entity].fields)
@@ -86,16 +98,22 @@ def _load(session: Session, view: View, keys: Iterable[Key], *, lock: bool = Fal
             query = select(*columns).where(table.c.id.in_(ordered[start : start + _CHUNK]))
             if lock:
                 query = query.with_for_update()
-            for row in session.execute(query):
-                view.records[(entity, row.id)] = Rec(
-                    {n: wire_value(row._mapping[n]) for n in names},
-                    dict(row.clocks or {}),
-                    row.version,
-                    bool(row.deleted),
-                    row.updated_by_device_id,
+            for record_id, version, deleted, clocks, device_id, *values in session.execute(query):
+                rec = Rec(
+                    {
+                        n: v if v is None or type(v) is str or type(v) is int else wire_value(v)
+                        for n, v in zip(names, values, strict=True)
+                    },
+                    dict(clocks or {}),
+                    version,
+                    bool(deleted),
+                    device_id,
                 )
+                view.records[(entity, record_id)] = rec
                 if entity == "binding":
-                    _index_binding(view, row.id, view.records[(entity, row.id)])
+                    _index_binding(view, record_id, rec)
+        if absent is not None:
+            absent.update((entity, i) for i in ids if (entity, i) not in view.records)
 
 
 def _index_binding(view: View, binding_id: str, rec: Rec) -> None:
@@ -187,7 +205,9 @@ def _load_id_numbers(session: Session, view: View, ops: list[Operation]) -> None
 
 
 def _load_held(session: Session, view: View, ops: list[Operation]) -> None:
-    ids = {op.record_id for op in ops}
+    # Only people are ever held (a duplicate conflict's record is the new resident): the
+    # residents the batch changes, binds or records outcomes of.
+    ids = {op.record_id for op in ops if op.entity == "resident"}
     ids |= {
         str(op.fields["resident_id"].new)
         for op in ops

@@ -73,6 +73,9 @@ class View:
     # Resident id -> (batch position, house id) of every binding create in the batch.
     binding_creates: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     created: set[Key] = field(default_factory=set)  # records this batch created
+    # The batch's text checked once (`bad_text_fields`): op_id -> the field holding bad text.
+    # None: not checked for the batch, so each decision checks its own operation.
+    bad_text: Mapping[str, str] | None = None
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # column defaults
     new_id: Callable[[], str] = field(default=lambda: "")
 
@@ -189,7 +192,7 @@ def decide(op: Operation, view: View, position: int) -> Decision:
 
 def _decide(op: Operation, view: View, position: int) -> Decision:
     who, spec = view.who, ENTITIES[op.entity]
-    bad = bad_text_field(op)
+    bad = bad_text_field(op) if view.bad_text is None else view.bad_text.get(op.op_id)
     if bad is not None:
         raise Rejected(
             "invalid_characters",
@@ -319,17 +322,33 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     return decision
 
 
+def bad_text_fields(ops: Iterable[Operation]) -> dict[str, str]:
+    """op_id -> the field holding bad text, for each operation of a batch that has any: one
+    search over the whole batch's strings, and one per operation only when that finds some."""
+    ops = list(ops)
+    values: list[Any] = []
+    for op in ops:
+        values += _texts(op)
+    if not any_bad(values):
+        return {}
+    return {op.op_id: bad for op in ops if (bad := bad_text_field(op)) is not None}
+
+
 def bad_text_field(op: Operation) -> str | None:
     """The field (or `hlc`, `user_id`) of `op` holding a lone surrogate or a NUL, if any."""
-    values: list[Any] = [op.hlc, op.user_id]
-    for name, change in op.fields.items():
-        values += (name, change.base, change.new)
-    if not any_bad(values):
+    if not any_bad(_texts(op)):
         return None
     return first_bad_text(
         [("hlc", op.hlc), ("user_id", op.user_id)]
         + [(name, (change.base, change.new)) for name, change in op.fields.items()]
     )
+
+
+def _texts(op: Operation) -> list[Any]:
+    values: list[Any] = [op.hlc, op.user_id]
+    for name, change in op.fields.items():
+        values += (name, change.base, change.new)
+    return values
 
 
 def absorb(view: View, decision: Decision) -> None:
