@@ -14,6 +14,7 @@ Read from arguments (`gridsweep app --port --server-url --data-dir`) or the envi
 | `GRIDSWEEP_SERVER_URL` | `http://127.0.0.1:8000` | the server offered on the first-run screen |
 | `GRIDSWEEP_APP_PORT` | `8550` | the web UI's port (loopback only) |
 | `GRIDSWEEP_POLL_SECONDS` | `5` | how often to check for the server while offline |
+| `GRIDSWEEP_PUSH_DELAY_SECONDS` | `3` | while online, how long after the last edit its sync starts |
 | `GRIDSWEEP_CLOCK_OFFSET` | none | run the app's clock this far ahead (seconds or ISO 8601, `P30D`) |
 """
 
@@ -38,6 +39,7 @@ class AppConfig:
     port: int = 8550
     host: str = "127.0.0.1"
     poll_seconds: float = 5.0
+    push_delay: float = 3.0
     device_name: str = "GridSweep web"
     clock_offset: timedelta = field(default=timedelta(0))
 
@@ -59,5 +61,6 @@ class AppConfig:
             server_url=env.get("GRIDSWEEP_SERVER_URL") or "http://127.0.0.1:8000",
             port=int(env.get("GRIDSWEEP_APP_PORT") or 8550),
             poll_seconds=float(env.get("GRIDSWEEP_POLL_SECONDS") or 5.0),
+            push_delay=float(env.get("GRIDSWEEP_PUSH_DELAY_SECONDS") or 3.0),
             clock_offset=parse_offset(env.get(OFFSET_ENV)),
         )

@@ -42,6 +42,7 @@ class Device:
             config.store_path,
             connect,
             poll_seconds=config.poll_seconds,
+            push_delay=config.push_delay,
             device_name=config.device_name,
             clock=self.clock,
         )

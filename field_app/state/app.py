@@ -76,6 +76,7 @@ class AppViewModel(Observable):
         self._seen_finished = service.status.finished
         self._unsubscribe: Callable[[], None] | None = None
         self._sync_asked = False  # the worker tapped "sync": report even a sync with no news
+        self._edits_seen = store.edits
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -114,6 +115,14 @@ class AppViewModel(Observable):
 
     def changed(self) -> None:
         self.notify()
+
+    def notify(self) -> None:
+        # Every screen redraws through here after it saved something: a new local change is
+        # handed to the sync service, which pushes it shortly if the device is online.
+        if self.store.edits != self._edits_seen:
+            self._edits_seen = self.store.edits
+            self.service.edited()
+        super().notify()
 
     def push(self, screen: Screen) -> None:
         self.stack.append(screen)

@@ -4,7 +4,9 @@ The worker owns its own `Store` connection to the device file (SQLite connection
 thread that opened them, and WAL lets the UI read while a pull writes). It runs, one at a time:
 sign-in with the first download of the worker's grids, syncs the worker asked for, and a health
 poll every few seconds; when the server becomes reachable again it syncs by itself, so changes
-made in a stairwell leave as soon as there is a signal.
+made in a stairwell leave as soon as there is a signal. A change made while online leaves on its
+own too, a few seconds after the last edit (`edited`, `push_delay`): a worker typing at a door
+sends one sync, not one per field.
 
 Listeners are called on the worker thread: a view-model must hop to its own thread before it
 touches its store (see `AppViewModel`, which is given a `dispatch` function for that).
@@ -18,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -85,6 +87,7 @@ class SyncService(Observable):
         connect: Connect,
         *,
         poll_seconds: float = 5.0,
+        push_delay: float = 3.0,
         device_name: str = "",
         clock: Clock | None = None,
     ) -> None:
@@ -93,6 +96,8 @@ class SyncService(Observable):
         self._path = store_path
         self._connect = connect
         self._poll_seconds = poll_seconds
+        self._push_delay = timedelta(seconds=push_delay)
+        self._push_due: datetime | None = None  # when the edits made online are to be pushed
         self._device_name = device_name
         self._lock = threading.Lock()
         self._jobs: deque[_Job] = deque()
@@ -123,6 +128,13 @@ class SyncService(Observable):
         self._enqueue(_Job("sync"))
         return True
 
+    def edited(self) -> None:
+        """A local change was saved: sync `push_delay` after the last one, if online then (an
+        offline device syncs when the server answers again anyway)."""
+        with self._lock:
+            self._push_due = self._clock.now() + self._push_delay
+        self._wake.set()
+
     # --- the worker thread ---------------------------------------------------------------------
 
     def start(self) -> None:
@@ -150,8 +162,28 @@ class SyncService(Observable):
         if job is not None:
             self._run_job(job)
             return
+        if self._push_is_due():
+            store = self._worker_store()
+            if self._status.online and store.meta.token is not None and store.pending_count():
+                self._sync(store)
+                return
         if time.monotonic() >= self._next_poll:
             self._poll()
+
+    def _push_is_due(self) -> bool:
+        with self._lock:
+            due = self._push_due is not None and self._clock.now() >= self._push_due
+            if due:
+                self._push_due = None
+            return due
+
+    def _idle_seconds(self) -> float:
+        """How long the worker may sleep: until the next poll or the pending push."""
+        wait = self._next_poll - time.monotonic()
+        with self._lock:
+            if self._push_due is not None:
+                wait = min(wait, (self._push_due - self._clock.now()).total_seconds())
+        return max(0.05, wait)
 
     def _run(self) -> None:
         try:
@@ -163,7 +195,7 @@ class SyncService(Observable):
                 with self._lock:
                     idle = not self._jobs
                 if idle:
-                    self._wake.wait(timeout=max(0.05, self._next_poll - time.monotonic()))
+                    self._wake.wait(timeout=self._idle_seconds())
                     self._wake.clear()
         finally:
             if self._store is not None:

@@ -76,6 +76,8 @@ class Store:
         self.clock = clock or Clock()
         self._hlc = self._restore_clock()
         self._location = location
+        # Operations this connection has queued: the app watches it to push edits made online.
+        self.edits = 0
 
     @classmethod
     def open(
@@ -153,7 +155,7 @@ class Store:
             op = self._operation(spec, str(uuid.uuid4()), "create", None, fields, ts, user_id)
             view = Snapshot({n: c.new for n, c in fields.items()}, dict.fromkeys(fields, ts))
             records.write_view(self.db, entity, op.record_id, None, view)
-            outbox.enqueue(self.db, op, now=self.clock.now())
+            self._enqueue(op)
         return op
 
     def update(
@@ -179,7 +181,7 @@ class Store:
                 {**current.clocks, **dict.fromkeys(changed, ts)},
             )
             records.write_view(self.db, entity, record_id, current.version, view)
-            outbox.enqueue(self.db, op, now=self.clock.now())
+            self._enqueue(op)
         return op
 
     def delete(self, entity: str, record_id: str, *, user_id: str) -> Operation:
@@ -201,7 +203,7 @@ class Store:
             op = self._operation(spec, record_id, "delete", current.version, fields, ts, user_id)
             view = Snapshot(current.values, current.clocks, deleted=True)
             records.write_view(self.db, entity, record_id, current.version, view)
-            outbox.enqueue(self.db, op, now=self.clock.now())
+            self._enqueue(op)
         return op
 
     # --- reads ---------------------------------------------------------------------------------
@@ -460,6 +462,10 @@ class Store:
             device_id=self._device_id,
             user_id=user_id,
         )
+
+    def _enqueue(self, op: Operation) -> None:
+        outbox.enqueue(self.db, op, now=self.clock.now())
+        self.edits += 1
 
     def _live(self, entity: str, record_id: str) -> Record:
         current = records.read_view(self.db, entity, record_id)

@@ -373,6 +373,47 @@ def test_offline_edits_wait_and_leave_when_the_server_returns(phone: Device) -> 
     assert phone.vm.status.failure is None
 
 
+def test_an_edit_made_online_leaves_by_itself_after_the_last_keystroke_settles(
+    phone: Device, session_factory: sessionmaker[Session]
+) -> None:
+    house = walk_to_house(phone, "0201")
+    rid = house.occupants[0].resident.id
+    house.open_resident(rid)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen) and phone.vm.status.online is True
+    person.toggle_tag("hardship")
+    phone.work()
+    assert phone.vm.status.pending == 1, "not at once: the worker may still be editing"
+    phone.clock.advance(seconds=2)
+    person.toggle_tag("disabled")  # a second edit moves the push back
+    phone.clock.advance(seconds=2)
+    phone.work()
+    assert phone.vm.status.pending == 2
+    phone.clock.advance(seconds=1.5)
+    phone.work()
+    assert phone.vm.status.pending == 0, "pushed without the worker tapping 同步"
+    assert phone.vm.status.failure is None
+    found = server_resident(session_factory, id=rid)
+    assert found is not None and {"hardship", "disabled"} <= set(found[0].tags)
+
+
+def test_an_edit_made_offline_is_not_pushed_into_the_void(phone: Device) -> None:
+    phone.transport.down = True
+    phone.work()
+    house = walk_to_house(phone, "0201")
+    house.open_resident(house.occupants[0].resident.id)
+    person = phone.vm.screen
+    assert isinstance(person, ResidentScreen)
+    person.toggle_tag("hardship")
+    phone.clock.advance(seconds=10)
+    phone.work()
+    assert phone.vm.status.pending == 1
+    assert phone.vm.status.failure is None, "no failed sync is reported for a push never tried"
+    phone.transport.down = False
+    phone.work()  # back online: the reconnect sync takes it
+    assert phone.vm.status.pending == 0
+
+
 def test_a_rejected_change_stays_on_its_record_until_read(phone: Device) -> None:
     house = walk_to_house(phone, "0201")
     rid = house.occupants[0].resident.id
