@@ -127,6 +127,17 @@ def check_values(
         start, end = normalised.get("start_date"), normalised.get("end_date")
         if start and end and end < start:
             errors.append(FieldError("end_date", "date_order", "end date is before start date"))
+        elif end and end > today.isoformat():
+            # A move is recorded once it has happened: a person moved out "next year" would
+            # leave the grid at once, and the worker could no longer find them.
+            errors.append(
+                FieldError(
+                    "end_date",
+                    "future_date",
+                    f"a move-out date cannot be after today ({today.isoformat()})",
+                    {"today": today.isoformat()},
+                )
+            )
     if entity == "outcome" and creating and not errors:
         errors.extend(check_outcome(normalised))
     return normalised, errors

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from field_app.i18n.catalogue import DEFAULT_LANGUAGE, LANGUAGES
 from field_app.i18n.messages import Msg
@@ -77,6 +77,8 @@ class AppViewModel(Observable):
         self._unsubscribe: Callable[[], None] | None = None
         self._sync_asked = False  # the worker tapped "sync": report even a sync with no news
         self._edits_seen = store.edits
+        # Set while the worker is asked whether to drop what they typed: where they were going.
+        self.leaving: Literal["back", "home"] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -125,22 +127,51 @@ class AppViewModel(Observable):
         super().notify()
 
     def push(self, screen: Screen) -> None:
+        self.leaving = None
         self.stack.append(screen)
         self.flash_message = None
         self.notify()
 
     def back(self) -> None:
-        """Leave the top screen; the one below is reloaded (its counts may have changed)."""
+        """Leave the top screen; the one below is reloaded (its counts may have changed). A
+        screen holding something typed and not saved asks first (`leaving`)."""
+        if self._asks_before("back"):
+            return
         if len(self.stack) > 1:
             self.stack.pop()
             self.stack[-1].refresh()
         self.notify()
 
     def home(self) -> None:
-        if self.ready:
+        if self.ready and not self._asks_before("home"):
             self.stack = [self._home()]
             self.flash_message = None
             self.notify()
+
+    def stay(self) -> None:
+        """Keep editing: the question "discard what you typed?" is answered no."""
+        self.leaving = None
+        self.notify()
+
+    def discard(self) -> None:
+        """Leave anyway, dropping what was typed and not saved."""
+        where, self.leaving = self.leaving, None
+        if where == "home":
+            self.stack = [self._home()]
+            self.flash_message = None
+            self.notify()
+        elif where == "back" and len(self.stack) > 1:
+            self.stack.pop()
+            self.stack[-1].refresh()
+            self.notify()
+
+    def _asks_before(self, where: Literal["back", "home"]) -> bool:
+        if self.stack and self.screen.unsaved and self.leaving is None:
+            self.leaving = where
+            self.notify()
+            return True
+        self.leaving = None
+        return False
 
     def flash(self, message: Msg, *, error: bool = False) -> None:
         self.flash_message = message

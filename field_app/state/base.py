@@ -54,6 +54,11 @@ class Screen:
     def refresh(self) -> None:
         """Reload what the screen shows from the store (after a sync, or coming back to it)."""
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether leaving now would lose something the worker typed (the app asks first)."""
+        return False
+
 
 def errors_by_field(errors: list[FieldError]) -> dict[str, FieldError]:
     """The first error of each field, for showing under that field."""

@@ -116,6 +116,14 @@ class MissedScreen(Screen):
         self.names = self.ctx.store.names_of(self.swept.result.missed)
 
     @property
+    def unsaved(self) -> bool:
+        dialog = self.dialog
+        return dialog is not None and (
+            dialog.outcome is not None
+            or any(v.strip() for v in (dialog.place, dialog.reason, dialog.revisit_date))
+        )
+
+    @property
     def missed(self) -> frozenset[str]:
         return self.swept.result.missed if self.swept else frozenset()
 

@@ -55,6 +55,7 @@ class ResidentForm(Screen):
             self.values["residence_status"] = "permanent"
             self.values["relation"] = "member"
             self.values["start_date"] = ctx.today().isoformat()
+        self._as_opened = (dict(self.values), set(self.tags))
 
     @classmethod
     def editing(cls, ctx: Context, resident_id: str) -> ResidentForm:
@@ -72,6 +73,10 @@ class ResidentForm(Screen):
         if self.is_new:
             return Msg("screen.resident_add")
         return Msg.of("screen.resident_edit", name=self.values["name"])
+
+    @property
+    def unsaved(self) -> bool:
+        return (self.values, self.tags) != self._as_opened
 
     @property
     def masked_id(self) -> str:
@@ -124,9 +129,11 @@ class ResidentForm(Screen):
             self.ctx.changed()
             return False
         except RecordNotFound:
+            self._as_opened = (dict(self.values), set(self.tags))  # nothing left to keep
             self.ctx.flash(Msg("flash.record_gone"), error=True)
             self.ctx.back()
             return False
+        self._as_opened = (dict(self.values), set(self.tags))
         self.ctx.flash(Msg("flash.saved") if saved else Msg("flash.nothing_changed"))
         self.ctx.back()
         return True

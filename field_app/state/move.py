@@ -36,6 +36,13 @@ class MoveScreen(Screen):
         self.houses: list[Record] = []
         self.target: Record | None = None
         self.errors: dict[str, FieldError] = {}
+        self._saved = False
+
+    @property
+    def unsaved(self) -> bool:
+        if self._saved:
+            return False
+        return (self.mode, self.day, self.target) != ("out", self.ctx.today().isoformat(), None)
 
     @property
     def title(self) -> Msg:
@@ -116,8 +123,13 @@ class MoveScreen(Screen):
                     )
         except ValidationFailed as exc:
             self.errors = errors_by_field(exc.errors)
+            # The binding's dates are the one date this screen asks for.
+            for name in ("end_date", "start_date"):
+                if name in self.errors:
+                    self.errors.setdefault("date", self.errors.pop(name))
             self.ctx.changed()
             return False
+        self._saved = True
         self.ctx.flash(Msg("flash.moved_out" if self.mode == "out" else "flash.moved"))
         self.ctx.back()
         return True

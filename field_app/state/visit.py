@@ -35,6 +35,10 @@ class VisitScreen(Screen):
     def outcomes(self) -> tuple[str, ...]:
         return OUTCOMES
 
+    @property
+    def unsaved(self) -> bool:
+        return self.outcome is not None or bool(self.note.strip())
+
     def choose(self, outcome: str) -> None:
         self.outcome = outcome
         self.errors.pop("outcome", None)
@@ -63,6 +67,7 @@ class VisitScreen(Screen):
             self.errors = errors_by_field(exc.errors)
             self.ctx.changed()
             return False
+        self.outcome, self.note = None, ""
         self.ctx.flash(Msg("flash.visit_saved"))
         self.ctx.back()
         return True

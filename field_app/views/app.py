@@ -32,7 +32,7 @@ from field_app.views import (
     visit,
 )
 from field_app.views.hooks import use_observable
-from field_app.views.widgets import flash_banner, status_strip
+from field_app.views.widgets import flash_banner, leave_question, status_strip
 
 Render = Callable[[Any, AppViewModel, Translator], list[ft.Control]]
 
@@ -101,16 +101,16 @@ def App(app: AppViewModel) -> list[ft.View]:
     top: list[ft.Control] = []
     if screen.kind != "setup":
         top.append(status_strip(app, t))
-    banner = flash_banner(app, t)
-    if banner is not None:
-        top.append(banner)
+    for banner in (leave_question(app, t), flash_banner(app, t)):
+        if banner is not None:
+            top.append(banner)
+    # The status strip and banners stay put; only the screen's own content scrolls.
     return [
         ft.View(
             route="/",
             appbar=app_bar(app, screen, t),
-            controls=[*top, *body],
+            controls=[*top, ft.Column(body, spacing=0, scroll=ft.ScrollMode.AUTO, expand=True)],
             padding=0,
             spacing=0,
-            scroll=ft.ScrollMode.AUTO,
         )
     ]

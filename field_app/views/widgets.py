@@ -127,6 +127,39 @@ def flash_banner(app: AppViewModel, t: Translator) -> ft.Control | None:
     )
 
 
+def leave_question(app: AppViewModel, t: Translator) -> ft.Control | None:
+    """Asked before a screen holding unsaved typing is left: keep editing, or discard."""
+    if app.leaving is None:
+        return None
+    return ft.Container(
+        ft.Column(
+            [
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.WARNING_AMBER, color=theme.BAD),
+                        ft.Container(text(t("leave.question"), key="leave-text"), expand=True),
+                    ]
+                ),
+                ft.Row(
+                    [
+                        ft.FilledButton(
+                            t("leave.stay"), key="leave-stay", on_click=app.stay, height=48
+                        ),
+                        ft.OutlinedButton(
+                            t("leave.discard"), key="leave-discard", on_click=app.discard, height=48
+                        ),
+                    ],
+                    wrap=True,
+                ),
+            ],
+            spacing=6,
+        ),
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=8),
+        bgcolor=ft.Colors.with_opacity(0.12, theme.BAD),
+        key="leave",
+    )
+
+
 def nav_row(
     *,
     key: str,

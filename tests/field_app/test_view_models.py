@@ -249,6 +249,40 @@ def test_editing_validates_inline_and_syncs(
     assert found is not None and found[0].phone == "13912345678"
 
 
+def test_leaving_a_form_with_unsaved_typing_asks_first(phone: Device) -> None:
+    house = walk_to_house(phone, "0201")
+    house.open_resident(house.occupants[0].resident.id)
+    person = phone.vm.screen
+    person.edit()  # type: ignore[attr-defined]
+    form = phone.vm.screen
+    assert isinstance(form, ResidentForm)
+    phone.vm.back()
+    assert phone.vm.screen is person, "nothing typed: leaves at once"
+
+    person.edit()  # type: ignore[attr-defined]
+    form = phone.vm.screen
+    assert isinstance(form, ResidentForm)
+    form.set_value("note", "三楼东户，白天不在家")
+    phone.vm.back()
+    assert phone.vm.screen is form and phone.vm.leaving == "back"
+    phone.vm.stay()
+    assert phone.vm.leaving is None and form.values["note"] == "三楼东户，白天不在家"
+    phone.vm.home()
+    assert phone.vm.screen is form and phone.vm.leaving == "home"
+    phone.vm.discard()
+    assert isinstance(phone.vm.screen, GridsScreen) and phone.vm.status.pending == 0
+
+    house = walk_to_house(phone, "0201")
+    house.add_resident()
+    adding = phone.vm.screen
+    assert isinstance(adding, ResidentForm)
+    adding.set_value("name", "郑")
+    phone.vm.back()
+    assert phone.vm.leaving == "back"
+    phone.vm.discard()
+    assert phone.vm.screen is house and phone.vm.leaving is None
+
+
 def test_a_person_found_at_the_door_is_added_and_bound(
     phone: Device, session_factory: sessionmaker[Session]
 ) -> None:
@@ -320,6 +354,12 @@ def test_moving_out_and_moving_house_are_dated_bindings(
     assert isinstance(move, MoveScreen)
     move.set_day("1999-01-01")
     assert not move.save() and move.errors["date"].code == "date_order"
+    move.set_day(iso(1))
+    assert not move.save() and move.errors["date"].code == "future_date"
+    assert (
+        Translator("zh-CN").field_error(move.errors["date"]) == f"迁出日期不能晚于今天（{iso(0)}）"
+    )
+    assert [h.address for h in person.homes], "still living there: nothing was saved"
     move.set_day("not a date")
     assert move.errors["date"].code == "date_format"
     move.set_day(iso(0))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from shared.messages import ZH
 from shared.records import check_values
 
 # The caller's today (shared/ never reads the wall clock); any fixed day will do.
@@ -38,6 +39,16 @@ def test_move_out_before_move_in_is_refused() -> None:
         today=TODAY,
     )
     assert [(e.field, e.code) for e in errors] == [("end_date", "date_order")]
+
+
+def test_a_move_out_is_dated_today_at_the_latest() -> None:
+    today = TODAY.isoformat()
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    _, errors = check_values("binding", {"end_date": tomorrow}, creating=False, today=TODAY)
+    assert [(e.field, e.code) for e in errors] == [("end_date", "future_date")]
+    assert ZH["future_date"].format(**errors[0].params) == f"迁出日期不能晚于今天（{today}）"
+    values, errors = check_values("binding", {"end_date": today}, creating=False, today=TODAY)
+    assert (values, errors) == ({"end_date": today}, [])
 
 
 def test_devices_cannot_edit_the_grid_but_an_admin_can() -> None:

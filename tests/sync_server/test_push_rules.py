@@ -5,6 +5,7 @@ be stored. Each case is what a hostile or broken phone was seen to do."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -133,6 +134,28 @@ def test_a_person_deleted_takes_their_bindings_with_them(
     other.pull()
     assert resident not in other.of("resident")
     assert not [b for b in other.of("binding").values() if b["values"]["resident_id"] == resident]
+
+
+def test_a_move_out_dated_in_the_future_is_refused_by_the_server(
+    client: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    worker = WireDevice(client, "w11")
+    worker.pull()
+    ops, _ = _person(worker, tiny.houses[GRID][0].id)
+    assert _codes(worker.push(ops)) == [("applied", None)] * 2
+    worker.pull()
+    binding_id = ops[1]["record_id"]
+    today = RUN_CLOCK.today()
+    later = (today + timedelta(days=365)).isoformat()
+    change = {"end_date": (None, later)}
+    results = worker.push([worker.op("binding", binding_id, "update", change, base_version=1)])
+    assert _codes(results) == [("rejected", "future_date")] and results[0]["field"] == "end_date"
+    with session_factory() as session:
+        assert session.get(Binding, binding_id).end_date is None  # type: ignore[union-attr]
+    moved = worker.op(
+        "binding", binding_id, "update", {"end_date": (None, today.isoformat())}, base_version=1
+    )
+    assert _codes(worker.push([moved])) == [("applied", None)]
 
 
 def test_a_new_person_bound_to_a_deleted_house_is_not_stored(
