@@ -248,6 +248,10 @@ class ReviewNote(WireModel):
     reason: str
     sent_back_at: datetime
     sent_back_by: str = Field(description="display name of the supervisor")
+    resident_id: str | None = Field(
+        default=None, description="the person the change was about (a move-out's too)"
+    )
+    name: str = Field(default="", description="that person's name, for the worker to read")
 
 
 class PullResponse(WireModel):

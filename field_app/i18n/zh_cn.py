@@ -201,5 +201,9 @@ MESSAGES: dict[str, str] = {
     "flash.outcome_saved": "已记录，将同步",
     "review.title": "被退回的修改",
     "review.note": "{by} 退回（{when}）：{reason}",
+    "review.about": "{name} · {kind}",
+    "review.kind.new_resident": "新增人员被退回",
+    "review.kind.move_out": "迁出被退回",
+    "review.open": "查看此人",
     **{f"campaign_outcome.{k}": v for k, v in OUTCOME_ZH.items()},
 }

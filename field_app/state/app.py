@@ -46,10 +46,11 @@ class StatusLine:
     done: int
     total: int | None
     failure: SyncFailure | None
+    sent_back: int = 0  # changes a supervisor sent back, not yet read
 
     @property
     def problems(self) -> int:
-        return self.conflicts + self.rejected
+        return self.conflicts + self.rejected + self.sent_back
 
 
 class AppViewModel(Observable):
@@ -236,6 +237,7 @@ class AppViewModel(Observable):
             done=service.done,
             total=service.total,
             failure=service.failure,
+            sent_back=len(self.store.review_notes()),
         )
 
     # --- sync results (on the UI's thread, via dispatch) ---------------------------------------

@@ -8,6 +8,7 @@ from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
 from field_app.state.house import HouseScreen
 from field_app.store import HouseSummary, PlaceSummary, Record, Tally
+from shared.protocol import ReviewNote
 
 
 def building_label(building: Record) -> str:
@@ -24,10 +25,30 @@ class GridsScreen(Screen):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.items: list[PlaceSummary] = []
+        # Changes a supervisor sent back: shown here, where the day starts, until read.
+        self.notes: list[ReviewNote] = []
         self.refresh()
 
     def refresh(self) -> None:
         self.items = self.ctx.store.grid_summaries(self.ctx.today())
+        self.notes = self.ctx.store.review_notes()
+
+    def open_note(self, op_id: str) -> None:
+        """The person a sent-back change was about, if the phone still holds them."""
+        from field_app.state.resident import ResidentScreen
+
+        note = next((n for n in self.notes if n.op_id == op_id), None)
+        if note is None:
+            return
+        if note.resident_id and self.ctx.store.get("resident", note.resident_id) is not None:
+            self.ctx.push(ResidentScreen(self.ctx, note.resident_id))
+        else:
+            self.ctx.flash(Msg("flash.record_gone"), error=True)
+
+    def dismiss_note(self, op_id: str) -> None:
+        self.ctx.store.dismiss_review_note(op_id)
+        self.refresh()
+        self.ctx.changed()
 
     def open_campaigns(self) -> None:
         """The campaigns over the worker's grids, and their missed lists."""

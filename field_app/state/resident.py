@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
 from field_app.store import OutboxProblem, Record, RecordNotFound, ValidationFailed
+from shared.protocol import ReviewNote
 from shared.validation import mask_id_number
 
 
@@ -36,6 +37,7 @@ class ResidentScreen(Screen):
         self.resident: Record | None = None
         self.homes: list[Home] = []
         self.problems: list[OutboxProblem] = []
+        self.notes: list[ReviewNote] = []  # this person's changes a supervisor sent back
         self.id_revealed = False
         self.refresh()
 
@@ -66,6 +68,13 @@ class ResidentScreen(Screen):
             for b in store.open_bindings_of(self.resident_id, on=day)
         ]
         self.problems = self._problems()
+        self.notes = [n for n in store.review_notes() if n.resident_id == self.resident_id]
+
+    def dismiss_note(self, op_id: str) -> None:
+        """The worker has read a sent-back note."""
+        self.ctx.store.dismiss_review_note(op_id)
+        self.refresh()
+        self.ctx.changed()
 
     def _problems(self) -> list[OutboxProblem]:
         """Problems of the resident's own record and of their bindings and visits."""

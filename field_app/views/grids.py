@@ -7,12 +7,33 @@ import flet as ft
 from field_app.i18n import Translator
 from field_app.state import AppViewModel, GridsScreen
 from field_app.views import theme
-from field_app.views.widgets import action_button, chip, nav_row, padded, section, text
+from field_app.views.widgets import (
+    action_button,
+    chip,
+    nav_row,
+    padded,
+    review_note_card,
+    section,
+    text,
+)
 from shared.schema import LEVEL_ZH
 
 
 def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Control]:
-    rows: list[ft.Control] = [section(app.user_name, key="user-name")] if app.user_name else []
+    rows: list[ft.Control] = []
+    if screen.notes:
+        rows.append(section(t("review.title"), key="review-notes"))
+        rows += [
+            review_note_card(
+                note,
+                t,
+                on_open=lambda _e, op_id=note.op_id: screen.open_note(op_id),
+                on_dismiss=lambda _e, op_id=note.op_id: screen.dismiss_note(op_id),
+            )
+            for note in screen.notes
+        ]
+    if app.user_name:
+        rows.append(section(app.user_name, key="user-name"))
     for item in screen.items:
         grid, tally = item.record, item.tally
         level = (

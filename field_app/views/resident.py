@@ -11,7 +11,14 @@ from field_app.state import AppViewModel, ResidentScreen
 from field_app.state.forms import TAGS
 from field_app.store import OutboxProblem
 from field_app.views import theme
-from field_app.views.widgets import action_button, padded, section, sync_badge, text
+from field_app.views.widgets import (
+    action_button,
+    padded,
+    review_note_card,
+    section,
+    sync_badge,
+    text,
+)
 
 
 def render(screen: ResidentScreen, app: AppViewModel, t: Translator) -> list[ft.Control]:
@@ -49,7 +56,13 @@ def render(screen: ResidentScreen, app: AppViewModel, t: Translator) -> list[ft.
     ]
     if values.get("note"):
         facts.append(_fact(t("field.note"), str(values["note"]), key="resident-note"))
-    controls: list[ft.Control] = [padded(*facts)]
+    controls: list[ft.Control] = [
+        review_note_card(
+            note, t, on_dismiss=lambda _e, op_id=note.op_id: screen.dismiss_note(op_id)
+        )
+        for note in screen.notes
+    ]
+    controls.append(padded(*facts))
 
     controls.append(section(t("resident.lives_at")))
     homes: list[ft.Control] = []

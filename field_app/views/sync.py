@@ -8,7 +8,7 @@ from field_app.i18n import Translator
 from field_app.state import AppViewModel, SyncScreen
 from field_app.views import theme
 from field_app.views.resident import problem_card
-from field_app.views.widgets import action_button, padded, section, text
+from field_app.views.widgets import action_button, padded, review_note_card, section, text
 
 
 def render(screen: SyncScreen, app: AppViewModel, t: Translator) -> list[ft.Control]:
@@ -47,20 +47,9 @@ def render(screen: SyncScreen, app: AppViewModel, t: Translator) -> list[ft.Cont
     if screen.review_notes:
         controls.append(section(t("review.title"), key="review-notes"))
     for note in screen.review_notes:
-        when = note.sent_back_at.astimezone().strftime("%Y-%m-%d %H:%M")
         controls.append(
-            padded(
-                text(
-                    t("review.note", by=note.sent_back_by, when=when, reason=note.reason),
-                    color=theme.BAD,
-                ),
-                action_button(
-                    t("action.dismiss"),
-                    lambda _e, op_id=note.op_id: screen.dismiss_note(op_id),
-                    key=f"note-{note.op_id}",
-                    primary=False,
-                ),
-                key=f"review-note-{note.op_id}",
+            review_note_card(
+                note, t, on_dismiss=lambda _e, op_id=note.op_id: screen.dismiss_note(op_id)
             )
         )
     controls.append(section(t("sync.problems")))

@@ -13,7 +13,9 @@ from field_app.i18n import Translator
 from field_app.state.app import AppViewModel
 from field_app.store import SyncState
 from field_app.views import theme
+from shared.clock import CHINA_TIME
 from shared.errors import FieldError
+from shared.protocol import ReviewNote
 
 Handler = Callable[..., object]
 
@@ -124,6 +126,43 @@ def flash_banner(app: AppViewModel, t: Translator) -> ft.Control | None:
         padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=4),
         bgcolor=ft.Colors.with_opacity(0.10, colour),
         key="flash",
+    )
+
+
+def review_note_card(
+    note: ReviewNote,
+    t: Translator,
+    *,
+    on_dismiss: Handler,
+    on_open: Handler | None = None,
+) -> ft.Control:
+    """A change a supervisor sent back: whose, what, why, by whom; open the person, mark read."""
+    when = note.sent_back_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+    kind = t(f"review.kind.{note.kind}")
+    buttons: list[ft.Control] = []
+    if on_open is not None and note.resident_id:
+        buttons.append(
+            ft.FilledTonalButton(
+                t("review.open"), key=f"note-open-{note.op_id}", on_click=on_open, height=48
+            )
+        )
+    buttons.append(
+        ft.OutlinedButton(
+            t("action.dismiss"), key=f"note-{note.op_id}", on_click=on_dismiss, height=48
+        )
+    )
+    return ft.Container(
+        ft.Column(
+            [
+                text(t("review.about", name=note.name or "—", kind=kind), bold=True),
+                text(t("review.note", by=note.sent_back_by, when=when, reason=note.reason)),
+                ft.Row(buttons, wrap=True),
+            ],
+            spacing=4,
+        ),
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=8),
+        bgcolor=ft.Colors.with_opacity(0.10, theme.BAD),
+        key=f"review-note-{note.op_id}",
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from shared.protocol import ReviewNote
 from shared.schema import Role
 from sync_server.errors import Forbidden, Invalid, NotFound
-from sync_server.models import Device, OperationLog, ReviewDecision, User
+from sync_server.models import Binding, Device, OperationLog, Resident, ReviewDecision, User
 from sync_server.queries.labels import record_labels
 from sync_server.queries.record_scope import ops_in_scope, record_in_scope
 from sync_server.services.scope import Scope, scope_of
@@ -218,6 +218,7 @@ def pending_notes(
         )
         .order_by(ReviewDecision.reviewed_at, ReviewDecision.op_id)
     ).all()
+    people = _people_of(session, [decision for decision, _ in rows])
     return [
         ReviewNote(
             op_id=decision.op_id,
@@ -227,6 +228,30 @@ def pending_notes(
             reason=decision.reason,
             sent_back_at=decision.reviewed_at,
             sent_back_by=reviewer.display_name or reviewer.username,
+            resident_id=people.get(decision.record_id, (None, ""))[0],
+            name=people.get(decision.record_id, (None, ""))[1],
         )
         for decision, reviewer in rows
     ]
+
+
+def _people_of(session: Session, decisions: Sequence[ReviewDecision]) -> dict[str, tuple[str, str]]:
+    """record id -> (resident id, name) of the person each sent-back change was about: the new
+    resident, or the person a move-out's binding bound."""
+    resident_of = {d.record_id: d.record_id for d in decisions if d.entity == "resident"}
+    bindings = [d.record_id for d in decisions if d.entity == "binding"]
+    if bindings:
+        resident_of |= dict(
+            session.execute(
+                select(Binding.id, Binding.resident_id).where(Binding.id.in_(bindings))
+            ).all()
+        )
+    names: dict[str, str] = dict(
+        session.execute(
+            select(Resident.id, Resident.name).where(Resident.id.in_(set(resident_of.values())))
+        ).all()
+    )
+    return {
+        record_id: (resident_id, names.get(resident_id, ""))
+        for record_id, resident_id in resident_of.items()
+    }

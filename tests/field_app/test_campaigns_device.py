@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from field_app.state import GridsScreen, ResidentScreen
 from field_app.state.campaign import CampaignsScreen, MissedScreen
 from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
 from sync_server.queries.campaign_progress import sweep_under
@@ -152,6 +153,50 @@ def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
         assert pending_notes(session=session, device_id=store.device_id) == []
     assert store.dismiss_review_note(op.op_id)
     assert store.review_notes() == []
+
+
+def test_a_send_back_shows_at_home_and_on_the_person_until_read(
+    phone: Callable[[], Phone], tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    device = phone()
+    store = device.store
+    op = store.create(
+        "resident",
+        {"name": "王五", "id_number": make_id_number(random.Random(5))},
+        user_id=device.vm.user_id,
+    )
+    binding = {"resident_id": op.record_id, "house_id": tiny.houses[GRID][0].id}
+    binding |= {"relation": "member", "start_date": iso()}
+    store.create("binding", binding, user_id=device.vm.user_id)
+    client = device.connect("http://testserver", store)
+    client.sync()
+    assert device.vm.status.problems == 0
+    with session_factory() as session, session.begin():
+        supervisor = session.scalars(select(User).where(User.username == "s1")).one()
+        decide(
+            session=session,
+            user=supervisor,
+            op_id=op.op_id,
+            approve=False,
+            reason="身份证号与户籍不符",
+            now=RUN_CLOCK.now(),
+        )
+    client.sync()
+    device.vm.home()
+    home = device.vm.screen
+    assert isinstance(home, GridsScreen)
+    assert [(n.name, n.reason, n.resident_id) for n in home.notes] == [
+        ("王五", "身份证号与户籍不符", op.record_id)
+    ]
+    assert device.vm.status.sent_back == 1 and device.vm.status.problems == 1
+    home.open_note(op.op_id)
+    person = device.vm.screen
+    assert isinstance(person, ResidentScreen) and person.resident_id == op.record_id
+    assert [n.reason for n in person.notes] == ["身份证号与户籍不符"]
+    person.dismiss_note(op.op_id)
+    assert person.notes == [] and device.vm.status.problems == 0
+    device.vm.back()
+    assert home.notes == [], "read on the person: gone from home too"
 
 
 def test_missed_list_equals_the_servers_and_updates_at_once(
