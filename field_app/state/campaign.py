@@ -14,6 +14,7 @@ from datetime import date
 
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen, errors_by_field
+from field_app.state.people import Brief, brief
 from field_app.store import Record, ValidationFailed
 from field_app.store.campaigns import CampaignSweep
 from shared.campaigns import (
@@ -100,6 +101,7 @@ class MissedScreen(Screen):
         self.swept: CampaignSweep | None = None
         self.groups: list[BuildingGroup] = []
         self.names: dict[str, str] = {}
+        self.people: dict[str, Brief] = {}  # phone, sex and age of each missed person
         self.tally = Tally()
         self.dialog: OutcomeDialog | None = None
         self.refresh()
@@ -113,7 +115,10 @@ class MissedScreen(Screen):
         self.swept = self.ctx.store.campaign_sweep(self.campaign_id)
         self.groups = self.swept.missed_groups()
         self.tally = self.swept.result.tally()
-        self.names = self.ctx.store.names_of(self.swept.result.missed)
+        found = self.ctx.store.contacts_of(self.swept.result.missed)
+        day = self.ctx.today()
+        self.people = {rid: brief(rid, *facts, day) for rid, facts in found.items()}
+        self.names = {rid: person.name for rid, person in self.people.items()}
 
     @property
     def unsaved(self) -> bool:

@@ -127,6 +127,19 @@ def _fact(record: Record) -> OutcomeFact:
     return OutcomeFact.from_values(record.id, record.values)
 
 
+def residents_reached(db: Database, ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+    """(name, phone, ID number) of residents, for a missed list a worker calls and visits."""
+    found = json.dumps(sorted(set(ids)))
+    return {
+        rid: (name or "", phone or "", id_number or "")
+        for rid, name, phone, id_number in db.execute(
+            "SELECT id, name, phone, id_number FROM resident "
+            "WHERE id IN (SELECT value FROM json_each(?))",
+            [found],
+        ).fetchall()
+    }
+
+
 def residents_named(db: Database, ids: Iterable[str]) -> dict[str, str]:
     """Names of residents, for the missed list."""
     found = json.dumps(sorted(set(ids)))

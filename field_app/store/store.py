@@ -282,6 +282,10 @@ class Store:
     def names_of(self, resident_ids: Iterable[str]) -> dict[str, str]:
         return campaign_queries.residents_named(self.db, resident_ids)
 
+    def contacts_of(self, resident_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+        """(name, phone, ID number) of each resident, by id."""
+        return campaign_queries.residents_reached(self.db, resident_ids)
+
     # --- outbox --------------------------------------------------------------------------------
 
     def pending_ops(self, limit: int | None = None) -> list[Operation]:

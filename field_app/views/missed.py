@@ -17,6 +17,7 @@ from field_app.views.widgets import (
     choice_buttons,
     field_error,
     padded,
+    person_facts,
     section,
     text,
 )
@@ -42,8 +43,7 @@ def render(screen: MissedScreen, app: AppViewModel, t: Translator) -> list[ft.Co
             key="missed-tally",
         )
     ]
-    if screen.dialog is not None:
-        rows.append(dialog(screen, screen.dialog, t))
+    open_for = screen.dialog.resident_id if screen.dialog is not None else None
     for building in screen.groups:
         label = building.building or building.building_id[:8]
         rows.append(section(t("missed.count", label=label, n=building.count)))
@@ -54,7 +54,11 @@ def render(screen: MissedScreen, app: AppViewModel, t: Translator) -> list[ft.Co
                 rows.append(
                     text(t("missed.count", label=house.room, n=house.count), color=theme.MUTED)
                 )
-                rows += [person(screen, rid, t) for rid in house.resident_ids]
+                for rid in house.resident_ids:
+                    rows.append(person(screen, rid, t))
+                    if rid == open_for and screen.dialog is not None:
+                        # Right under the row tapped, where the worker is looking.
+                        rows.append(dialog(screen, screen.dialog, t))
     if not screen.groups:
         rows.append(text(t("missed.none"), color=theme.MUTED, key="missed-none"))
     return [padded(*rows, key="screen-missed")]
@@ -62,6 +66,10 @@ def render(screen: MissedScreen, app: AppViewModel, t: Translator) -> list[ft.Co
 
 def person(screen: MissedScreen, resident_id: str, t: Translator) -> ft.Control:
     lines: list[ft.Control] = [text(screen.names.get(resident_id, ""), bold=True)]
+    known = screen.people.get(resident_id)
+    facts = person_facts(known, t) if known is not None else ""
+    if facts:
+        lines.append(text(facts, size=theme.SMALL, key=f"missed-facts-{resident_id}"))
     last = screen.last_outcome(resident_id)
     if last is not None:
         label = t(f"campaign_outcome.{last.outcome}")
@@ -71,15 +79,30 @@ def person(screen: MissedScreen, resident_id: str, t: Translator) -> ft.Control:
             else t("missed.last", outcome=label)
         )
         lines.append(text(line, size=theme.SMALL, color=theme.MUTED))
-    return ft.Row(
-        [
-            ft.Column(lines, spacing=2, expand=True),
+    buttons: list[ft.Control] = []
+    dial = known.dial if known is not None else None
+    if dial is not None:
+        # Opens the phone's dialer (on a phone; in a desktop browser, whatever handles tel:).
+        buttons.append(
             ft.OutlinedButton(
-                t("missed.record"),
-                key=f"record-{resident_id}",
-                on_click=lambda _e, rid=resident_id: screen.start_outcome(rid),
-            ),
-        ],
+                t("missed.call"),
+                icon=ft.Icons.CALL,
+                url=dial,
+                key=f"call-{resident_id}",
+                height=theme.TARGET,
+            )
+        )
+    buttons.append(
+        ft.OutlinedButton(
+            t("missed.record"),
+            key=f"record-{resident_id}",
+            on_click=lambda _e, rid=resident_id: screen.start_outcome(rid),
+            height=theme.TARGET,
+        )
+    )
+    return ft.Container(
+        ft.Column([*lines, ft.Row(buttons, wrap=True)], spacing=4),
+        padding=ft.Padding.symmetric(vertical=6),
         key=f"missed-{resident_id}",
     )
 

@@ -11,6 +11,7 @@ import flet as ft
 
 from field_app.i18n import Translator
 from field_app.state.app import AppViewModel
+from field_app.state.people import Brief
 from field_app.store import SyncState
 from field_app.views import theme
 from shared.clock import CHINA_TIME
@@ -129,6 +130,18 @@ def flash_banner(app: AppViewModel, t: Translator) -> ft.Control | None:
     )
 
 
+def person_facts(person: Brief, t: Translator, *, phone: bool = True) -> str:
+    """ "女 · 67岁 · 13912345678": what tells a person apart from a namesake."""
+    parts = []
+    if person.sex:
+        parts.append(t(f"person.sex.{person.sex}"))
+    if person.age is not None:
+        parts.append(t("person.age", n=person.age))
+    if phone and person.phone:
+        parts.append(person.phone)
+    return " · ".join(parts)
+
+
 def review_note_card(
     note: ReviewNote,
     t: Translator,
@@ -143,12 +156,15 @@ def review_note_card(
     if on_open is not None and note.resident_id:
         buttons.append(
             ft.FilledTonalButton(
-                t("review.open"), key=f"note-open-{note.op_id}", on_click=on_open, height=48
+                t("review.open"),
+                key=f"note-open-{note.op_id}",
+                on_click=on_open,
+                height=theme.TARGET,
             )
         )
     buttons.append(
         ft.OutlinedButton(
-            t("action.dismiss"), key=f"note-{note.op_id}", on_click=on_dismiss, height=48
+            t("action.dismiss"), key=f"note-{note.op_id}", on_click=on_dismiss, height=theme.TARGET
         )
     )
     return ft.Container(
@@ -182,10 +198,16 @@ def leave_question(app: AppViewModel, t: Translator) -> ft.Control | None:
                 ft.Row(
                     [
                         ft.FilledButton(
-                            t("leave.stay"), key="leave-stay", on_click=app.stay, height=48
+                            t("leave.stay"),
+                            key="leave-stay",
+                            on_click=app.stay,
+                            height=theme.TARGET,
                         ),
                         ft.OutlinedButton(
-                            t("leave.discard"), key="leave-discard", on_click=app.discard, height=48
+                            t("leave.discard"),
+                            key="leave-discard",
+                            on_click=app.discard,
+                            height=theme.TARGET,
                         ),
                     ],
                     wrap=True,

@@ -219,3 +219,53 @@ def test_buttons_do_what_they_say_when_flet_calls_them(phone: Device) -> None:
     assert not phone.service.request_sync(), "the button queued a sync"
     click(find(render(phone, "zh-CN"), "switch-language"))
     assert phone.vm.language == "en"
+
+
+def keys_in_order(controls: Any) -> list[str]:
+    """Every control key of a rendered tree, top to bottom."""
+    out: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, ft.BaseControl):
+            if isinstance(getattr(value, "key", None), str):
+                out.append(value.key)  # type: ignore[arg-type]
+            for name in ("content", "controls", "actions", "leading", "title"):
+                walk(getattr(value, name, None))
+
+    walk(controls)
+    return out
+
+
+def test_the_missed_list_opens_the_outcome_form_under_the_person_tapped(phone: Device) -> None:
+    phone.sign_in("w11")
+    phone.vm.screen.open_campaigns()  # type: ignore[attr-defined]
+    campaigns = phone.vm.screen
+    assert isinstance(campaigns, CampaignsScreen)
+    campaigns.open(campaigns.items[0].record.id)
+    missed = phone.vm.screen
+    assert isinstance(missed, MissedScreen)
+    order = [k for k in keys_in_order(render(phone, "zh-CN")) if k.startswith("missed-")]
+    people = [k.removeprefix("missed-") for k in order if not k.startswith("missed-facts")]
+    people = [p for p in people if p in missed.missed]
+    assert len(people) >= 3
+    last = people[-1]
+    click(find(render(phone, "zh-CN"), f"record-{last}"))
+    keys = keys_in_order(render(phone, "zh-CN"))
+    assert keys.index("outcome-dialog") > keys.index(f"missed-{last}"), "not at the top"
+    after = keys[keys.index(f"missed-{last}") + 1 :]
+    below = [k for k in after if k.startswith("missed-") and last not in k]
+    assert not below or keys.index("outcome-dialog") < keys.index(below[0])
+
+    person = missed.people[last]
+    facts = texts(find(render(phone, "zh-CN"), f"missed-facts-{last}"))
+    assert person.age is not None and f"{person.age}岁" in facts
+    assert ("男" if person.sex == "M" else "女") in facts
+    if person.phone:
+        assert person.phone in facts
+        call = find(render(phone, "zh-CN"), f"call-{last}")
+        assert call.url == f"tel:{person.phone}"  # type: ignore[attr-defined]
+        assert call.height >= 48  # type: ignore[attr-defined]
+    assert find(render(phone, "zh-CN"), f"record-{last}").height >= 48  # type: ignore[attr-defined]
