@@ -6,6 +6,7 @@ the device store (a few milliseconds over a community's 4,500 residents).
 from __future__ import annotations
 
 from field_app.state.base import Context, Screen
+from field_app.state.people import Brief, brief
 from field_app.state.resident import ResidentScreen
 from field_app.store import ResidentHit
 from shared.validation import mask_id_number
@@ -36,6 +37,17 @@ class SearchScreen(Screen):
     @staticmethod
     def masked_id(hit: ResidentHit) -> str:
         return mask_id_number(hit.resident.values.get("id_number"))
+
+    def who(self, hit: ResidentHit) -> Brief:
+        """Sex and age, which tell two people of one name apart (the ID stays masked)."""
+        values = hit.resident.values
+        return brief(
+            hit.resident.id,
+            str(values.get("name") or ""),
+            str(values.get("phone") or ""),
+            str(values.get("id_number") or ""),
+            self.ctx.today(),
+        )
 
     def open(self, resident_id: str) -> None:
         self.ctx.push(ResidentScreen(self.ctx, resident_id))

@@ -8,7 +8,7 @@ from field_app.i18n import Translator
 from field_app.state import AppViewModel, SearchScreen
 from field_app.views import theme
 from field_app.views.inputs import TextInput
-from field_app.views.widgets import nav_row, padded, sync_badge, text
+from field_app.views.widgets import nav_row, padded, person_facts, sync_badge, text
 
 
 def render(screen: SearchScreen, app: AppViewModel, t: Translator) -> list[ft.Control]:
@@ -38,7 +38,15 @@ def render(screen: SearchScreen, app: AppViewModel, t: Translator) -> list[ft.Co
                 title=str(person.values.get("name") or ""),
                 lines=[
                     hit.address or t("search.no_home"),
-                    " · ".join(p for p in (relation, screen.masked_id(hit)) if p),
+                    " · ".join(
+                        p
+                        for p in (
+                            person_facts(screen.who(hit), t, phone=False),
+                            relation,
+                            screen.masked_id(hit),
+                        )
+                        if p
+                    ),
                 ],
                 badge=sync_badge(person.sync_state, t),
                 on_click=lambda _e, rid=person.id: screen.open(rid),

@@ -5,6 +5,7 @@ moving, tags, visits, working offline, syncing, and problems that stay visible."
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,15 @@ def test_search_by_initials_id_ending_and_address(phone: Device) -> None:
     number = search.hits[0].resident["id_number"]
     assert search.masked_id(search.hits[0]).endswith(number[-4:])
     assert "*" in search.masked_id(search.hits[0])
+    for hit in search.hits:  # namesakes told apart by sex and age, read from the ID number
+        number = hit.resident["id_number"]
+        who = search.who(hit)
+        assert who.sex == ("M" if int(number[16]) % 2 else "F")
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        today = phone.vm.today()
+        assert who.age == today.year - born.year - (
+            (today.month, today.day) < (born.month, born.day)
+        )
     target = next(h for h in search.hits if h.resident["name"] == "张1120")
     search.set_query(target.resident["id_number"][-4:])
     assert target.resident.id in [h.resident.id for h in search.hits]
