@@ -229,7 +229,7 @@ class AppViewModel(Observable):
         service = self.service.status
         return StatusLine(
             online=service.online,
-            pending=counts.pending,
+            pending=self.store.pending_changes() if counts.pending else 0,
             conflicts=counts.conflict,
             rejected=counts.rejected,
             syncing=service.running,

@@ -192,6 +192,24 @@ def counts(db: Database) -> OutboxCounts:
     )
 
 
+def pending_changes(db: Database) -> int:
+    """Pending changes as the worker made them: one per person, place, visit or outcome
+    touched, however many operations it took (a person added at the door is the person and
+    their binding; a move closes one binding and may open another)."""
+    row = db.execute(
+        """
+        SELECT COUNT(DISTINCT CASE
+            WHEN o.entity = 'resident' THEN 'resident:' || o.record_id
+            WHEN o.entity = 'binding' THEN 'resident:' || COALESCE(
+                json_extract(o.fields, '$.resident_id.new'), b.resident_id, o.record_id)
+            ELSE o.entity || ':' || o.record_id END)
+        FROM outbox o LEFT JOIN binding b ON o.entity = 'binding' AND b.id = o.record_id
+        WHERE o.status = 'pending'
+        """
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _operation(row: tuple[Any, ...]) -> Operation:
     # Not validated again: every row was an `Operation` this store validated when it wrote it,
     # and an outbox of thousands is read twice a sync (to push it, and to take the answers).

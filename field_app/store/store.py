@@ -300,6 +300,10 @@ class Store:
         """For the "N changes waiting" indicator."""
         return self.counts().pending
 
+    def pending_changes(self) -> int:
+        """What waits to sync as the worker counts it (`outbox.pending_changes`)."""
+        return outbox.pending_changes(self.db)
+
     def counts(self) -> OutboxCounts:
         return outbox.counts(self.db)
 
