@@ -37,7 +37,7 @@ MESSAGES: dict[str, str] = {
     "screen.grids": "My grids",
     "screen.buildings": "{grid}",
     "screen.units": "{building}",
-    "screen.houses": "{building} {unit}",
+    "screen.houses": "{building}",
     "screen.house": "{room}",
     "screen.resident": "{name}",
     "screen.resident_add": "Add a resident",

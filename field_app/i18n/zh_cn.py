@@ -47,7 +47,7 @@ MESSAGES: dict[str, str] = {
     "screen.grids": "我的网格",
     "screen.buildings": "{grid}",
     "screen.units": "{building}",
-    "screen.houses": "{building} {unit}",
+    "screen.houses": "{building}",
     "screen.house": "{room}",
     "screen.resident": "{name}",
     "screen.resident_add": "新增居民",

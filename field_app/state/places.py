@@ -17,6 +17,18 @@ def building_label(building: Record) -> str:
     return "".join(parts).strip() or building.id[:8]
 
 
+def building_title(building: Record, unit: str = "") -> str:
+    """A screen title that keeps what tells one building from the next on a narrow phone: the
+    building's own name (and unit) first, then its street address ("3号楼2单元 · 西楼南路10弄4号"),
+    so a cut-off title loses the street, not the building."""
+    values = building.values
+    street = "".join(values.get(n) or "" for n in ("road", "lane", "number")).strip()
+    own = f"{values.get('name') or ''}{unit}".strip()
+    if own and street:
+        return f"{own} · {street}"
+    return own or street or building.id[:8]
+
+
 class GridsScreen(Screen):
     """The worker's level-5 grids (the home screen)."""
 
@@ -101,7 +113,7 @@ class UnitsScreen(Screen):
 
     @property
     def title(self) -> Msg:
-        return Msg.of("screen.units", building=building_label(self.building))
+        return Msg.of("screen.units", building=building_title(self.building))
 
     def refresh(self) -> None:
         day = self.ctx.today()
@@ -136,7 +148,7 @@ class HousesScreen(Screen):
     @property
     def title(self) -> Msg:
         unit = (self.unit.values.get("name") or "") if self.unit else ""
-        return Msg.of("screen.houses", building=building_label(self.building), unit=unit)
+        return Msg.of("screen.houses", building=building_title(self.building, unit))
 
     def refresh(self) -> None:
         houses = self.ctx.store.house_summaries(

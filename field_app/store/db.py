@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from field_app.store import cipher
 from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.migrations import MIGRATIONS
+from shared.campaigns import natural_key
 
 MEMORY = ":memory:"
 # Ids bound into one `IN (...)`: older SQLite builds allow only 999 variables per statement.
@@ -37,8 +38,18 @@ def open_db(path: str | Path, keys: KeyHolder | None = None) -> Database:
         db = Database(cipher.connect(Path(path), keys or key_holder_for(path)))
         db.enable_wal()
     db.execute("PRAGMA synchronous=FULL;")
+    db.conn.create_collation(NATURAL, _natural_order)
     MIGRATIONS.apply(db)
     return db
+
+
+# Addresses and rooms sort as people read them: 1巷3号 before 1巷10号, 2号楼 before 10号楼.
+NATURAL = "natsort"
+
+
+def _natural_order(a: str | None, b: str | None) -> int:
+    ka, kb = natural_key(a or ""), natural_key(b or "")
+    return (ka > kb) - (ka < kb)
 
 
 @contextmanager

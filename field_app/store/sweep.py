@@ -31,7 +31,7 @@ _HOUSE_FACTS = """
 
 # Door order: numbered rooms first, by length then text (so 101, 102, 1101 and 0101, 0102 run
 # as a worker walks them), then named ones (车库, 整栋).
-_DOOR_ORDER = "CASE WHEN h.room GLOB '[0-9]*' THEN 0 ELSE 1 END, length(h.room), h.room, h.id"
+_DOOR_ORDER = "h.room COLLATE natsort, h.id"
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,10 @@ def building_summaries(db: Database, grid_id: str, day: date) -> list[PlaceSumma
             select_sql(
                 "building",
                 "t.deleted = 0 AND t.grid_id = ?",
-                order_by="t.road, t.lane, t.number, t.name",
+                order_by=(
+                    "t.road COLLATE natsort, t.lane COLLATE natsort, "
+                    "t.number COLLATE natsort, t.name COLLATE natsort, t.id"
+                ),
             ),
             [grid_id],
         )
@@ -112,7 +115,7 @@ def unit_summaries(db: Database, building_id: str, day: date) -> list[PlaceSumma
             select_sql(
                 "unit",
                 "t.deleted = 0 AND t.building_id = ?",
-                order_by="length(t.name), t.name",
+                order_by="t.name COLLATE natsort, t.id",
             ),
             [building_id],
         )

@@ -95,3 +95,43 @@ def test_counts_and_visits_roll_up_each_level(store: Store) -> None:
     assert store.building_tally(BUILDING, TODAY).houses == 3
     assert [v["outcome"] for v in store.visits_of_house(rooms["0101"])] == ["met"]
     assert store.visits_of_house(rooms["车库"]) == []
+
+
+def test_lanes_buildings_and_rooms_sort_as_people_read_them(store: Store) -> None:
+    states = [state("grid_node", GRID, level=5, code="G5", name="一网格", parent_id=None)]
+    buildings = {}
+    for number in ("1巷10号", "1巷3号", "2巷1号", "1巷9号"):
+        bid = str(uuid.uuid4())
+        buildings[number] = bid
+        states.append(state("building", bid, grid_id=GRID, road="西楼南路", number=number, name=""))
+    for room in ("1001", "301", "0102", "车库", "2"):
+        states.append(
+            state(
+                "house",
+                str(uuid.uuid4()),
+                grid_id=GRID,
+                building_id=buildings["1巷3号"],
+                unit_id=None,
+                room=room,
+                address=f"西楼南路1巷3号{room}",
+            )
+        )
+    store.apply_pull(
+        PullResponse.model_validate(
+            {
+                "records": [s.model_dump() for s in states],
+                "scope": [GRID],
+                "cursor": "c",
+                "has_more": False,
+                "phase": "bootstrap",
+                "server_hlc": SERVER_TS,
+            }
+        )
+    )
+    order = [s.record.values["number"] for s in store.building_summaries(GRID, TODAY)]
+    assert order == ["1巷3号", "1巷9号", "1巷10号", "2巷1号"]
+    rooms = [
+        s.house.values["room"]
+        for s in store.house_summaries(TODAY, building_id=buildings["1巷3号"])
+    ]
+    assert rooms == ["2", "0102", "301", "1001", "车库"]

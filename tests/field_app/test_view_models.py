@@ -28,6 +28,8 @@ from field_app.state import (
     UnitsScreen,
     VisitScreen,
 )
+from field_app.state.places import building_title
+from field_app.store import Record
 from shared.clock import CHINA_TIME
 from shared.protocol import OpResult
 from shared.validation import id_check_char
@@ -518,3 +520,12 @@ def test_every_screen_has_a_title_in_both_languages(phone: Device) -> None:
         for screen in screens:
             title = t.msg(screen.title)
             assert title and not title.startswith("screen."), (language, screen.kind)
+
+
+def test_titles_keep_the_building_before_the_street() -> None:
+    values = {"road": "西楼南路", "lane": "10弄", "number": "4号", "name": "3号楼"}
+    building = Record("building", "b1", None, False, values)
+    assert building_title(building, "2单元") == "3号楼2单元 · 西楼南路10弄4号"
+    assert building_title(building) == "3号楼 · 西楼南路10弄4号"
+    unnamed = Record("building", "b2", None, False, {"road": "西楼南路", "number": "1巷10号"})
+    assert building_title(unnamed) == "西楼南路1巷10号"
