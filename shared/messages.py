@@ -28,6 +28,8 @@ ZH: dict[str, str] = {
     "unknown_reference": "{field_zh}“{value}”不存在",
     "duplicate": "{field_zh}“{value}”重复",
     "date_order": "迁出日期不能早于入住日期",
+    "end_before_start": "结束日期不能早于开始日期",
+    "age_min_above_max": "最小年龄不能大于最大年龄",
     "not_a_set": "{field_zh}应为标签列表",
     "unknown_field": "没有“{field_zh}”这一项",
     "not_device_writable": "{field_zh}不能在手机上修改",
