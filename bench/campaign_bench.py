@@ -40,8 +40,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from shared.campaigns import NewCampaign
 from shared.clock import CHINA_TIME, Clock
-from shared.protocol import CampaignCreate
 from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.exports.missed import missed_xlsx
 from sync_server.importer.completions import CompletionReport, import_completions
@@ -106,7 +106,7 @@ def write_file(path: Path, id_numbers: list[str], rows: int, seed: int) -> int:
 
 def new_campaign(session: Session, grid: GridNode, name: str) -> Campaign:
     admin = session.scalars(select(User).where(User.username == "admin")).one()
-    body = CampaignCreate.model_validate(
+    body = NewCampaign.model_validate(
         {
             "name": name,
             "kind": "testing",

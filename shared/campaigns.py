@@ -57,7 +57,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.clock import CHINA_TIME
-from shared.errors import FieldError
+from shared.errors import FieldError, ValidationFailed
 from shared.schema import RESIDENCE_STATUS_ZH, TAG_ZH, ResidenceStatus, Tag, zh_to_enum
 
 # --- campaigns ---------------------------------------------------------------------------------
@@ -84,6 +84,15 @@ DEFAULT_RESIDENCE_STATUSES: tuple[ResidenceStatus, ...] = (
 MAX_AGE = 150
 
 
+def rule_labels(raw: Any, field_name: str) -> Any:
+    """Chinese labels (常住, 独居老人) of `residence_statuses` and `tags` are accepted, as
+    everywhere else."""
+    table = RESIDENCE_STATUS_ZH if field_name == "residence_statuses" else TAG_ZH
+    if isinstance(raw, list | tuple):
+        return tuple(zh_to_enum(str(v), table) or v for v in raw)
+    return raw
+
+
 class TargetRule(BaseModel):
     """Which residents a campaign targets; see the module docstring for the exact semantics."""
 
@@ -104,16 +113,20 @@ class TargetRule(BaseModel):
     @field_validator("residence_statuses", "tags", mode="before")
     @classmethod
     def _labels(cls, raw: Any, info: Any) -> Any:
-        """Chinese labels (常住, 独居老人) are accepted, as everywhere else."""
-        table = RESIDENCE_STATUS_ZH if info.field_name == "residence_statuses" else TAG_ZH
-        if isinstance(raw, list | tuple):
-            return tuple(zh_to_enum(str(v), table) or v for v in raw)
-        return raw
+        return rule_labels(raw, info.field_name)
 
     @model_validator(mode="after")
     def _canonical(self) -> TargetRule:
         if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
-            raise ValueError(f"age_min {self.age_min} is above age_max {self.age_max}")
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "age_max",
+                        "age_min_above_max",
+                        f"age_min {self.age_min} is above age_max {self.age_max}",
+                    )
+                ]
+            )
         # Sorted and unique, as set-valued fields travel (shared.records), so rules compare equal.
         object.__setattr__(self, "residence_statuses", tuple(sorted(set(self.residence_statuses))))
         object.__setattr__(self, "tags", tuple(sorted(set(self.tags))))
@@ -129,6 +142,44 @@ class TargetRule(BaseModel):
             residence_statuses=tuple(values.get("residence_statuses") or ()),
             tags=tuple(values.get("tags") or ()),
         )
+
+
+def campaign_kind(raw: Any) -> Any:
+    """A campaign kind given by its value or its Chinese label (核酸检测), as everywhere else."""
+    return zh_to_enum(raw, CAMPAIGN_KIND_ZH) or raw if isinstance(raw, str) else raw
+
+
+class NewCampaign(BaseModel):
+    """A campaign as the server stores it and phones receive it: its days from `start_date` to
+    `end_date` (inclusive) and its `TargetRule`. The API's request (`shared.protocol.
+    CampaignCreate`: a number of days, an age span) and the console's form both become this."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: CampaignKind
+    start_date: date = Field(description="ages are counted on this day")
+    end_date: date = Field(description="inclusive; completions after it are refused on import")
+    rule: TargetRule
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_label(cls, raw: Any) -> Any:
+        return campaign_kind(raw)
+
+    @model_validator(mode="after")
+    def _window(self) -> NewCampaign:
+        if self.end_date < self.start_date:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "end_date",
+                        "end_before_start",
+                        f"end_date {self.end_date} is before start_date {self.start_date}",
+                    )
+                ]
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)

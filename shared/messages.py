@@ -29,6 +29,8 @@ ZH: dict[str, str] = {
     "duplicate": "{field_zh}“{value}”重复",
     "date_order": "迁出日期不能早于入住日期",
     "future_date": "迁出日期不能晚于今天（{today}）",
+    "end_before_start": "结束日期不能早于开始日期",
+    "age_min_above_max": "最小年龄不能大于最大年龄",
     "not_a_set": "{field_zh}应为标签列表",
     "unknown_field": "没有“{field_zh}”这一项",
     "not_device_writable": "{field_zh}不能在手机上修改",

@@ -7,13 +7,21 @@ would break older clients; see docs/sync-protocol.md.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.campaigns import CAMPAIGN_KIND_ZH, CampaignKind, TargetRule
-from shared.schema import zh_to_enum
+from shared.campaigns import (
+    DEFAULT_RESIDENCE_STATUSES,
+    MAX_AGE,
+    CampaignKind,
+    NewCampaign,
+    TargetRule,
+    campaign_kind,
+    rule_labels,
+)
+from shared.schema import ResidenceStatus, Tag
 
 PROTOCOL_VERSION = 1
 
@@ -340,25 +348,107 @@ class BulkResult(WireModel):
 # --- Campaigns (docs/campaigns.md) -------------------------------------------------------------
 
 
+MAX_CAMPAIGN_DAYS = 3660  # ten years
+# Start dates the API takes: years 2000-2999, so that a start and a number of days always name a
+# real end date (Python's dates stop at 9999-12-31). The schema states it as a pattern.
+START_YEARS = (2000, 2999)
+START_DATE_PATTERN = r"^2[0-9]{3}-[0-9]{2}-[0-9]{2}$"
+
+
+class TargetRuleCreate(WireModel):
+    """Who a new campaign targets, as the API takes it: the age window is `age_min` and a span
+    of years above it, so no rule joins two fields. Stored and synced as `TargetRule`."""
+
+    grid_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="root of the grid subtree the campaign covers: a grid's id or its code",
+    )
+    age_min: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_AGE,
+        description="youngest age targeted, inclusive; absent: no lower bound",
+    )
+    age_span: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_AGE,
+        description="years above `age_min` (above 0 when it is absent) the window reaches, "
+        f"inclusive: the oldest age targeted is age_min + age_span, at most {MAX_AGE}; "
+        "absent: no upper bound. Ages 18 to 59: age_min 18, age_span 41; under 15: age_span 14",
+    )
+    residence_statuses: tuple[ResidenceStatus, ...] = Field(
+        default=DEFAULT_RESIDENCE_STATUSES, min_length=1
+    )
+    tags: tuple[Tag, ...] = Field(default=(), description="any of these; empty = no condition")
+
+    @field_validator("residence_statuses", "tags", mode="before")
+    @classmethod
+    def _labels(cls, raw: Any, info: Any) -> Any:
+        return rule_labels(raw, info.field_name)
+
+    def target_rule(self) -> TargetRule:
+        """The stored rule: age_max = age_min + age_span (capped at MAX_AGE: nobody is older)."""
+        age_max = None
+        if self.age_span is not None:
+            age_max = min((self.age_min or 0) + self.age_span, MAX_AGE)
+        return TargetRule(
+            grid_id=self.grid_id,
+            age_min=self.age_min,
+            age_max=age_max,
+            residence_statuses=self.residence_statuses,
+            tags=self.tags,
+        )
+
+
 class CampaignCreate(WireModel):
-    """A new campaign: what it is, when, and the rule that computes its targets."""
+    """A new campaign: what it is, its days, and the rule that computes its targets.
+
+    The API's shape of `NewCampaign`: a start date and a number of days instead of an end date,
+    an age span instead of a maximum age, so that every request the schema allows is one the
+    server takes (`campaign()` converts, once).
+    """
 
     name: str = Field(min_length=1, max_length=200)
     kind: CampaignKind
-    start_date: date = Field(description="ages are counted on this day")
-    end_date: date = Field(description="inclusive; completions after it are refused on import")
-    rule: TargetRule
+    start_date: date = Field(
+        description=f"the first day, {START_YEARS[0]}-01-01 to {START_YEARS[1]}-12-31; ages "
+        "are counted on this day",
+        json_schema_extra={"pattern": START_DATE_PATTERN},
+    )
+    days: int = Field(
+        ge=1,
+        le=MAX_CAMPAIGN_DAYS,
+        description="how many days the campaign runs, the start day included (1: it ends on "
+        "its start day); the campaign's `end_date` is start_date + days - 1, and completions "
+        "after it are refused on import",
+    )
+    rule: TargetRuleCreate
 
     @field_validator("kind", mode="before")
     @classmethod
     def _kind_label(cls, raw: Any) -> Any:
-        return zh_to_enum(raw, CAMPAIGN_KIND_ZH) or raw if isinstance(raw, str) else raw
+        return campaign_kind(raw)
 
-    @model_validator(mode="after")
-    def _window(self) -> CampaignCreate:
-        if self.end_date < self.start_date:
-            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
-        return self
+    @field_validator("start_date")
+    @classmethod
+    def _start_years(cls, value: date) -> date:
+        first, last = START_YEARS
+        if not first <= value.year <= last:
+            raise ValueError(f"a campaign starts in the years {first} to {last}")
+        return value
+
+    def campaign(self) -> NewCampaign:
+        """The campaign to store: end_date = start_date + days - 1, the rule's age_max from the
+        span (`TargetRuleCreate.target_rule`)."""
+        return NewCampaign(
+            name=self.name,
+            kind=self.kind,
+            start_date=self.start_date,
+            end_date=self.start_date + timedelta(days=self.days - 1),
+            rule=self.rule.target_rule(),
+        )
 
 
 class CampaignView(WireModel):

@@ -20,12 +20,13 @@ DESCRIPTIONS: dict[int, str] = {
     "`account_inactive`; at sign-in `invalid_credentials`.",
     403: "Signed in but not allowed: `device_revoked`, `device_mismatch`, `device_owner`, "
     "`device_required`, `out_of_scope`, `admin_only`, `account_inactive`.",
-    404: "No such record, or none the caller may see (`not_found`).",
+    404: "No such record, or none the caller may see (`not_found`, `no_such_campaign`); a "
+    "grid named in the request that does not exist (`unknown_grid`).",
     409: "The request meets the server's state: `already_settled`, `resync_required` (pull "
     "from the start again, keeping the outbox).",
     413: "The body, the file or the batch is larger than the server takes (`too_large`).",
     422: "A field is missing or wrong (`invalid_request`, each field in `errors`), or a value "
-    "breaks a rule (`invalid_value`, `self_deactivate`, a date range, ...).",
+    "breaks a rule (`invalid_value`, `self_deactivate`, ...).",
     426: "The app's sync protocol is older than the server's (`protocol_outdated`): update it.",
     429: "Too many failed sign-ins (`too_many_attempts`); `Retry-After` says when to try again.",
     503: "The database cannot be reached (`unavailable`).",

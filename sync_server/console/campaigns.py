@@ -20,7 +20,8 @@ from typing import Literal, Protocol
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from shared.protocol import CampaignCreate
+from shared.campaigns import NewCampaign
+from shared.errors import ValidationFailed
 from shared.schema import Role
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
@@ -194,8 +195,10 @@ class _CampaignServices:
         age_max: int | None,
         now: datetime,
     ) -> CampaignRef:
+        # The form has the stored shape (two dates, two ages), so it becomes a NewCampaign as
+        # it is; its two cross-field rules are named as the form field to correct.
         try:
-            body = CampaignCreate.model_validate(
+            body = NewCampaign.model_validate(
                 {
                     "name": name,
                     "kind": kind,
@@ -206,7 +209,15 @@ class _CampaignServices:
             )
         except ValidationError as exc:
             reasons = "; ".join(str(e.get("msg", "")) for e in exc.errors())
-            raise Invalid(reasons, code="invalid_campaign") from exc
+            named = [
+                error
+                for e in exc.errors()
+                if isinstance(failed := e.get("ctx", {}).get("error"), ValidationFailed)
+                for error in failed.errors
+            ]
+            code = named[0].code if named else "invalid_campaign"
+            fields = [{"field": e.field, "reason": e.message} for e in named]
+            raise Invalid(reasons, code=code, errors=fields) from exc
         return self._ref(
             campaign_service.create_campaign(session=session, user=user, body=body, now=now)
         )

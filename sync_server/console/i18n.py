@@ -431,6 +431,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "campaigns.running": ("进行中", "running"),
     "campaign.none": ("不显示活动进度", "No campaign"),
     "error.invalid_campaign": ("活动信息填写有误", "The campaign is not valid"),
+    "error.end_before_start": (
+        "结束日期早于开始日期，请修改结束日期",
+        "The end date is before the start date: correct the end date",
+    ),
+    "error.age_min_above_max": (
+        "最小年龄大于最大年龄，请修改年龄范围",
+        "The youngest age is above the oldest: correct the ages",
+    ),
     "error.no_such_campaign": (
         "没有该活动，或不在您的网格范围内",
         "No such campaign in your grids",

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.protocol import CampaignCreate
+from shared.campaigns import NewCampaign
 from shared.schema import Role
-from sync_server.errors import Forbidden, Invalid, NotFound
+from sync_server.errors import Forbidden, NotFound
 from sync_server.models import Campaign, GridNode, User, new_id
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.scope import grid_set
@@ -27,22 +27,22 @@ def require_admin(user: User, action: str) -> None:
 
 
 def find_grid(session: Session, ref: str) -> GridNode:
-    """A live grid node by id or by code."""
+    """A live grid node by id or by code; 404 `unknown_grid` (naming the field) otherwise: the
+    request was well formed, the grid it names does not exist."""
     node = session.get(GridNode, ref)
     if node is None:
         node = session.scalar(select(GridNode).where(GridNode.code == ref))
     if node is None or node.deleted:
         detail = f"there is no grid {ref!r}"
-        raise Invalid(
+        raise NotFound(
             detail, code="unknown_grid", errors=[{"field": "rule.grid_id", "reason": detail}]
         )
     return node
 
 
-def create_campaign(
-    *, session: Session, user: User, body: CampaignCreate, now: datetime
-) -> Campaign:
-    """A new campaign (admins only); the rule's grid may be given by id or by code."""
+def create_campaign(*, session: Session, user: User, body: NewCampaign, now: datetime) -> Campaign:
+    """A new campaign (admins only), as stored: the API's request and the console's form each
+    convert to a `NewCampaign` first. The rule's grid may be given by id or by code."""
     require_admin(user, "create a campaign")
     grid = find_grid(session, body.rule.grid_id)
     campaign = Campaign(

@@ -79,7 +79,8 @@ def list_conflicts(
 
 def get_conflict(*, session: Session, user: User, conflict_id: str) -> ConflictRecord:
     require_admin(user)
-    conflict = session.get(ConflictRecord, conflict_id)
+    # No id holds a NUL character (PostgreSQL's text cannot): such an id names no conflict.
+    conflict = None if "\x00" in conflict_id else session.get(ConflictRecord, conflict_id)
     if conflict is None:
         raise NotFound(f"conflict {conflict_id} does not exist")
     return conflict

@@ -328,7 +328,7 @@ def test_supervisor_drills_down_to_a_grid_and_exports_its_missed_list(
             "name": "第3轮核酸检测",
             "kind": "testing",
             "start_date": (today - timedelta(days=1)).isoformat(),
-            "end_date": (today + timedelta(days=6)).isoformat(),
+            "days": 8,  # to six days from today
             "rule": {"grid_id": "350128-01-01-01"},
         },
         headers=_admin_token(server),

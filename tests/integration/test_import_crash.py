@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.protocol import CampaignCreate
+from shared.campaigns import NewCampaign
 from sync_server.config import Settings
 from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.importer import import_grid
@@ -148,7 +148,7 @@ def _seed(db: Database, *, roster: Path | None) -> str:
             campaign = create_campaign(
                 session=session,
                 user=admin,
-                body=CampaignCreate.model_validate(
+                body=NewCampaign.model_validate(
                     {
                         "name": "第3轮核酸检测",
                         "kind": "testing",

@@ -244,7 +244,7 @@ def build_world(settings: Settings) -> World:
                 "name": name,
                 "kind": "testing",
                 "start_date": iso(-8),
-                "end_date": iso(2),
+                "days": 11,
                 "rule": {"grid_id": grid},
             }
             response = client.post("/api/v1/campaigns", json=body, headers=admin)

@@ -14,8 +14,9 @@ from tests.days import day
 from tests.sync_server.conftest import login
 from tests.sync_server.wire_device import WireDevice
 
-# A campaign running today: started two weeks ago, ends in a week.
+# A campaign running today: started two weeks ago, ends in a week (22 days).
 START, END = day(-14), day(7)
+DAYS = (END - START).days + 1
 
 
 def create_campaign(client: TestClient, grid: str, **rule: Any) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def create_campaign(client: TestClient, grid: str, **rule: Any) -> dict[str, Any
         "name": rule.pop("name", "第3轮核酸检测"),
         "kind": rule.pop("kind", "testing"),
         "start_date": rule.pop("start_date", START.isoformat()),
-        "end_date": rule.pop("end_date", END.isoformat()),
+        "days": rule.pop("days", DAYS),
         "rule": {"grid_id": grid, **rule},
     }
     response = client.post("/api/v1/campaigns", json=body, headers=login(client, "admin"))

@@ -402,7 +402,13 @@ CASES: list[Case] = [
         lambda w, s, r: Req(
             "POST",
             "/api/v1/campaigns",
-            json={**CONSOLE_FORM_DATES, "name": "新一轮核酸", "rule": {"grid_id": s.code}},
+            json={
+                "start_date": iso(-8),
+                "days": 11,
+                "kind": "testing",
+                "name": "新一轮核酸",
+                "rule": {"grid_id": s.code},
+            },
         ),
         "admin_only",
         writes=True,

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from shared.campaigns import NewCampaign
 from shared.clock import CHINA_TIME
-from shared.protocol import CampaignCreate
 from shared.validation import id_check_char
 from sync_server.cli import app as cli
 from sync_server.config import Settings, get_settings
@@ -59,7 +59,7 @@ def run(
 @pytest.fixture
 def setup(session: Session) -> tuple[Campaign, list[str]]:
     tiny = make_tiny_grid(session)
-    body = CampaignCreate.model_validate(
+    body = NewCampaign.model_validate(
         {
             "name": "第3轮核酸",
             "kind": "testing",
@@ -235,7 +235,7 @@ def test_cli_imports_completions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         with make_sessionmaker(engine)() as session, session.begin():
             tiny = make_tiny_grid(session)
             ids = roster(session)
-            body = CampaignCreate.model_validate(
+            body = NewCampaign.model_validate(
                 {
                     "name": "第3轮核酸",
                     "kind": "testing",
@@ -277,7 +277,7 @@ def test_import_is_the_same_on_sqlite_and_postgresql(
 ) -> None:
     with any_db() as session, session.begin():
         tiny = make_tiny_grid(session)
-        body = CampaignCreate.model_validate(
+        body = NewCampaign.model_validate(
             {
                 "name": "加强针",
                 "kind": "vaccination",

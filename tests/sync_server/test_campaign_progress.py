@@ -17,8 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.campaigns import natural_key
-from shared.protocol import CampaignCreate
+from shared.campaigns import NewCampaign, natural_key
 from sync_server.importer.completions import import_completions
 from sync_server.models import (
     Binding,
@@ -65,7 +64,7 @@ def district(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[str
         seed_shape(session=session, shape=SHAPE, seed=7, now=RUN_CLOCK.now(), activity=False)
         admin = session.scalars(select(User).where(User.username == "admin")).one()
         level2 = session.scalars(select(GridNode).where(GridNode.level == 2)).one()
-        body = CampaignCreate.model_validate(
+        body = NewCampaign.model_validate(
             {
                 "name": "加强针接种",
                 "kind": "vaccination",

@@ -94,12 +94,18 @@ def test_settle_many_at_once_reports_each(
         a.push([a.edit("resident", rid, name="甲")])
         [result] = b.push([b.edit("resident", rid, name="乙")])
         ids.append(result["conflict_id"])
-    body = {"ids": [*ids, "no-such-id"], "choice": "server"}
-    result = client.post(
+    # An id no conflict can have (PostgreSQL cannot even hold a NUL) is one more unknown id.
+    body = {"ids": [*ids, "no-such-id", "bad\u0000id"], "choice": "server"}
+    response = client.post(
         "/api/v1/conflicts/resolve", json=body, headers=login(client, "admin", device=True)
-    ).json()
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
     assert result["resolved"] == ids
-    assert result["failed"][0]["code"] == "not_found"
+    assert [(f["id"], f["code"]) for f in result["failed"]] == [
+        ("no-such-id", "not_found"),
+        ("bad\x00id", "not_found"),
+    ]
 
 
 def test_duplicate_merged_binds_the_existing_resident_and_devices_drop_the_copy(

@@ -67,14 +67,21 @@ def view(campaign: Campaign) -> CampaignView:
     "",
     response_model=CampaignView,
     status_code=status.HTTP_201_CREATED,
-    responses=problems(BODY, SIGNED_IN),
+    responses=problems(BODY, SIGNED_IN, 404),
 )
 def create(
     body: CampaignCreate, caller: CallerDep, session: SessionDep, clock: ClockDep
 ) -> CampaignView:
-    """A new campaign (admins). `rule.grid_id` may be a grid's id or its code."""
+    """A new campaign (admins): `days` from `start_date`, ages `age_min` to age_min + `age_span`.
+
+    The answer holds the campaign as stored: its `end_date` (start_date + days - 1) and its rule's
+    `age_max`. `rule.grid_id` may be a grid's id or its code; a grid that does not exist is 404
+    `unknown_grid`.
+    """
     return view(
-        campaigns.create_campaign(session=session, user=caller.user, body=body, now=clock.now())
+        campaigns.create_campaign(
+            session=session, user=caller.user, body=body.campaign(), now=clock.now()
+        )
     )
 
 

@@ -128,3 +128,27 @@ def test_without_campaign_services_the_console_hides_campaigns(
     assert "完成进度" not in page and "导出漏检名单" not in page
     missed = admin.get(f"/console/export/missed?node={tiny.nodes['T1'].id}&campaign=x")
     assert missed.status_code == 404
+
+
+def test_the_form_names_an_end_before_the_start_and_ages_the_wrong_way_round(
+    tiny: TinyGrid, browser: OpenConsole
+) -> None:
+    admin = browser("admin")
+    form = {
+        "name": "第3轮核酸检测",
+        "kind": "testing",
+        "start_date": iso(2),
+        "end_date": iso(-8),
+        "grid_code": "T1-1-1-1",
+    }
+    ends_first = admin.post("/console/campaigns", form)
+    assert ends_first.status_code == 422
+    assert "结束日期早于开始日期" in ends_first.text
+    ages = {**form, "end_date": iso(2), "age_min": "60", "age_max": "18"}
+    wrong_way = admin.post("/console/campaigns", ages)
+    assert wrong_way.status_code == 422
+    assert "最小年龄大于最大年龄" in wrong_way.text
+    assert "第3轮核酸检测" not in admin.get("/console/campaigns").text  # nothing was created
+    # The same form the right way round creates the campaign, ending on the day given.
+    _create(admin, start_date=iso(-8), end_date=iso(-8), age_min="18", age_max="18")
+    assert "第3轮核酸检测" in admin.get("/console/campaigns").text

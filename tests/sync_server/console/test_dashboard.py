@@ -96,7 +96,7 @@ def test_the_overview_follows_the_servers_clock_through_a_campaign_and_a_quiet_p
     api: TestClient,
     clock: MovableClock,
 ) -> None:
-    create_campaign(api, "T1", name="冬季流感疫苗", start_date=iso(1), end_date=iso(3))
+    create_campaign(api, "T1", name="冬季流感疫苗", start_date=iso(1), days=3)
     device("w11").pull()
     admin = browser("admin")
 
