@@ -181,6 +181,15 @@ class PushRequest(WireModel):
     )
 
 
+class FieldClash(WireModel):
+    """One field of a conflicting operation: what it was, what the server holds, what was sent."""
+
+    field: str
+    base: Any = None
+    server: Any = None
+    device: Any = None
+
+
 class OpResult(WireModel):
     """What became of one operation. Retrying the same op_id returns the same result."""
 
@@ -193,6 +202,14 @@ class OpResult(WireModel):
     code: str | None = Field(default=None, description="stable reason code when rejected")
     field: str | None = None
     reason: str | None = None
+    conflicts: list[FieldClash] | None = Field(
+        default=None,
+        description="for a field conflict: only the fields in conflict, with both values",
+    )
+    superseded: list[str] | None = Field(
+        default=None,
+        description="merged: the fields where a later edit made elsewhere kept its value",
+    )
 
 
 class PushResponse(WireModel):

@@ -47,10 +47,11 @@ class StatusLine:
     total: int | None
     failure: SyncFailure | None
     sent_back: int = 0  # changes a supervisor sent back, not yet read
+    told: int = 0  # notices of outranked values and settled conflicts, not yet read
 
     @property
     def problems(self) -> int:
-        return self.conflicts + self.rejected + self.sent_back
+        return self.conflicts + self.rejected + self.sent_back + self.told
 
 
 class AppViewModel(Observable):
@@ -238,6 +239,7 @@ class AppViewModel(Observable):
             total=service.total,
             failure=service.failure,
             sent_back=len(self.store.review_notes()),
+            told=len(self.store.notices()),
         )
 
     # --- sync results (on the UI's thread, via dispatch) ---------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
 from field_app.state.house import HouseScreen
+from field_app.state.told import Told, told_all
 from field_app.store import HouseSummary, PlaceSummary, Record, Tally
 from shared.protocol import ReviewNote
 
@@ -39,11 +40,19 @@ class GridsScreen(Screen):
         self.items: list[PlaceSummary] = []
         # Changes a supervisor sent back: shown here, where the day starts, until read.
         self.notes: list[ReviewNote] = []
+        self.told: list[Told] = []
         self.refresh()
 
     def refresh(self) -> None:
         self.items = self.ctx.store.grid_summaries(self.ctx.today())
         self.notes = self.ctx.store.review_notes()
+        # What became of the worker's own changes: outranked values, settled conflicts.
+        self.told = told_all(self.ctx.store)
+
+    def dismiss_told(self, op_id: str) -> None:
+        self.ctx.store.dismiss_notice(op_id)
+        self.refresh()
+        self.ctx.changed()
 
     def open_note(self, op_id: str) -> None:
         """The person a sent-back change was about, if the phone still holds them."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
+from field_app.state.told import Told, told_all
 from field_app.store import OutboxProblem, Record, RecordNotFound, ValidationFailed
 from shared.protocol import ReviewNote
 from shared.validation import mask_id_number
@@ -38,6 +39,7 @@ class ResidentScreen(Screen):
         self.homes: list[Home] = []
         self.problems: list[OutboxProblem] = []
         self.notes: list[ReviewNote] = []  # this person's changes a supervisor sent back
+        self.told: list[Told] = []  # what became of this person's edits (outranked, settled)
         self.id_revealed = False
         self.refresh()
 
@@ -69,6 +71,12 @@ class ResidentScreen(Screen):
         ]
         self.problems = self._problems()
         self.notes = [n for n in store.review_notes() if n.resident_id == self.resident_id]
+        self.told = told_all(store, self.resident_id)
+
+    def dismiss_told(self, op_id: str) -> None:
+        self.ctx.store.dismiss_notice(op_id)
+        self.refresh()
+        self.ctx.changed()
 
     def dismiss_note(self, op_id: str) -> None:
         """The worker has read a sent-back note."""

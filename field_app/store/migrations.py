@@ -208,3 +208,10 @@ def m003_campaigns(db: Database) -> None:
         defaults=defaults,
     )
     outcome.create_index(["campaign_id", "resident_id", "recorded_at"])
+
+
+@MIGRATIONS()
+def m004_conflict_detail(db: Database) -> None:
+    """The fields a conflict is about, with the server's and the device's values (JSON), so
+    the worker sees what clashed rather than every field they edited."""
+    db.table("outbox").add_column("detail", str)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from sqlite_utils import Database
 
 from field_app.store.db import chunks, marks
-from shared.protocol import FieldChange, Operation, OpResult
+from shared.protocol import FieldChange, FieldClash, Operation, OpResult
 
 ProblemStatus = Literal["conflict", "rejected"]
 _COLUMNS = "op_id, entity, record_id, kind, base_version, fields, hlc, device_id, user_id"
@@ -34,6 +34,7 @@ class OutboxProblem:
     code: str | None = None  # stable reason code of a rejection (see shared.messages)
     field: str | None = None
     reason: str | None = None
+    clashes: tuple[FieldClash, ...] = ()  # a field conflict: only the fields in conflict
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,10 @@ def remove_many(db: Database, op_ids: Iterable[str]) -> None:
 
 def mark_problem(db: Database, result: OpResult) -> None:
     """Keep the operation, no longer pending, with what the server said about it."""
+    clashes = [c.model_dump(mode="json") for c in result.conflicts or ()]
     db.execute(
         "UPDATE outbox SET status = ?, conflict_id = ?, code = ?, field = ?, reason = ?, "
-        "result_version = ? WHERE op_id = ?",
+        "result_version = ?, detail = ? WHERE op_id = ?",
         [
             result.status,
             result.conflict_id,
@@ -159,6 +161,7 @@ def mark_problem(db: Database, result: OpResult) -> None:
             result.field,
             result.reason,
             result.version,
+            json.dumps(clashes, ensure_ascii=False) if clashes else None,
             result.op_id,
         ],
     )
@@ -169,7 +172,7 @@ def problems(
 ) -> list[OutboxProblem]:
     """Conflicting and rejected operations, oldest first; of one record when it is given."""
     sql = (
-        f"SELECT {_COLUMNS}, status, conflict_id, code, field, reason FROM outbox "
+        f"SELECT {_COLUMNS}, status, conflict_id, code, field, reason, detail FROM outbox "
         "WHERE status IN ('conflict', 'rejected')"
     )
     params: list[Any] = []
@@ -178,7 +181,15 @@ def problems(
         params += [entity, record_id]
     rows = db.execute(sql + " ORDER BY seq", params).fetchall()
     return [
-        OutboxProblem(_operation(row[:9]), row[9], row[10], row[11], row[12], row[13])
+        OutboxProblem(
+            _operation(row[:9]),
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+            row[13],
+            tuple(FieldClash.model_validate(c) for c in json.loads(row[14] or "[]")),
+        )
         for row in rows
     ]
 
@@ -230,12 +241,12 @@ def _operation(row: tuple[Any, ...]) -> Operation:
     )
 
 
-def settle_conflicts(db: Database, open_ids: Iterable[str]) -> int:
-    """Drop conflict operations whose conflict an admin has settled (not among `open_ids`)."""
+def settle_conflicts(db: Database, open_ids: Iterable[str]) -> list[Operation]:
+    """Drop conflict operations whose conflict an admin has settled (not among `open_ids`);
+    returns them, for the worker to be told."""
     still_open = json.dumps(sorted(open_ids))
-    cursor = db.execute(
-        "DELETE FROM outbox WHERE status = 'conflict' AND conflict_id NOT IN "
-        "(SELECT value FROM json_each(?))",
-        [still_open],
-    )
-    return cursor.rowcount
+    where = "WHERE status = 'conflict' AND conflict_id NOT IN (SELECT value FROM json_each(?))"
+    rows = db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq", [still_open])
+    settled = [_operation(row) for row in rows.fetchall()]
+    db.execute(f"DELETE FROM outbox {where}", [still_open])
+    return settled

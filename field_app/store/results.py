@@ -24,13 +24,16 @@ from shared.protocol import Operation, OpResult
 Key = tuple[str, str]  # (entity, record_id)
 
 
-def record_results(db: Database, results: list[OpResult], sent: Iterable[Operation] = ()) -> None:
+def record_results(
+    db: Database, results: list[OpResult], sent: Iterable[Operation] = ()
+) -> list[tuple[Operation, list[str]]]:
     """applied/merged: the operation leaves the outbox and the record's server version moves on.
 
     conflict/rejected: the operation stays with the server's reason, no longer pending, and the
     record shows what the server holds (plus any other pending edits). An answer to an operation
     that is not pending (a retried push) changes nothing. `sent`: the operations pushed, as held
-    in memory, which need not be read back.
+    in memory, which need not be read back. Returns the merged operations some of whose
+    values a later edit elsewhere outranked, with those fields (the worker is told).
     """
     found = outbox.find_many(db, (r.op_id for r in results), {op.op_id: op for op in sent})
     answered = [
@@ -39,14 +42,18 @@ def record_results(db: Database, results: list[OpResult], sent: Iterable[Operati
         if result.op_id in found and found[result.op_id][1] == "pending"
     ]
     batch = _Batch(db, [op for _, op in answered])
+    outranked: list[tuple[Operation, list[str]]] = []
     for result, op in answered:
         if op.op_id in batch.settled:
             continue  # answered twice in one list: the first answer counts, as it would alone
         if result.status in ("applied", "merged"):
             batch.confirm(op, result.version)
+            if result.superseded:
+                outranked.append((op, list(result.superseded)))
         else:
             batch.problem(op, result)
     batch.flush()
+    return outranked
 
 
 def refresh_view(db: Database, entity: str, record_id: str) -> None:

@@ -19,12 +19,14 @@ from sqlite_utils import Database
 
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
+from field_app.store import notices as notice_store
 from field_app.store import results as op_results
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
 from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.meta import DEVICE_ID, Meta
+from field_app.store.notices import Notice
 from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied, apply_page, forget_pulled
 from field_app.store.queries import Occupant
@@ -359,6 +361,16 @@ class Store:
         ack += [n.op_id for n in notes if n.op_id not in ack]
         self.meta.set(REVIEW_ACK, ack)
 
+    # --- notices (a value outranked, a conflict settled) -----------------------------------------
+
+    def notices(self) -> list[Notice]:
+        """What the worker has not read yet about their own changes, oldest first."""
+        return notice_store.load(self.db)
+
+    def dismiss_notice(self, op_id: str) -> bool:
+        with write_transaction(self.db):
+            return notice_store.dismiss(self.db, op_id)
+
     def dismiss_problem(self, op_id: str) -> bool:
         """The worker has seen a conflict or rejection: drop it. False if there is no such one."""
         with write_transaction(self.db):
@@ -383,7 +395,11 @@ class Store:
         An answer to an operation that is not pending (a retried push) changes nothing.
         """
         with write_transaction(self.db):
-            op_results.record_results(self.db, results, sent)
+            outranked = op_results.record_results(self.db, results, sent)
+            at = self.clock.now().isoformat()
+            notice_store.add(
+                self.db, [notice_store.of(op, "superseded", names, at) for op, names in outranked]
+            )
             if server_hlc is not None:
                 self._observe(server_hlc)
 
@@ -395,7 +411,9 @@ class Store:
             applied = apply_page(self.db, page)
             # A conflict the server no longer lists as open was settled by an admin; the pulled
             # records already carry the settled values.
-            outbox.settle_conflicts(self.db, page.open_conflicts)
+            settled = outbox.settle_conflicts(self.db, page.open_conflicts)
+            at = self.clock.now().isoformat()
+            notice_store.add(self.db, [notice_store.of(op, "settled", None, at) for op in settled])
             self._store_review_notes(page.review_notes)
             self.meta.cursor = page.cursor
             self.meta.scope = page.scope

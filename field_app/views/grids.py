@@ -15,6 +15,7 @@ from field_app.views.widgets import (
     review_note_card,
     section,
     text,
+    told_card,
 )
 from shared.schema import LEVEL_ZH
 
@@ -31,6 +32,14 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
                 on_dismiss=lambda _e, op_id=note.op_id: screen.dismiss_note(op_id),
             )
             for note in screen.notes
+        ]
+    if screen.told:
+        rows.append(section(t("told.title"), key="told"))
+        rows += [
+            told_card(
+                told, t, on_dismiss=lambda _e, op_id=told.notice.op_id: screen.dismiss_told(op_id)
+            )
+            for told in screen.told
         ]
     if app.user_name:
         rows.append(section(app.user_name, key="user-name"))

@@ -16,8 +16,10 @@ from field_app.views.widgets import (
     padded,
     review_note_card,
     section,
+    shown,
     sync_badge,
     text,
+    told_card,
 )
 
 
@@ -61,6 +63,12 @@ def render(screen: ResidentScreen, app: AppViewModel, t: Translator) -> list[ft.
             note, t, on_dismiss=lambda _e, op_id=note.op_id: screen.dismiss_note(op_id)
         )
         for note in screen.notes
+    ]
+    controls += [
+        told_card(
+            told, t, on_dismiss=lambda _e, op_id=told.notice.op_id: screen.dismiss_told(op_id)
+        )
+        for told in screen.told
     ]
     controls.append(padded(*facts))
 
@@ -153,6 +161,15 @@ def problem_card(
         entity=t(f"entity.{op.entity}"),
         subject=subject or ", ".join(t(f"field.{name}") for name in op.fields)[:60],
     )
+    clashes = [
+        t(
+            "problem.clash",
+            field=t(f"field.{c.field}"),
+            server=shown(t, c.field, c.server),
+            device=shown(t, c.field, c.device),
+        )
+        for c in problem.clashes
+    ]
     if problem.status == "conflict":
         detail = t("problem.conflict")
     else:
@@ -162,6 +179,7 @@ def problem_card(
     body: list[ft.Control] = [
         text(heading, bold=True),
         text(detail, color=theme.BAD, key=f"problem-detail-{op.op_id}"),
+        *(text(line, key=f"problem-clash-{op.op_id}-{n}") for n, line in enumerate(clashes)),
     ]
     if problem.status == "rejected" and callable(dismiss):
         body.append(

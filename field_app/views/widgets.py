@@ -6,12 +6,14 @@ test or a screen reader needs carries a visible text or a semantics label, and a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import flet as ft
 
 from field_app.i18n import Translator
 from field_app.state.app import AppViewModel
 from field_app.state.people import Brief
+from field_app.state.told import Told
 from field_app.store import SyncState
 from field_app.views import theme
 from shared.clock import CHINA_TIME
@@ -140,6 +142,69 @@ def person_facts(person: Brief, t: Translator, *, phone: bool = True) -> str:
     if phone and person.phone:
         parts.append(person.phone)
     return " · ".join(parts)
+
+
+def shown(t: Translator, name: str, value: Any) -> str:
+    """A field's value as the worker reads it: labels for choices and tags, "—" for none."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return "、".join(t.choice("tag", str(v)) for v in value)
+    if name in ("relation", "residence_status"):
+        return t.choice(name, str(value))
+    return str(value)
+
+
+def told_lines(told: Told, t: Translator) -> list[str]:
+    """What became of one of the worker's changes, a sentence per field."""
+    name = told.name or "—"
+    if told.notice.kind == "superseded":
+        return [
+            t(
+                "told.superseded",
+                name=name,
+                field=t(f"field.{field}"),
+                typed=shown(t, field, typed),
+                now=shown(t, field, now),
+            )
+            for field, typed, now in told.fields
+        ]
+    if told.deleted_now is not None:
+        return [t("told.settled_deleted" if told.deleted_now else "told.settled_kept", name=name)]
+    if told.took_yours:
+        return [t("told.settled_yours", name=name)]
+    return [
+        t(
+            "told.settled_field",
+            name=name,
+            field=t(f"field.{field}"),
+            typed=shown(t, field, typed),
+            now=shown(t, field, now),
+        )
+        for field, typed, now in told.fields
+        if typed != now
+    ]
+
+
+def told_card(told: Told, t: Translator, *, on_dismiss: Handler) -> ft.Control:
+    op_id = told.notice.op_id
+    return ft.Container(
+        ft.Column(
+            [
+                *(text(line) for line in told_lines(told, t)),
+                ft.OutlinedButton(
+                    t("action.dismiss"),
+                    key=f"told-{op_id}",
+                    on_click=on_dismiss,
+                    height=theme.TARGET,
+                ),
+            ],
+            spacing=4,
+        ),
+        padding=ft.Padding.symmetric(horizontal=theme.PAD, vertical=8),
+        bgcolor=ft.Colors.with_opacity(0.10, theme.WARN),
+        key=f"told-card-{op_id}",
+    )
 
 
 def review_note_card(

@@ -155,15 +155,20 @@ class Decision:
     # (entity, id, grids, pending): change rows; pending ones are settled by `echo`.
     changes: list[tuple[str, str, set[str], bool]] = dataclasses.field(default_factory=list)
     echo: bool = False  # the record is now exactly as its sender holds it
+    superseded: list[str] | None = None  # merged: fields a later edit elsewhere kept
 
     @property
     def result(self) -> dict[str, Any]:
         """The stored and returned result, less op_id, entity and record_id."""
         out: dict[str, Any] = {"status": self.status}
-        for name in ("version", "conflict_id", "code", "field", "reason"):
+        for name in ("version", "conflict_id", "code", "field", "reason", "superseded"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        conflict = self.new_conflict
+        if conflict is not None and conflict["kind"] == "field":
+            # The worker is shown what clashed, not every field they edited.
+            out["conflicts"] = conflict["fields"]
         return out
 
 
@@ -313,6 +318,7 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     if result.superseded:
         names = ", ".join(sorted(result.superseded))
         decision.status, decision.reason = "merged", f"a later edit elsewhere won for {names}"
+        decision.superseded = sorted(result.superseded)
         return decision
     if result.kind == "merged" or (moved_on and result.kind != "unchanged"):
         decision.status = "merged"

@@ -149,6 +149,7 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, clock: ManualClock) 
         "m001_initial",
         "m002_visits_and_name_search",
         "m003_campaigns",
+        "m004_conflict_detail",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)

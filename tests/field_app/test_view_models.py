@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +31,7 @@ from field_app.state import (
 )
 from field_app.state.places import building_title
 from field_app.store import Record
+from field_app.views.widgets import told_lines
 from shared.clock import CHINA_TIME
 from shared.protocol import OpResult
 from shared.validation import id_check_char
@@ -37,6 +39,7 @@ from sync_server.models import Binding, Resident
 from tests.days import iso
 from tests.factories import TinyGrid, make_tiny_grid
 from tests.field_app.app_harness import Device
+from tests.sync_server.conftest import login
 
 
 @pytest.fixture
@@ -529,3 +532,55 @@ def test_titles_keep_the_building_before_the_street() -> None:
     assert building_title(building) == "3号楼 · 西楼南路10弄4号"
     unnamed = Record("building", "b2", None, False, {"road": "西楼南路", "number": "1巷10号"})
     assert building_title(unnamed) == "西楼南路1巷10号"
+
+
+def test_the_worker_is_told_what_became_of_their_edits(
+    app: FastAPI, device: Callable[[], Device]
+) -> None:
+    first, later = device(), device()
+    first.sign_in("w11")
+    later.sign_in("w11")
+    rid = walk_to_house(first, "0201").occupants[0].resident.id
+    for values in ({"phone": "13900000001"}, {"name": "张甲"}):
+        first.store.update("resident", rid, values, user_id=first.vm.user_id)
+    later.clock.advance(minutes=5)  # the later phone edits after the first one did
+    for values in ({"phone": "13900000002"}, {"name": "张乙"}):
+        later.store.update("resident", rid, values, user_id=later.vm.user_id)
+    later.vm.request_sync()
+    later.work()
+    first.vm.request_sync()
+    first.work()
+
+    # The phone: last writer wins, and the first worker is told their number lost.
+    person = first.vm.screen
+    person.open_resident(rid)  # type: ignore[attr-defined]
+    person = first.vm.screen
+    assert isinstance(person, ResidentScreen)
+    superseded = [t for t in person.told if t.notice.kind == "superseded"]
+    assert [(f, typed, now) for t in superseded for f, typed, now in t.fields] == [
+        ("phone", "13900000001", "13900000002")
+    ]
+    # The name is an identity field: a conflict whose card shows only the name, both values.
+    [problem] = person.problems
+    assert [(c.field, c.server, c.device) for c in problem.clashes] == [("name", "张乙", "张甲")]
+    assert first.vm.status.problems == 2
+
+    admin = TestClient(app)
+    headers = login(admin, "admin", device=True)
+    answer = admin.post(
+        f"/api/v1/conflicts/{problem.conflict_id}/resolve",
+        json={"choice": "server"},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    first.vm.request_sync()
+    first.work()
+    person.refresh()
+    assert person.problems == []
+    [settled] = [t for t in person.told if t.notice.kind == "settled"]
+    assert not settled.took_yours and ("name", "张甲", "张乙") in settled.fields
+    words = " ".join(told_lines(settled, Translator("zh-CN")))
+    assert "管理员处理了冲突" in words and "张乙" in words and "张甲" in words
+    for told in list(person.told):
+        person.dismiss_told(told.notice.op_id)
+    assert person.told == [] and first.vm.status.problems == 0
