@@ -299,14 +299,20 @@ def import_grid(
             str(counts.get("unchanged", 0)),
         )
     console.print(table)
-    for line in report.summary_lines():
+    for line in [*report.summary_lines(), *report.notes]:
         console.print(line)
+    if report.errors:
+        err.print(f"错误 / errors ({len(report.errors)}), 这些行未导入 / rows not imported:")
     for e in report.errors[:200]:
         err.print(f"  {e}")
-    if len(report.errors) > 200:
+    if report.warnings:
+        err.print(f"警告 / warnings ({len(report.warnings)}), 这些行已导入 / rows imported:")
+    for w in report.warnings[:200]:
+        err.print(f"  {w}")
+    if len(report.errors) > 200 or len(report.warnings) > 200:
         errors_csv = Path(f"{files[0].stem}-errors.csv")
         report.write_errors_csv(errors_csv)
-        err.print(f"  ... and {len(report.errors) - 200} more; all errors written to {errors_csv}")
+        err.print(f"  ... more than 200; all errors and warnings written to {errors_csv}")
     if report.errors:
         raise typer.Exit(1)
 

@@ -131,6 +131,7 @@ class CompletionReport:
     errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
     error_counts: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)  # each header once
 
     @property
     def errors_total(self) -> int:
@@ -149,6 +150,8 @@ class CompletionReport:
         ]
         if self.errors_total > len(self.errors):
             lines.append(f"共 {self.errors_total} 个错误，仅列出前 {len(self.errors)} 个")
+        if self.ignored_columns:
+            lines.append("已忽略的列（不属于导入格式）：" + "、".join(self.ignored_columns))
         return lines
 
     def write_errors_csv(self, path: Path) -> None:

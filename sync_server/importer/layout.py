@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH
@@ -246,22 +246,44 @@ PERSON_KEYS = (
 )
 ADDRESS_KEYS = ("road", "lane", "number", "building")
 
-# Words offices write for the enumerations besides the labels in shared.schema.
+# Words offices write for the enumerations besides the labels in shared.schema. The relations
+# of a household register (户口本, GB/T 4761) map onto the schema's seven: the head's spouse,
+# children and parents to theirs, every other relative to 家庭成员, which is what the schema
+# keeps for them. A word not listed becomes 其他 with a warning naming it (rows.py).
+_KIN = (
+    "孙子", "孙女", "外孙", "外孙子", "外孙女", "孙子女", "外孙子女", "曾孙", "曾孙子", "曾孙女",
+    "儿媳", "媳妇", "女婿", "孙媳妇", "孙女婿", "兄弟姐妹", "兄弟", "姐妹", "兄", "弟", "姐", "妹",
+    "哥哥", "弟弟", "姐姐", "妹妹", "嫂", "嫂子", "弟媳", "姐夫", "妹夫", "祖父母", "祖父", "祖母",
+    "外祖父母", "外祖父", "外祖母", "爷爷", "奶奶", "外公", "外婆", "公公", "婆婆", "岳父", "岳母",
+    "公婆", "岳父母", "侄子", "侄女", "外甥", "外甥女", "亲属", "其他亲属", "家属",
+)  # fmt: skip
+_CHILDREN = (
+    "子", "女", "儿子", "女儿", "长子", "次子", "三子", "四子", "长女", "次女", "三女", "四女",
+    "独生子", "独生女", "养子", "养女", "继子", "继女", "之子", "之女",
+)  # fmt: skip
 RELATION_ALIASES: dict[str, str] = {
     "本人": "head",
+    "户主本人": "head",
     "妻": "spouse",
     "夫": "spouse",
     "妻子": "spouse",
     "丈夫": "spouse",
-    "子": "child",
-    "女": "child",
-    "儿子": "child",
-    "女儿": "child",
+    "爱人": "spouse",
+    "老伴": "spouse",
+    **dict.fromkeys(_CHILDREN, "child"),
     "父亲": "parent",
     "母亲": "parent",
+    "父": "parent",
+    "母": "parent",
+    "继父": "parent",
+    "继母": "parent",
+    "养父": "parent",
+    "养母": "parent",
     "成员": "member",
+    **dict.fromkeys(_KIN, "member"),
     "租客": "tenant",
     "承租人": "tenant",
+    "非亲属": "other",
 }
 STATUS_ALIASES: dict[str, str] = {
     "户籍": "permanent",
@@ -273,7 +295,12 @@ STATUS_ALIASES: dict[str, str] = {
     "已故": "deceased",
 }
 TAG_ALIASES: dict[str, str] = {"独居": "elderly_alone", "残疾人": "disabled"}
-TAGS_CLEAR = ("无", "none")
+# What offices write for "nothing here" in an optional column: no value from this row (a phone
+# or a note already in the system stays), except 特殊人群, where it clears the tags.
+NONE_WORDS = frozenset({"无", "没有", "暂无", "/", "-", "—", "——", "none", "n/a", "null"})
+TAGS_CLEAR = NONE_WORDS
+# A house listed with no person: these in 姓名 or 备注, with no ID number, mean it stands empty.
+VACANT_WORDS = frozenset({"空置", "空置房", "空房", "空户", "空", "无人居住", "闲置", "空关"})
 
 ENUMERATIONS: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
     ("relation", RELATION_ZH, RELATION_ALIASES),
@@ -325,6 +352,23 @@ class HeaderMap:
     @property
     def missing(self) -> tuple[str, ...]:
         return tuple(k for k in self.layout.required_keys if k not in self.positions)
+
+
+def repeats_header(layout: SheetLayout, values: Mapping[str, object]) -> bool:
+    """Whether a data row is the sheet's header again (pasted above each block or page): its
+    first required column and at least half of its known columns hold their own headers."""
+    lookup = _lookup_of(layout)
+    first = layout.required_keys[0]
+    cell = values.get(first)
+    # Cheap refusal first: this runs for every row of every sheet.
+    if not isinstance(cell, str) or len(cell) > 40 or lookup.get(normalize_header(cell)) != first:
+        return False
+    own = sum(
+        1
+        for key, v in values.items()
+        if isinstance(v, str) and lookup.get(normalize_header(v)) == key
+    )
+    return own * 2 >= len(values)
 
 
 def map_header(layout: SheetLayout, cells: Sequence[object], header_row: int) -> HeaderMap:
