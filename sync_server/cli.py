@@ -299,16 +299,17 @@ def import_grid(
             str(counts.get("unchanged", 0)),
         )
     console.print(table)
+    # The file's own text, whole on one line each (soft_wrap) and never read as rich markup.
     for line in [*report.summary_lines(), *report.notes]:
-        console.print(line)
+        console.print(line, markup=False, soft_wrap=True)
     if report.errors:
         err.print(f"错误 / errors ({len(report.errors)}), 这些行未导入 / rows not imported:")
     for e in report.errors[:200]:
-        err.print(f"  {e}")
+        err.print(f"  {e}", markup=False, soft_wrap=True)
     if report.warnings:
         err.print(f"警告 / warnings ({len(report.warnings)}), 这些行已导入 / rows imported:")
     for w in report.warnings[:200]:
-        err.print(f"  {w}")
+        err.print(f"  {w}", markup=False, soft_wrap=True)
     if len(report.errors) > 200 or len(report.warnings) > 200:
         errors_csv = Path(f"{files[0].stem}-errors.csv")
         report.write_errors_csv(errors_csv)
