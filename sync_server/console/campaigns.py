@@ -3,7 +3,7 @@
 The dashboard's progress bars and missed counts, the campaign pages and the missed-list export
 ask this port, never the campaign modules directly. `_CampaignServices` adapts
 `services.campaigns` (create, list, get), `queries.campaign_progress` (targets, completed,
-settled and missed per node, the missed list), `importer.completions` and `exports.missed`.
+settled and missed per node, the missed list), `services.imports` and `exports.missed`.
 When `campaign_port()` returns None the console hides every campaign feature.
 
 The counts and the missed list are those of the API and of the phones (one `sweep`), so a
@@ -24,12 +24,10 @@ from shared.protocol import CampaignCreate
 from shared.schema import Role
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
-from sync_server.importer.completions import import_completions
 from sync_server.models import Campaign, GridNode, User
 from sync_server.queries.campaign_progress import missed_rows, sweep_under
-from sync_server.services import audit
 from sync_server.services import campaigns as campaign_service
-from sync_server.services.changes import ChangeSet, commit_changes
+from sync_server.services.imports import Actor, import_completion_file
 
 
 @dataclass(frozen=True)
@@ -226,32 +224,14 @@ class _CampaignServices:
         campaign = campaign_service.get_campaign(
             session=session, user=user, campaign_id=campaign_id
         )
-        changes = ChangeSet()
-        report = import_completions(
+        report = import_completion_file(
             session=session,
             campaign=campaign,
             path=path,
             file_name=file_name,
-            user_id=user.id,
-            changes=changes,
+            actor=Actor(via="console", user=user, ip=ip),
             now=now,
         )
-        audit.record(
-            session,
-            audit.Action.IMPORT,
-            user=user,
-            ip=ip,
-            kind="completions",
-            via="console",
-            campaign_id=campaign.id,
-            files=[report.file_name],
-            batch_id=report.batch_id,
-            rows_read=report.rows_read,
-            imported=report.imported,
-            rejected=report.rejected_rows,
-        )
-        # Phones pull the new completion marks like any other change (the last write).
-        commit_changes(session=session, changes=changes)
         return CompletionImport(
             file_name=report.file_name,
             rows_read=report.rows_read,

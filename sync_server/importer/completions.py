@@ -102,7 +102,6 @@ _CHINA_OFFSET = timedelta(hours=8)
 _SQLITE_CACHE_KIB = 128 * 1024
 # Fixed forever: a mark's id is derived from its campaign and resident.
 _MARK_NAMESPACE = uuid.UUID("6f1d3f0e-5a57-4a8e-9d0b-3c1e2f4a7b11")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
 _LOOSE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[\sT]*(\d{1,2})\s*[:：时]\s*(\d{1,2})"
@@ -365,9 +364,8 @@ def _local_or_aware(value: object) -> datetime | None:
         return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    if isinstance(value, int | float) and 20000 <= value < 80000:
-        # An Excel serial date-time (1954-2119), to the second.
-        return _EXCEL_EPOCH + timedelta(seconds=round(float(value) * 86400))
+    if cells.is_excel_serial(value):
+        return cells.excel_serial(value)
     return _from_text(cells.text(value))
 
 
