@@ -5,6 +5,7 @@ Every command works on the database named by DATABASE_URL (default: SQLite under
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +21,7 @@ from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.errors import DomainError
 
 if TYPE_CHECKING:
+    from sync_server.importer.report import RowError
     from sync_server.seed.demo import DemoLogin
 
 app = typer.Typer(
@@ -36,6 +38,7 @@ app.add_typer(import_app, name="import")
 
 console = Console()
 err = Console(stderr=True)
+_SHOWN = 200  # an import's errors or warnings printed; more go to a CSV
 
 
 def _settings() -> Settings:
@@ -288,23 +291,37 @@ def import_grid(
             str(counts.get("unchanged", 0)),
         )
     console.print(table)
-    # The file's own text, whole on one line each (soft_wrap) and never read as rich markup.
-    for line in [*report.summary_lines(), *report.notes]:
-        console.print(line, markup=False, soft_wrap=True)
-    if report.errors:
-        err.print(f"错误 / errors ({len(report.errors)}), 这些行未导入 / rows not imported:")
-    for e in report.errors[:200]:
-        err.print(f"  {e}", markup=False, soft_wrap=True)
-    if report.warnings:
-        err.print(f"警告 / warnings ({len(report.warnings)}), 这些行已导入 / rows imported:")
-    for w in report.warnings[:200]:
-        err.print(f"  {w}", markup=False, soft_wrap=True)
-    if len(report.errors) > 200 or len(report.warnings) > 200:
+    _print_report(
+        [*report.summary_lines(), *report.notes],
+        (report.errors, len(report.errors)),
+        (report.warnings, len(report.warnings)),
+    )
+    if len(report.errors) > _SHOWN or len(report.warnings) > _SHOWN:
         errors_csv = Path(f"{files[0].stem}-errors.csv")
         report.write_errors_csv(errors_csv)
-        err.print(f"  ... more than 200; all errors and warnings written to {errors_csv}")
+        err.print(f"  ... more than {_SHOWN}; all errors and warnings written to {errors_csv}")
     if report.errors:
         raise typer.Exit(1)
+
+
+def _print_report(
+    lines: list[str],
+    errors: tuple[Sequence[RowError], int],
+    warnings: tuple[Sequence[RowError], int],
+) -> None:
+    """An import's summary, then its refused rows and its rows imported with a warning (each
+    as the rows kept and their total). The file's own text is printed whole on one line each
+    (soft_wrap) and never read as rich markup."""
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
+    for (rows, total), title in (
+        (errors, "错误 / errors ({n}), 这些行未导入 / rows not imported:"),
+        (warnings, "警告 / warnings ({n}), 这些行已导入 / rows imported:"),
+    ):
+        if total:
+            err.print(title.format(n=total), markup=False)
+        for row in rows[:_SHOWN]:
+            err.print(f"  {row}", markup=False, soft_wrap=True)
 
 
 @import_app.command("completions")
@@ -345,16 +362,17 @@ def import_completions(
     finally:
         engine.dispose()
     suffix = " (dry run, nothing written)" if dry_run else ""
-    for line in report.summary_lines():
-        console.print(line + suffix)
-    for e in report.errors[:200]:
-        err.print(f"  {e}")
-    if report.errors_total > 200:
+    _print_report(
+        [line + suffix for line in report.summary_lines()] + report.notes,
+        (report.errors, report.errors_total),
+        (report.warnings, report.warnings_total),
+    )
+    if report.errors_total > _SHOWN or report.warnings_total > _SHOWN:
         errors_csv = Path(f"{file.stem}-errors.csv")
         report.write_errors_csv(errors_csv)
         err.print(
-            f"  ... {report.errors_total} errors in all; the first {len(report.errors)} "
-            f"are written to {errors_csv}"
+            f"  ... {report.errors_total} errors and {report.warnings_total} warnings in all; "
+            f"the first {len(report.errors)} and {len(report.warnings)} are written to {errors_csv}"
         )
     if report.errors_total:
         raise typer.Exit(1)

@@ -72,6 +72,8 @@ class CompletionImport:
     duplicates: int
     rejected: int
     errors: list[str]
+    warnings: list[str]  # rows imported all the same
+    ignored_columns: list[str]
 
 
 class CampaignPort(Protocol):
@@ -239,6 +241,8 @@ class _CampaignServices:
             duplicates=report.duplicates,
             rejected=report.rejected_rows,
             errors=[str(e) for e in report.errors],
+            warnings=[str(w) for w in report.warnings],
+            ignored_columns=report.ignored_columns,
         )
 
 

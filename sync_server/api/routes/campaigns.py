@@ -32,6 +32,7 @@ from sync_server.api.responses import BODY, SIGNED_IN, problems
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.importer.completions import CompletionReport
+from sync_server.importer.report import RowError
 from sync_server.models import Campaign, GridNode, User, subtree_bounds
 from sync_server.queries.campaign_progress import MissedRow, missed_rows, rule_of, sweep_under
 from sync_server.services import audit, campaigns
@@ -147,18 +148,21 @@ def import_result(report: CompletionReport) -> CompletionImportResult:
         rejected_rows=report.rejected_rows,
         residents_completed=report.residents_completed,
         error_counts=dict(report.error_counts),
-        errors=[
-            ImportRowError(
-                sheet=e.sheet,
-                row=e.row,
-                column=e.column,
-                code=e.code,
-                reason=e.reason,
-                reason_zh=e.reason_zh,
-            )
-            for e in report.errors
-        ],
+        errors=[_row(e) for e in report.errors],
+        warnings=[_row(w) for w in report.warnings],
+        ignored_columns=report.ignored_columns,
         notes=report.notes,
+    )
+
+
+def _row(found: RowError) -> ImportRowError:
+    return ImportRowError(
+        sheet=found.sheet,
+        row=found.row,
+        column=found.column,
+        code=found.code,
+        reason=found.reason,
+        reason_zh=found.reason_zh,
     )
 
 
