@@ -223,6 +223,8 @@ def normalize_phone(raw: object, *, field: str = "phone") -> str | FieldError:
     Offices and households list landlines as contact numbers as often as mobiles, so a
     resident's one phone field holds either (a number starting with 1 is judged as a mobile).
     """
+    if isinstance(raw, str) and _MOBILE.fullmatch(raw):
+        return raw  # the common case, already in its stored form: nothing to clean
     if raw is None or str(raw).strip() == "":
         return FieldError(field, "required", "phone number is required")
     text = "".join(unicodedata.normalize("NFKC", str(raw)).lower().split())

@@ -164,7 +164,7 @@ ROSTER = SheetLayout(
             "填写人员时必填",
             "文本，最多100个字符",
             "张三",
-            "姓名至备注各列全部为空时，本行只登记房屋（空置房）",
+            "姓名和身份证号都为空（或姓名、备注填“空置”）时，本行只登记房屋（空置房）",
             ("居民姓名",),
         ),
         Column(
@@ -180,9 +180,9 @@ ROSTER = SheetLayout(
             "phone",
             "手机号",
             "否",
-            "11位手机号，可带 +86",
+            "11位手机号，可带 +86；或固定电话，如 0591-87654321、87654321",
             "13812345678",
-            "留空表示不修改系统中已有的手机号",
+            "留空或填“无”表示不修改系统中已有的号码；填了多个号码时只导入第一个，并提示",
             ("手机", "手机号码", "联系电话", "电话"),
         ),
         Column(
@@ -191,7 +191,8 @@ ROSTER = SheetLayout(
             "否",
             "见“与户主关系”可选值",
             "户主",
-            "留空时新绑定记为“其他”，已有绑定保持不变",
+            "留空时新绑定记为“其他”，已有绑定保持不变；户口本上的孙女、儿媳、女婿、兄弟姐妹等"
+            "记为“家庭成员”，无法识别的称谓记为“其他”并提示",
             ("关系", "户主关系"),
         ),
         Column(
@@ -354,14 +355,20 @@ class HeaderMap:
         return tuple(k for k in self.layout.required_keys if k not in self.positions)
 
 
+_cached_header = functools.lru_cache(maxsize=4096)(normalize_header)
+
+
 def repeats_header(layout: SheetLayout, values: Mapping[str, object]) -> bool:
     """Whether a data row is the sheet's header again (pasted above each block or page): its
     first required column and at least half of its known columns hold their own headers."""
     lookup = _lookup_of(layout)
     first = layout.required_keys[0]
     cell = values.get(first)
-    # Cheap refusal first: this runs for every row of every sheet.
-    if not isinstance(cell, str) or len(cell) > 40 or lookup.get(normalize_header(cell)) != first:
+    # Cheap refusals first: this runs for every row of every sheet. No header starts with a
+    # digit (an ID number does); grid codes repeat down a sheet, so their normal form is cached.
+    if not isinstance(cell, str) or len(cell) > 40 or cell[:1].isdigit():
+        return False
+    if lookup.get(_cached_header(cell)) != first:
         return False
     own = sum(
         1

@@ -238,11 +238,11 @@ def _phone(values: Cells, kept_aside: list[FieldError], notices: list[FieldError
     if raw is None:
         return None
     parts = [p for p in _PHONE_SEPARATORS.split(raw) if p.strip()]
-    if len(parts) == 1 and isinstance(normalize_phone(raw), FieldError):
-        words = raw.split()  # "13800000001 13900000002": two numbers a space apart
-        if len(words) > 1 and not isinstance(normalize_phone(words[0]), FieldError):
-            parts = words
     number = normalize_phone(parts[0])
+    if len(parts) == 1 and isinstance(number, FieldError):
+        words = raw.split()  # "13800000001 13900000002": two numbers a space apart
+        if len(words) > 1 and not isinstance(first := normalize_phone(words[0]), FieldError):
+            parts, number = words, first
     if isinstance(number, FieldError):
         kept_aside.append(FieldError("phone", number.code, number.message, number.params))
         return None
