@@ -42,7 +42,14 @@ from sync_server.importer import cells
 from sync_server.importer.feed import ChangeSink, NoChanges
 from sync_server.importer.layout import Column, SheetLayout
 from sync_server.importer.reader import DataRow, open_sheets
-from sync_server.importer.report import RowError, Where, row_error, row_warning, write_errors_csv
+from sync_server.importer.report import (
+    RowError,
+    Where,
+    id_converted,
+    row_error,
+    row_warning,
+    write_errors_csv,
+)
 from sync_server.models import (
     Binding,
     Campaign,
@@ -310,16 +317,7 @@ def _tell_conversion(job: _Import, where: Where, value: object, id_number: str) 
         return
     shown = normalize_id_number(value)
     if len(shown) == 15 and id_number != shown:
-        job.report.warn(
-            where,
-            FieldError(
-                "id_number",
-                "id_converted",
-                f"the old 15-digit number {shown} was converted to its 18 digits {id_number}",
-                {"value": shown, "id_number": id_number},
-            ),
-            kept_aside=False,
-        )
+        job.report.warn(where, id_converted(shown, id_number), kept_aside=False)
 
 
 def _id_number(job: _Import, value: object) -> str | FieldError:

@@ -31,7 +31,7 @@ from sync_server.importer.layout import (
     TAGS_CLEAR,
     VACANT_WORDS,
 )
-from sync_server.importer.report import Where
+from sync_server.importer.report import Where, id_converted
 
 _TAG_SEPARATORS = re.compile(r"[,，、;；|\s]+")
 _PHONE_SEPARATORS = re.compile(r"[,，、;；/|]+|或")
@@ -189,15 +189,7 @@ def _parse_person(
         else:
             info = parsed
             if info.converted_from:
-                notices.append(
-                    FieldError(
-                        "id_number",
-                        "id_converted",
-                        f"the old 15-digit number {info.converted_from} was converted to its "
-                        f"18 digits {info.id_number}",
-                        {"value": info.converted_from, "id_number": info.id_number},
-                    )
-                )
+                notices.append(id_converted(info.converted_from, info.id_number))
     phone = _phone(values, kept_aside, notices)
     relation = _relation(values, notices)
     status = _choice(values, "residence_status", RESIDENCE_STATUS_ZH, STATUS_ALIASES, kept_aside)
@@ -299,18 +291,18 @@ def _choice(
     key: str,
     table: dict[str, str],
     aliases: dict[str, str],
-    errors: list[FieldError],
+    problems: list[FieldError],
 ) -> str | None:
     raw = _optional(values.get(key))
     if raw is None:
         return None
     value = enum_value(raw, table, aliases)
     if value is None:
-        errors.append(_bad_choice(key, raw, table))
+        problems.append(_bad_choice(key, raw, table))
     return value
 
 
-def _tags(values: Cells, errors: list[FieldError]) -> tuple[str, ...] | None:
+def _tags(values: Cells, problems: list[FieldError]) -> tuple[str, ...] | None:
     raw = cells.text(values.get("tags"))
     if not raw:
         return None
@@ -320,7 +312,7 @@ def _tags(values: Cells, errors: list[FieldError]) -> tuple[str, ...] | None:
     for part in filter(None, _TAG_SEPARATORS.split(raw)):
         value = enum_value(part, TAG_ZH, TAG_ALIASES)
         if value is None:
-            errors.append(_bad_choice("tags", part, TAG_ZH))
+            problems.append(_bad_choice("tags", part, TAG_ZH))
         else:
             found.add(value)
     if not found:

@@ -326,6 +326,41 @@ def test_empty_optional_cells_keep_what_the_system_has(session: Session, tmp_pat
     assert report.counts["residents"]["updated"] == 0
 
 
+@pytest.mark.parametrize("none", ["无", "没有", "/", "-"])
+def test_none_words_in_optional_cells_keep_what_the_system_has(
+    session: Session, tmp_path: Path, none: str
+) -> None:
+    run(session, sample_files(tmp_path, "csv"))
+    rows = roster_rows()
+    rows[0][9] = none  # phone
+    rows[0][11] = none  # residence status
+
+    report = run(session, sample_files(tmp_path, "csv", rows))
+
+    assert (resident(session, 1).phone, resident(session, 1).version) == ("13800000001", 1)
+    assert report.counts["residents"]["updated"] == 0
+    assert [w for w in report.warnings if w.row == 2] == []  # "nothing here" is no mistake
+
+
+def test_rows_without_a_person_list_vacant_houses(session: Session, tmp_path: Path) -> None:
+    run(session, sample_files(tmp_path, "csv"))
+    rows = [
+        [*ROSTER_HEADER, "备注"],
+        flat(G1, "12号", "1幢", "1单元", "401", "空置"),  # 2: 空置 written as the name
+        flat(G1, "12号", "1幢", "1单元", "402", "", "", "13800000402", "户主"),  # 3: no one
+        [*flat(G1, "12号", "1幢", "1单元", "403"), "空房"],  # 4: a note says so
+    ]
+    path = write_csv(tmp_path / "vacant_人房.csv", rows)
+
+    report = run(session, [path])
+
+    assert report.errors == []
+    assert report.counts["houses"]["created"] == 3 and report.counts["residents"]["created"] == 0
+    [warning] = report.warnings
+    assert (warning.row, warning.code) == (3, "person_columns_ignored")
+    assert "手机号、与户主关系" in warning.reason_zh
+
+
 def test_a_move_closes_the_old_binding_and_opens_a_new_one(
     session: Session, tmp_path: Path
 ) -> None:
