@@ -22,6 +22,7 @@ ZH: dict[str, str] = {
     "phone_characters": "手机号只能包含数字",
     "phone_length": "手机号应为11位，当前为{length}位",
     "phone_prefix": "手机号应以13-19开头，当前为{prefix}",
+    "phone_format": "电话号码“{value}”无效：应为11位手机号，或固定电话（如0591-87654321、87654321）",
     "choice": "{field_zh}的值“{value}”无效，可选：{choices}",
     "date_format": "{field_zh}“{value}”不是有效日期（应为 YYYY-MM-DD）",
     "too_long": "{field_zh}过长（最多{max}个字符）",

@@ -513,7 +513,8 @@ class CampaignProgress(WireModel):
 
 
 class ImportRowError(WireModel):
-    """One rejected row of an imported file, as the user finds it in Excel."""
+    """One row of an imported file, as the user finds it in Excel: rejected (in `errors`) or
+    imported with a warning (in `warnings`)."""
 
     sheet: str
     row: int = Field(description="1-based, header row included; 0 = the whole file")
@@ -534,4 +535,12 @@ class CompletionImportResult(WireModel):
     residents_completed: int = Field(description="residents newly marked as completed")
     error_counts: dict[str, int] = Field(description="rejected rows per error code")
     errors: list[ImportRowError] = Field(description="the first rejected rows, in file order")
+    warnings: list[ImportRowError] = Field(
+        default_factory=list,
+        description="the first rows imported with a warning (a detail left out, an old ID "
+        "number converted), in file order",
+    )
+    ignored_columns: list[str] = Field(
+        default_factory=list, description="headers that are not in the format, each once"
+    )
     notes: list[str]

@@ -39,7 +39,10 @@ _KINDS = {
 }
 _SPECIAL = {
     ("resident", "id_number"): "18-character 身份证号, checksum verified (`X` last)",
-    ("resident", "phone"): "mainland mobile, 11 digits (normalised)",
+    ("resident", "phone"): (
+        "contact number: a mainland mobile (11 digits) or a landline (`0591-87654321`, "
+        "`87654321`, `…转8001`), normalised"
+    ),
     ("visit", "visited_at"): "the device's local date-time, e.g. `2026-11-28T10:15+08:00`",
 }
 

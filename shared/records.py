@@ -24,7 +24,7 @@ from shared.schema import (
     FieldSpec,
     zh_to_enum,
 )
-from shared.validation import normalize_mobile, parse_id_number
+from shared.validation import normalize_phone, parse_id_number
 
 # Which entity a reference field points at.
 REFERENCES: dict[str, str] = {
@@ -167,7 +167,7 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any, today: date) -> Any:
         info = parse_id_number(raw, field=name, today=today)
         return info if isinstance(info, FieldError) else info.id_number
     if name == "phone":
-        return normalize_mobile(raw, field=name)
+        return normalize_phone(raw, field=name)
     if (entity, name) in _ENTITY_CHOICES:
         return _choice(name, raw, _ENTITY_CHOICES[(entity, name)])
     if name in _CHOICES:

@@ -1,4 +1,5 @@
-"""Validators for residents' identity data: ID numbers (GB 11643-1999) and mainland mobile numbers.
+"""Validators for residents' identity data: ID numbers (GB 11643-1999) and contact numbers
+(mainland mobiles and landlines).
 
 Each validator returns a normalised value or a `FieldError` naming the field and saying why; the
 server, the importer and the app all call these, so one rule holds everywhere.
@@ -27,6 +28,12 @@ PROVINCE_CODES = frozenset(
 )  # fmt: skip
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# A landline: an optional area code (010, 02x, or 0 and three digits), a local number of 7-8
+# digits that never starts with 0 or 1, and an optional extension (转8001, -8001, ext 8001, #8001).
+_LANDLINE = re.compile(
+    r"^(?:(0(?:10|2\d|[3-9]\d{2}))-?)?([2-9]\d{6,7})(?:(?:-|转|ext\.?|x|#)(\d{1,6}))?$"
+)
+_AREA_IN_PARENS = re.compile(r"^\((\+?\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -207,6 +214,42 @@ def normalize_mobile(raw: object, *, field: str = "phone") -> str | FieldError:
             {"prefix": value[:2]},
         )
     return value
+
+
+def normalize_phone(raw: object, *, field: str = "phone") -> str | FieldError:
+    """A contact number: a mainland mobile (stored as its 11 digits) or a landline, stored as
+    `0591-87654321`, `87654321` (no area code given) or `0591-87654321转8001`.
+
+    Offices and households list landlines as contact numbers as often as mobiles, so a
+    resident's one phone field holds either (a number starting with 1 is judged as a mobile).
+    """
+    if isinstance(raw, str) and _MOBILE.fullmatch(raw):
+        return raw  # the common case, already in its stored form: nothing to clean
+    if raw is None or str(raw).strip() == "":
+        return FieldError(field, "required", "phone number is required")
+    text = "".join(unicodedata.normalize("NFKC", str(raw)).lower().split())
+    text = _AREA_IN_PARENS.sub(r"\1-", text)  # (0591)87654321
+    international = text.startswith(("+86", "0086"))
+    if international:
+        text = text.removeprefix("+86").removeprefix("0086").lstrip("-")
+    if text.replace("-", "").startswith("1"):
+        return normalize_mobile(text, field=field)
+    if international:
+        text = "0" + text  # +86 591 87654321: the area code loses its 0 abroad
+    # A local number written in groups (0591-8765-4321) reads as one number, not an extension.
+    found = _LANDLINE.match(text) or _LANDLINE.match(text.replace("-", ""))
+    if found is None:
+        shown = str(raw).strip()
+        return FieldError(
+            field,
+            "phone_format",
+            f"{shown!r} is neither a mobile number (11 digits) nor a landline (an area code "
+            "and 7-8 digits, such as 0591-87654321)",
+            {"value": shown},
+        )
+    area, local, extension = found.groups()
+    number = f"{area}-{local}" if area else local
+    return f"{number}转{extension}" if extension else number
 
 
 def mask_id_number(value: str | None) -> str:

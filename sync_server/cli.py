@@ -5,6 +5,7 @@ Every command works on the database named by DATABASE_URL (default: SQLite under
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +21,7 @@ from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.errors import DomainError
 
 if TYPE_CHECKING:
+    from sync_server.importer.report import RowError
     from sync_server.seed.demo import DemoLogin
 
 app = typer.Typer(
@@ -36,6 +38,7 @@ app.add_typer(import_app, name="import")
 
 console = Console()
 err = Console(stderr=True)
+_SHOWN = 200  # an import's errors or warnings printed; more go to a CSV
 
 
 def _settings() -> Settings:
@@ -67,17 +70,22 @@ def db_upgrade() -> None:
     console.print(f"database is up to date: {_safe_url(settings)}")
 
 
-def _audit_cli(session: Session, action: str, **fields: Any) -> None:
-    """An audit event for a command run on the server itself: no account, so the OS user."""
+def _cli_user() -> str:
+    """Who runs a command on the server itself, for the audit trail: no account, so the OS user."""
     import getpass
-
-    from sync_server.services import audit
 
     try:
         who = getpass.getuser()
     except (KeyError, OSError):  # no name for the uid (a bare container)
         who = "?"
-    audit.record(session, action, username=f"cli:{who}", via="cli", **fields)
+    return f"cli:{who}"
+
+
+def _audit_cli(session: Session, action: str, **fields: Any) -> None:
+    """An audit event for a command run on the server itself."""
+    from sync_server.services import audit
+
+    audit.record(session, action, username=_cli_user(), via="cli", **fields)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -244,11 +252,8 @@ def import_grid(
     dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
 ) -> None:
     """Load grid base data (grids, buildings, houses, residents, bindings) from Excel or CSV."""
-    from sync_server.db import begin_write
-    from sync_server.importer import import_grid as run_import
     from sync_server.importer import write_template
-    from sync_server.services.audit import Action
-    from sync_server.services.changes import ChangeSet, commit_changes
+    from sync_server.services.imports import Actor, import_base_data
 
     if template is not None:
         write_template(template)
@@ -264,28 +269,15 @@ def import_grid(
     settings = _settings()
     _migrate(settings)
     engine = make_engine(settings)
-    factory = make_sessionmaker(engine)
     try:
-        with factory() as session, session.begin():
-            begin_write(session)
-            changes = ChangeSet()
-            report = run_import(
-                session=session, paths=list(files), changes=changes, now=settings.clock().now()
+        with transaction(make_sessionmaker(engine)) as session:
+            report = import_base_data(
+                session=session,
+                paths=list(files),
+                actor=Actor(via="cli", username=_cli_user()),
+                now=settings.clock().now(),
+                dry_run=dry_run,
             )
-            if dry_run:
-                session.rollback()
-            else:
-                _audit_cli(
-                    session,
-                    Action.IMPORT,
-                    kind="grid",
-                    files=[f.name for f in files],
-                    rows_read=report.rows_read,
-                    rejected=len(report.errors),
-                    counts=report.counts,
-                )
-                # Devices pull what the import created or changed, like any other change.
-                commit_changes(session=session, changes=changes)
     finally:
         engine.dispose()
     table = Table(title="Import / 导入结果" + (" (dry run, nothing written)" if dry_run else ""))
@@ -299,16 +291,37 @@ def import_grid(
             str(counts.get("unchanged", 0)),
         )
     console.print(table)
-    for line in report.summary_lines():
-        console.print(line)
-    for e in report.errors[:200]:
-        err.print(f"  {e}")
-    if len(report.errors) > 200:
+    _print_report(
+        [*report.summary_lines(), *report.notes],
+        (report.errors, len(report.errors)),
+        (report.warnings, len(report.warnings)),
+    )
+    if len(report.errors) > _SHOWN or len(report.warnings) > _SHOWN:
         errors_csv = Path(f"{files[0].stem}-errors.csv")
         report.write_errors_csv(errors_csv)
-        err.print(f"  ... and {len(report.errors) - 200} more; all errors written to {errors_csv}")
+        err.print(f"  ... more than {_SHOWN}; all errors and warnings written to {errors_csv}")
     if report.errors:
         raise typer.Exit(1)
+
+
+def _print_report(
+    lines: list[str],
+    errors: tuple[Sequence[RowError], int],
+    warnings: tuple[Sequence[RowError], int],
+) -> None:
+    """An import's summary, then its refused rows and its rows imported with a warning (each
+    as the rows kept and their total). The file's own text is printed whole on one line each
+    (soft_wrap) and never read as rich markup."""
+    for line in lines:
+        console.print(line, markup=False, soft_wrap=True)
+    for (rows, total), title in (
+        (errors, "错误 / errors ({n}), 这些行未导入 / rows not imported:"),
+        (warnings, "警告 / warnings ({n}), 这些行已导入 / rows imported:"),
+    ):
+        if total:
+            err.print(title.format(n=total), markup=False)
+        for row in rows[:_SHOWN]:
+            err.print(f"  {row}", markup=False, soft_wrap=True)
 
 
 @import_app.command("completions")
@@ -318,11 +331,8 @@ def import_completions(
     dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
 ) -> None:
     """Load a campaign's platform completion data (ID number, time, place) from CSV or Excel."""
-    from sync_server.db import begin_write
-    from sync_server.importer.completions import import_completions as run_import
     from sync_server.models import Campaign
-    from sync_server.services.audit import Action
-    from sync_server.services.changes import ChangeSet, commit_changes
+    from sync_server.services.imports import Actor, import_completion_file
 
     if not file.exists():
         err.print(f"[red]{file}: no such file[/red]")
@@ -331,53 +341,38 @@ def import_completions(
     _migrate(settings)
     engine = make_engine(settings)
     try:
-        with make_sessionmaker(engine)() as session, session.begin():
-            begin_write(session)
+        with transaction(make_sessionmaker(engine)) as session:
             found = session.get(Campaign, campaign) or session.scalar(
                 select(Campaign).where(Campaign.name == campaign, Campaign.deleted.is_(False))
             )
             if found is None or found.deleted:
                 err.print(f"[red]no campaign has the id or name {campaign!r}[/red]")
                 raise typer.Exit(1)
-            changes = ChangeSet()
             with _progress() as progress:
                 progress.add_task(f"importing into {found.name}", total=None)
-                report = run_import(
+                report = import_completion_file(
                     session=session,
                     campaign=found,
                     path=file,
-                    changes=changes,
+                    file_name=file.name,
+                    actor=Actor(via="cli", username=_cli_user()),
                     now=settings.clock().now(),
+                    dry_run=dry_run,
                 )
-            if dry_run:
-                session.rollback()
-            else:
-                _audit_cli(
-                    session,
-                    Action.IMPORT,
-                    kind="completions",
-                    campaign_id=found.id,
-                    files=[file.name],
-                    batch_id=report.batch_id,
-                    rows_read=report.rows_read,
-                    imported=report.imported,
-                    rejected=report.rejected_rows,
-                )
-                # Devices pull the newly completed residents like any other change.
-                commit_changes(session=session, changes=changes)
     finally:
         engine.dispose()
     suffix = " (dry run, nothing written)" if dry_run else ""
-    for line in report.summary_lines():
-        console.print(line + suffix)
-    for e in report.errors[:200]:
-        err.print(f"  {e}")
-    if report.errors_total > 200:
+    _print_report(
+        [line + suffix for line in report.summary_lines()] + report.notes,
+        (report.errors, report.errors_total),
+        (report.warnings, report.warnings_total),
+    )
+    if report.errors_total > _SHOWN or report.warnings_total > _SHOWN:
         errors_csv = Path(f"{file.stem}-errors.csv")
         report.write_errors_csv(errors_csv)
         err.print(
-            f"  ... {report.errors_total} errors in all; the first {len(report.errors)} "
-            f"are written to {errors_csv}"
+            f"  ... {report.errors_total} errors and {report.warnings_total} warnings in all; "
+            f"the first {len(report.errors)} and {len(report.warnings)} are written to {errors_csv}"
         )
     if report.errors_total:
         raise typer.Exit(1)

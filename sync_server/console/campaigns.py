@@ -3,7 +3,7 @@
 The dashboard's progress bars and missed counts, the campaign pages and the missed-list export
 ask this port, never the campaign modules directly. `_CampaignServices` adapts
 `services.campaigns` (create, list, get), `queries.campaign_progress` (targets, completed,
-settled and missed per node, the missed list), `importer.completions` and `exports.missed`.
+settled and missed per node, the missed list), `services.imports` and `exports.missed`.
 When `campaign_port()` returns None the console hides every campaign feature.
 
 The counts and the missed list are those of the API and of the phones (one `sweep`), so a
@@ -25,12 +25,10 @@ from shared.errors import ValidationFailed
 from shared.schema import Role
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
-from sync_server.importer.completions import import_completions
 from sync_server.models import Campaign, GridNode, User
 from sync_server.queries.campaign_progress import missed_rows, sweep_under
-from sync_server.services import audit
 from sync_server.services import campaigns as campaign_service
-from sync_server.services.changes import ChangeSet, commit_changes
+from sync_server.services.imports import Actor, import_completion_file
 
 
 @dataclass(frozen=True)
@@ -75,6 +73,8 @@ class CompletionImport:
     duplicates: int
     rejected: int
     errors: list[str]
+    warnings: list[str]  # rows imported all the same
+    ignored_columns: list[str]
 
 
 class CampaignPort(Protocol):
@@ -237,32 +237,14 @@ class _CampaignServices:
         campaign = campaign_service.get_campaign(
             session=session, user=user, campaign_id=campaign_id
         )
-        changes = ChangeSet()
-        report = import_completions(
+        report = import_completion_file(
             session=session,
             campaign=campaign,
             path=path,
             file_name=file_name,
-            user_id=user.id,
-            changes=changes,
+            actor=Actor(via="console", user=user, ip=ip),
             now=now,
         )
-        audit.record(
-            session,
-            audit.Action.IMPORT,
-            user=user,
-            ip=ip,
-            kind="completions",
-            via="console",
-            campaign_id=campaign.id,
-            files=[report.file_name],
-            batch_id=report.batch_id,
-            rows_read=report.rows_read,
-            imported=report.imported,
-            rejected=report.rejected_rows,
-        )
-        # Phones pull the new completion marks like any other change (the last write).
-        commit_changes(session=session, changes=changes)
         return CompletionImport(
             file_name=report.file_name,
             rows_read=report.rows_read,
@@ -270,6 +252,8 @@ class _CampaignServices:
             duplicates=report.duplicates,
             rejected=report.rejected_rows,
             errors=[str(e) for e in report.errors],
+            warnings=[str(w) for w in report.warnings],
+            ignored_columns=report.ignored_columns,
         )
 
 

@@ -421,6 +421,17 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "另有 {n} 个错误未显示，请修改后重新导入",
         "{n} more errors not shown; fix and import again",
     ),
+    "import.warnings": ("警告（{n}）", "Warnings ({n})"),
+    "import.warnings_hint": (
+        "这些行已导入；所列的值未导入或已按说明转换，请在原表中核对",
+        "These rows were imported; the values named were left out or converted as said: "
+        "check them in your sheet",
+    ),
+    "import.more_warnings": ("另有 {n} 个警告未显示", "{n} more warnings not shown"),
+    "import.ignored_columns": (
+        "以下列不属于导入格式，已忽略：",
+        "Columns not in the import format, ignored: ",
+    ),
     # campaigns
     "campaigns.title": ("活动", "Campaigns"),
     "campaigns.unavailable": (

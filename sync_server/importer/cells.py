@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from typing import TypeGuard
+
+from openpyxl.utils.datetime import from_excel
 
 from shared.errors import FieldError
 from shared.validation import excel_damage, normalize_id_number
@@ -18,9 +21,8 @@ _DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2}
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _LEVEL_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 _LEVEL_TEXT = re.compile(r"^([1-5一二三四五])(?:级(?:网格)?)?$")
-# Excel's day 0 is 1899-12-30 (its 1900 leap-year bug folded in); serials in this range are
-# 1954-2119, so a real date typed into a cell formatted as a number still reads as a date.
-_EXCEL_EPOCH = date(1899, 12, 30)
+# Serials in this range are 1954-2119, so a real date typed into a cell formatted as a number
+# still reads as a date.
 _EXCEL_SERIALS = range(20000, 80000)
 
 
@@ -118,8 +120,24 @@ def _from_number(value: float) -> date | None:
             except ValueError:
                 return None
         if n in _EXCEL_SERIALS:
-            return _EXCEL_EPOCH + timedelta(days=n)
+            return excel_serial(n).date()
     return None
+
+
+def is_excel_serial(value: object) -> TypeGuard[int | float]:
+    """Whether a numeric cell can be an Excel date (1954-2119) rather than some other number."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and _EXCEL_SERIALS.start <= value < _EXCEL_SERIALS.stop
+    )
+
+
+def excel_serial(value: float) -> datetime:
+    """An Excel serial date-time as a naive datetime, to the second (openpyxl's conversion:
+    day 0 is 1899-12-30, Excel's 1900 leap-year bug folded in)."""
+    moment = from_excel(value)
+    return (moment + timedelta(microseconds=500_000)).replace(microsecond=0)
 
 
 def _bad_date(field: str, raw: str) -> FieldError:

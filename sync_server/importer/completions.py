@@ -37,12 +37,19 @@ from sqlalchemy.orm import Session
 
 from shared.clock import CHINA_TIME
 from shared.errors import FieldError
-from shared.validation import parse_id_number
+from shared.validation import normalize_id_number, parse_id_number
 from sync_server.importer import cells
 from sync_server.importer.feed import ChangeSink, NoChanges
 from sync_server.importer.layout import Column, SheetLayout
 from sync_server.importer.reader import DataRow, open_sheets
-from sync_server.importer.report import RowError, Where, row_error, write_errors_csv
+from sync_server.importer.report import (
+    RowError,
+    Where,
+    id_converted,
+    row_error,
+    row_warning,
+    write_errors_csv,
+)
 from sync_server.models import (
     Binding,
     Campaign,
@@ -102,7 +109,6 @@ _CHINA_OFFSET = timedelta(hours=8)
 _SQLITE_CACHE_KIB = 128 * 1024
 # Fixed forever: a mark's id is derived from its campaign and resident.
 _MARK_NAMESPACE = uuid.UUID("6f1d3f0e-5a57-4a8e-9d0b-3c1e2f4a7b11")
-_EXCEL_EPOCH = datetime(1899, 12, 30)
 _LOOSE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[\sT]*(\d{1,2})\s*[:：时]\s*(\d{1,2})"
@@ -130,7 +136,10 @@ class CompletionReport:
     residents_completed: int = 0
     errors: list[RowError] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
     error_counts: Counter[str] = field(default_factory=Counter)
+    warnings: list[RowError] = field(default_factory=list)  # imported rows; the first kept
+    warnings_total: int = 0
     notes: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)  # each header once
 
     @property
     def errors_total(self) -> int:
@@ -141,6 +150,11 @@ class CompletionReport:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(row_error(where, error))
 
+    def warn(self, where: Where, warning: FieldError, *, kept_aside: bool) -> None:
+        self.warnings_total += 1
+        if len(self.warnings) < MAX_ERRORS_KEPT:
+            self.warnings.append(row_warning(where, warning, kept_aside=kept_aside))
+
     def summary_lines(self) -> list[str]:
         lines = [
             f"读取 {self.rows_read} 行：导入 {self.imported} 条，已导入过 {self.duplicates} 条，"
@@ -149,10 +163,14 @@ class CompletionReport:
         ]
         if self.errors_total > len(self.errors):
             lines.append(f"共 {self.errors_total} 个错误，仅列出前 {len(self.errors)} 个")
+        if self.warnings_total:
+            lines.append(f"{self.warnings_total} 个警告（这些行已导入）")
+        if self.ignored_columns:
+            lines.append("已忽略的列（不属于导入格式）：" + "、".join(self.ignored_columns))
         return lines
 
     def write_errors_csv(self, path: Path) -> None:
-        write_errors_csv(path, self.errors)
+        write_errors_csv(path, [*self.errors, *self.warnings])
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,13 +298,26 @@ def _parse(job: _Import, data: DataRow) -> _Row | None:
         if isinstance(raw_place, str) and len(job.places) < 100_000:
             job.places[raw_place] = place  # the same few sites repeat all through a file
     too_long = cells.too_long("place", place, _PLACE_MAX)
-    if too_long is not None:
-        job.report.add(data.where, too_long)
-        ok = False
     if not ok:
         return None
     assert isinstance(id_number, str) and isinstance(moment, datetime)
+    if too_long is not None:
+        # The place is a detail: the completion counts without it.
+        job.report.warn(data.where, too_long, kept_aside=True)
+        place = ""
+    if value_id := values.get("id_number"):
+        _tell_conversion(job, data.where, value_id, id_number)
     return _Row(data.where, id_number, moment, place)
+
+
+def _tell_conversion(job: _Import, where: Where, value: object, id_number: str) -> None:
+    """A warning for an old 15-digit number read as its 18 digits (most rows skip at once: the
+    cell already is the stored form)."""
+    if value == id_number:
+        return
+    shown = normalize_id_number(value)
+    if len(shown) == 15 and id_number != shown:
+        job.report.warn(where, id_converted(shown, id_number), kept_aside=False)
 
 
 def _id_number(job: _Import, value: object) -> str | FieldError:
@@ -362,9 +393,8 @@ def _local_or_aware(value: object) -> datetime | None:
         return value
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day)
-    if isinstance(value, int | float) and 20000 <= value < 80000:
-        # An Excel serial date-time (1954-2119), to the second.
-        return _EXCEL_EPOCH + timedelta(seconds=round(float(value) * 86400))
+    if cells.is_excel_serial(value):
+        return cells.excel_serial(value)
     return _from_text(cells.text(value))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH
@@ -164,7 +164,7 @@ ROSTER = SheetLayout(
             "填写人员时必填",
             "文本，最多100个字符",
             "张三",
-            "姓名至备注各列全部为空时，本行只登记房屋（空置房）",
+            "姓名和身份证号都为空（或姓名、备注填“空置”）时，本行只登记房屋（空置房）",
             ("居民姓名",),
         ),
         Column(
@@ -180,9 +180,9 @@ ROSTER = SheetLayout(
             "phone",
             "手机号",
             "否",
-            "11位手机号，可带 +86",
+            "11位手机号，可带 +86；或固定电话，如 0591-87654321、87654321",
             "13812345678",
-            "留空表示不修改系统中已有的手机号",
+            "留空或填“无”表示不修改系统中已有的号码；填了多个号码时只导入第一个，并提示",
             ("手机", "手机号码", "联系电话", "电话"),
         ),
         Column(
@@ -191,7 +191,8 @@ ROSTER = SheetLayout(
             "否",
             "见“与户主关系”可选值",
             "户主",
-            "留空时新绑定记为“其他”，已有绑定保持不变",
+            "留空时新绑定记为“其他”，已有绑定保持不变；户口本上的孙女、儿媳、女婿、兄弟姐妹等"
+            "记为“家庭成员”，无法识别的称谓记为“其他”并提示",
             ("关系", "户主关系"),
         ),
         Column(
@@ -246,22 +247,44 @@ PERSON_KEYS = (
 )
 ADDRESS_KEYS = ("road", "lane", "number", "building")
 
-# Words offices write for the enumerations besides the labels in shared.schema.
+# Words offices write for the enumerations besides the labels in shared.schema. The relations
+# of a household register (户口本, GB/T 4761) map onto the schema's seven: the head's spouse,
+# children and parents to theirs, every other relative to 家庭成员, which is what the schema
+# keeps for them. A word not listed becomes 其他 with a warning naming it (rows.py).
+_KIN = (
+    "孙子", "孙女", "外孙", "外孙子", "外孙女", "孙子女", "外孙子女", "曾孙", "曾孙子", "曾孙女",
+    "儿媳", "媳妇", "女婿", "孙媳妇", "孙女婿", "兄弟姐妹", "兄弟", "姐妹", "兄", "弟", "姐", "妹",
+    "哥哥", "弟弟", "姐姐", "妹妹", "嫂", "嫂子", "弟媳", "姐夫", "妹夫", "祖父母", "祖父", "祖母",
+    "外祖父母", "外祖父", "外祖母", "爷爷", "奶奶", "外公", "外婆", "公公", "婆婆", "岳父", "岳母",
+    "公婆", "岳父母", "侄子", "侄女", "外甥", "外甥女", "亲属", "其他亲属", "家属",
+)  # fmt: skip
+_CHILDREN = (
+    "子", "女", "儿子", "女儿", "长子", "次子", "三子", "四子", "长女", "次女", "三女", "四女",
+    "独生子", "独生女", "养子", "养女", "继子", "继女", "之子", "之女",
+)  # fmt: skip
 RELATION_ALIASES: dict[str, str] = {
     "本人": "head",
+    "户主本人": "head",
     "妻": "spouse",
     "夫": "spouse",
     "妻子": "spouse",
     "丈夫": "spouse",
-    "子": "child",
-    "女": "child",
-    "儿子": "child",
-    "女儿": "child",
+    "爱人": "spouse",
+    "老伴": "spouse",
+    **dict.fromkeys(_CHILDREN, "child"),
     "父亲": "parent",
     "母亲": "parent",
+    "父": "parent",
+    "母": "parent",
+    "继父": "parent",
+    "继母": "parent",
+    "养父": "parent",
+    "养母": "parent",
     "成员": "member",
+    **dict.fromkeys(_KIN, "member"),
     "租客": "tenant",
     "承租人": "tenant",
+    "非亲属": "other",
 }
 STATUS_ALIASES: dict[str, str] = {
     "户籍": "permanent",
@@ -273,7 +296,12 @@ STATUS_ALIASES: dict[str, str] = {
     "已故": "deceased",
 }
 TAG_ALIASES: dict[str, str] = {"独居": "elderly_alone", "残疾人": "disabled"}
-TAGS_CLEAR = ("无", "none")
+# What offices write for "nothing here" in an optional column: no value from this row (a phone
+# or a note already in the system stays), except 特殊人群, where it clears the tags.
+NONE_WORDS = frozenset({"无", "没有", "暂无", "/", "-", "—", "——", "none", "n/a", "null"})
+TAGS_CLEAR = NONE_WORDS
+# A house listed with no person: these in 姓名 or 备注, with no ID number, mean it stands empty.
+VACANT_WORDS = frozenset({"空置", "空置房", "空房", "空户", "空", "无人居住", "闲置", "空关"})
 
 ENUMERATIONS: tuple[tuple[str, dict[str, str], dict[str, str]], ...] = (
     ("relation", RELATION_ZH, RELATION_ALIASES),
@@ -325,6 +353,29 @@ class HeaderMap:
     @property
     def missing(self) -> tuple[str, ...]:
         return tuple(k for k in self.layout.required_keys if k not in self.positions)
+
+
+_cached_header = functools.lru_cache(maxsize=4096)(normalize_header)
+
+
+def repeats_header(layout: SheetLayout, values: Mapping[str, object]) -> bool:
+    """Whether a data row is the sheet's header again (pasted above each block or page): its
+    first required column and at least half of its known columns hold their own headers."""
+    lookup = _lookup_of(layout)
+    first = layout.required_keys[0]
+    cell = values.get(first)
+    # Cheap refusals first: this runs for every row of every sheet. No header starts with a
+    # digit (an ID number does); grid codes repeat down a sheet, so their normal form is cached.
+    if not isinstance(cell, str) or len(cell) > 40 or cell[:1].isdigit():
+        return False
+    if lookup.get(_cached_header(cell)) != first:
+        return False
+    own = sum(
+        1
+        for key, v in values.items()
+        if isinstance(v, str) and lookup.get(normalize_header(v)) == key
+    )
+    return own * 2 >= len(values)
 
 
 def map_header(layout: SheetLayout, cells: Sequence[object], header_row: int) -> HeaderMap:

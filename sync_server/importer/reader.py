@@ -43,6 +43,7 @@ from sync_server.importer.layout import (
     layout_for_name,
     map_header,
     normalize_header,
+    repeats_header,
 )
 from sync_server.importer.report import Reporter, Where
 
@@ -118,6 +119,7 @@ class Sheet:
         names = self.column_names()
         positions = list(self.header.positions.items())
         start = self.header.header_row + 1
+        repeated: list[int] = []
         for number, cells in enumerate(
             itertools.islice(self._raw_rows(), self.header.header_row, None), start=start
         ):
@@ -127,7 +129,13 @@ class Sheet:
                     break
             else:
                 continue  # blank rows between blocks are common and mean nothing
+            if repeats_header(self.layout, values):
+                repeated.append(number)  # offices repeat the header above each block or page
+                continue
             yield DataRow(Where(self.name, number, names), values)
+        if repeated:
+            rows = "、".join(str(n) for n in repeated)
+            self._report.notes.append(f"{self.name}：第{rows}行是重复的表头，已跳过")
 
 
 def open_sheets(
@@ -405,8 +413,9 @@ def _recognise(
     found = find_header(head, hint, layouts)
     if found is not None:
         sheet = Sheet(name, found, raw_rows, report)
-        if found.ignored:
-            report.notes.append(f"{name}：以下列不属于导入格式，已忽略：{'、'.join(found.ignored)}")
+        for column in found.ignored:  # each once, however many sheets have it
+            if column not in report.ignored_columns:
+                report.ignored_columns.append(column)
         return sheet
     if hint is not None:
         header_row, cells = next(((n, c) for n, c in head if any(c)), (1, ()))

@@ -1,8 +1,11 @@
-"""What an import tells its user: per-entity counts, every rejected row, and notes.
+"""What an import tells its user: per-entity counts, every rejected row, per-row warnings, the
+columns it ignored, and notes.
 
 A `RowError` points at one cell the way a user finds it in Excel: sheet (or CSV file) name, the
 1-based spreadsheet row number counting the header row, and the column header as written in the
-file. Row 0 means a problem with the whole file or sheet rather than one row.
+file. Row 0 means a problem with the whole file or sheet rather than one row. A warning is a
+`RowError` too, on a row that was imported: an optional detail kept aside, or a value the import
+changed (an old 15-digit ID number, a relation it did not know).
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ IMPORT_ZH: dict[str, str] = {
         "表格可能比系统数据旧，未做迁移"
     ),
     "missing_column": "缺少必需的列“{field_zh}”",
+    # warnings: the row was imported
+    "phone_extra": "{field_zh}填了多个号码，只导入了第一个{value}，未导入：{rest}",
+    "id_converted": "身份证号{value}是15位旧号码，已按国家标准转为18位{id_number}",
+    "relation_other": "{field_zh}“{value}”不在可选值中，已记为“其他”",
+    "person_columns_ignored": "本行没有姓名和身份证号，按空置房登记；{columns}未导入",
     "unknown_sheet": "无法识别的表格：前10行中没有找到{layouts}的表头",
     "file_unreadable": "文件无法读取：{detail}",
     "file_too_large": "文件解压后过大（{detail}），可能是压缩炸弹；请检查文件来源，或分成几个文件导入",
@@ -67,6 +75,12 @@ IMPORT_ZH: dict[str, str] = {
     "outside_window": "{field_zh}{value}不在活动期间（{start}至{end}）",
     "time_future": "{field_zh}{value}晚于当前时间",
 }
+
+
+# Said after a warning whose value was kept aside, so nobody reads the row as refused.
+KEPT_ASIDE_ZH = "（该项未导入，本行其余信息已导入）"
+KEPT_ASIDE_EN = " (this value was not imported; the rest of the row was)"
+LEVEL_ZH = {"error": "错误", "warning": "警告"}
 
 
 def reason_zh(error: FieldError, field_zh: str) -> str:
@@ -91,6 +105,7 @@ class RowError:
     reason: str  # English
     reason_zh: str = ""
     code: str = ""  # stable machine code, e.g. "id_check_digit"
+    level: str = "error"  # "error": the row was not imported; "warning": it was
 
     def __str__(self) -> str:
         where = f"{self.sheet} 第{self.row}行" if self.row else self.sheet
@@ -114,6 +129,7 @@ class Reporter(Protocol):
     """Where the reader reports file-level problems and notes (ImportReport and its kin)."""
 
     notes: list[str]
+    ignored_columns: list[str]
 
     def add(self, where: Where, error: FieldError) -> None: ...
 
@@ -131,13 +147,42 @@ def row_error(where: Where, error: FieldError) -> RowError:
     )
 
 
+def row_warning(where: Where, warning: FieldError, *, kept_aside: bool) -> RowError:
+    """The warning of one FieldError on an imported row; `kept_aside`: its value was dropped."""
+    found = row_error(where, warning)
+    if not kept_aside:
+        return RowError(**{**found.__dict__, "level": "warning"})
+    return RowError(
+        sheet=found.sheet,
+        row=found.row,
+        column=found.column,
+        reason=found.reason + KEPT_ASIDE_EN,
+        reason_zh=found.reason_zh + KEPT_ASIDE_ZH,
+        code=found.code,
+        level="warning",
+    )
+
+
+def id_converted(old: str, new: str) -> FieldError:
+    """The warning for an old 15-digit ID number imported as its 18 digits: the office may want
+    its own sheet fixed."""
+    return FieldError(
+        "id_number",
+        "id_converted",
+        f"the old 15-digit number {old} was converted to its 18 digits {new}",
+        {"value": old, "id_number": new},
+    )
+
+
 def write_errors_csv(path: Path, errors: Iterable[RowError]) -> None:
-    """Write errors as a CSV that Excel opens with Chinese intact (UTF-8 with BOM)."""
+    """Write errors (and warnings) as a CSV that Excel opens with Chinese intact (UTF-8 with
+    BOM); the 级别 column tells a refused row (错误) from an imported one (警告)."""
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["表", "行", "列", "原因", "reason", "code"])
+        writer.writerow(["表", "行", "列", "原因", "reason", "code", "级别"])
         for e in errors:
-            writer.writerow(neutral_row([e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code]))
+            cells = [e.sheet, e.row, e.column, e.reason_zh, e.reason, e.code, LEVEL_ZH[e.level]]
+            writer.writerow(neutral_row(cells))
 
 
 def _empty_counts() -> dict[str, dict[str, int]]:
@@ -154,8 +199,10 @@ class ImportReport:
 
     counts: dict[str, dict[str, int]] = field(default_factory=_empty_counts)
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # on rows that were imported
     rows_read: int = 0
-    notes: list[str] = field(default_factory=list)  # ignored sheets/columns, in Chinese
+    notes: list[str] = field(default_factory=list)  # skipped sheets and rows, in Chinese
+    ignored_columns: list[str] = field(default_factory=list)  # each header once, in file order
 
     @property
     def ok(self) -> bool:
@@ -165,21 +212,32 @@ class ImportReport:
     def rejected_rows(self) -> int:
         return len({(e.sheet, e.row) for e in self.errors if e.row})
 
+    @property
+    def warned_rows(self) -> int:
+        return len({(w.sheet, w.row) for w in self.warnings})
+
     def count(self, entity: str, outcome: str, n: int = 1) -> None:
         self.counts[entity][outcome] += n
 
     def add(self, where: Where, error: FieldError) -> None:
         self.errors.append(row_error(where, error))
 
+    def warn(self, where: Where, warning: FieldError, *, kept_aside: bool = True) -> None:
+        self.warnings.append(row_warning(where, warning, kept_aside=kept_aside))
+
     def summary_lines(self) -> list[str]:
         """Human-readable Chinese summary, one line per entity that was touched."""
         lines = [f"读取 {self.rows_read} 行，{self.rejected_rows} 行有错误未导入"]
+        if self.warnings:
+            lines[0] += f"，{self.warned_rows} 行已导入但有警告"
         for entity in ENTITIES:
             parts = [f"{OUTCOME_ZH[o]} {n}" for o, n in self.counts[entity].items() if n]
             if parts:
                 lines.append(f"{ENTITY_ZH[entity]}：" + "，".join(parts))
+        if self.ignored_columns:
+            lines.append("已忽略的列（不属于导入格式）：" + "、".join(self.ignored_columns))
         return lines
 
     def write_errors_csv(self, path: Path) -> None:
-        """Write the errors as a CSV that Excel opens with Chinese intact (UTF-8 with BOM)."""
-        write_errors_csv(path, self.errors)
+        """Write the errors, then the warnings, as a CSV that Excel opens with Chinese intact."""
+        write_errors_csv(path, [*self.errors, *self.warnings])

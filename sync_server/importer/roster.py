@@ -53,12 +53,6 @@ def load_roster(
             if isinstance(grid, FieldError):
                 report.add(data.where, grid)
                 continue
-            if parsed.person is not None and parsed.person.id_converted_from:
-                # Imported, with word of the change: the office may want its own sheet fixed.
-                report.notes.append(
-                    f"{data.where.describe_zh()}：身份证号 {parsed.person.id_converted_from} "
-                    f"是15位旧号码，已按国家标准转为18位 {parsed.person.id_number}"
-                )
             if parsed.person is not None:
                 id_number = parsed.person.id_number
                 if id_number in first_seen:
@@ -95,6 +89,12 @@ def _write_chunk(
             if stale is not None:
                 report.add(row.where, stale)
                 continue
+        # Told only for rows that are written, with the office's own value, so its sheet can be
+        # fixed for the next import.
+        for warning in row.kept_aside:
+            report.warn(row.where, warning)
+        for notice in row.notices:
+            report.warn(row.where, notice, kept_aside=False)
         house_id = places.ensure_house(row, grid, row.grid_code)
         if person is not None:
             residents.append((person, house_id, grid.id))

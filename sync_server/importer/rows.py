@@ -3,6 +3,10 @@
 Only what can be decided from the row itself is checked here (required cells, formats, ID check
 digit, phone, enumerations, dates). Whether a grid code exists or an ID number repeats depends on
 other rows and the database, and is checked by `grids` and `roster`.
+
+A roster row is refused only for what identifies the house and the person (grid, address, name,
+ID number). A value in an optional column that fails its rule (phone, relation, status, tags,
+move-in date) is kept aside as a warning on the row, and the person is imported without it.
 """
 
 from __future__ import annotations
@@ -13,20 +17,24 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.errors import FieldError
-from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH, zh_to_enum
-from shared.validation import normalize_mobile, parse_id_number
+from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH, Relation, zh_to_enum
+from shared.validation import normalize_phone, parse_id_number
 from sync_server.importer import cells
 from sync_server.importer.layout import (
     ADDRESS_KEYS,
+    NONE_WORDS,
     PERSON_KEYS,
     RELATION_ALIASES,
+    ROSTER,
     STATUS_ALIASES,
     TAG_ALIASES,
     TAGS_CLEAR,
+    VACANT_WORDS,
 )
-from sync_server.importer.report import Where
+from sync_server.importer.report import Where, id_converted
 
 _TAG_SEPARATORS = re.compile(r"[,，、;；|\s]+")
+_PHONE_SEPARATORS = re.compile(r"[,，、;；/|]+|或")
 # Column widths of sync_server.models; longer values would fail the whole batch in PostgreSQL.
 _LIMITS = {
     "code": 64,
@@ -64,7 +72,6 @@ class Person:
     tags: tuple[str, ...] | None  # () clears the tags ("无")
     start_date: date | None
     note: str | None
-    id_converted_from: str | None = None  # an old 15-digit number, as the sheet had it
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,9 @@ class RosterRow:
     unit: str
     room: str
     person: Person | None  # None: the row only records a (possibly vacant) house
+    # Imported all the same: values kept aside (`kept_aside`) or changed by the import (`notices`).
+    kept_aside: tuple[FieldError, ...] = ()
+    notices: tuple[FieldError, ...] = ()
 
 
 Cells = Mapping[str, object]  # column key -> raw cell value
@@ -132,14 +142,40 @@ def parse_roster_row(values: Cells, where: Where, *, today: date) -> RosterRow |
         errors.append(
             FieldError("room", "room_required", "room is required when building or unit is given")
         )
-    person = _parse_person(values, errors, today=today)
+    kept_aside: list[FieldError] = []
+    notices: list[FieldError] = []
+    person = _parse_person(values, errors, kept_aside, notices, today=today)
     if errors:
         return errors
-    return RosterRow(where, grid_code, person=person, **place)
+    return RosterRow(
+        where,
+        grid_code,
+        person=person,
+        kept_aside=tuple(kept_aside),
+        notices=tuple(notices),
+        **place,
+    )
 
 
-def _parse_person(values: Cells, errors: list[FieldError], *, today: date) -> Person | None:
-    if not any(cells.text(values.get(k)) for k in PERSON_KEYS):
+def _parse_person(
+    values: Cells,
+    errors: list[FieldError],
+    kept_aside: list[FieldError],
+    notices: list[FieldError],
+    *,
+    today: date,
+) -> Person | None:
+    name_cell = cells.text(values.get("name"))
+    id_cell = cells.text(values.get("id_number"))
+    if not id_cell and (not name_cell or name_cell in VACANT_WORDS):
+        # No person: the row lists the house, vacant (空置) or with its people elsewhere.
+        ignored = [
+            k
+            for k in PERSON_KEYS
+            if k not in ("name", "note") and _optional(values.get(k)) is not None
+        ]
+        if ignored:
+            notices.append(_person_columns_ignored(ignored))
         return None
     name = _required_text(values, "name", errors, limit=_LIMITS["name"])
     info = None
@@ -152,21 +188,20 @@ def _parse_person(values: Cells, errors: list[FieldError], *, today: date) -> Pe
             errors.append(parsed)
         else:
             info = parsed
-    phone: str | None = None
-    if cells.text(values.get("phone")):
-        mobile = normalize_mobile(cells.text(values.get("phone")))
-        if isinstance(mobile, FieldError):
-            errors.append(mobile)
+            if info.converted_from:
+                notices.append(id_converted(info.converted_from, info.id_number))
+    phone = _phone(values, kept_aside, notices)
+    relation = _relation(values, notices)
+    status = _choice(values, "residence_status", RESIDENCE_STATUS_ZH, STATUS_ALIASES, kept_aside)
+    tags = _tags(values, kept_aside)
+    start: date | None = None
+    if _optional(values.get("start_date")) is not None:
+        parsed_start = cells.parse_date("start_date", values.get("start_date"), today=today)
+        if isinstance(parsed_start, FieldError):
+            kept_aside.append(parsed_start)
         else:
-            phone = mobile
-    relation = _choice(values, "relation", RELATION_ZH, RELATION_ALIASES, errors)
-    status = _choice(values, "residence_status", RESIDENCE_STATUS_ZH, STATUS_ALIASES, errors)
-    tags = _tags(values, errors)
-    start = cells.parse_date("start_date", values.get("start_date"), today=today)
-    if isinstance(start, FieldError):
-        errors.append(start)
-        start = None
-    note = cells.text(values.get("note")) or None
+            start = parsed_start
+    note = _optional(values.get("note"))
     if info is None or errors:
         return None
     return Person(
@@ -180,7 +215,69 @@ def _parse_person(values: Cells, errors: list[FieldError], *, today: date) -> Pe
         tags=tags,
         start_date=start,
         note=note,
-        id_converted_from=info.converted_from,
+    )
+
+
+def _optional(value: object) -> str | None:
+    """An optional cell as text, or None when it is empty or says "none" (无, 没有, /)."""
+    raw = cells.text(value)
+    return None if not raw or raw.lower() in NONE_WORDS else raw
+
+
+def _phone(values: Cells, kept_aside: list[FieldError], notices: list[FieldError]) -> str | None:
+    """The row's contact number (mobile or landline); of two numbers, the first."""
+    raw = _optional(values.get("phone"))
+    if raw is None:
+        return None
+    parts = [p for p in _PHONE_SEPARATORS.split(raw) if p.strip()]
+    number = normalize_phone(parts[0])
+    if len(parts) == 1 and isinstance(number, FieldError):
+        words = raw.split()  # "13800000001 13900000002": two numbers a space apart
+        if len(words) > 1 and not isinstance(first := normalize_phone(words[0]), FieldError):
+            parts, number = words, first
+    if isinstance(number, FieldError):
+        kept_aside.append(FieldError("phone", number.code, number.message, number.params))
+        return None
+    if len(parts) > 1:
+        rest = "、".join(p.strip() for p in parts[1:])
+        notices.append(
+            FieldError(
+                "phone",
+                "phone_extra",
+                f"several numbers given: only the first, {number}, was imported; not: {rest}",
+                {"value": number, "rest": rest},
+            )
+        )
+    return number
+
+
+def _relation(values: Cells, notices: list[FieldError]) -> str | None:
+    """The relation to the head; a word outside the vocabulary becomes 其他 (with word of it)."""
+    raw = _optional(values.get("relation"))
+    if raw is None:
+        return None
+    value = enum_value(raw, RELATION_ZH, RELATION_ALIASES)
+    if value is not None:
+        return value
+    notices.append(
+        FieldError(
+            "relation",
+            "relation_other",
+            f"{raw!r} is not a known relation, so it was recorded as other",
+            {"value": raw},
+        )
+    )
+    return Relation.OTHER.value
+
+
+def _person_columns_ignored(keys: list[str]) -> FieldError:
+    zh = {c.key: c.zh for c in ROSTER.columns}
+    return FieldError(
+        keys[0],
+        "person_columns_ignored",
+        "the row has no name and no ID number, so it lists a vacant house; "
+        f"{', '.join(keys)} were not imported",
+        {"columns": "、".join(zh[k] for k in keys)},
     )
 
 
@@ -194,18 +291,18 @@ def _choice(
     key: str,
     table: dict[str, str],
     aliases: dict[str, str],
-    errors: list[FieldError],
+    problems: list[FieldError],
 ) -> str | None:
-    raw = cells.text(values.get(key))
-    if not raw:
+    raw = _optional(values.get(key))
+    if raw is None:
         return None
     value = enum_value(raw, table, aliases)
     if value is None:
-        errors.append(_bad_choice(key, raw, table))
+        problems.append(_bad_choice(key, raw, table))
     return value
 
 
-def _tags(values: Cells, errors: list[FieldError]) -> tuple[str, ...] | None:
+def _tags(values: Cells, problems: list[FieldError]) -> tuple[str, ...] | None:
     raw = cells.text(values.get("tags"))
     if not raw:
         return None
@@ -215,9 +312,11 @@ def _tags(values: Cells, errors: list[FieldError]) -> tuple[str, ...] | None:
     for part in filter(None, _TAG_SEPARATORS.split(raw)):
         value = enum_value(part, TAG_ZH, TAG_ALIASES)
         if value is None:
-            errors.append(_bad_choice("tags", part, TAG_ZH))
+            problems.append(_bad_choice("tags", part, TAG_ZH))
         else:
             found.add(value)
+    if not found:
+        return None  # nothing recognised: keep what the system has rather than clear it
     return tuple(v for v in TAG_ZH if v in found)  # canonical order, so re-imports compare equal
 
 

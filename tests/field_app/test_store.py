@@ -263,6 +263,13 @@ def test_update_that_changes_nothing_writes_nothing(store: Store) -> None:
     assert store.meta.hlc == clock
 
 
+def test_a_landline_is_a_phone_number_in_the_form_the_server_keeps(store: Store) -> None:
+    seed(store)
+    store.update("resident", RESIDENT, {"phone": "(0591) 8765 4321"}, user_id=USER)
+    resident = store.get("resident", RESIDENT)
+    assert resident is not None and resident["phone"] == "0591-87654321"
+
+
 def test_invalid_values_name_the_field_and_write_nothing(store: Store) -> None:
     seed(store)
     bad_id = id_number()[:-1] + ("0" if id_number()[-1] != "0" else "1")

@@ -1,4 +1,4 @@
-"""ID numbers (GB 11643) and mainland mobile numbers: known-good and known-bad values."""
+"""ID numbers (GB 11643), mainland mobile numbers and landlines: known-good and known-bad values."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from shared.validation import (
     mask_phone,
     normalize_id_number,
     normalize_mobile,
+    normalize_phone,
     parse_id_number,
     upgrade_old_id,
 )
@@ -129,6 +130,50 @@ def test_bad_mobiles_name_the_field_and_the_reason(raw: str, code: str) -> None:
     assert isinstance(error, FieldError)
     assert (error.field, error.code) == ("phone", code)
     assert message_zh(error).startswith("手机号")
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalised"),
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("0591-87654321", "0591-87654321"),
+        ("0591 87654321", "0591-87654321"),
+        ("059187654321", "0591-87654321"),
+        ("(0591)87654321", "0591-87654321"),
+        ("（0591）8765-4321", "0591-87654321"),
+        ("+86 591 87654321", "0591-87654321"),
+        ("010-62345678", "010-62345678"),
+        ("021 6543 2100", "021-65432100"),
+        ("87654321", "87654321"),
+        ("8765432", "8765432"),
+        ("0591-87654321转8001", "0591-87654321转8001"),
+        ("0591-87654321-8001", "0591-87654321转8001"),
+        ("87654321 ext 12", "87654321转12"),
+        ("０５９１－８７６５４３２１", "0591-87654321"),
+    ],
+)
+def test_contact_numbers_are_mobiles_or_landlines(raw: str, normalised: str) -> None:
+    assert normalize_phone(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "required"),
+        ("12345", "phone_length"),  # starts with 1: judged as a mobile
+        ("12812345678", "phone_prefix"),
+        ("2345", "phone_format"),
+        ("0591-123", "phone_format"),
+        ("0591-07654321", "phone_format"),  # a local number never starts with 0
+        ("电话", "phone_format"),
+    ],
+)
+def test_bad_contact_numbers_name_the_field_and_the_reason(raw: str, code: str) -> None:
+    error = normalize_phone(raw, field="phone")
+    assert isinstance(error, FieldError)
+    assert (error.field, error.code) == ("phone", code)
+    assert message_zh(error)
 
 
 def test_masks_show_only_what_a_list_needs() -> None:

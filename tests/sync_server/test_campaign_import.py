@@ -88,11 +88,12 @@ def test_bad_rows_are_reported_and_good_rows_imported(
         (ids[3], f"{iso(-27)} 10:00:00", ""),  # 7 before the campaign
         (ids[4], "", ""),  # 8
         (stranger(), f"{iso(-7)} 10:00:00", ""),  # 9 not on the roster
-        (ids[5], f"{iso(-7)} 10:00:00", "采" * 201),  # 10
+        (ids[5], f"{iso(-7)} 10:00:00", "采" * 201),  # 10 a place too long: kept aside
         ("3.50128E+17", f"{iso(-7)} 10:00:00", ""),  # 11
         (ids[0], f"{iso(-7)} 08:30:00", "西门采样点"),  # 12 repeated in the file
         (ids[0], f"{iso(-3)}T08:30:00+08:00", "复检"),  # 13 a second completion
         (ids[6], f"{iso(1)} 10:00:00", ""),  # 14 tomorrow, China time
+        (ids[6][:6] + ids[6][8:17], f"{iso(-7)} 11:00:00", ""),  # 15 its old 15 digits
     ]
     changes = ChangeSet()
     report = run(session, campaign, write_completions(tmp_path / "平台.csv", rows), changes)
@@ -104,23 +105,26 @@ def test_bad_rows_are_reported_and_good_rows_imported(
         (7, "完成时间", "outside_window"),
         (8, "完成时间", "required"),
         (9, "身份证号", "unknown_person"),
-        (10, "完成地点", "too_long"),
         (11, "身份证号", "id_numeric_cell"),
         (14, "完成时间", "time_future"),
     }
     zh = {e.row: e.reason_zh for e in report.errors}
     assert "不在活动期间" in zh[7] and f"{iso(-8)}至{iso(2)}" in zh[7]
     assert "没有该身份证号" in zh[9] and stranger()[-4:] in zh[9]
-    assert (report.rows_read, report.imported, report.duplicates) == (13, 3, 1)
-    assert (report.rejected_rows, report.residents_completed) == (9, 2)
+    warned = {(w.row, w.column, w.code) for w in report.warnings}
+    assert warned == {(10, "完成地点", "too_long"), (15, "身份证号", "id_converted")}
+    assert (report.rows_read, report.imported, report.duplicates) == (14, 5, 1)
+    assert (report.rejected_rows, report.residents_completed) == (8, 4)
     assert report.error_counts["unknown_person"] == 1
     stored = session.scalars(select(Completion).order_by(Completion.completed_at)).all()
     assert [(c.id_number, c.completed_at.isoformat(), c.place) for c in stored] == [
         (ids[0], f"{iso(-7)}T00:30:00+00:00", "西门采样点"),
         (ids[1], f"{iso(-7)}T01:05:00+00:00", ""),
+        (ids[5], f"{iso(-7)}T02:00:00+00:00", ""),
+        (ids[6], f"{iso(-7)}T03:00:00+00:00", ""),
         (ids[0], f"{iso(-3)}T00:30:00+00:00", "复检"),
     ]
-    assert len(changes) == 2  # two residents newly completed, each in one grid
+    assert len(changes) == 4  # four residents newly completed, each in one grid
 
 
 def test_importing_again_adds_nothing(
@@ -162,7 +166,7 @@ def test_excel_with_title_row_aliases_and_date_cells(
     report = run(session, campaign, path)
     assert [(e.row, e.code) for e in report.errors] == [(5, "id_numeric_cell")]
     assert (report.imported, report.residents_completed) == (2, 2)
-    assert any("序号" in note and "姓名" in note for note in report.notes)
+    assert {"序号", "姓名"} <= set(report.ignored_columns)
     # The same completion from a CSV export of the same data is not added again.
     csv_path = write_completions(tmp_path / "same.csv", [(ids[0], f"{iso(-7)} 08:30", "x")])
     assert run(session, campaign, csv_path).duplicates == 1
@@ -194,18 +198,23 @@ def test_upload_through_the_api_with_dry_run(
         ids = roster(session)
     path = write_completions(
         tmp_path / "upload.csv",
-        [(i, f"{iso(-7)} 08:00:00", "") for i in ids] + [(stranger(), f"{iso(-7)} 08:00", "")],
+        [(i, f"{iso(-7)} 08:00:00", "") for i in ids]
+        + [(stranger(), f"{iso(-7)} 08:00", "")]
+        + [(ids[0], f"{iso(-6)} 09:00:00", "采" * 201)],  # a second one, its place too long
     )
     dry = upload(client, campaign["id"], path, dry_run=True)
     assert dry.status_code == 200, dry.text
-    assert (dry.json()["imported"], dry.json()["rejected_rows"]) == (len(ids), 1)
+    assert (dry.json()["imported"], dry.json()["rejected_rows"]) == (len(ids) + 1, 1)
     assert dry.json()["errors"][0]["code"] == "unknown_person"
+    [warning] = dry.json()["warnings"]  # the answer tells the rows imported with a warning
+    assert (warning["row"], warning["code"]) == (len(ids) + 3, "too_long")
+    assert "该项未导入" in warning["reason_zh"] and dry.json()["ignored_columns"] == []
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(Completion)) == 0
     real = upload(client, campaign["id"], path)
-    assert (real.json()["imported"], real.json()["residents_completed"]) == (len(ids), len(ids))
+    assert (real.json()["imported"], real.json()["residents_completed"]) == (len(ids) + 1, len(ids))
     again = upload(client, campaign["id"], path)
-    assert (again.json()["imported"], again.json()["duplicates"]) == (0, len(ids))
+    assert (again.json()["imported"], again.json()["duplicates"]) == (0, len(ids) + 1)
     with path.open("rb") as f:
         refused = client.post(
             f"/api/v1/campaigns/{campaign['id']}/completions",

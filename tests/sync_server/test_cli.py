@@ -122,6 +122,18 @@ def test_import_reports_the_bad_row_and_loads_the_rest(db: Path, tmp_path: Path)
     assert all(u.startswith("cli:") and (via, kind) == ("cli", "grid") for u, via, kind in events)
 
 
+def test_import_prints_warnings_notes_and_ignored_columns(db: Path) -> None:
+    from tests.sync_server.data.make_office_sheets import CSV, XLSX
+
+    result = runner.invoke(app, ["import", "grid", str(XLSX), str(CSV)])
+    assert result.exit_code == 1, result.output  # one ID number Excel cut: a refused row
+    assert "已忽略的列（不属于导入格式）：序号、民族" in result.output
+    assert "第9行是重复的表头，已跳过" in result.output
+    assert "警告 / warnings (7)" in result.output
+    assert re.search(r"人房 第13行 \[与户主关系\]：.*保姆.*其他", result.output), result.output
+    assert re.search(r"第10行 \[身份证号码\]：身份证号被存成了数字", result.output)
+
+
 def test_every_command_is_documented_in_the_readme() -> None:
     readme = README.read_text(encoding="utf-8")
 

@@ -81,7 +81,7 @@ def village(grid: str, number: str, *person: Any) -> list[Any]:
 
 
 def roster_rows(*, excel: bool = False) -> list[list[Any]]:
-    """Five good rows (2, 3, 4, 5, 14) and eight bad ones, one per rule."""
+    """Eight good rows (2, 3, 4, 5, 14; 7, 9, 11 with a warning) and five refused ones."""
     moved_in = datetime(2020, 1, 1) if excel else "2020-01-01"
     phone = 13800000001 if excel else "13800000001"
     return [
@@ -92,10 +92,13 @@ def roster_rows(*, excel: bool = False) -> list[list[Any]]:
         flat(G1, "12号", "1幢", "1单元", "102"),  # 4: vacant house
         village(G2, "张村8号", "王芳", idn(3), "", "租户", "流动", "", "2023/3/1"),  # 5
         flat(G1, "12号", "1幢", "1单元", "201", "赵强", bad_check(4)),  # 6
-        flat(G1, "12号", "1幢", "1单元", "202", "钱敏", idn(5), "12345"),  # 7
+        # 7: a bad phone is kept aside, the person imported
+        flat(G1, "12号", "1幢", "1单元", "202", "钱敏", idn(5), "12345"),
         flat("NOPE-5", "12号", "1幢", "1单元", "203", "孙丽", idn(11)),  # 8
-        flat(G1, "12号", "1幢", "1单元", "203", "周杰", idn(6), "", "邻居"),  # 9
+        # 9: an unknown relation is recorded as 其他, with a warning naming it
+        flat(G1, "12号", "1幢", "1单元", "203", "周杰", idn(6), "", "邻居"),
         flat(G1, "12号", "1幢", "1单元", "204", "", idn(7)),  # 10: ID but no name
+        # 11: a bad move-in date is kept aside
         flat(G1, "12号", "1幢", "1单元", "205", "吴刚", idn(8), "", "", "", "", "2024-13-01"),
         flat("BAD-4-1", "12号", "1幢", "1单元", "206", "郑红", idn(9)),  # 12
         village(G2, "张村9号", "张伟", idn(1)),  # 13: same person again, another house
@@ -107,14 +110,17 @@ EXPECTED_ERRORS = {
     ("grid", 8, "上级编码", "grid_parent_level"),
     ("grid", 9, "上级编码", "grid_parent_failed"),
     ("roster", 6, "身份证号", "id_check_digit"),
-    ("roster", 7, "手机号", "phone_length"),
     ("roster", 8, "五级网格编码", "unknown_reference"),
-    ("roster", 9, "与户主关系", "choice"),
     ("roster", 10, "姓名", "required"),
-    ("roster", 11, "入住日期", "date_format"),
     ("roster", 12, "五级网格编码", "grid_row_failed"),
     ("roster", 13, "身份证号", "duplicate_in_file"),
 }
+EXPECTED_WARNINGS = {
+    ("roster", 7, "手机号", "phone_length"),
+    ("roster", 9, "与户主关系", "relation_other"),
+    ("roster", 11, "入住日期", "date_format"),
+}
+PEOPLE = 7  # residents (and houses, and bindings) the sample files create
 
 
 def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[Any]]]) -> Path:
@@ -153,13 +159,16 @@ def run(session: Session, paths: list[Path], **kwargs: Any) -> ImportReport:
     return report
 
 
-def error_set(report: ImportReport, fmt: str) -> set[tuple[str, int, str, str]]:
+def error_set(
+    report: ImportReport, fmt: str, *, warnings: bool = False
+) -> set[tuple[str, int, str, str]]:
     sheet_kind = (
         {"网格": "grid", "人房": "roster"}
         if fmt == "xlsx"
         else {"base_网格.csv": "grid", "base_人房.csv": "roster"}
     )
-    return {(sheet_kind[e.sheet], e.row, e.column, e.code) for e in report.errors}
+    found = report.warnings if warnings else report.errors
+    return {(sheet_kind[e.sheet], e.row, e.column, e.code) for e in found}
 
 
 def resident(session: Session, n: int) -> Resident:
@@ -200,14 +209,19 @@ def test_good_rows_load_and_each_bad_row_is_reported_where_the_user_finds_it(
     report = run(session, sample_files(tmp_path, fmt))
 
     assert error_set(report, fmt) == EXPECTED_ERRORS
+    assert error_set(report, fmt, warnings=True) == EXPECTED_WARNINGS
     assert report.rows_read == 8 + 13
-    assert report.rejected_rows == 10
+    assert report.rejected_rows == 7
     assert report.counts["grid_nodes"]["created"] == 6
-    assert report.counts["residents"]["created"] == 4
-    assert report.counts["houses"]["created"] == 4  # 101, 102 (vacant), 103, 张村8号
-    assert count(session, Resident) == 4
-    assert count(session, House) == 4
-    assert count(session, Binding) == 4
+    assert report.counts["residents"]["created"] == PEOPLE
+    # 101, 102 (vacant), 103, 张村8号, and 202, 203, 205 of the rows with warnings
+    assert report.counts["houses"]["created"] == 7
+    assert count(session, Resident) == PEOPLE
+    assert count(session, House) == 7
+    assert count(session, Binding) == PEOPLE
+    assert resident(session, 5).phone is None  # "12345" kept aside
+    assert bindings_of(session, 6)[0].relation == "other"  # 邻居
+    assert bindings_of(session, 8)[0].start_date == TODAY  # "2024-13-01" kept aside
     assert session.scalar(select(GridNode).where(GridNode.code == "BAD-4")) is None
 
     zhang = resident(session, 1)
@@ -235,10 +249,11 @@ def test_the_error_list_can_be_saved_for_excel(session: Session, tmp_path: Path)
 
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0] == ["表", "行", "列", "原因", "reason", "code"]
-    assert ["人房", "7", "手机号"] in [r[:3] for r in rows[1:]]
-    assert len(rows) == 1 + len(EXPECTED_ERRORS)
-    assert report.summary_lines()[0] == "读取 21 行，10 行有错误未导入"
+    assert rows[0] == ["表", "行", "列", "原因", "reason", "code", "级别"]
+    assert ["人房", "6", "身份证号"] in [r[:3] for r in rows[1:] if r[6] == "错误"]
+    assert ["人房", "7", "手机号"] in [r[:3] for r in rows[1:] if r[6] == "警告"]
+    assert len(rows) == 1 + len(EXPECTED_ERRORS) + len(EXPECTED_WARNINGS)
+    assert report.summary_lines()[0] == "读取 21 行，7 行有错误未导入，3 行已导入但有警告"
 
 
 def test_errors_read_as_sentences_in_chinese_and_english(session: Session, tmp_path: Path) -> None:
@@ -251,7 +266,11 @@ def test_errors_read_as_sentences_in_chinese_and_english(session: Session, tmp_p
     assert "人房 第2行" in duplicate.reason_zh
     failed_parent = by_row[("网格", 9)]
     assert "BAD-4" in failed_parent.reason_zh and "网格 第8行" in failed_parent.reason_zh
-    assert str(by_row[("人房", 7)]).startswith("人房 第7行 [手机号]：手机号应为11位")
+    warned = {(w.sheet, w.row): w for w in report.warnings}
+    assert str(warned[("人房", 7)]).startswith("人房 第7行 [手机号]：手机号应为11位")
+    assert "该项未导入" in warned[("人房", 7)].reason_zh
+    assert "not imported" in warned[("人房", 7)].reason
+    assert "“邻居”" in warned[("人房", 9)].reason_zh and "其他" in warned[("人房", 9)].reason_zh
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
@@ -267,8 +286,8 @@ def test_importing_the_same_file_again_changes_nothing(
     assert table_state(session) == before
     for entity, outcomes in again.counts.items():
         assert outcomes["created"] == outcomes["updated"] == outcomes.get("closed", 0) == 0, entity
-    assert again.counts["residents"]["unchanged"] == 4
-    assert again.counts["houses"]["unchanged"] == 4
+    assert again.counts["residents"]["unchanged"] == PEOPLE
+    assert again.counts["houses"]["unchanged"] == 7
     assert again.counts["grid_nodes"]["unchanged"] == 6
     assert len(again.errors) == len(EXPECTED_ERRORS)
 
@@ -290,7 +309,7 @@ def test_a_changed_phone_updates_the_resident_and_bumps_its_version(
     assert updated.version == 2
     assert updated.updated_by_user_id == ADMIN
     assert updated.updated_at >= first_stamp
-    assert report.counts["residents"] == {"created": 0, "updated": 1, "unchanged": 3}
+    assert report.counts["residents"] == {"created": 0, "updated": 1, "unchanged": PEOPLE - 1}
     assert resident(session, 2).version == 1
 
 
@@ -305,6 +324,41 @@ def test_empty_optional_cells_keep_what_the_system_has(session: Session, tmp_pat
     assert resident(session, 1).phone == "13800000001"
     assert resident(session, 2).tags == ["elderly_alone", "disabled"]
     assert report.counts["residents"]["updated"] == 0
+
+
+@pytest.mark.parametrize("none", ["无", "没有", "/", "-"])
+def test_none_words_in_optional_cells_keep_what_the_system_has(
+    session: Session, tmp_path: Path, none: str
+) -> None:
+    run(session, sample_files(tmp_path, "csv"))
+    rows = roster_rows()
+    rows[0][9] = none  # phone
+    rows[0][11] = none  # residence status
+
+    report = run(session, sample_files(tmp_path, "csv", rows))
+
+    assert (resident(session, 1).phone, resident(session, 1).version) == ("13800000001", 1)
+    assert report.counts["residents"]["updated"] == 0
+    assert [w for w in report.warnings if w.row == 2] == []  # "nothing here" is no mistake
+
+
+def test_rows_without_a_person_list_vacant_houses(session: Session, tmp_path: Path) -> None:
+    run(session, sample_files(tmp_path, "csv"))
+    rows = [
+        [*ROSTER_HEADER, "备注"],
+        flat(G1, "12号", "1幢", "1单元", "401", "空置"),  # 2: 空置 written as the name
+        flat(G1, "12号", "1幢", "1单元", "402", "", "", "13800000402", "户主"),  # 3: no one
+        [*flat(G1, "12号", "1幢", "1单元", "403"), "空房"],  # 4: a note says so
+    ]
+    path = write_csv(tmp_path / "vacant_人房.csv", rows)
+
+    report = run(session, [path])
+
+    assert report.errors == []
+    assert report.counts["houses"]["created"] == 3 and report.counts["residents"]["created"] == 0
+    [warning] = report.warnings
+    assert (warning.row, warning.code) == (3, "person_columns_ignored")
+    assert "手机号、与户主关系" in warning.reason_zh
 
 
 def test_a_move_closes_the_old_binding_and_opens_a_new_one(
@@ -491,7 +545,7 @@ def test_an_unrecognised_file_is_reported_and_the_others_still_load(
         ("notes.csv", 0, "", "unknown_sheet"),
         ("x_人房.csv", 1, "五级网格编码", "missing_column"),
     }
-    assert count(session, Resident) == 4
+    assert count(session, Resident) == PEOPLE
 
 
 def test_chunks_share_places_and_catch_duplicates_across_them(
@@ -581,9 +635,9 @@ def test_created_and_changed_records_are_announced_with_their_grids(
         "grid_node": 6,
         "building": 2,
         "unit": 1,
-        "house": 4,
-        "resident": 4,
-        "binding": 4,
+        "house": 7,
+        "resident": PEOPLE,
+        "binding": PEOPLE,
     }
 
     again = Sink()

@@ -86,7 +86,7 @@ def test_merged_blocks_put_every_person_in_the_house_the_sheet_shows(
     assert again.errors == [] and table_state(session) == before  # re-importing changes nothing
 
 
-def test_an_old_15_digit_id_is_imported_as_its_18_digits_with_a_note(
+def test_an_old_15_digit_id_is_imported_as_its_18_digits_with_a_warning(
     session: Session, tmp_path: Path
 ) -> None:
     from shared.validation import upgrade_old_id
@@ -104,5 +104,6 @@ def test_an_old_15_digit_id_is_imported_as_its_18_digits_with_a_note(
     assert report.errors == []
     stored = session.scalars(select(Resident.id_number).where(Resident.name == "林老伯")).one()
     assert stored == upgrade_old_id(old)
-    [note] = [n for n in report.notes if old in n]
-    assert "第2行" in note and "15位" in note and stored in note
+    [warning] = report.warnings
+    assert (warning.row, warning.column, warning.code) == (2, "身份证号", "id_converted")
+    assert old in warning.reason_zh and "15位" in warning.reason_zh and stored in warning.reason_zh

@@ -392,3 +392,14 @@ def test_an_id_number_typed_in_full_width_is_stored_in_its_one_form(
     assert result["status"] in ("applied", "merged"), result
     with session_factory() as session:
         assert session.get(Resident, rid).id_number == ascii_id  # type: ignore[union-attr]
+
+
+def test_a_landline_from_a_phone_is_stored_in_the_one_form(
+    pair: tuple[WireDevice, WireDevice], session_factory: sessionmaker[Session]
+) -> None:
+    a, _ = pair
+    rid = sorted(a.of("resident"))[0]
+    [result] = a.push([a.edit("resident", rid, phone="0591 8765 4321 转 8001")])
+    assert result["status"] in ("applied", "merged"), result
+    with session_factory() as session:
+        assert session.get(Resident, rid).phone == "0591-87654321转8001"  # type: ignore[union-attr]

@@ -31,11 +31,12 @@ from sync_server.api.deps import CallerDep, ClockDep, DeviceCallerDep, SessionDe
 from sync_server.api.responses import BODY, SIGNED_IN, problems
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
-from sync_server.importer.completions import CompletionReport, import_completions
+from sync_server.importer.completions import CompletionReport
+from sync_server.importer.report import RowError
 from sync_server.models import Campaign, GridNode, User, subtree_bounds
 from sync_server.queries.campaign_progress import MissedRow, missed_rows, rule_of, sweep_under
 from sync_server.services import audit, campaigns
-from sync_server.services.changes import ChangeSet, commit_changes
+from sync_server.services.imports import Actor, import_completion_file
 from sync_server.services.scope import require_node_in_scope, scope_of
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -126,37 +127,20 @@ def upload_completions(
         with path.open("wb") as out:
             while chunk := file.file.read(1 << 20):
                 out.write(chunk)
-        changes = ChangeSet()
-        with session.begin_nested() as savepoint:
-            report = import_completions(
-                session=session,
-                campaign=campaign,
-                path=path,
-                file_name=name,
-                user_id=caller.user.id,
-                changes=changes,
-                now=clock.now(),
-            )
-            if dry_run:
-                savepoint.rollback()
-    if not dry_run:
-        audit.record(
-            session,
-            audit.Action.IMPORT,
-            user=caller.user,
-            device_id=caller.device.id if caller.device else None,
-            ip=client_ip(request),
-            kind="completions",
-            via="api",
-            campaign_id=campaign.id,
-            files=[name],
-            batch_id=report.batch_id,
-            rows_read=report.rows_read,
-            imported=report.imported,
-            rejected=report.rejected_rows,
+        report = import_completion_file(
+            session=session,
+            campaign=campaign,
+            path=path,
+            file_name=name,
+            actor=Actor(
+                via="api",
+                user=caller.user,
+                ip=client_ip(request),
+                device_id=caller.device.id if caller.device else None,
+            ),
+            now=clock.now(),
+            dry_run=dry_run,
         )
-        # Phones pull the new completion marks like any other change (the last write).
-        commit_changes(session=session, changes=changes)
     return import_result(report)
 
 
@@ -171,18 +155,21 @@ def import_result(report: CompletionReport) -> CompletionImportResult:
         rejected_rows=report.rejected_rows,
         residents_completed=report.residents_completed,
         error_counts=dict(report.error_counts),
-        errors=[
-            ImportRowError(
-                sheet=e.sheet,
-                row=e.row,
-                column=e.column,
-                code=e.code,
-                reason=e.reason,
-                reason_zh=e.reason_zh,
-            )
-            for e in report.errors
-        ],
+        errors=[_row(e) for e in report.errors],
+        warnings=[_row(w) for w in report.warnings],
+        ignored_columns=report.ignored_columns,
         notes=report.notes,
+    )
+
+
+def _row(found: RowError) -> ImportRowError:
+    return ImportRowError(
+        sheet=found.sheet,
+        row=found.row,
+        column=found.column,
+        code=found.code,
+        reason=found.reason,
+        reason_zh=found.reason_zh,
     )
 
 

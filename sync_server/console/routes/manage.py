@@ -21,12 +21,12 @@ from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, 
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.errors import Invalid, NotFound
-from sync_server.importer import import_grid, write_template
+from sync_server.importer import write_template
 from sync_server.models import Device, User
 from sync_server.queries.fleet import device_row
 from sync_server.services import audit, staff
 from sync_server.services import devices as device_service
-from sync_server.services.changes import ChangeSet, commit_changes
+from sync_server.services.imports import Actor, import_base_data
 from sync_server.services.users import assign_grids, create_user
 
 router = new_router()
@@ -291,35 +291,13 @@ def run_import(
                 while chunk := upload.file.read(UPLOAD_CHUNK):
                     out.write(chunk)
             paths.append(path)
-        changes = ChangeSet()
-        # A savepoint lets a dry run validate against the real data and then leave no trace.
-        savepoint = session.begin_nested()
-        report = import_grid(
+        report = import_base_data(
             session=session,
             paths=paths,
-            user_id=viewer.user.id,
-            changes=changes,
+            actor=Actor(via="console", user=viewer.user, ip=client_ip(request)),
             now=get_clock(request).now(),
+            dry_run=dry_run,
         )
-        if dry_run:
-            savepoint.rollback()
-        else:
-            savepoint.commit()
-            _audit(
-                session,
-                request,
-                viewer,
-                audit.Action.IMPORT,
-                kind="grid",
-                via="console",
-                files=[p.name for p in paths],
-                rows_read=report.rows_read,
-                rejected=len(report.errors),
-                counts=report.counts,
-            )
-            # Devices pull what the import created or changed, like any other change; the
-            # sequence numbers are the transaction's last write (services.changes).
-            commit_changes(session=session, changes=changes)
     return render(
         request,
         "import.html",

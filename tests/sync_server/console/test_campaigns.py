@@ -60,8 +60,9 @@ def test_progress_bars_and_missed_counts_follow_a_completion_import(
     assert '<progress max="6" value="0">' in page
     assert "漏检 6 人" in page
     done = _residents(session_factory, "T1-1-1-1-1")[:2]
-    completions = "身份证号,完成时间,完成地点\n" + "".join(
-        f"{r.id_number},{iso(-7)} 09:30,西门采样点\n" for r in done
+    completions = "序号,身份证号,完成时间,完成地点\n" + "".join(
+        f"{n},{r.id_number},{iso(-7)} 09:30,{'西门采样点' if n else '采' * 201}\n"
+        for n, r in enumerate(done)
     )
     imported = admin.post(
         f"/console/campaigns/{campaign_id}/completions",
@@ -69,6 +70,9 @@ def test_progress_bars_and_missed_counts_follow_a_completion_import(
     )
     assert imported.status_code == 200, imported.text
     assert "导入 2" in imported.text
+    # The place too long is left out, the completion counted, and the page says so.
+    assert "警告（1）" in imported.text and "该项未导入" in imported.text
+    assert "以下列不属于导入格式，已忽略：序号" in imported.text
     assert '<progress max="6" value="2">' in imported.text
     page = admin.get(f"/console/grid/{community.id}?campaign={campaign_id}").text
     assert "漏检 4 人" in page

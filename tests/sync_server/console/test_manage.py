@@ -186,6 +186,23 @@ def test_grid_import_upload_shows_the_report_with_bad_rows(
     assert "郑导入" in {r["values"]["name"] for r in phone.of("resident").values()}
 
 
+def test_grid_import_page_shows_warnings_and_ignored_columns(
+    tiny: TinyGrid, browser: OpenConsole
+) -> None:
+    from tests.sync_server.data.make_office_sheets import CSV, XLSX
+
+    files = [
+        ("files", (XLSX.name, XLSX.read_bytes(), "application/octet-stream")),
+        ("files", (CSV.name, CSV.read_bytes(), "text/csv")),
+    ]
+    page = browser("admin").post("/console/manage/import", files=files)
+    assert page.status_code == 200
+    assert "以下列不属于导入格式，已忽略：序号、民族" in page.text
+    warnings = page.text.split('id="warnings"')[1]
+    assert "警告（7）" in warnings
+    assert "保姆" in warnings and "该项未导入" in warnings
+
+
 def test_management_is_for_admins_only(tiny: TinyGrid, browser: OpenConsole) -> None:
     s1 = browser("s1")
     for url in ("/console/manage/users", "/console/manage/import"):
