@@ -744,7 +744,7 @@ CASES: list[Case] = [
 ]
 
 # Routes anyone may use: signing in, health, the API's own documentation, the console's static
-# files and its language switch (a cookie, no data).
+# files, its web font (the sign-in page needs it) and its language switch (a cookie, no data).
 PUBLIC = {
     "GET /api/v1/health",
     "POST /api/v1/auth/login",
@@ -755,6 +755,7 @@ PUBLIC = {
     "POST /console/login",
     "GET /console/lang/{lang}",
     "MOUNT /console/static",
+    "GET /console/fonts/gridsweep-cjk.ttf",
 }
 
 
