@@ -11,7 +11,7 @@ from sync_server.console.campaigns import Progress, campaign_port
 from sync_server.console.deps import ConsoleSessionDep, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
-from sync_server.queries.fleet import fleet
+from sync_server.queries.fleet import fleet, summarize
 from sync_server.queries.grid import TreeNode, grid_tree
 from sync_server.queries.history import count_open_conflicts
 from sync_server.queries.places import ancestors, grid_houses, grid_workers, worker_candidates
@@ -24,8 +24,6 @@ router = new_router()
 @router.get("")
 def home(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> HTMLResponse:
     roots = grid_tree(session=session, scope=viewer.scope)
-    workers = fleet(session=session, scope=viewer.scope)
-    devices = [d for w in workers for d in w.devices if d.revoked_at is None]
     port = campaign_port()
     clock = get_clock(request)
     today = clock.today()
@@ -42,8 +40,7 @@ def home(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> HTM
         totals=_totals(roots),
         pending_reviews=count_queue(session=session, user=viewer.user),
         open_conflicts=count_open_conflicts(session=session) if viewer.is_admin else None,
-        devices=len(devices),
-        stale_devices=sum(1 for d in devices if d.stale(clock.now())),
+        devices=summarize(fleet(session=session, scope=viewer.scope), clock.now()),
         running=running,
     )
 
