@@ -35,6 +35,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "nav.logout": ("退出", "Sign out"),
     # generic actions, filters, pager
     "action.show": ("查看", "Show"),
+    "action.search": ("搜索", "Search"),
     "action.view": ("查看", "View"),
     "action.select": ("选择", "Select"),
     "action.select_all": ("全选", "Select all"),
@@ -42,6 +43,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "pager.previous": ("上一页", "Previous"),
     "pager.next": ("下一页", "Next"),
     "pager.page": ("第 {n} 页", "Page {n}"),
+    "pager.page_of": ("第 {n} / {pages} 页", "Page {n} of {pages}"),
     # time
     "time.never": ("从未", "never"),
     "time.just_now": ("刚刚", "just now"),
@@ -124,6 +126,16 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "grid.houses": ("房屋", "Houses"),
     "grid.no_houses": ("本网格还没有房屋数据", "No houses in this grid yet"),
+    "grid.search": ("查找房屋", "Find a house"),
+    "grid.search_placeholder": ("房号、地址或住户姓名", "room, address or resident's name"),
+    "grid.search_clear": ("显示全部", "Show all"),
+    "grid.houses_total": ("共 {total} 户", "{total} houses"),
+    "grid.houses_matching": (
+        "“{q}”：{total} 户中 {n} 户符合",
+        "“{q}”: {n} of {total} houses",
+    ),
+    "grid.houses_shown": ("显示第 {first}–{last} 户", "showing {first}–{last}"),
+    "grid.no_match": ("没有符合的房屋", "No house matches"),
     "grid.vacant": ("空置", "vacant"),
     # house
     "house.current": ("现住人员", "Living here"),

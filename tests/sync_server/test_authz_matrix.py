@@ -1072,6 +1072,34 @@ PROBES = [
         ("B",),
     ),
     Probe(
+        # All but the last character: the page repeats the search, which is no leak.
+        "own grid page searched for another grid's resident",
+        "supervisor",
+        lambda w: get(
+            f"/console/grid/{w.sides['A'].node}", q=sorted(w.sides["B"].markers["names"])[0][:-1]
+        ),
+        200,
+        ("B",),
+    ),
+    Probe(
+        "own grid page searched for another grid's address, a page past the last",
+        "supervisor",
+        lambda w: get(
+            f"/console/grid/{w.sides['A'].node}",
+            q=sorted(w.sides["B"].markers["addresses"])[0][:-1],
+            page=99_999,
+        ),
+        200,
+        ("B",),
+    ),
+    Probe(
+        "another community's grid page, searched and paged",
+        "supervisor",
+        lambda w: get(f"/console/grid/{w.sides['B'].node}", q="%", page=2),
+        404,
+        ("B",),
+    ),
+    Probe(
         "missed export of own node for another grid's campaign",
         "supervisor",
         lambda w: get(
