@@ -12,8 +12,9 @@ env: .venv/.synced
 	$(UV) sync --frozen
 	@touch $@
 
+# make demo PORT=8100 APP_PORT=8650: other ports (GRIDSWEEP_PORT / GRIDSWEEP_APP_PORT work too).
 demo: env
-	$(UV) run gridsweep demo
+	$(UV) run gridsweep demo $(if $(PORT),--port $(PORT)) $(if $(APP_PORT),--app-port $(APP_PORT))
 
 test: env lint typecheck pytest
 

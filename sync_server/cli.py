@@ -1,6 +1,12 @@
 """The `gridsweep` command line: run the server, migrate, seed demo data, add users, import.
 
 Every command works on the database named by DATABASE_URL (default: SQLite under ./data).
+
+Importing this module loads typer and rich only: each command imports the server, the database
+layer, the app or the spreadsheet readers when it runs (`tests/sync_server/test_cli_imports.py`).
+`--help` answers at once, and so does the re-import of this module that every `server
+--workers N` child does (multiprocessing's spawn runs the parent's main module again), so a
+child answers uvicorn's health check in time.
 """
 
 from __future__ import annotations
@@ -11,18 +17,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from sync_server.config import Settings, SettingsError, get_settings
-from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.errors import DomainError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlalchemy.orm import Session
+
+    from sync_server.config import Settings
     from sync_server.importer.report import RowError
-    from sync_server.seed.demo import DemoLogin
+    from sync_server.seed.demo import DemoLogin, SeedReport
 
 app = typer.Typer(
     help="GridSweep: offline-first field data for grid-based community governance (网格化管理).",
@@ -37,11 +41,14 @@ app.add_typer(user_app, name="user")
 app.add_typer(import_app, name="import")
 
 console = Console()
+WORKER_HEALTHCHECK_SECONDS = 30
 err = Console(stderr=True)
 _SHOWN = 200  # an import's errors or warnings printed; more go to a CSV
 
 
 def _settings() -> Settings:
+    from sync_server.config import SettingsError, get_settings
+
     try:
         return get_settings()
     except SettingsError as exc:
@@ -53,6 +60,7 @@ def _settings() -> Settings:
 
 
 def _migrate(settings: Settings) -> None:
+    from sync_server.db import make_engine
     from sync_server.migrate import upgrade
 
     engine = make_engine(settings)
@@ -101,7 +109,7 @@ def _safe_url(settings: Settings) -> str:
 def server(
     host: Annotated[str | None, typer.Option(help="address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
-    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    workers: Annotated[int, typer.Option(help="server processes", min=1)] = 1,
     migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
 ) -> None:
     """Run the sync server (API at /api/v1, docs at /api/v1/docs)."""
@@ -116,6 +124,11 @@ def server(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        # With several workers, uvicorn's parent pings each child and replaces one that does not
+        # answer within this many seconds. A child answers once it has re-imported this module
+        # (cheap: see the module's docstring) and started its ping thread; the app's own imports
+        # come after. uvicorn's 5 s default left no margin on a busy two-core machine.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level="info",
         # The app believes X-Forwarded-* only from GRIDSWEEP_TRUSTED_PROXIES (none by default);
         # uvicorn's own default would trust any process on this machine.
@@ -125,6 +138,14 @@ def server(
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -142,13 +163,20 @@ def seed_demo(
     ),
 ) -> None:
     """Fill an empty database with a realistic demo grid, residents and accounts."""
-    from sync_server.seed.demo import seed_demo as run_seed
-
     if scale not in ("small", "district"):
         err.print(f"[red]--scale must be small or district, not {scale!r}[/red]")
         raise typer.Exit(2)
     settings = _settings()
     _migrate(settings)
+    report = _seed(settings, scale, seed)
+    _print_logins(report.logins)
+
+
+def _seed(settings: Settings, scale: str, seed: int) -> SeedReport:
+    """Seed the (migrated) database and print what was written."""
+    from sync_server.db import make_engine, make_sessionmaker, transaction
+    from sync_server.seed.demo import seed_demo as run_seed
+
     engine = make_engine(settings)
     try:
         with _progress() as progress, transaction(make_sessionmaker(engine)) as session:
@@ -174,18 +202,24 @@ def seed_demo(
         f"{report.units} units, {report.houses} houses, {report.residents} residents, "
         f"{report.bindings} bindings, {report.users} users"
     )
-    _print_logins(report.logins)
+    return report
 
 
-def _print_logins(logins: list[DemoLogin]) -> None:
+def _print_logins(logins: list[DemoLogin], others: int = 0) -> None:
+    from rich.table import Table
+
     table = Table(title="Demo logins / 演示账号")
     for column in ("role", "username", "password", "grid"):
         table.add_column(column)
     for login in logins:
-        table.add_row(
-            login.role, login.username, login.password, f"{login.grid_name} {login.grid_code}"
-        )
+        grid = f"{login.grid_name} {login.grid_code}" if login.grid_code else "all / 全部网格"
+        table.add_row(login.role, login.username, login.password, grid)
     console.print(table)
+    if others:
+        console.print(
+            f"{others} other account(s) not listed (more of a role, or a password that is not "
+            "the demo one): see the console's 用户 / Users page"
+        )
 
 
 @user_app.command("add")
@@ -200,6 +234,7 @@ def user_add(
 ) -> None:
     """Create a user account and assign grids."""
     from shared.schema import Role
+    from sync_server.db import make_engine, make_sessionmaker, transaction
     from sync_server.services.audit import Action
     from sync_server.services.grid import get_node_by_code
     from sync_server.services.users import create_user
@@ -252,6 +287,9 @@ def import_grid(
     dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
 ) -> None:
     """Load grid base data (grids, buildings, houses, residents, bindings) from Excel or CSV."""
+    from rich.table import Table
+
+    from sync_server.db import make_engine, make_sessionmaker, transaction
     from sync_server.importer import write_template
     from sync_server.services.imports import Actor, import_base_data
 
@@ -331,6 +369,9 @@ def import_completions(
     dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
 ) -> None:
     """Load a campaign's platform completion data (ID number, time, place) from CSV or Excel."""
+    from sqlalchemy import select
+
+    from sync_server.db import make_engine, make_sessionmaker, transaction
     from sync_server.models import Campaign
     from sync_server.services.imports import Actor, import_completion_file
 
@@ -380,7 +421,10 @@ def import_completions(
 
 @app.command("app")
 def field_app(
-    port: Annotated[int, typer.Option(help="port of the app's web UI")] = 8550,
+    port: Annotated[
+        int | None,
+        typer.Option(help="port of the app's web UI [default: GRIDSWEEP_APP_PORT, 8550]"),
+    ] = None,
     server_url: Annotated[str, typer.Option(help="sync server address")] = "http://127.0.0.1:8000",
     data_dir: Annotated[Path, typer.Option(help="this device's data directory")] = Path(
         "data/device-1"
@@ -388,37 +432,42 @@ def field_app(
 ) -> None:
     """Run the field app (one data directory is one device)."""
     try:
+        from field_app.config import AppConfig  # type: ignore[import-not-found,unused-ignore]
         from field_app.main import run  # type: ignore[import-not-found,unused-ignore]
     except ImportError as exc:
         err.print("the field app is not part of this build yet")
         raise typer.Exit(2) from exc
+    if port is None:
+        port = AppConfig.from_env().port
     run(port=port, server_url=server_url, data_dir=data_dir)
 
 
 @app.command()
 def demo(
-    port: Annotated[int, typer.Option(help="sync server port")] = 8000,
-    app_port: Annotated[int, typer.Option(help="field app port (0: do not start the app)")] = 8550,
+    port: Annotated[
+        int | None, typer.Option(help="sync server port [default: GRIDSWEEP_PORT, 8000]")
+    ] = None,
+    app_port: Annotated[
+        int | None,
+        typer.Option(
+            help="field app port, 0: do not start the app [default: GRIDSWEEP_APP_PORT, 8550]"
+        ),
+    ] = None,
 ) -> None:
     """Migrate, seed the small demo grid if empty, start the server and the field app beside it."""
     import subprocess
     import sys
 
-    from sync_server.models import GridNode
-
     settings = _settings()
+    port = settings.port if port is None else port
+    app_port = settings.app_port if app_port is None else app_port
     _migrate(settings)
-    engine = make_engine(settings)
-    with make_sessionmaker(engine)() as session:
-        empty = not session.scalar(select(func.count()).select_from(GridNode))
-    engine.dispose()
-    if empty:
-        seed_demo(scale="small", seed=20261128)
-    else:
+    if _has_grid(settings):
         console.print("database already holds a grid; not seeding again")
-        from sync_server.seed.demo import DEMO_PASSWORD
-
-        console.print(f"demo logins: admin / {DEMO_PASSWORD} (workers: wg<grid code>)")
+    else:
+        _seed(settings, "small", 20261128)
+    # Every start lists the accounts the database holds, whoever seeded it.
+    _print_logins(*_demo_logins(settings))
     field = None
     if app_port:
         # The app is a separate process, as on a phone: one data directory is one device.
@@ -446,6 +495,32 @@ def demo(
         if field is not None:
             field.terminate()
             field.wait(timeout=10)
+
+
+def _has_grid(settings: Settings) -> bool:
+    from sqlalchemy import func, select
+
+    from sync_server.db import make_engine, make_sessionmaker
+    from sync_server.models import GridNode
+
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return bool(session.scalar(select(func.count()).select_from(GridNode)))
+    finally:
+        engine.dispose()
+
+
+def _demo_logins(settings: Settings) -> tuple[list[DemoLogin], int]:
+    from sync_server.db import make_engine, make_sessionmaker
+    from sync_server.seed.demo import current_logins
+
+    engine = make_engine(settings)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return current_logins(session=session)
+    finally:
+        engine.dispose()
 
 
 def main() -> None:

@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET
     token_ttl_hours: int = Field(default=24 * 14, ge=1)
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
+    # The port `gridsweep demo` serves the field app on (the app itself reads the same
+    # variable, field_app/config.py); 0 starts no app.
+    app_port: int = Field(default=8550, ge=0, le=65535)
     sql_echo: bool = False
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # Platform completion files (POST /campaigns/{id}/completions) are far larger than a sync.

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from sync_server.console import fonts
 from sync_server.console.errors import install_error_pages
 from sync_server.console.routes import (
     audit,
@@ -30,6 +31,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    app.include_router(fonts.router)
     for module in (auth, dashboard, review, conflicts, manage, campaigns, exports, audit):
         app.include_router(module.router, prefix="/console")
     install_error_pages(app)

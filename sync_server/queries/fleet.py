@@ -16,6 +16,8 @@ from shared.schema import Role
 from sync_server.models import Device, GridNode, User, UserGrid
 from sync_server.services.scope import Scope
 
+STALE_HOURS = 24
+
 
 @dataclass(frozen=True)
 class DeviceRow:
@@ -34,11 +36,25 @@ class DeviceRow:
         times = [t for t in (self.last_push_at, self.last_pull_at) if t is not None]
         return max(times) if times else None
 
-    def stale(self, now: datetime, hours: int = 24) -> bool:
-        """Not synced for `hours` before `now`: a phone that may hold a day's work nobody has
-        seen."""
+    @property
+    def never_synced(self) -> bool:
+        """Signed in, but no push or pull since: the phone has not downloaded its grid yet (a
+        sign-in the worker has not followed up), not a phone that went quiet."""
+        return self.last_sync is None
+
+    def stale(self, now: datetime, hours: int = STALE_HOURS) -> bool:
+        """Synced once, and not for `hours` before `now`: a phone that may hold a day's work
+        nobody has seen. A device that never synced is not stale (`never_synced`)."""
         last = self.last_sync
-        return last is None or now - last > timedelta(hours=hours)
+        return last is not None and now - last > timedelta(hours=hours)
+
+    def state(self, now: datetime) -> str:
+        """What the devices page shows: revoked, never_synced, stale or ok."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.never_synced:
+            return "never_synced"
+        return "stale" if self.stale(now) else "ok"
 
 
 @dataclass
@@ -50,6 +66,24 @@ class WorkerFleet:
     active: bool
     grids: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
     devices: list[DeviceRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    """The overview's device card: devices in use, and of them the quiet and the never synced."""
+
+    devices: int
+    stale: int
+    never_synced: int
+
+
+def summarize(workers: list[WorkerFleet], now: datetime) -> FleetSummary:
+    devices = [d for w in workers for d in w.devices if d.revoked_at is None]
+    return FleetSummary(
+        devices=len(devices),
+        stale=sum(1 for d in devices if d.stale(now)),
+        never_synced=sum(1 for d in devices if d.never_synced),
+    )
 
 
 def device_row(device: Device) -> DeviceRow:

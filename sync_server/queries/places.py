@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.schema import Role
@@ -48,8 +48,83 @@ class HouseRow:
     residents: int
 
 
-def grid_houses(*, session: Session, grid_id: str) -> list[HouseRow]:
-    """A level-5 grid's live houses with the number of people bound to each now."""
+HOUSES_PER_PAGE = 30
+SEARCH_MAX_CHARS = 50
+
+
+@dataclass(frozen=True)
+class HousePage:
+    """One page of a level-5 grid's houses, as the grid page shows them."""
+
+    rows: list[HouseRow]
+    q: str  # the search as applied (trimmed); "" lists every house
+    matching: int  # houses the search matches (every house without one)
+    total: int  # live houses in the grid
+    page: int  # 1-based, clamped to the pages there are
+    pages: int  # at least 1
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        """The 1-based position of the first row shown (0 when none)."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its own % _ and \\ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def grid_houses_page(
+    *, session: Session, grid_id: str, q: str = "", page: int = 1, per_page: int = HOUSES_PER_PAGE
+) -> HousePage:
+    """A page of a level-5 grid's live houses whose room or address, or the name of someone
+    living there now, contains `q` (case-insensitive). A page past the last shows the last."""
+    q = " ".join(q.split())[:SEARCH_MAX_CHARS]
+    live = (House.grid_id == grid_id, House.deleted.is_(False))
+    total = session.scalar(select(func.count()).select_from(House).where(*live)) or 0
+    where = list(live)
+    if q:
+        pattern = _like(q)
+        living_there = (
+            select(Binding.house_id)
+            .join(Resident, Resident.id == Binding.resident_id)
+            .where(
+                Binding.end_date.is_(None),
+                Binding.deleted.is_(False),
+                Resident.deleted.is_(False),
+                Resident.name.ilike(pattern, escape="\\"),
+            )
+        )
+        where.append(
+            or_(
+                House.room.ilike(pattern, escape="\\"),
+                House.address.ilike(pattern, escape="\\"),
+                House.id.in_(living_there),
+            )
+        )
+        matching = session.scalar(select(func.count()).select_from(House).where(*where)) or 0
+    else:
+        matching = total
+    pages = max(1, -(-matching // per_page))
+    page = min(max(page, 1), pages)
+    rows = _house_rows(session, where, offset=(page - 1) * per_page, limit=per_page)
+    return HousePage(rows, q, matching, total, page, pages, per_page)
+
+
+def _house_rows(
+    session: Session,
+    where: list[ColumnElement[bool]],
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[HouseRow]:
+    """Houses matching `where`, in address order, with the number of people bound to each now."""
     bound = (
         select(Binding.house_id, func.count(Binding.id).label("n"))
         .join(Resident, Resident.id == Binding.resident_id)
@@ -66,10 +141,18 @@ def grid_houses(*, session: Session, grid_id: str) -> list[HouseRow]:
         .join(Building, Building.id == House.building_id)
         .outerjoin(Unit, Unit.id == House.unit_id)
         .outerjoin(bound, bound.c.house_id == House.id)
-        .where(House.grid_id == grid_id, House.deleted.is_(False))
+        .where(*where)
         .order_by(
-            Building.road, Building.lane, Building.number, Building.name, Unit.name, House.room
+            Building.road,
+            Building.lane,
+            Building.number,
+            Building.name,
+            Unit.name,
+            House.room,
+            House.id,  # ties broken the same on every page
         )
+        .offset(offset)
+        .limit(limit)
     ).all()
     return [
         HouseRow(

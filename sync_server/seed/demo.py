@@ -48,7 +48,8 @@ from sync_server.models import (
     UserGrid,
     Visit,
 )
-from sync_server.security import hash_password
+from sync_server.queries.accounts import active_accounts
+from sync_server.security import hash_password, verify_password
 from sync_server.seed import names
 from sync_server.seed.people import HOUSEHOLD_SIZE_CUM, HOUSEHOLD_SIZES, Member, PeopleFactory
 from sync_server.seed.places import (
@@ -369,6 +370,28 @@ def _logins(plan: DemoPlan, *, every: bool) -> list[DemoLogin]:
         )
         for u in chosen
     ]
+
+
+def current_logins(*, session: Session, per_role: int = 12) -> tuple[list[DemoLogin], int]:
+    """The accounts in the database that still sign in with the demo password, up to
+    `per_role` of each role, and how many other active accounts there are (listed or not).
+
+    Read from the database, not the plan, so a `gridsweep demo` started on a database seeded
+    earlier (with any seed or scale, or with accounts added or changed since) prints logins that
+    work. No other password is ever shown: an account whose password was changed is counted,
+    not listed. The seed gives every account one hash, so this costs one argon2 check per
+    distinct hash."""
+    accounts = active_accounts(session=session, per_role=per_role)
+    is_demo: dict[str, bool] = {}
+    logins: list[DemoLogin] = []
+    for row in accounts.rows:
+        if row.password_hash not in is_demo:
+            is_demo[row.password_hash] = verify_password(row.password_hash, DEMO_PASSWORD)
+        if is_demo[row.password_hash]:
+            logins.append(
+                DemoLogin(row.role, row.username, DEMO_PASSWORD, row.grid_code, row.grid_name)
+            )
+    return logins, accounts.more + len(accounts.rows) - len(logins)
 
 
 # -- writing --------------------------------------------------------------------------------

@@ -750,7 +750,7 @@ CASES: list[Case] = [
 ]
 
 # Routes anyone may use: signing in, health, the API's own documentation, the console's static
-# files and its language switch (a cookie, no data).
+# files, its web font (the sign-in page needs it) and its language switch (a cookie, no data).
 PUBLIC = {
     "GET /api/v1/health",
     "POST /api/v1/auth/login",
@@ -761,6 +761,7 @@ PUBLIC = {
     "POST /console/login",
     "GET /console/lang/{lang}",
     "MOUNT /console/static",
+    "GET /console/fonts/gridsweep-cjk.ttf",
 }
 
 
@@ -1074,6 +1075,34 @@ PROBES = [
         "supervisor",
         lambda w: get(f"/console/grid/{w.sides['A'].node}", campaign=w.sides["B"].campaign),
         200,
+        ("B",),
+    ),
+    Probe(
+        # All but the last character: the page repeats the search, which is no leak.
+        "own grid page searched for another grid's resident",
+        "supervisor",
+        lambda w: get(
+            f"/console/grid/{w.sides['A'].node}", q=sorted(w.sides["B"].markers["names"])[0][:-1]
+        ),
+        200,
+        ("B",),
+    ),
+    Probe(
+        "own grid page searched for another grid's address, a page past the last",
+        "supervisor",
+        lambda w: get(
+            f"/console/grid/{w.sides['A'].node}",
+            q=sorted(w.sides["B"].markers["addresses"])[0][:-1],
+            page=99_999,
+        ),
+        200,
+        ("B",),
+    ),
+    Probe(
+        "another community's grid page, searched and paged",
+        "supervisor",
+        lambda w: get(f"/console/grid/{w.sides['B'].node}", q="%", page=2),
+        404,
         ("B",),
     ),
     Probe(

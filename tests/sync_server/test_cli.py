@@ -177,3 +177,95 @@ def test_the_server_runs_without_a_banner_or_uvicorn_s_proxy_trust(
     assert started["proxy_headers"] is False
     assert started["server_header"] is False
     assert started["port"] == 8123
+
+
+def _run_demo(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[str, dict[str, object]]:
+    """`gridsweep demo` up to the point where it would serve: the server call is recorded."""
+    import sync_server.cli as cli
+
+    served: dict[str, object] = {}
+    monkeypatch.setattr(cli, "server", lambda **kwargs: served.update(kwargs))
+    result = runner.invoke(app, ["demo", "--app-port", "0", *args])
+    assert result.exit_code == 0, result.output
+    return result.output, served
+
+
+def test_demo_prints_the_real_logins_every_time_it_starts(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = _run_demo(monkeypatch)
+    second, _ = _run_demo(monkeypatch)
+    assert "not seeding again" in second and "not seeding again" not in first
+    for output in (first, second):
+        for username in ("admin", "gl0101", "wg010101", "wg010109"):
+            assert re.search(rf"\b{username}\b", output), output
+        assert "gridsweep-demo" in output
+        assert "wg<grid" not in output
+    # An account whose password was changed is counted, never shown with a password.
+    from sync_server.security import hash_password
+
+    with sqlite3.connect(db) as con:
+        con.execute(
+            "UPDATE users SET password_hash = ? WHERE username = 'wg010102'",
+            (hash_password("changed-by-its-owner"),),
+        )
+    third, _ = _run_demo(monkeypatch)
+    assert "wg010101" in third and "wg010102" not in third
+    assert "changed-by-its-owner" not in third
+    assert "1 other account" in third
+
+
+def test_demo_takes_its_ports_from_the_settings(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRIDSWEEP_PORT", "8123")
+    get_settings.cache_clear()
+    output, served = _run_demo(monkeypatch)
+    assert served["port"] == 8123
+    assert "http://127.0.0.1:8123/console/" in output
+    output, served = _run_demo(monkeypatch, "--port", "8124")
+    assert served["port"] == 8124
+
+
+def test_demo_starts_the_app_on_the_app_port_setting(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    import sync_server.cli as cli
+
+    started: list[list[str]] = []
+
+    class FakeApp:
+        def __init__(self, argv: list[str]) -> None:
+            started.append(argv)
+
+        def terminate(self) -> None: ...
+
+        def wait(self, timeout: float) -> None: ...
+
+    monkeypatch.setattr(subprocess, "Popen", FakeApp)
+    monkeypatch.setattr(cli, "server", lambda **kwargs: None)
+    monkeypatch.setenv("GRIDSWEEP_APP_PORT", "8651")
+    monkeypatch.setenv("GRIDSWEEP_PORT", "8123")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    argv = started[0]
+    assert argv[argv.index("--port") + 1] == "8651"
+    assert argv[argv.index("--server-url") + 1] == "http://127.0.0.1:8123"
+    assert "http://127.0.0.1:8651/" in result.output
+    result = runner.invoke(app, ["demo", "--app-port", "8652"])
+    argv = started[1]
+    assert argv[argv.index("--port") + 1] == "8652"
+
+
+def test_the_server_gives_its_workers_time_to_answer_uvicorn_s_health_check(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    started: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.update(kwargs))
+    result = runner.invoke(app, ["server", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert started["workers"] == 2
+    assert started["timeout_worker_healthcheck"] == 30

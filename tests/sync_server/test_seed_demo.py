@@ -42,6 +42,7 @@ from sync_server.seed.demo import (
     SHAPES,
     DemoShape,
     SeedReport,
+    current_logins,
     plan_demo,
     seed_demo,
     seed_shape,
@@ -253,6 +254,29 @@ def test_one_worker_per_grid_one_supervisor_one_admin_all_with_the_demo_password
             assert nodes[grid_id].name in logins[user.username].grid_name
         assert logins[user.username].password == DEMO_PASSWORD
     assert small.users == 11
+
+
+def test_the_logins_read_back_are_the_ones_the_seed_printed(
+    session: Session, small: SeedReport
+) -> None:
+    """What `gridsweep demo` prints on every later start: the database's accounts."""
+    logins, others = current_logins(session=session)
+    seeded = {
+        (x.role, x.username, x.grid_code, x.grid_name) for x in small.logins if x.role != "admin"
+    }
+    read = {(x.role, x.username, x.grid_code, x.grid_name) for x in logins}
+    assert seeded <= read
+    assert {x.username for x in logins} == {x.username for x in small.logins}
+    assert others == 0
+    admin = session.scalars(select(User).where(User.username == "admin")).one()
+    admin.active = False
+    worker = session.scalars(select(User).where(User.username == "wg010103")).one()
+    worker.password_hash = "$argon2id$not-a-demo-hash"
+    session.flush()
+    logins, others = current_logins(session=session, per_role=4)
+    assert [x.username for x in logins] == ["gl0101", "wg010101", "wg010102", "wg010104"]
+    assert all(x.password == DEMO_PASSWORD for x in logins)
+    assert others == 9 - 4 + 1  # the workers past the first four, and the changed password
 
 
 def _dump(path: Path) -> dict[str, str]:

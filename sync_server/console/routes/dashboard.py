@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from sync_server.api.deps import get_clock
@@ -11,10 +13,15 @@ from sync_server.console.campaigns import Progress, campaign_port
 from sync_server.console.deps import ConsoleSessionDep, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
-from sync_server.queries.fleet import fleet
+from sync_server.queries.fleet import fleet, summarize
 from sync_server.queries.grid import TreeNode, grid_tree
 from sync_server.queries.history import count_open_conflicts
-from sync_server.queries.places import ancestors, grid_houses, grid_workers, worker_candidates
+from sync_server.queries.places import (
+    ancestors,
+    grid_houses_page,
+    grid_workers,
+    worker_candidates,
+)
 from sync_server.services.review import count_queue
 from sync_server.services.scope import Scope
 
@@ -24,8 +31,6 @@ router = new_router()
 @router.get("")
 def home(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> HTMLResponse:
     roots = grid_tree(session=session, scope=viewer.scope)
-    workers = fleet(session=session, scope=viewer.scope)
-    devices = [d for w in workers for d in w.devices if d.revoked_at is None]
     port = campaign_port()
     clock = get_clock(request)
     today = clock.today()
@@ -42,8 +47,7 @@ def home(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> HTM
         totals=_totals(roots),
         pending_reviews=count_queue(session=session, user=viewer.user),
         open_conflicts=count_open_conflicts(session=session) if viewer.is_admin else None,
-        devices=len(devices),
-        stale_devices=sum(1 for d in devices if d.stale(clock.now())),
+        devices=summarize(fleet(session=session, scope=viewer.scope), clock.now()),
         running=running,
     )
 
@@ -63,7 +67,11 @@ def grid_node(
     viewer: ViewerDep,
     session: ConsoleSessionDep,
     campaign: str | None = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
+    """A grid with its children's counts; a level-5 grid also lists its houses, a page at a
+    time, searched by room, address or the name of someone living there (`q`)."""
     node = node_for(session=session, viewer=viewer, node_id=node_id)
     # Counting only this subtree keeps a level-5 page as fast in the district as in a village.
     [tree] = grid_tree(
@@ -95,7 +103,7 @@ def grid_node(
         node=node,
         tree=tree,
         crumbs=[(c, viewer.scope.covers_path(c.path)) for c in crumbs],
-        houses=grid_houses(session=session, grid_id=node.id) if leaf else [],
+        houses=grid_houses_page(session=session, grid_id=node.id, q=q, page=page) if leaf else None,
         workers=workers,
         candidates=worker_candidates(session=session, near=node)
         if leaf and viewer.is_admin

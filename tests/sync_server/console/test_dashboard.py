@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -111,3 +112,36 @@ def test_the_overview_follows_the_servers_clock_through_a_campaign_and_a_quiet_p
     assert "超过一天未同步" in admin.get("/console/fleet").text
     clock.advance(days=2)  # the day after it ended
     assert overview()[0] is False
+
+
+def test_a_phone_that_signed_in_but_never_synced_is_told_apart_from_a_quiet_one(
+    tiny: TinyGrid,
+    browser: OpenConsole,
+    device: Callable[[str], WireDevice],
+    api: TestClient,
+    clock: MovableClock,
+) -> None:
+    WireDevice(api, "w11")  # signed in on a phone, the grid not downloaded yet
+    device("w21").pull()  # another phone synced just now
+    admin = browser("admin")
+
+    def card() -> tuple[str, bool]:
+        page = admin.get("/console").text
+        counts = page.split('href="/console/fleet"><span class="num">')[1].split("</span>")[0]
+        return counts, "其中 1 台已登录、从未同步" in page
+
+    def states() -> list[str]:
+        page = admin.get("/console/fleet").text
+        return re.findall(r'<span class="badge s-(\w+)">', page)
+
+    assert card() == ("0 / 2", True)
+    assert sorted(states()) == ["applied", "never"]
+    fleet = admin.get("/console/fleet").text
+    assert "从未同步" in fleet and "超过一天未同步" not in fleet
+    clock.advance(days=2)  # both quiet for two days: only the one that synced is stale
+    assert card() == ("1 / 2", True)
+    assert sorted(states()) == ["conflict", "never"]
+    english = browser("admin")
+    english.get("/console/lang/en")
+    assert "Never synced" in english.get("/console/fleet").text
+    assert "of them 1 signed in, never synced" in english.get("/console").text
