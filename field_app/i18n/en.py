@@ -89,7 +89,7 @@ MESSAGES: dict[str, str] = {
     "resident.since": "{relation} · since {date}",
     "field.name": "Name",
     "field.id_number": "ID number",
-    "field.phone": "Mobile",
+    "field.phone": "Phone",
     "field.residence_status": "Residence status",
     "field.note": "Note",
     "field.relation": "Relation to head",

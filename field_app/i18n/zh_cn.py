@@ -113,7 +113,7 @@ MESSAGES: dict[str, str] = {
     # field labels
     "field.name": "姓名",
     "field.id_number": "身份证号",
-    "field.phone": "手机号",
+    "field.phone": "电话",  # a mobile or a landline (shared.validation.normalize_phone)
     "field.residence_status": "居住状态",
     "field.note": "备注",
     "field.relation": "与户主关系",

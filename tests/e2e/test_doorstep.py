@@ -110,10 +110,10 @@ def test_doorstep_day_offline_then_sync(
 
     # --- edit the phone number, with inline validation ---------------------------------------
     phone.button("编辑信息").click()
-    phone.type_into("手机号", "139", clear=True)
+    phone.type_into("电话", "139", clear=True)
     phone.wait_text("手机号应为11位，当前为3位")
     phone.shot("06-edit-inline-error")
-    phone.type_into("手机号", NEW_PHONE, clear=True)
+    phone.type_into("电话", NEW_PHONE, clear=True)
     phone.button("保存").click()
     phone.wait_text("已保存，等待同步")
     phone.wait_text(NEW_PHONE)
@@ -125,7 +125,7 @@ def test_doorstep_day_offline_then_sync(
     phone.button("新增居民").click()
     phone.type_into("姓名", NEW_NAME)
     phone.type_into("身份证号", new_id)
-    phone.type_into("手机号", "13800001111")
+    phone.type_into("电话", "13800001111")
     phone.button("租户").click()
     phone.shot("07-add-resident")
     phone.button("保存").click()
