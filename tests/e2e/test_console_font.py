@@ -145,6 +145,15 @@ def test_the_console_draws_chinese_with_its_own_font_where_the_machine_has_none(
         page.wait_for_load_state("load")
         assert page.get_by_role("heading", name="第1网格").is_visible()
         _shot(page, "served-grid")
+        # Its houses come a page at a time, and the search box finds one by room.
+        assert page.locator("table.houses tbody tr").count() == 30
+        room = page.locator("table.houses tbody tr a").nth(4).inner_text()
+        page.get_by_role("searchbox").fill(room)
+        page.get_by_role("button", name="搜索").click()
+        page.wait_for_load_state("load")
+        assert room in page.locator("table.houses tbody").inner_text()
+        page.locator("#houses").scroll_into_view_if_needed()
+        _shot(page, "served-grid-search")
     finally:
         context.close()
 

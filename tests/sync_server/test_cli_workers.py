@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,10 @@ WORKERS = 2
 CLI = (sys.executable, "-m", "sync_server.cli")
 
 
+# uvicorn's supervisor waits on an Event with a timeout between its rounds: under libfaketime
+# that wait never ends (README, "thread_waits"), so it would never answer SIGTERM.
 @pytest.mark.slow
+@pytest.mark.thread_waits
 def test_two_workers_start_once_each(tmp_path: Path) -> None:
     import httpx
 
@@ -41,6 +45,7 @@ def test_two_workers_start_once_each(tmp_path: Path) -> None:
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, so a stuck parent is stopped with its workers
         )
 
     def started() -> list[str]:
@@ -68,7 +73,11 @@ def test_two_workers_start_once_each(tmp_path: Path) -> None:
         before_stop = log.read_text(errors="replace")
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers
+            proc.wait(timeout=30)
     assert len(set(started())) == WORKERS, before_stop
     for respawn in ("died", "Terminated child", "was not ready in time"):
         assert respawn not in before_stop, before_stop
