@@ -117,10 +117,13 @@ class SyncServer(Process):
 class FieldApp(Process):
     """`gridsweep app`: the Flet app in web mode, one data directory (one device)."""
 
-    def __init__(self, workdir: Path, server_url: str) -> None:
+    def __init__(
+        self, workdir: Path, server_url: str, *, settings: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.data_dir = workdir / "device"
         env = {**os.environ, "GRIDSWEEP_POLL_SECONDS": "1", "FLET_WEB_NO_CDN": "1"}
+        env.update(settings or {})
         super().__init__(
             "app",
             _cli(
