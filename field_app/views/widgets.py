@@ -159,30 +159,22 @@ def told_lines(told: Told, t: Translator) -> list[str]:
     """What became of one of the worker's changes, a sentence per field."""
     name = told.name or "—"
     if told.notice.kind == "superseded":
-        return [
-            t(
-                "told.superseded",
-                name=name,
-                field=t(f"field.{field}"),
-                typed=shown(t, field, typed),
-                now=shown(t, field, now),
-            )
-            for field, typed, now in told.fields
-        ]
-    if told.deleted_now is not None:
+        key, rows = "told.superseded", told.fields
+    elif told.deleted_now is not None:
         return [t("told.settled_deleted" if told.deleted_now else "told.settled_kept", name=name)]
-    if told.took_yours:
+    elif told.took_yours:
         return [t("told.settled_yours", name=name)]
+    else:
+        key, rows = "told.settled_field", [row for row in told.fields if row[1] != row[2]]
     return [
         t(
-            "told.settled_field",
+            key,
             name=name,
             field=t(f"field.{field}"),
             typed=shown(t, field, typed),
             now=shown(t, field, now),
         )
-        for field, typed, now in told.fields
-        if typed != now
+        for field, typed, now in rows
     ]
 
 

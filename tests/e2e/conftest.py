@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ROOT, chromium_missing
+from tests.e2e.harness import ROOT, SyncServer, chromium_missing
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 PHONE = {"width": 390, "height": 844}  # a common 6.1" phone in CSS pixels
@@ -177,6 +177,16 @@ class FlutterPage:
         path = SCREENSHOTS / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[SyncServer]:
+    """A sync server of its own on the small demo, for one phone's test."""
+    server = SyncServer(tmp_path)
+    server.seed()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -29,15 +29,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[SyncServer]:
-    server = SyncServer(tmp_path)
-    server.seed()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app(tmp_path: Path, server: SyncServer) -> Iterator[FieldApp]:
     app = FieldApp(tmp_path, server.url)
     app.start()

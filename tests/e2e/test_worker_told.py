@@ -27,15 +27,6 @@ SENT_BACK = "身份证号与户口本不一致，请核对"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[SyncServer]:
-    server = SyncServer(tmp_path)
-    server.seed()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def app(tmp_path: Path, server: SyncServer) -> Iterator[FieldApp]:
     # Pushed a second after the last edit (the default is three), to keep the test short.
     app = FieldApp(tmp_path, server.url, settings={"GRIDSWEEP_PUSH_DELAY_SECONDS": "1"})

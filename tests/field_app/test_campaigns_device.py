@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from field_app.state import GridsScreen, ResidentScreen
 from field_app.state.campaign import CampaignsScreen, MissedScreen
+from field_app.sync_client import SyncClient
+from shared.protocol import Operation
 from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
 from sync_server.queries.campaign_progress import sweep_under
 from sync_server.services.review import decide, pending_notes
@@ -117,14 +119,21 @@ def _visit(house_id: str) -> dict[str, object]:
     return {"house_id": house_id, "outcome": "met", "visited_at": local(0, 10, 15)}
 
 
-def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
-    phone: Callable[[], Phone], tiny: TinyGrid, session_factory: sessionmaker[Session]
-) -> None:
-    device = phone()
+def _sent_back(
+    device: Phone,
+    tiny: TinyGrid,
+    session_factory: sessionmaker[Session],
+    *,
+    name: str,
+    reason: str,
+    seed: int,
+) -> tuple[Operation, SyncClient]:
+    """A person added at the door and synced, then sent back by the grid's supervisor; the
+    phone's resident create, and its sync client (nothing synced since the send-back)."""
     store = device.store
     op = store.create(
         "resident",
-        {"name": "李四", "id_number": make_id_number(random.Random(3))},
+        {"name": name, "id_number": make_id_number(random.Random(seed))},
         user_id=device.vm.user_id,
     )
     binding = {"resident_id": op.record_id, "house_id": tiny.houses[GRID][0].id}
@@ -132,6 +141,7 @@ def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
     store.create("binding", binding, user_id=device.vm.user_id)
     client = device.connect("http://testserver", store)
     client.sync()
+    assert device.vm.status.problems == 0
     with session_factory() as session, session.begin():
         supervisor = session.scalars(select(User).where(User.username == "s1")).one()
         decide(
@@ -139,9 +149,18 @@ def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
             user=supervisor,
             op_id=op.op_id,
             approve=False,
-            reason="查无此人",
+            reason=reason,
             now=RUN_CLOCK.now(),
         )
+    return op, client
+
+
+def test_a_send_back_note_reaches_the_device_and_is_acknowledged(
+    phone: Callable[[], Phone], tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    device = phone()
+    store = device.store
+    op, client = _sent_back(device, tiny, session_factory, name="李四", reason="查无此人", seed=3)
     client.sync()
     notes = store.review_notes()
     assert [(n.op_id, n.reason, n.kind) for n in notes] == [(op.op_id, "查无此人", "new_resident")]
@@ -159,40 +178,20 @@ def test_a_send_back_shows_at_home_and_on_the_person_until_read(
     phone: Callable[[], Phone], tiny: TinyGrid, session_factory: sessionmaker[Session]
 ) -> None:
     device = phone()
-    store = device.store
-    op = store.create(
-        "resident",
-        {"name": "王五", "id_number": make_id_number(random.Random(5))},
-        user_id=device.vm.user_id,
-    )
-    binding = {"resident_id": op.record_id, "house_id": tiny.houses[GRID][0].id}
-    binding |= {"relation": "member", "start_date": iso()}
-    store.create("binding", binding, user_id=device.vm.user_id)
-    client = device.connect("http://testserver", store)
-    client.sync()
-    assert device.vm.status.problems == 0
-    with session_factory() as session, session.begin():
-        supervisor = session.scalars(select(User).where(User.username == "s1")).one()
-        decide(
-            session=session,
-            user=supervisor,
-            op_id=op.op_id,
-            approve=False,
-            reason="身份证号与户籍不符",
-            now=RUN_CLOCK.now(),
-        )
+    reason = "身份证号与户籍不符"
+    op, client = _sent_back(device, tiny, session_factory, name="王五", reason=reason, seed=5)
     client.sync()
     device.vm.home()
     home = device.vm.screen
     assert isinstance(home, GridsScreen)
     assert [(n.name, n.reason, n.resident_id) for n in home.notes] == [
-        ("王五", "身份证号与户籍不符", op.record_id)
+        ("王五", reason, op.record_id)
     ]
     assert device.vm.status.sent_back == 1 and device.vm.status.problems == 1
     home.open_note(op.op_id)
     person = device.vm.screen
     assert isinstance(person, ResidentScreen) and person.resident_id == op.record_id
-    assert [n.reason for n in person.notes] == ["身份证号与户籍不符"]
+    assert [n.reason for n in person.notes] == [reason]
     person.dismiss_note(op.op_id)
     assert person.notes == [] and device.vm.status.problems == 0
     device.vm.back()
