@@ -136,19 +136,14 @@ class AppViewModel(Observable):
 
     def back(self) -> None:
         """Leave the top screen; the one below is reloaded (its counts may have changed). A
-        screen holding something typed and not saved asks first (`leaving`)."""
-        if self._asks_before("back"):
-            return
-        if len(self.stack) > 1:
-            self.stack.pop()
-            self.stack[-1].refresh()
-        self.notify()
+        screen holding something typed and not saved asks first (`leaving`); going back again
+        while asked leaves, as a second tap on a phone's back button does."""
+        if not self._asks_before("back"):
+            self._leave("back")
 
     def home(self) -> None:
         if self.ready and not self._asks_before("home"):
-            self.stack = [self._home()]
-            self.flash_message = None
-            self.notify()
+            self._leave("home")
 
     def stay(self) -> None:
         """Keep editing: the question "discard what you typed?" is answered no."""
@@ -158,14 +153,8 @@ class AppViewModel(Observable):
     def discard(self) -> None:
         """Leave anyway, dropping what was typed and not saved."""
         where, self.leaving = self.leaving, None
-        if where == "home":
-            self.stack = [self._home()]
-            self.flash_message = None
-            self.notify()
-        elif where == "back" and len(self.stack) > 1:
-            self.stack.pop()
-            self.stack[-1].refresh()
-            self.notify()
+        if where is not None:
+            self._leave(where)
 
     def _asks_before(self, where: Literal["back", "home"]) -> bool:
         if self.stack and self.screen.unsaved and self.leaving is None:
@@ -174,6 +163,15 @@ class AppViewModel(Observable):
             return True
         self.leaving = None
         return False
+
+    def _leave(self, where: Literal["back", "home"]) -> None:
+        if where == "home":
+            self.stack = [self._home()]
+            self.flash_message = None
+        elif len(self.stack) > 1:
+            self.stack.pop()
+            self.stack[-1].refresh()
+        self.notify()
 
     def flash(self, message: Msg, *, error: bool = False) -> None:
         self.flash_message = message
