@@ -82,25 +82,14 @@ def make_tiny_grid(session: Session, *, seed: int = 7, houses_per_grid: int = 3)
                 for p in range(h):
                     male = rng.random() < 0.5
                     idn = make_id_number(rng, male=male)
-                    resident = Resident(
-                        id=new_id(),
+                    add_person(
+                        session,
+                        house.id,
                         name=f"张{c}{g}{h}{p}",
                         id_number=idn,
                         sex="M" if male else "F",
-                        birth_date=date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14])),
                         phone=f"138{rng.randint(0, 99999999):08d}",
-                        tags=[],
-                        note="",
-                    )
-                    session.add(resident)
-                    session.flush()
-                    session.add(
-                        Binding(
-                            resident_id=resident.id,
-                            house_id=house.id,
-                            relation="head" if p == 0 else "member",
-                            start_date=date(2020, 1, 1),
-                        )
+                        relation="head" if p == 0 else "member",
                     )
             grid.users[f"w{c}{g}"] = create_user(
                 session=session,
@@ -121,3 +110,38 @@ def make_tiny_grid(session: Session, *, seed: int = 7, houses_per_grid: int = 3)
     )
     session.flush()
     return grid
+
+
+def add_person(
+    session: Session,
+    house_id: str,
+    *,
+    name: str,
+    id_number: str,
+    sex: str,
+    relation: str = "head",
+    phone: str | None = None,
+) -> Resident:
+    """A resident bound to a house since 2020-01-01, birth date from the ID number."""
+    idn = id_number
+    resident = Resident(
+        id=new_id(),
+        name=name,
+        id_number=idn,
+        sex=sex,
+        birth_date=date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14])),
+        phone=phone,
+        tags=[],
+        note="",
+    )
+    session.add(resident)
+    session.flush()
+    session.add(
+        Binding(
+            resident_id=resident.id,
+            house_id=house_id,
+            relation=relation,
+            start_date=date(2020, 1, 1),
+        )
+    )
+    return resident

@@ -4,14 +4,13 @@ search by room, address or resident's name, counts, all in the query string (no 
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync_server.models import Binding, Building, House, Resident, Unit, new_id
+from sync_server.models import Building, House, Unit
 from sync_server.queries.places import HOUSES_PER_PAGE
-from tests.factories import TinyGrid, make_id_number
+from tests.factories import TinyGrid, add_person, make_id_number
 from tests.sync_server.console.conftest import OpenConsole
 
 ROOM = re.compile(r'<a href="/console/house/[^"]+">([^<]+)</a>')
@@ -45,26 +44,7 @@ def big_grid(tiny: TinyGrid, session_factory: sessionmaker[Session]) -> str:
             session.flush()
             if n == 42:
                 idn = make_id_number(rng, male=True)
-                resident = Resident(
-                    id=new_id(),
-                    name="王小明",
-                    id_number=idn,
-                    sex="M",
-                    birth_date=date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14])),
-                    phone=None,
-                    tags=[],
-                    note="",
-                )
-                session.add(resident)
-                session.flush()
-                session.add(
-                    Binding(
-                        resident_id=resident.id,
-                        house_id=house.id,
-                        relation="head",
-                        start_date=date(2020, 1, 1),
-                    )
-                )
+                add_person(session, house.id, name="王小明", id_number=idn, sex="M")
     return grid.id
 
 
