@@ -221,7 +221,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("residence_status", "str", L),
             FieldSpec("tags", "tags", U),
             FieldSpec("note", "str", L),
-            doc="a person (人); sent to the grids of their open bindings",
+            doc="a person (人); sent to the grids of their open bindings and, for 30 days, of one they moved out of",
         ),
         _entity(
             "binding",

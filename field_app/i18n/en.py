@@ -145,6 +145,7 @@ MESSAGES: dict[str, str] = {
     "search.hint": "Name, pinyin initials, last 4 of ID, phone or address",
     "search.none": "Nobody found",
     "search.count": "{n} found",
+    "search.moved_out": "Moved out ({day}) · was at {address}",
     "search.no_home": "Not bound to a house",
     "relation.head": "Head of household",
     "relation.spouse": "Spouse",

@@ -175,6 +175,7 @@ MESSAGES: dict[str, str] = {
     "search.hint": "姓名、拼音首字母、身份证后四位、电话或地址",
     "search.none": "没有找到",
     "search.count": "找到 {n} 人",
+    "search.moved_out": "已迁出（{day}）· 原住 {address}",
     "search.no_home": "未绑定房屋",
     # enumerations
     **{f"relation.{k}": v for k, v in RELATION_ZH.items()},

@@ -5,6 +5,7 @@ the device store (a few milliseconds over a community's 4,500 residents).
 
 from __future__ import annotations
 
+from field_app.i18n import Msg
 from field_app.state.base import Context, Screen
 from field_app.state.people import Brief, brief
 from field_app.state.resident import ResidentScreen
@@ -48,6 +49,16 @@ class SearchScreen(Screen):
             str(values.get("id_number") or ""),
             self.ctx.today(),
         )
+
+    @staticmethod
+    def where(hit: ResidentHit) -> Msg | str:
+        """Where the person lives; for one who moved out (kept for the recently-moved window,
+        `shared.moves`), where from and when, so the worker knows why no home shows."""
+        if hit.address:
+            return hit.address
+        if hit.moved_on:
+            return Msg.of("search.moved_out", day=hit.moved_on, address=hit.moved_from or "")
+        return Msg.of("search.no_home")
 
     def open(self, resident_id: str) -> None:
         self.ctx.push(ResidentScreen(self.ctx, resident_id))

@@ -17,6 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from sqlite_utils import Database
 
@@ -152,6 +153,46 @@ def drop_grids(db: Database, grid_ids: Iterable[str]) -> int:
         json.dumps(sorted(residents)),
     )
     dropped += records.drop(db, "resident", sorted(residents - set(still_bound)))
+    return dropped
+
+
+def forget_moved(db: Database, since: date) -> int:
+    """Forget the people whose move out of the worker's grids has left the recently-moved window
+    (`shared.moves`), with their ended bindings and campaign records: time alone closes the
+    window, with no change on the server to say so, so the phone applies the rule itself and
+    holds what a fresh download would. An ended binding older than the window goes too (the
+    person may still live elsewhere in the grids). Records the outbox names stay, as in
+    `forget_pulled`."""
+    in_list = "(SELECT value FROM json_each(?))"
+    named = "SELECT record_id FROM outbox WHERE entity = ?"
+    ended = db.execute(
+        f"SELECT id, resident_id FROM binding WHERE end_date IS NOT NULL AND end_date < ? "
+        f"AND id NOT IN ({named})",
+        [since.isoformat(), "binding"],
+    ).fetchall()
+    if not ended:
+        return 0
+    dropped = records.drop(db, "binding", [binding_id for binding_id, _ in ended])
+    people = sorted({resident_id for _, resident_id in ended if resident_id})
+    gone = [
+        row[0]
+        for row in db.execute(
+            f"SELECT id FROM resident WHERE id IN {in_list} AND id NOT IN ({named}) "
+            "AND id NOT IN (SELECT resident_id FROM binding WHERE deleted = 0 "
+            "AND resident_id IS NOT NULL)",
+            [json.dumps(people), "resident"],
+        ).fetchall()
+    ]
+    dropped += records.drop(db, "resident", gone)
+    for entity in ("completion", "outcome"):
+        facts = [
+            row[0]
+            for row in db.execute(
+                f"SELECT id FROM [{entity}] WHERE resident_id IN {in_list} AND id NOT IN ({named})",
+                [json.dumps(gone), entity],
+            ).fetchall()
+        ]
+        dropped += records.drop(db, entity, facts)
     return dropped
 
 

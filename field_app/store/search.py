@@ -9,8 +9,9 @@ exact name, name prefix, initials or pinyin prefix, then everything else, by nam
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -26,12 +27,16 @@ _DIGITS = re.compile(r"^[0-9]+$")
 
 @dataclass(frozen=True)
 class ResidentHit:
-    """A resident found, with where they live now (None if bound nowhere today)."""
+    """A resident found, with where they live now (None if bound nowhere today), and for a
+    person who moved out (kept for the recently-moved window, `shared.moves`) where from and
+    when."""
 
     resident: Record
     house_id: str | None
     address: str | None
     relation: str | None
+    moved_from: str | None = None  # the address of their latest ended binding
+    moved_on: str | None = None  # that binding's end date (ISO)
 
 
 def find_residents(db: Database, text: str, *, day: date, limit: int = 50) -> list[ResidentHit]:
@@ -89,7 +94,29 @@ def find_residents(db: Database, text: str, *, day: date, limit: int = 50) -> li
                 relation=row["_relation"],
             )
         )
-    return hits
+    return _with_moves(db, hits)
+
+
+def _with_moves(db: Database, hits: list[ResidentHit]) -> list[ResidentHit]:
+    """The hits, each person bound nowhere today with where and when they last moved out (their
+    latest ended binding)."""
+    homeless = [hit.resident.id for hit in hits if hit.house_id is None]
+    if not homeless:
+        return hits
+    sql = """
+        SELECT b.resident_id, b.end_date, h.address
+          FROM binding b LEFT JOIN house h ON h.id = b.house_id AND h.deleted = 0
+         WHERE b.deleted = 0 AND b.end_date IS NOT NULL
+           AND b.resident_id IN (SELECT value FROM json_each(:ids))
+         ORDER BY b.end_date, b.id
+    """
+    latest = {row["resident_id"]: row for row in db.query(sql, {"ids": json.dumps(homeless)})}
+    return [
+        replace(hit, moved_from=row["address"], moved_on=row["end_date"])
+        if hit.house_id is None and (row := latest.get(hit.resident.id)) is not None
+        else hit
+        for hit in hits
+    ]
 
 
 def find_houses(db: Database, text: str, *, limit: int = 30) -> list[Record]:

@@ -28,7 +28,7 @@ from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.notices import Notice
 from field_app.store.outbox import OutboxCounts, OutboxProblem
-from field_app.store.pull import PullApplied, apply_page, forget_pulled
+from field_app.store.pull import PullApplied, apply_page, forget_moved, forget_pulled
 from field_app.store.queries import Occupant
 from field_app.store.records import Record
 from field_app.store.search import ResidentHit
@@ -38,6 +38,7 @@ from shared.campaigns import OutcomeFact
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
 from shared.merge import Snapshot
+from shared.moves import moved_since
 from shared.protocol import (
     EntityName,
     FieldChange,
@@ -409,6 +410,8 @@ class Store:
         """Apply one pull page and save its cursor and scope, all in one transaction."""
         with write_transaction(self.db):
             applied = apply_page(self.db, page)
+            expired = forget_moved(self.db, moved_since(self.clock.today()))
+            applied = PullApplied(applied.received, applied.removed + expired)
             # A conflict the server no longer lists as open was settled by an admin; the pulled
             # records already carry the settled values.
             settled = outbox.settle_conflicts(self.db, page.open_conflicts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-from field_app.i18n import Translator
+from field_app.i18n import Msg, Translator
 from field_app.state import AppViewModel, SearchScreen
 from field_app.views import theme
 from field_app.views.inputs import TextInput
@@ -37,7 +37,7 @@ def render(screen: SearchScreen, app: AppViewModel, t: Translator) -> list[ft.Co
                 key=f"hit-{person.id}",
                 title=str(person.values.get("name") or ""),
                 lines=[
-                    hit.address or t("search.no_home"),
+                    t.msg(where) if isinstance(where := screen.where(hit), Msg) else where,
                     " · ".join(
                         p
                         for p in (

@@ -8,12 +8,14 @@
 - Completions (the compact per-resident marks) and outcomes belong to their resident's grids, for
   the campaigns the device holds. They travel with the resident: a change page that delivers a
   resident also delivers the resident's campaign records, and one that removes a resident removes
-  them, so a person who moves in during a campaign arrives with what they already did.
+  them, so a person who moves in during a campaign arrives with what they already did. A person
+  who moved out stays, with their records, for the recently-moved window (`shared.moves`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from shared.protocol import RecordRef, RecordState
 from sync_server.models import Binding, Campaign, CompletionMark, House, Outcome, SyncedMixin
 from sync_server.records import state_of
-from sync_server.services.record_grids import resident_grids
+from sync_server.services.record_grids import binding_held, resident_grids
 from sync_server.services.scope import GridSet
 
 CAMPAIGN_ENTITIES = ("campaign", "completion", "outcome")
@@ -40,7 +42,7 @@ def visible_campaigns(grids: GridSet) -> Select[Any]:
     )
 
 
-def boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
+def boot_query(entity: str, grids: GridSet, boot: list[str], since: date) -> Select[Any]:
     """The live records of `entity` a bootstrap of the grids `boot` sends."""
     if entity == "campaign":
         return select(Campaign).where(
@@ -50,7 +52,7 @@ def boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
     residents = (
         select(Binding.resident_id)
         .join(House, House.id == Binding.house_id)
-        .where(House.grid_id.in_(boot), Binding.end_date.is_(None), Binding.deleted.is_(False))
+        .where(House.grid_id.in_(boot), binding_held(since), Binding.deleted.is_(False))
     )
     return select(model).where(
         model.deleted.is_(False),
@@ -60,7 +62,7 @@ def boot_query(entity: str, grids: GridSet, boot: list[str]) -> Select[Any]:
 
 
 def in_scope(
-    session: Session, grids: GridSet, rows: dict[tuple[str, str], SyncedMixin]
+    session: Session, grids: GridSet, rows: dict[tuple[str, str], SyncedMixin], since: date
 ) -> set[tuple[str, str]]:
     """The campaign records among `rows` the scope holds (other entities are ignored)."""
     inside: set[tuple[str, str]] = set()
@@ -75,7 +77,9 @@ def in_scope(
         return inside
     campaign_ids = sorted({row.campaign_id for _, row in facts})
     visible = set(session.scalars(visible_campaigns(grids).where(Campaign.id.in_(campaign_ids))))
-    homes = resident_grids(session=session, resident_ids={row.resident_id for _, row in facts})
+    homes = resident_grids(
+        session=session, resident_ids={row.resident_id for _, row in facts}, since=since
+    )
     for key, row in facts:
         if row.campaign_id in visible and homes.get(row.resident_id, set()) & grids.leaves:
             inside.add(key)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.clock import china_date
 from shared.hlc import HLC
+from shared.moves import moved_since
 from shared.protocol import ConflictField, ConflictList, ConflictView, Operation, Resolution
 from shared.records import check_values
 from shared.schema import Role
@@ -139,7 +140,11 @@ def _write(
     *,
     deleted: bool | None = None,
 ) -> None:
-    before = grids_of(session=session, entity=entity, row=row) if row.version else set()
+    # The grids a person just moved out of still hold them (`shared.moves`).
+    since = moved_since(china_date(now))
+    before = (
+        grids_of(session=session, entity=entity, row=row, since=since) if row.version else set()
+    )
     stamp = clock.now()
     assign(entity, row, values)
     row.clocks = {**(row.clocks or {}), **{k: stamp for k in values}}
@@ -150,7 +155,7 @@ def _write(
     row.updated_by_user_id = user.id
     row.updated_by_device_id = None
     session.flush()
-    after = grids_of(session=session, entity=entity, row=row)
+    after = grids_of(session=session, entity=entity, row=row, since=since)
     changes.add(entity, row.id, before | after)
     if isinstance(row, Binding):
         # The person follows their binding: devices of the house's grid receive them too.
@@ -158,7 +163,7 @@ def _write(
         changes.add(
             "resident",
             resident.id,
-            after | grids_of(session=session, entity="resident", row=resident),
+            after | grids_of(session=session, entity="resident", row=resident, since=since),
         )
 
 

@@ -16,13 +16,15 @@ import hmac
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
+from shared.clock import china_date
+from shared.moves import moved_since
 from shared.protocol import PullRequest, PullResponse, RecordRef, RecordState
 from sync_server.errors import BadCursor, Forbidden, ResyncRequired
 from sync_server.models import (
@@ -43,7 +45,7 @@ from sync_server.services import campaign_sync
 from sync_server.services.auth import Caller
 from sync_server.services.changes import current_seq
 from sync_server.services.devices import note_outbox
-from sync_server.services.record_grids import resident_grids
+from sync_server.services.record_grids import binding_held, resident_grids
 from sync_server.services.review import acknowledge_notes, pending_notes
 from sync_server.services.scope import GridSet, grid_set
 
@@ -227,7 +229,13 @@ def pull(
     else:
         phase = "changes"
         records, removed, last_seq, page_full = _change_page(
-            session, grids, cursor.seq, request.limit, campaigns=cursor.c, device_id=device.id
+            session,
+            grids,
+            cursor.seq,
+            request.limit,
+            since=moved_since(china_date(now)),
+            campaigns=cursor.c,
+            device_id=device.id,
         )
         cursor.seq = last_seq
         remaining = _changes_after(session, grids, cursor.seq, cursor.skipped) if page_full else 0
@@ -293,8 +301,9 @@ def _switch_campaigns(
 
 
 def _boot_query(entity: str, grids: GridSet, boot: list[str], now: datetime) -> Select[Any]:
+    since = moved_since(china_date(now))
     if entity in campaign_sync.CAMPAIGN_ENTITIES:
-        return campaign_sync.boot_query(entity, grids, boot)
+        return campaign_sync.boot_query(entity, grids, boot, since)
     model = MODELS[entity]
     query = select(model).where(model.deleted.is_(False))
     if entity == "grid_node":
@@ -306,20 +315,21 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str], now: datetime) -> 
             Building.grid_id.in_(boot)
         )
     if entity == "visit":
-        since = (now - timedelta(days=VISIT_HISTORY_DAYS)).date().isoformat()
+        seen_since = (now - timedelta(days=VISIT_HISTORY_DAYS)).date().isoformat()
         return (
             query.join(House, House.id == Visit.house_id)
             .where(House.grid_id.in_(boot))
-            .where(Visit.visited_at >= since)
+            .where(Visit.visited_at >= seen_since)
         )
-    open_bindings = (
+    # Open bindings, and those that ended within the recently-moved window with their people.
+    held = (
         select(Binding.resident_id if entity == "resident" else Binding.id)
         .join(House, House.id == Binding.house_id)
-        .where(House.grid_id.in_(boot), Binding.end_date.is_(None), Binding.deleted.is_(False))
+        .where(House.grid_id.in_(boot), binding_held(since), Binding.deleted.is_(False))
     )
     if entity == "resident":
-        return query.where(Resident.id.in_(open_bindings))
-    return query.where(Binding.id.in_(open_bindings))
+        return query.where(Resident.id.in_(held))
+    return query.where(Binding.id.in_(held))
 
 
 def _boot_total(
@@ -380,12 +390,14 @@ def _change_page(
     seq: int,
     limit: int,
     *,
+    since: date,
     campaigns: bool = False,
     device_id: str | None = None,
 ) -> tuple[list[RecordState], list[RecordRef], int, bool]:
     """The records changed after `seq`, one page of change rows. A record whose every change in
     the page is an echo of the pulling device's own operation (see `ChangeSet.settle`) is not
-    sent: the device holds exactly that state already."""
+    sent: the device holds exactly that state already. `since` opens the recently-moved window
+    (`shared.moves`)."""
     query = select(Change.seq, Change.entity, Change.record_id, Change.echo_device_id)
     query = query.where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
     if not campaigns:
@@ -403,14 +415,14 @@ def _change_page(
         model = MODELS[entity]
         for found in session.scalars(select(model).where(model.id.in_(ids))):
             loaded[(entity, found.id)] = found
-    inside = _in_scope(session, grids, loaded)
+    inside = _in_scope(session, grids, loaded, since)
     records: list[RecordState] = []
-    removed = _echoes_gone(session, grids, {(e, r) for _, e, r, _ in rows} - news)
+    removed = _echoes_gone(session, grids, {(e, r) for _, e, r, _ in rows} - news, since)
     for entity, record_id in order:
         row = loaded.get((entity, record_id))
         if row is None:
             continue
-        if row.deleted or ((entity, record_id) in inside and not _closed(row)):
+        if row.deleted or ((entity, record_id) in inside and not _ended(row, since)):
             records.append(state_of(entity, row))
         else:
             removed.append(RecordRef(entity=entity, id=record_id))
@@ -419,18 +431,21 @@ def _change_page(
     return records, removed, int(rows[-1].seq), len(rows) == limit
 
 
-def _closed(row: SyncedMixin) -> bool:
-    """A binding that has ended: not part of what a device holds, as in a bootstrap."""
-    return isinstance(row, Binding) and row.end_date is not None
+def _ended(row: SyncedMixin, since: date) -> bool:
+    """A binding that ended before the recently-moved window: not part of what a device holds,
+    as in a bootstrap."""
+    return isinstance(row, Binding) and row.end_date is not None and row.end_date < since
 
 
-def _echoes_gone(session: Session, grids: GridSet, echoes: set[tuple[str, str]]) -> list[RecordRef]:
+def _echoes_gone(
+    session: Session, grids: GridSet, echoes: set[tuple[str, str]], since: date
+) -> list[RecordRef]:
     """The device's own records it must still be told to drop, so that it holds what a fresh
     bootstrap would. A person's grids follow their bindings, so the same batch that created or
-    edited them may have taken them out of the grid (their binding ended or deleted); a binding
-    the device itself ended is no longer held either."""
+    edited them may have taken them out of the grid (their binding deleted, or ended before the
+    recently-moved window); such a binding the device itself ended is no longer held either."""
     ids = sorted(record_id for entity, record_id in echoes if entity == "resident")
-    held = resident_grids(session=session, resident_ids=ids)
+    held = resident_grids(session=session, resident_ids=ids, since=since)
     gone = [
         RecordRef(entity="resident", id=record_id)
         for record_id in ids
@@ -442,7 +457,7 @@ def _echoes_gone(session: Session, grids: GridSet, echoes: set[tuple[str, str]])
             RecordRef(entity="binding", id=binding_id)
             for binding_id in session.scalars(
                 select(Binding.id).where(
-                    Binding.id.in_(bindings[start : start + 500]), Binding.end_date.is_not(None)
+                    Binding.id.in_(bindings[start : start + 500]), Binding.end_date < since
                 )
             )
         ]
@@ -465,7 +480,7 @@ def _follow_residents(
 
 
 def _in_scope(
-    session: Session, grids: GridSet, rows: dict[tuple[str, str], SyncedMixin]
+    session: Session, grids: GridSet, rows: dict[tuple[str, str], SyncedMixin], since: date
 ) -> set[tuple[str, str]]:
     inside: set[tuple[str, str]] = set()
     unit_buildings: dict[str, str] = {}
@@ -507,9 +522,9 @@ def _in_scope(
             if b in binding_houses and grid_of.get(binding_houses[b]) in grids.leaves
         )
     for resident_id, resident_grid_ids in resident_grids(
-        session=session, resident_ids=resident_ids
+        session=session, resident_ids=resident_ids, since=since
     ).items():
         if resident_grid_ids & grids.leaves:
             inside.add(("resident", resident_id))
-    inside |= campaign_sync.in_scope(session, grids, rows)
+    inside |= campaign_sync.in_scope(session, grids, rows, since)
     return inside

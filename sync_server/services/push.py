@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
 from shared.clock import china_date
+from shared.moves import moved_since
 from shared.protocol import (
     MAX_OPERATIONS_PER_PUSH,
     FieldChange,
@@ -57,10 +58,6 @@ from sync_server.services.push_rules import (
 )
 from sync_server.services.push_write import write
 from sync_server.services.scope import grid_set
-
-# A worker may still correct a person they moved out recently (the move and a last fix often
-# come in one sweep), but not everyone who ever lived in their grid.
-RECENTLY_MOVED = timedelta(days=30)
 
 log = logging.getLogger(__name__)
 _FIELDS = TypeAdapter(dict[str, FieldChange])
@@ -114,7 +111,7 @@ def push(
             who=who,
             ops=ops,
             today=china_date(now),
-            moved_since=china_date(now - RECENTLY_MOVED).isoformat(),
+            moved_since=moved_since(china_date(now)).isoformat(),
             binding_creates=binding_creates,
             new_id=lambda: str(uuid.uuid4()),
         )

@@ -278,7 +278,8 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
         grids_after = _grids_with(view, op.entity, op.record_id, current)
         if op.kind != "delete":
             _require_in_scope(op.entity, op.record_id, current, grids_after, view)
-    decision.changes.append((op.entity, op.record_id, grids_before | grids_after, True))
+    routed = grids_before | grids_after | _recently_left(view, op.entity, op.record_id, current)
+    decision.changes.append((op.entity, op.record_id, routed, True))
     if op.entity == "binding":
         rid = current.values.get("resident_id") or ""
         before = view.resident_grids(rid)
@@ -558,6 +559,16 @@ def _grids_with(view: View, entity: str, record_id: str, rec: Rec) -> set[str]:
     if entity == "resident":
         return view.resident_grids(record_id)
     return view.grids_of(entity, record_id, rec)
+
+
+def _recently_left(view: View, entity: str, record_id: str, rec: Rec) -> set[str]:
+    """The grids a person (or a campaign record about them) still travels to after moving out of
+    them (`shared.moves`): the phones there keep the person for the window."""
+    if entity == "resident":
+        return view.recent_grids(record_id)
+    if entity in ("outcome", "completion"):
+        return view.recent_grids(rec.values.get("resident_id") or "")
+    return set()
 
 
 def _resident_grids_with(view: View, resident_id: str, binding_id: str, binding: Rec) -> set[str]:

@@ -1,7 +1,9 @@
 """Which level-5 grids a record belongs to: the key of change rows and of every scope check.
 
 Places carry their grid; a unit follows its building, a binding its house, and a resident the
-houses of their open bindings (a person who moved belongs to the new grid, not the old one).
+houses of their open bindings (a person who moved belongs to the new grid) and, given the start
+of the recently-moved window (`shared.moves`), of the bindings that ended within it: the grid a
+person just left still receives them for that window.
 A campaign belongs to the root node of its subtree; its completions and outcomes to their
 resident's grids.
 """
@@ -10,8 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from sync_server.models import (
@@ -29,8 +32,11 @@ from sync_server.models import (
 )
 
 
-def grids_of(*, session: Session, entity: str, row: SyncedMixin) -> set[str]:
-    """The grid ids a record belongs to now (empty for a resident bound nowhere)."""
+def grids_of(
+    *, session: Session, entity: str, row: SyncedMixin, since: date | None = None
+) -> set[str]:
+    """The grid ids a record belongs to now (empty for a resident bound nowhere); with `since`,
+    a person's recent grids too."""
     if isinstance(row, GridNode):
         return {row.id}
     if isinstance(row, Building | House):
@@ -42,7 +48,9 @@ def grids_of(*, session: Session, entity: str, row: SyncedMixin) -> set[str]:
         grid = session.scalar(select(House.grid_id).where(House.id == row.house_id))
         return {grid} if grid else set()
     if isinstance(row, Resident):
-        return resident_grids(session=session, resident_ids=[row.id]).get(row.id, set())
+        return resident_grids(session=session, resident_ids=[row.id], since=since).get(
+            row.id, set()
+        )
     if isinstance(row, Campaign):
         # The root of the campaign's subtree: every device whose scope meets the subtree has
         # that node among its grid nodes (its own, or an ancestor of its grids).
@@ -50,12 +58,22 @@ def grids_of(*, session: Session, entity: str, row: SyncedMixin) -> set[str]:
     if isinstance(row, CompletionMark | Outcome):
         # A campaign fact about a person travels with the person.
         rid = row.resident_id
-        return resident_grids(session=session, resident_ids=[rid]).get(rid, set())
+        return resident_grids(session=session, resident_ids=[rid], since=since).get(rid, set())
     raise ValueError(f"unknown entity {entity}")
 
 
-def resident_grids(*, session: Session, resident_ids: Iterable[str]) -> dict[str, set[str]]:
-    """Grids of each resident's open, live bindings."""
+def binding_held(since: date) -> ColumnElement[bool]:
+    """A binding that ties its person to its house's grid (`shared.moves.binding_held`): open,
+    or ended on or after `since`."""
+    return or_(Binding.end_date.is_(None), Binding.end_date >= since)
+
+
+def resident_grids(
+    *, session: Session, resident_ids: Iterable[str], since: date | None = None
+) -> dict[str, set[str]]:
+    """Grids of each resident's open, live bindings, and with `since` (`shared.moves`) of
+    those that ended on or after it."""
+    held = Binding.end_date.is_(None) if since is None else binding_held(since)
     ids = list(resident_ids)
     out: dict[str, set[str]] = defaultdict(set)
     for start in range(0, len(ids), 500):
@@ -63,11 +81,7 @@ def resident_grids(*, session: Session, resident_ids: Iterable[str]) -> dict[str
         rows = session.execute(
             select(Binding.resident_id, House.grid_id)
             .join(House, House.id == Binding.house_id)
-            .where(
-                Binding.resident_id.in_(chunk),
-                Binding.end_date.is_(None),
-                Binding.deleted.is_(False),
-            )
+            .where(Binding.resident_id.in_(chunk), held, Binding.deleted.is_(False))
         ).all()
         for resident_id, grid_id in rows:
             out[resident_id].add(grid_id)

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from field_app.store import Store
+from field_app.i18n import Msg, Translator
+from field_app.state.search import SearchScreen
+from field_app.store import ResidentHit, Store
 from field_app.store.pinyin import name_keys
+from field_app.store.records import Record
 from shared import hlc
 from shared.protocol import PullResponse, RecordState
 from shared.validation import id_check_char
@@ -162,3 +165,20 @@ def test_search_over_a_community_is_instant(store: Store) -> None:
         store.search_residents(query, day=TODAY)
     per_query = (time.perf_counter() - started) / 6
     assert per_query < 0.25, f"{per_query * 1000:.0f} ms per search"
+
+
+def test_a_person_who_moved_out_says_where_from_and_when() -> None:
+    """A moved-out person is kept for the recently-moved window: the hit says why no home
+    shows, in Chinese first."""
+    person = Record("resident", "r1", 1, False, {"name": "林芳"})
+    moved = ResidentHit(
+        person, None, None, None, moved_from="潭城镇海坛路8号101室", moved_on="2026-11-30"
+    )
+    nowhere = ResidentHit(person, None, None, None)
+    home = ResidentHit(person, "h1", "潭城镇海坛路8号102室", "head")
+    zh = Translator("zh-CN")
+    assert zh.msg(SearchScreen.where(moved)) == "已迁出（2026-11-30）· 原住 潭城镇海坛路8号101室"
+    assert Translator("en").msg(SearchScreen.where(moved)).startswith("Moved out (2026-11-30)")
+    assert zh.msg(SearchScreen.where(nowhere)) == "未绑定房屋"
+    assert SearchScreen.where(home) == "潭城镇海坛路8号102室"
+    assert not isinstance(SearchScreen.where(home), Msg)

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.clock import MovableClock
 from shared.schema import Role
 from sync_server.services.users import create_user
 from tests.factories import TinyGrid, make_tiny_grid, password_hash
@@ -30,11 +31,14 @@ def tiny(session_factory: sessionmaker[Session]) -> TinyGrid:
 
 
 @pytest.fixture
-def phone(app: FastAPI, tmp_path: Path, tiny: TinyGrid) -> Iterator[Callable[[str], Phone]]:
+def phone(
+    app: FastAPI, tmp_path: Path, tiny: TinyGrid, clock: MovableClock
+) -> Iterator[Callable[[str], Phone]]:
+    """Phones on the server's clock: a test that moves it on moves the phones' day too."""
     made: list[Phone] = []
 
     def make(username: str) -> Phone:
-        p = Phone(app, tmp_path / f"{username}-{len(made)}.db", username)
+        p = Phone(app, tmp_path / f"{username}-{len(made)}.db", username, clock)
         made.append(p)
         return p
 

@@ -6,20 +6,24 @@ Starlette's in-process transport, optionally made flaky (the server answers, the
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from field_app.store import Store
 from field_app.store.records import from_row
 from field_app.sync_client import SyncClient, SyncReport
+from shared.clock import Clock
+from shared.moves import moved_since
 from sync_server.models import Binding, Building, House, Resident, Unit
 from sync_server.records import MODELS, values_of
+from tests.days import RUN_CLOCK
 from tests.factories import PASSWORD
 
 
@@ -45,8 +49,11 @@ class FlakyTransport(httpx.BaseTransport):
 class Phone:
     """A device; `app` is the app in this process, or the URL of a server in another one."""
 
-    def __init__(self, app: FastAPI | str, path: Path, username: str) -> None:
+    def __init__(
+        self, app: FastAPI | str, path: Path, username: str, clock: Clock | None = None
+    ) -> None:
         self.path = path
+        self.clock = clock
         self.username = username
         if isinstance(app, str):
             inner: httpx.BaseTransport = httpx.HTTPTransport()
@@ -56,7 +63,7 @@ class Phone:
             inner, base_url = self.test_client._transport, "http://testserver"
         self.transport = FlakyTransport(inner)
         self.http = httpx.Client(transport=self.transport, base_url=base_url, trust_env=False)
-        self.store = Store.open(path)
+        self.store = Store.open(path, clock=clock)
         self.client = SyncClient(self.http, self.store, app_version="test")
         self.client.login(username, PASSWORD)
         self.user_id = self.store.meta.user_id or ""
@@ -71,7 +78,7 @@ class Phone:
     def reopen(self) -> None:
         """The app process was killed and started again."""
         self.store.close()
-        self.store = Store.open(self.path)
+        self.store = Store.open(self.path, clock=self.clock)
         self.client = SyncClient(self.http, self.store, app_version="test")
 
     def close(self) -> None:
@@ -91,7 +98,7 @@ class Phone:
 
 
 def server_scope(
-    session: Session, grid_ids: set[str]
+    session: Session, grid_ids: set[str], today: date | None = None
 ) -> dict[str, dict[str, tuple[int, dict[str, Any]]]]:
     """What a device holding `grid_ids` must hold: as a bootstrap would send it now."""
 
@@ -108,9 +115,13 @@ def server_scope(
     units = session.scalars(
         select(Unit).where(Unit.building_id.in_({b.id for b in buildings}), Unit.deleted.is_(False))
     ).all()
+    # Open bindings and those ended within the recently-moved window, with their people.
+    since = moved_since(today or RUN_CLOCK.today())
     bindings = session.scalars(
         select(Binding).where(
-            Binding.house_id.in_(house_ids), Binding.end_date.is_(None), Binding.deleted.is_(False)
+            Binding.house_id.in_(house_ids),
+            or_(Binding.end_date.is_(None), Binding.end_date >= since),
+            Binding.deleted.is_(False),
         )
     ).all()
     residents = session.scalars(
@@ -128,7 +139,7 @@ def server_scope(
 
 
 def assert_device_equals_server(phone: Phone, session: Session, grid_ids: set[str]) -> None:
-    expected = server_scope(session, grid_ids)
+    expected = server_scope(session, grid_ids, phone.clock.today() if phone.clock else None)
     for entity, want in expected.items():
         held = phone.records(entity)
         missing = set(want) - set(held)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from shared.clock import china_date
+from shared.moves import RECENTLY_MOVED_DAYS
 from sync_server.models import Binding, Building, GridNode, House, Resident, Unit
-from sync_server.services.push import RECENTLY_MOVED
 from tests.days import RUN_CLOCK
 
 
@@ -57,7 +57,7 @@ def broken_invariants(session: Session) -> list[str]:
 def residents_a_worker_may_hold(session: Session, grid_ids: set[str]) -> set[str]:
     """Residents with an open binding to a live house in the grids, or who left one of them
     within the recently-moved window."""
-    since = china_date(RUN_CLOCK.now() - RECENTLY_MOVED - timedelta(days=1))
+    since = china_date(RUN_CLOCK.now() - timedelta(days=RECENTLY_MOVED_DAYS + 1))
     rows = session.execute(
         select(Binding.resident_id, Binding.end_date)
         .join(House, House.id == Binding.house_id)

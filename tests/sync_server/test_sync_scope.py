@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.clock import MovableClock
 from sync_server.models import User
 from sync_server.services.users import assign_grids
 from tests.days import iso
@@ -52,9 +55,11 @@ def test_grid_given_to_another_worker_moves_between_devices(
     assert rid in b.of("resident")
 
 
-def test_resident_who_moves_to_another_grid_leaves_the_old_device(
-    client: TestClient, tiny: TinyGrid
+def test_resident_who_moves_to_another_grid_stays_on_the_old_device_for_the_window(
+    client: TestClient, tiny: TinyGrid, clock: MovableClock
 ) -> None:
+    """The worker who moved someone out can still find and correct them for the recently-moved
+    window (shared.moves); after it, a download of the old grid no longer holds them."""
     admin = WireDevice(client, "admin")
     admin.pull()
     old, new = WireDevice(client, "w11"), WireDevice(client, "w12")
@@ -63,7 +68,6 @@ def test_resident_who_moves_to_another_grid_leaves_the_old_device(
     binding_id, binding = next((k, v) for k, v in sorted(old.of("binding").items()))
     rid = binding["values"]["resident_id"]
     target_house = sorted(new.of("house"))[0]
-    import uuid
 
     results = admin.push(
         [
@@ -83,6 +87,28 @@ def test_resident_who_moves_to_another_grid_leaves_the_old_device(
     )
     assert [r["status"] for r in results] == ["applied", "applied"]
     old.pull()
-    assert rid not in old.of("resident")
+    assert rid in old.of("resident"), "the old grid keeps the person for the window"
+    assert old.of("binding")[binding_id]["values"]["end_date"] == iso(-3)
     new.pull()
     assert rid in new.of("resident")
+
+    # The new grid's worker corrects the phone: the old grid's copy follows. The person is the
+    # new grid's now, so the old worker reads but no longer edits them.
+    [result] = new.push([new.edit("resident", rid, phone="13900000001")])
+    assert result["status"] == "applied"
+    old.pull()
+    assert old.of("resident")[rid]["values"]["phone"] == "13900000001"
+    [result] = old.push([old.edit("resident", rid, note="moved to the next grid")])
+    assert (result["status"], result["code"]) == ("rejected", "out_of_scope")
+
+    def download() -> WireDevice:
+        device = WireDevice(client, "w11")
+        device.pull()
+        return device
+
+    clock.advance(days=27)  # the binding ended 30 days ago: the last day of the window
+    assert rid in download().of("resident")
+    clock.advance(days=1)
+    fresh = download()
+    assert rid not in fresh.of("resident")
+    assert binding_id not in fresh.of("binding")
