@@ -1,5 +1,5 @@
 """The field app's entry points: `run(...)` serves it (web mode on a loopback port, offline: no
-CDN, bundled CJK font), and `main(page)` is the Flet app itself, one per open window.
+CDN, bundled CJK fonts), and `main(page)` is the Flet app itself, one per open window.
 
 Process-wide, one `Device` holds the data directory and the background `SyncService`; each window
 gets its own store connection and `AppViewModel`, rendered by the `App` component.
@@ -78,7 +78,7 @@ def main(page: ft.Page) -> None:
     except StoreLocked as exc:
         log.error("%s", exc)
         page.title = "网格通 GridSweep"
-        page.fonts = {theme.FONT_FAMILY: theme.FONT_URL}
+        page.fonts = dict(theme.FONTS)
         page.theme = theme.theme()
         page.add(ft.SafeArea(ft.Column(locked.render(exc))))
         return
@@ -97,7 +97,7 @@ def main(page: ft.Page) -> None:
         store.close()
 
     page.title = "网格通 GridSweep"
-    page.fonts = {theme.FONT_FAMILY: theme.FONT_URL}
+    page.fonts = dict(theme.FONTS)
     page.theme = theme.theme()
     page.theme_mode = ft.ThemeMode.LIGHT
     page.padding = 0

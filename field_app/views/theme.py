@@ -1,8 +1,9 @@
-"""Look and feel for a phone held at arm's length: the bundled CJK font, large type, big targets.
+"""Look and feel for a phone held at arm's length: the bundled CJK fonts, large type, big targets.
 
-The font is WenQuanYi Micro Hei (Apache-2.0, from Debian's fonts-wqy-microhei), cut down to the
-characters GBK can encode by tools/subset_cjk_font.py; offline Flutter web has no other source of
-Chinese glyphs. See field_app/assets/fonts/README.md.
+Offline Flutter web has no other source of Chinese glyphs, so the app ships two fonts (both made
+by tools/subset_cjk_font.py; licences in field_app/assets/fonts/README.md): WenQuanYi Micro Hei
+cut down to the characters GBK can encode, and behind it a fall-back for the rarer name
+characters GBK lacks (䶮, 𬌗): CJK Extension A and the rest of GB 18030-2022 to level 2.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ import flet as ft
 
 FONT_FAMILY = "CJK"
 FONT_URL = "/fonts/wqy-microhei-gbk.ttf"  # relative to field_app/assets, served by Flet
+FALLBACK_FAMILY = "CJK Ext"
+FALLBACK_URL = "/fonts/cjk-ext-fallback.ttf"
+FONTS = {FONT_FAMILY: FONT_URL, FALLBACK_FAMILY: FALLBACK_URL}  # for page.fonts
 
 # Touch targets of at least 48 logical pixels (Material guidance); body text a notch larger
 # than Material's default so it reads at arm's length in daylight.
@@ -29,26 +33,28 @@ ONLINE = ft.Colors.GREEN_600
 OFFLINE = ft.Colors.GREY_600
 
 
-def theme() -> ft.Theme:
-    # Every text style names the family itself (here and in button styles): a style without one
-    # falls back to Roboto, which has no Chinese glyphs (empty boxes offline).
-    def style(size: float) -> ft.TextStyle:
-        return ft.TextStyle(size=size, font_family=FONT_FAMILY)
+def text_style(size: float) -> ft.TextStyle:
+    """Every text style names the families itself (here and in button styles): a style without
+    them falls back to Roboto, which has no Chinese glyphs (empty boxes offline). Flet's Theme
+    has no fall-back list, so the fall-back font rides on each style."""
+    return ft.TextStyle(size=size, font_family=FONT_FAMILY, font_family_fallback=[FALLBACK_FAMILY])
 
+
+def theme() -> ft.Theme:
     return ft.Theme(
         font_family=FONT_FAMILY,
         color_scheme_seed=ft.Colors.TEAL,
         text_theme=ft.TextTheme(
-            body_large=style(BODY + 1),
-            body_medium=style(BODY),
-            body_small=style(SMALL),
-            title_large=style(TITLE + 2),
-            title_medium=style(TITLE - 1),
-            title_small=style(BODY),
-            label_large=style(BODY),
-            label_medium=style(SMALL),
-            label_small=style(SMALL - 1),
-            headline_small=style(TITLE + 4),
+            body_large=text_style(BODY + 1),
+            body_medium=text_style(BODY),
+            body_small=text_style(SMALL),
+            title_large=text_style(TITLE + 2),
+            title_medium=text_style(TITLE - 1),
+            title_small=text_style(BODY),
+            label_large=text_style(BODY),
+            label_medium=text_style(SMALL),
+            label_small=text_style(SMALL - 1),
+            headline_small=text_style(TITLE + 4),
         ),
     )
 
@@ -56,5 +62,5 @@ def theme() -> ft.Theme:
 def button_style() -> ft.ButtonStyle:
     return ft.ButtonStyle(
         padding=ft.Padding.symmetric(horizontal=18, vertical=12),
-        text_style=ft.TextStyle(size=BODY, font_family=FONT_FAMILY),
+        text_style=text_style(BODY),
     )

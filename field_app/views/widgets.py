@@ -65,7 +65,7 @@ def status_strip(app: AppViewModel, t: Translator) -> ft.Control:
                 key="status-problems",
                 style=ft.ButtonStyle(
                     color=theme.BAD,
-                    text_style=ft.TextStyle(size=theme.SMALL, font_family=theme.FONT_FAMILY),
+                    text_style=theme.text_style(theme.SMALL),
                 ),
                 on_click=app.open_sync,
             )

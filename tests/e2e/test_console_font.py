@@ -1,11 +1,13 @@
-"""The console reads on a machine with no Chinese font (issue 18, items 8 and 10).
+"""The console reads on a machine with no Chinese font (issue 18, items 7, 8 and 10).
 
 Chromium runs with a fontconfig that knows only DejaVu (Debian's fonts-dejavu-core): no CJK font
 at all, like a fresh Linux office PC or a kiosk. The same console page at phone size, signed in as
 the demo supervisor, is shown twice: once with the console's font blocked (every Chinese
 character a box), once as served (the console's own "GridSweep CJK", from
 `sync_server/console/fonts.py`). The second must have loaded that face and be able to draw 网格
-with it, and the two screenshots must differ. Both are saved to test-output/screenshots/ for a
+with it, and the two screenshots must differ. Its fall-back face, for the rare name characters
+GBK lacks, is fetched only once a page shows one: a resident called 王䶮 or 咬𬌗 then reads, where
+with the fonts blocked both are boxes. The screenshots are saved to test-output/screenshots/ for a
 person to look at.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from sync_server.console.fonts import FONT_FAMILY, FONT_URL
+from sync_server.console.fonts import FALLBACK_URL, FONT_FAMILY, FONT_URL
 from tests.e2e.conftest import LOCAL, PHONE, SCREENSHOTS
 from tests.e2e.harness import DEMO_PASSWORD, SyncServer, chromium_missing
 
@@ -39,6 +41,13 @@ FONTS_CONF = """<?xml version="1.0"?>
 FACE_STATUS = f"""() => [...document.fonts]
   .filter(f => f.family.replace(/["']/g, "") === "{FONT_FAMILY}")
   .map(f => f.status)"""
+RARE = "王䶮 咬𬌗"  # 䶮 U+4DAE (Extension A), 𬌗 U+2C317 (Extension E, GB 18030-2022 level 2)
+# What a page listing such a resident shows; the console has no demo resident named so.
+SHOW_RARE = f"""() => {{
+  const p = document.createElement("p");
+  p.id = "rare"; p.style.fontSize = "32px"; p.textContent = "{RARE}";
+  document.querySelector("main").prepend(p);
+}}"""
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +98,16 @@ def latin_only_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
         browser.close()
 
 
-def _console_at_phone_size(browser: Any, server: SyncServer, *, font: bool) -> tuple[Any, Any]:
+def _console_at_phone_size(
+    browser: Any, server: SyncServer, *, font: bool, fetched: list[str] | None = None
+) -> tuple[Any, Any]:
     context = browser.new_context(viewport=PHONE, locale="zh-CN")
 
     def route(route: Any) -> None:
         url = route.request.url
-        if not LOCAL.match(url) or (not font and url.endswith(FONT_URL)):
+        if fetched is not None:
+            fetched.append(url)
+        if not LOCAL.match(url) or (not font and url.endswith((FONT_URL, FALLBACK_URL))):
             route.abort()
         else:
             route.continue_()
@@ -111,11 +124,11 @@ def _console_at_phone_size(browser: Any, server: SyncServer, *, font: bool) -> t
     return context, page
 
 
-def _shot(page: Any, name: str) -> Path:
+def _shot(page: Any, name: str, *, only: str | None = None) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"console-font-{name}.png"
     page.wait_for_timeout(300)  # the swap repaints a frame after the face loads
-    page.screenshot(path=str(path))
+    (page.locator(only) if only else page).screenshot(path=str(path))
     return path
 
 
@@ -129,16 +142,33 @@ def test_the_console_draws_chinese_with_its_own_font_where_the_machine_has_none(
         )
         assert "loaded" not in page.evaluate(FACE_STATUS)
         without = _shot(page, "blocked")
+        page.evaluate(SHOW_RARE)
+        page.evaluate("() => document.fonts.ready")
+        assert page.evaluate(f"() => document.fonts.check('32px \"{FONT_FAMILY}\"', '{RARE}')") is (
+            False
+        )
+        rare_without = _shot(page, "rare-blocked", only="#rare")
     finally:
         context.close()
 
-    context, page = _console_at_phone_size(latin_only_chromium, server, font=True)
+    fetched: list[str] = []
+    context, page = _console_at_phone_size(latin_only_chromium, server, font=True, fetched=fetched)
     try:
         # The page itself asked for the face (its Chinese text needs it): nothing forces a load.
         page.wait_for_function(f"({FACE_STATUS})().includes('loaded')", timeout=60_000)
         assert page.evaluate(f"() => document.fonts.check('16px \"{FONT_FAMILY}\"', '网格')")
         assert page.get_by_text("网格").first.is_visible()
         with_font = _shot(page, "served")
+        # No rare character on the page: the fall-back face stays unfetched (unicode-range).
+        assert sorted(page.evaluate(FACE_STATUS)) == ["loaded", "unloaded"]
+        assert not any(url.endswith(FALLBACK_URL) for url in fetched)
+        page.evaluate(SHOW_RARE)
+        page.wait_for_function(
+            f"() => ({FACE_STATUS})().every(status => status === 'loaded')", timeout=60_000
+        )
+        assert any(url.endswith(FALLBACK_URL) for url in fetched)
+        assert page.evaluate(f"() => document.fonts.check('32px \"{FONT_FAMILY}\"', '{RARE}')")
+        rare_with = _shot(page, "rare-served", only="#rare")
         # The grid page too: names and addresses.
         page.locator("table.grid-table a").first.click()  # the supervisor's community
         page.get_by_role("link", name="第1网格", exact=True).click()
@@ -158,8 +188,14 @@ def test_the_console_draws_chinese_with_its_own_font_where_the_machine_has_none(
         context.close()
 
     assert without.read_bytes() != with_font.read_bytes()
+    assert _differ(without, with_font)
+    assert _differ(rare_without, rare_with)  # boxes, then the characters
+
+
+def _differ(one: Path, other: Path) -> bool:
     from PIL import Image, ImageChops
 
-    with Image.open(without) as a, Image.open(with_font) as b:
-        box = ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox()
-    assert box is not None  # the two renderings differ
+    with Image.open(one) as a, Image.open(other) as b:
+        if a.size != b.size:
+            return True
+        return ImageChops.difference(a.convert("RGB"), b.convert("RGB")).getbbox() is not None
