@@ -31,8 +31,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FieldApp]:
     app.stop()
 
 
-def _typed(browser: Any, app: FieldApp, *, fallback: bool) -> tuple[Path, list[str]]:
-    """The user-name field holding RARE, as a screenshot, and the font files the page fetched."""
+def _typed(
+    browser: Any, app: FieldApp, *, fallback: bool, unlike: Path | None = None
+) -> tuple[Path, list[str]]:
+    """The user-name field holding RARE, as a screenshot, and the font files the page fetched.
+    The field is shot until two shots in a row agree and, with `unlike`, differ from that one (for
+    up to 30 s): Flutter draws with a font only once it has loaded, which a busy machine delays."""
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, locale="zh-CN")
     fonts: list[str] = []
 
@@ -52,9 +56,17 @@ def _typed(browser: Any, app: FieldApp, *, fallback: bool) -> tuple[Path, list[s
         phone.textbox("用户名").wait_for(timeout=60_000)
         phone.type_into("用户名", RARE)
         phone.textbox("密码").click()  # the caret leaves the field compared
-        phone.shot(f"app-font-{'served' if fallback else 'blocked'}")
         path = SCREENSHOTS / f"app-font-field-{'served' if fallback else 'blocked'}.png"
-        phone.textbox("用户名").screenshot(path=str(path))
+        previous = b""
+        for _ in range(60):
+            phone.page.wait_for_timeout(500)
+            phone.textbox("用户名").screenshot(path=str(path))
+            shot = path.read_bytes()
+            # Still (no caret or focus animation left) and, when asked, drawn differently.
+            if shot == previous and (unlike is None or shot != unlike.read_bytes()):
+                break
+            previous = shot
+        phone.shot(f"app-font-{'served' if fallback else 'blocked'}")
         return path, fonts
     finally:
         context.close()
@@ -65,7 +77,7 @@ def test_the_app_draws_rare_name_characters_with_its_fallback_font(
 ) -> None:
     without, asked = _typed(browser, app, fallback=False)
     assert any(url.endswith(FALLBACK_URL) for url in asked)  # the app does ask for it
-    with_fallback, fetched = _typed(browser, app, fallback=True)
+    with_fallback, fetched = _typed(browser, app, fallback=True, unlike=without)
     assert any(url.endswith(FONT_URL) for url in fetched)
     assert any(url.endswith(FALLBACK_URL) for url in fetched)
 
