@@ -2,11 +2,12 @@
 (a fresh Linux office PC, a kiosk), where every character would otherwise be a box.
 
 The file is the field app's bundled font (WenQuanYi Micro Hei, Apache-2.0, every character GBK
-can encode: `field_app/assets/fonts/README.md`), served from where it lies in the repository, so
-the 3 MB file is kept once and the two always show the same characters. The server reads the
-file by path and never imports the app. `console.css` declares it as "GridSweep CJK" with
-`font-display: swap`, after the usual system CJK fonts: a browser that has one of those never
-downloads it.
+can encode: `field_app/assets/fonts/README.md`), kept once in git, so the 3 MB file is stored once
+and the two always show the same characters. The server never imports the app: the server's
+wheel carries its own copy of the file (`sync_server/pyproject.toml`, force-include), and in a
+checkout, where the packages run from the repository, it is read where it lies in the app's
+folder. `console.css` declares it as "GridSweep CJK" with `font-display: swap`, after the usual
+system CJK fonts: a browser that has one of those never downloads it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from fastapi.responses import FileResponse
 
 FONT_FAMILY = "GridSweep CJK"
 FONT_URL = "/console/fonts/gridsweep-cjk.ttf"
-FONT_FILE = (
-    Path(__file__).resolve().parents[2] / "field_app" / "assets" / "fonts" / "wqy-microhei-gbk.ttf"
-)
+FONT_NAME = "wqy-microhei-gbk.ttf"
+PACKAGED_FONT = Path(__file__).resolve().parent / "fonts" / FONT_NAME  # in the server's wheel
+CHECKOUT_FONT = Path(__file__).resolve().parents[2] / "field_app" / "assets" / "fonts" / FONT_NAME
+FONT_FILE = PACKAGED_FONT if PACKAGED_FONT.is_file() else CHECKOUT_FONT
 # A day: the file changes only with a release; the ETag answers a revalidation with 304.
 CACHE_CONTROL = "public, max-age=86400"
 
