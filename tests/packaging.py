@@ -8,6 +8,7 @@ tests/field_app/test_package.py) and of the server (tests/sync_server/test_packa
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -180,9 +181,22 @@ def build_wheels(out: Path, *folders: str) -> list[Path]:
     return sorted(out.glob("*.whl"))
 
 
-def install_alone(tmp: Path, package: str, folders: tuple[str, ...]) -> Path:
-    """A fresh virtualenv holding `package` installed from its wheel (and the workspace wheels
-    it needs) at the versions uv.lock pins. Its Python."""
+def python_of(version: str) -> Path | None:
+    """This machine's Python `version` (3.12, say), on PATH or among pyenv's, if it has one."""
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [str(p) for p in sorted(pyenv.glob(f"versions/{version}.*/bin/python{version}"))]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return Path(candidate)
+    return None
+
+
+def install_alone(
+    tmp: Path, package: str, folders: tuple[str, ...], python: Path | None = None
+) -> Path:
+    """A fresh virtualenv of `python` (the suite's unless told) holding `package` installed from
+    its wheel (and the workspace wheels it needs) at the versions uv.lock pins. Its Python."""
     wheels = build_wheels(tmp / "dist", *folders)
     pins = tmp / "pins.txt"
     run_uv(
@@ -193,12 +207,12 @@ def install_alone(tmp: Path, package: str, folders: tuple[str, ...]) -> Path:
         cwd=ROOT,
     )  # fmt: skip
     venv = tmp / "venv"
-    run_uv(["venv", "--quiet", "--python", sys.executable, str(venv)])
-    python = venv / "bin" / "python"
+    run_uv(["venv", "--quiet", "--python", str(python or sys.executable), str(venv)])
+    inside = venv / "bin" / "python"
     run_uv(
-        ["pip", "install", "--quiet", "--python", str(python), "-c", str(pins), *map(str, wheels)]
+        ["pip", "install", "--quiet", "--python", str(inside), "-c", str(pins), *map(str, wheels)]
     )
-    return python
+    return inside
 
 
 def installed(python: Path) -> dict[str, str]:

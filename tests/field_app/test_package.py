@@ -1,7 +1,8 @@
 """The field app installs alone (issue 19, items 1 and 5): its wheel, built from field_app/, in a
 fresh virtualenv at the locked versions, as a phone build or a computer without the server gets
 it. Nothing of the server comes with it, what it brings exists on Android, and the app starts:
-its command answers and its modules import."""
+its command answers and every module of it imports, on the suite's Python (3.11) and on 3.12,
+the Python Flet bundles into the phone build, where this machine has one."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tests.packaging import (
     installed,
     normalize,
     own_dependencies,
+    python_of,
     run,
 )
 
@@ -29,9 +31,26 @@ print(json.dumps({d.metadata["Name"]: [line.split(": ", 1)[1] for line in
 """
 
 
-@pytest.fixture(scope="module")
-def app_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return install_alone(tmp_path_factory.mktemp("app"), "gridsweep-app", ("shared", "field_app"))
+EVERY_MODULE = """
+import importlib, pkgutil, field_app, shared
+for package in (field_app, shared):
+    for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if module.name != "field_app.__main__":
+            importlib.import_module(module.name)
+print(importlib.import_module("field_app.config").ASSETS_DIR / "fonts" / "wqy-microhei-gbk.ttf")
+"""
+
+
+@pytest.fixture(scope="module", params=["suite", "3.12"])
+def app_python(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    python = None
+    if request.param != "suite":
+        python = python_of(request.param)
+        if python is None:
+            pytest.skip(f"this machine has no Python {request.param}")
+    return install_alone(
+        tmp_path_factory.mktemp("app"), "gridsweep-app", ("shared", "field_app"), python
+    )
 
 
 def test_the_app_alone_brings_no_server_library(app_python: Path) -> None:
@@ -58,9 +77,5 @@ def test_everything_the_app_alone_installed_exists_on_android(app_python: Path) 
 def test_the_app_alone_starts(app_python: Path, tmp_path: Path) -> None:
     command = app_python.parent / "gridsweep-app"
     assert "usage: gridsweep-app" in run([str(command), "--help"]).stdout
-    probe = (
-        "import field_app.main, field_app.views.app, field_app.config as c\n"
-        "print(c.ASSETS_DIR / 'fonts' / 'wqy-microhei-gbk.ttf')"
-    )
-    font = Path(run([str(app_python), "-c", probe], cwd=tmp_path).stdout.strip())
+    font = Path(run([str(app_python), "-c", EVERY_MODULE], cwd=tmp_path).stdout.strip())
     assert font.is_file() and app_python.parent.parent in font.parents  # from the wheel
