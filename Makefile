@@ -5,9 +5,11 @@ export UV_LINK_MODE ?= copy
 
 .PHONY: demo test env lint typecheck pytest pytest-future docs bench bench-peer clean
 
-# Installs uv (from PyPI) when missing, then the locked environment into .venv.
+# Installs uv (from PyPI) when missing, then the locked environment into .venv: the workspace's
+# three packages (shared, sync_server, field_app with its desktop extra), editable, and the dev tools.
 env: .venv/.synced
-.venv/.synced: pyproject.toml uv.lock
+.venv/.synced: pyproject.toml shared/pyproject.toml sync_server/pyproject.toml \
+		field_app/pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	$(UV) sync --frozen
 	@touch $@
@@ -22,8 +24,11 @@ lint: env
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 
+# The second pass types the app and shared against Python 3.12, the Python Flet bundles into the
+# phone build (field_app/pyproject.toml); the machines here run 3.11.
 typecheck: env
 	$(UV) run mypy
+	$(UV) run mypy --python-version 3.12 -p field_app -p shared
 
 # The reference part of docs/sync-protocol.md, from shared/schema.py (a test checks it is current).
 docs: env

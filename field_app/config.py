@@ -6,7 +6,7 @@ The directory holds the store (`gridsweep-device.db`, encrypted) and its key
 (`keys/gridsweep-device.db.key`, see `field_app/store/keys.py`); on a phone it is the app's
 private storage.
 
-Read from arguments (`gridsweep app --port --server-url --data-dir`) or the environment:
+Read from arguments (`gridsweep-app --port --server-url --data-dir`) or the environment:
 
 | variable | default | meaning |
 | --- | --- | --- |

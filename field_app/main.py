@@ -4,8 +4,8 @@ CDN, bundled CJK fonts), and `main(page)` is the Flet app itself, one per open w
 Process-wide, one `Device` holds the data directory and the background `SyncService`; each window
 gets its own store connection and `AppViewModel`, rendered by the `App` component.
 
-    uv run gridsweep app --port 8550 --server-url http://127.0.0.1:8000 --data-dir data/device-1
-    flet build apk   # see docs/field-app.md
+    uv run gridsweep-app --port 8550 --server-url http://127.0.0.1:8000 --data-dir data/device-1
+    cd field_app && flet build apk   # the phone build runs this file: see docs/field-app.md
 """
 
 from __future__ import annotations
@@ -142,5 +142,8 @@ def run(
     )
 
 
-if __name__ == "__main__":  # `flet run` / `flet build`: settings come from the environment
+# The entry of `flet build apk` (and `flet run`); settings come from the environment. On the phone
+# this file runs from the zipped app folder and imports `field_app` and `shared` from the
+# packages the build installed (field_app/pyproject.toml, [tool.flet] dev_packages).
+if __name__ == "__main__":
     ft.run(main, assets_dir=str(ASSETS_DIR))

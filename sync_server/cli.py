@@ -1,9 +1,11 @@
 """The `gridsweep` command line: run the server, migrate, seed demo data, add users, import.
 
 Every command works on the database named by DATABASE_URL (default: SQLite under ./data).
+The field app has its own command, `gridsweep-app` (field_app/cli.py); `gridsweep demo` starts
+it as a subprocess by module name when it is installed.
 
 Importing this module loads typer and rich only: each command imports the server, the database
-layer, the app or the spreadsheet readers when it runs (`tests/sync_server/test_cli_imports.py`).
+layer or the spreadsheet readers when it runs (`tests/sync_server/test_cli_imports.py`).
 `--help` answers at once, and so does the re-import of this module that every `server
 --workers N` child does (multiprocessing's spawn runs the parent's main module again), so a
 child answers uvicorn's health check in time.
@@ -419,29 +421,6 @@ def import_completions(
         raise typer.Exit(1)
 
 
-@app.command("app")
-def field_app(
-    port: Annotated[
-        int | None,
-        typer.Option(help="port of the app's web UI [default: GRIDSWEEP_APP_PORT, 8550]"),
-    ] = None,
-    server_url: Annotated[str, typer.Option(help="sync server address")] = "http://127.0.0.1:8000",
-    data_dir: Annotated[Path, typer.Option(help="this device's data directory")] = Path(
-        "data/device-1"
-    ),
-) -> None:
-    """Run the field app (one data directory is one device)."""
-    try:
-        from field_app.config import AppConfig  # type: ignore[import-not-found,unused-ignore]
-        from field_app.main import run  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as exc:
-        err.print("the field app is not part of this build yet")
-        raise typer.Exit(2) from exc
-    if port is None:
-        port = AppConfig.from_env().port
-    run(port=port, server_url=server_url, data_dir=data_dir)
-
-
 @app.command()
 def demo(
     port: Annotated[
@@ -455,6 +434,7 @@ def demo(
     ] = None,
 ) -> None:
     """Migrate, seed the small demo grid if empty, start the server and the field app beside it."""
+    import importlib.util
     import subprocess
     import sys
 
@@ -469,11 +449,16 @@ def demo(
     # Every start lists the accounts the database holds, whoever seeded it.
     _print_logins(*_demo_logins(settings))
     field = None
+    if app_port and importlib.util.find_spec("field_app") is None:
+        # The server installed alone: serve the API and the console without the app.
+        err.print("the field app (gridsweep-app) is not installed: starting the server alone")
+        app_port = 0
     if app_port:
-        # The app is a separate process, as on a phone: one data directory is one device.
+        # The app is a separate process, as on a phone (one data directory is one device), run
+        # by its module name: the server never imports the app.
         field = subprocess.Popen(
             [
-                sys.executable, "-m", "sync_server.cli", "app",
+                sys.executable, "-m", "field_app",
                 "--port", str(app_port),
                 "--server-url", f"http://127.0.0.1:{port}",
                 "--data-dir", "data/device-1",

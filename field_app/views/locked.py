@@ -25,7 +25,7 @@ def render(error: StoreLocked) -> list[ft.Control]:
 
 
 def message(error: StoreLocked) -> str:
-    """The same texts for a terminal (`gridsweep app` refusing to start)."""
+    """The same texts for a terminal (`gridsweep-app` refusing to start)."""
     return "\n".join(
         f"{Translator(language)('locked.title')}: {Translator(language)(error.message_key)}"
         for language in LANGUAGES

@@ -4,9 +4,10 @@
 The files are the field app's bundled fonts (`field_app/assets/fonts/README.md`): WenQuanYi Micro
 Hei (Apache-2.0) with every character GBK can encode, and its fall-back for the rarer name
 characters GBK lacks (CJK Extension A and the rest of GB 18030-2022 to level 2: 䶮, 𬌗; HanaMinA
-and BabelStone Han, Arphic Public License). They are served from where they lie in the
-repository, so each is kept once and the app and the console always show the same characters.
-The server reads the files by path and never imports the app. `console.css` declares both as
+and BabelStone Han, Arphic Public License). Each is kept once in git, so the app and
+the console always show the same characters. The server never imports the app: the server's
+wheel carries its own copies (`sync_server/pyproject.toml`, force-include), and in a checkout,
+where the packages run from the repository, they are read where they lie in the app's folder. `console.css` declares both as
 the one family "GridSweep CJK" with `font-display: swap`, after the usual system CJK fonts, the
 fall-back limited by `unicode-range`: a browser that has a system CJK font downloads neither,
 and one without downloads the 3 MB fall-back only for a page that shows such a character.
@@ -23,7 +24,9 @@ FONT_FAMILY = "GridSweep CJK"
 FONTS_PATH = "/console/fonts/"
 FONT_URL = FONTS_PATH + "gridsweep-cjk.ttf"
 FALLBACK_URL = FONTS_PATH + "gridsweep-cjk-ext.ttf"
-FONTS_DIR = Path(__file__).resolve().parents[2] / "field_app" / "assets" / "fonts"
+PACKAGED_DIR = Path(__file__).resolve().parent / "fonts"  # in the server's wheel
+CHECKOUT_DIR = Path(__file__).resolve().parents[2] / "field_app" / "assets" / "fonts"
+FONTS_DIR = PACKAGED_DIR if PACKAGED_DIR.is_dir() else CHECKOUT_DIR
 FONT_FILE = FONTS_DIR / "wqy-microhei-gbk.ttf"
 FALLBACK_FILE = FONTS_DIR / "cjk-ext-fallback.ttf"
 FILES = {FONT_URL: FONT_FILE, FALLBACK_URL: FALLBACK_FILE}

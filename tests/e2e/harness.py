@@ -115,7 +115,8 @@ class SyncServer(Process):
 
 
 class FieldApp(Process):
-    """`gridsweep app`: the Flet app in web mode, one data directory (one device)."""
+    """`gridsweep-app` (`python -m field_app`): the Flet app in web mode, one data directory (one
+    device)."""
 
     def __init__(
         self, workdir: Path, server_url: str, *, settings: dict[str, str] | None = None
@@ -126,15 +127,17 @@ class FieldApp(Process):
         env.update(settings or {})
         super().__init__(
             "app",
-            _cli(
-                "app",
+            [
+                sys.executable,
+                "-m",
+                "field_app",
                 "--port",
                 str(self.port),
                 "--server-url",
                 server_url,
                 "--data-dir",
                 str(self.data_dir),
-            ),
+            ],
             env,
             workdir / "app.log",
         )

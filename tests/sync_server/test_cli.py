@@ -250,12 +250,37 @@ def test_demo_starts_the_app_on_the_app_port_setting(
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     argv = started[0]
+    assert argv[1:3] == ["-m", "field_app"]  # by module name: the server never imports the app
     assert argv[argv.index("--port") + 1] == "8651"
     assert argv[argv.index("--server-url") + 1] == "http://127.0.0.1:8123"
     assert "http://127.0.0.1:8651/" in result.output
     result = runner.invoke(app, ["demo", "--app-port", "8652"])
     argv = started[1]
     assert argv[argv.index("--port") + 1] == "8652"
+
+
+def test_demo_without_the_app_installed_serves_the_server_alone(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import subprocess
+
+    import sync_server.cli as cli
+
+    served: dict[str, object] = {}
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "field_app" else find_spec(name, *a),
+    )
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("started an app"))
+    monkeypatch.setattr(cli, "server", lambda **kwargs: served.update(kwargs))
+    result = runner.invoke(app, ["demo", "--app-port", "8652"])
+    assert result.exit_code == 0, result.output
+    assert "field app (gridsweep-app) is not installed" in result.output
+    assert "field app:" not in result.output
+    assert served["host"] == "127.0.0.1"  # the server still serves
 
 
 def test_the_server_gives_its_workers_time_to_answer_uvicorn_s_health_check(

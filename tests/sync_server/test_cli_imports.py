@@ -59,7 +59,6 @@ print("\\nMODULES=" + json.dumps(sorted(sys.modules)))
         ["--help"],
         ["server", "--help"],
         ["demo", "--help"],
-        ["app", "--help"],
         ["import", "grid", "--help"],
         ["seed-demo", "--help"],
     ],
