@@ -3,12 +3,10 @@ server answers that stay visible, pulls that resume cleanly, and pending edits k
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,24 +36,6 @@ SERVER_TS = hlc.format_ts(START_MS - 60_000, 0, "server")
 def id_number(birth: str = "19800101", seq: str = "123") -> str:
     first17 = f"350128{birth}{seq}"
     return first17 + id_check_char(first17)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """The phone's clock, standing at `START_MS` until a test moves it."""
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "device.db"
-
-
-@pytest.fixture
-def store(path: Path, clock: ManualClock) -> Iterator[Store]:
-    store = Store.open(path, clock=clock)
-    yield store
-    store.close()
 
 
 def state(
@@ -150,6 +130,7 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, clock: ManualClock) 
         "m002_visits_and_name_search",
         "m003_campaigns",
         "m004_conflict_detail",
+        "m005_sealed_columns",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)
@@ -728,4 +709,4 @@ def test_records_read_back_as_they_were_written(store: Store) -> None:
         ["name", "id_number", "phone", "residence_status", "tags", "note"], SERVER_TS
     )
     raw = store.db.execute("SELECT tags FROM resident").fetchone()[0]
-    assert json.loads(raw) == ["elderly_alone"], "tags are stored as JSON text"
+    assert raw.startswith("gs1:") and "elderly" not in raw, "tags are stored sealed"
