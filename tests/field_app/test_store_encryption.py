@@ -5,6 +5,7 @@ files. Without SQLCipher the store runs in the "platform" mode (test_store_seale
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -330,7 +331,7 @@ def test_the_app_shows_a_locked_store_instead_of_starting(
     shown: list[object] = []
     page = SimpleNamespace(add=lambda *controls: shown.extend(controls))
 
-    app_main.main(page)  # type: ignore[arg-type]
+    asyncio.run(app_main.main(page))  # type: ignore[arg-type]
 
     words = texts(shown)
     assert "无法打开本机数据" in words and "cannot be opened" in words
