@@ -27,8 +27,8 @@ def store_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    """The phone's clock, standing at `NOW` until a test moves it."""
+def phone_clock() -> ManualClock:
+    """The phone's clock, standing at `NOW` until a test moves it (`clock` is the server's)."""
     return ManualClock(NOW)
 
 
@@ -39,7 +39,7 @@ def path(tmp_path: Path, store_mode: StoreMode) -> Path:
 
 
 @pytest.fixture
-def store(path: Path, clock: ManualClock) -> Iterator[Store]:
-    store = Store.open(path, clock=clock)
+def store(path: Path, phone_clock: ManualClock) -> Iterator[Store]:
+    store = Store.open(path, clock=phone_clock)
     yield store
     store.close()

@@ -119,11 +119,11 @@ def row_count(store: Store, table: str) -> int:
 # --- the database ------------------------------------------------------------------------------
 
 
-def test_opening_turns_on_wal_and_migrates_once(path: Path, clock: ManualClock) -> None:
-    store = Store.open(path, clock=clock)
+def test_opening_turns_on_wal_and_migrates_once(path: Path, phone_clock: ManualClock) -> None:
+    store = Store.open(path, clock=phone_clock)
     device_id = store.device_id
     store.close()
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     assert store.db.journal_mode == "wal"
     assert [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")] == [
         "m001_initial",
@@ -192,8 +192,8 @@ def test_failure_inside_the_edit_transaction_leaves_neither(
     assert store.pending_count() == 0
 
 
-def test_process_killed_mid_edit_leaves_neither(path: Path, clock: ManualClock) -> None:
-    store = Store.open(path, clock=clock)
+def test_process_killed_mid_edit_leaves_neither(path: Path, phone_clock: ManualClock) -> None:
+    store = Store.open(path, clock=phone_clock)
     seed(store)
     store.close()
     # A real crash: the process dies between writing the record and its operation.
@@ -209,7 +209,7 @@ def test_process_killed_mid_edit_leaves_neither(path: Path, clock: ManualClock) 
     done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
     assert done.returncode == 9
 
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     resident = store.get("resident", RESIDENT)
     assert resident is not None and resident["name"] == "王芳"
     assert store.pending_count() == 0
@@ -468,14 +468,14 @@ def test_pull_page_and_cursor_are_saved_together(
     assert store.get("house", OTHER_HOUSE) is not None
 
 
-def test_killed_between_pages_resumes_from_the_cursor(path: Path, clock: ManualClock) -> None:
-    store = Store.open(path, clock=clock)
+def test_killed_between_pages_resumes_from_the_cursor(path: Path, phone_clock: ManualClock) -> None:
+    store = Store.open(path, clock=phone_clock)
     seed(store)
     first = page(state("house", OTHER_HOUSE, grid_id=GRID, building_id=BUILDING, room="102"))
     assert store.apply_pull(first).received == 1
     store.close()  # the app is killed before the next page
 
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     assert store.meta.cursor == "c1"
     # The server may repeat a state at a page boundary; it must not duplicate anything.
     second = page(
@@ -617,15 +617,15 @@ def test_removed_grid_drops_its_data_but_keeps_pending_operations(store: Store) 
 
 
 def test_clock_stays_monotonic_across_restarts_when_the_wall_clock_goes_back(
-    path: Path, clock: ManualClock
+    path: Path, phone_clock: ManualClock
 ) -> None:
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     seed(store)
     first = store.update("house", HOUSE, {"room": "A"}, user_id=USER)
     store.close()
 
-    clock.advance(hours=-1)  # the phone's clock was reset an hour back
-    store = Store.open(path, clock=clock)
+    phone_clock.advance(hours=-1)  # the phone's clock was reset an hour back
+    store = Store.open(path, clock=phone_clock)
     second = store.update("house", HOUSE, {"room": "B"}, user_id=USER)
     assert first is not None and second is not None
     assert hlc.parse(second.hlc) > hlc.parse(first.hlc)
@@ -642,11 +642,11 @@ def test_clock_moves_past_what_the_server_has_seen(store: Store) -> None:
 
 
 def test_two_connections_to_one_file_never_reuse_a_timestamp(
-    path: Path, clock: ManualClock
+    path: Path, phone_clock: ManualClock
 ) -> None:
-    ui = Store.open(path, clock=clock)
+    ui = Store.open(path, clock=phone_clock)
     seed(ui)
-    background = Store.open(path, clock=clock)
+    background = Store.open(path, clock=phone_clock)
     stamps = []
     for i in range(3):
         for who in (ui, background):
