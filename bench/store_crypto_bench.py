@@ -1,12 +1,12 @@
-"""Benchmark what encrypting the device store (SQLCipher) costs: opening it, encrypting an old
-plain store in place (once per phone, at the first start of the new app), resident search (every
-keystroke) and one edit (every save at a door).
+"""Benchmark what protecting the device store costs, in its two modes (`field_app/store/modes.py`):
+"sqlcipher" (page encryption + sealed personal columns: desktop and web mode) and "platform" (the
+platform's sqlite3 + sealed columns: the phone). Opening the store, listing every resident of a
+community with their personal values opened (the heaviest read a screen could make), resident
+search (every keystroke) and one edit (every save at a door).
 
-Builds the small demo community on a device as `app_search_bench.py` does (about 4,500
-residents) and makes a plain copy of it. Three columns, run by turns: the encrypted store as the
-app opens it; the plain copy through the same SQLCipher engine without a key (so the difference
-to the first is the encryption alone); the plain copy through Python's stock `sqlite3` (what the
-app used before). Prints medians and the ratios of the first column to the other two.
+Builds the small demo community on a device in each mode as `app_search_bench.py` does (about
+4,500 residents). "rows only" reads the same rows without opening a sealed value: the difference
+to "list all residents" is the cost of opening them (AES-GCM, 4 values a resident).
 
     uv run python bench/store_crypto_bench.py [--repeat 20]
 """
@@ -15,37 +15,17 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
-import sqlite3
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import sqlcipher3
-from sqlite_utils import Database
 
 from bench.app_search_bench import device_with_community, queries
 from field_app.store import Store
-from field_app.store.migrations import MIGRATIONS
+from field_app.store import queries as store_queries
+from field_app.store.modes import MODES
 from shared.clock import Clock
-
-
-def open_plain(path: Path, engine: Any = sqlite3) -> Store:
-    """A plain store opened as the app opened it before encryption: WAL, synchronous=FULL."""
-    db = Database(engine.connect(str(path)))
-    db.enable_wal()
-    db.execute("PRAGMA synchronous=FULL;")
-    MIGRATIONS.apply(db)
-    return Store(db)
-
-
-def plain_copy(encrypted: Store, path: Path) -> None:
-    encrypted.db.execute("ATTACH DATABASE ? AS plain KEY ''", [str(path)])
-    encrypted.db.execute("SELECT sqlcipher_export('plain')")
-    encrypted.db.execute("DETACH DATABASE plain")
 
 
 def medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
@@ -60,10 +40,7 @@ def medians(fns: list[Callable[[], object]], repeat: int) -> list[float]:
 
 
 def row(label: str, times: list[float], per: int = 1) -> None:
-    enc, same, stock = (t / per for t in times)
-    print(
-        f"{label:<30} {enc:8.2f} ms {same:8.2f} ms {stock:8.2f} ms {enc / same:6.2f}x {enc / stock:6.2f}x"
-    )
+    print(f"{label:<34}" + "".join(f" {t / per:10.2f} ms" for t in times))
 
 
 def main() -> None:
@@ -71,48 +48,37 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        enc_store = device_with_community(work)
-        enc_path, plain_path = work / "device.db", work / "plain.db"
-        # Two plain copies: two SQLite libraries in one process must not share a file (closing
-        # one's descriptor drops the other's POSIX locks).
-        same_path = work / "same-engine.db"
-        plain_copy(enc_store, plain_path)
-        plain_copy(enc_store, same_path)
-        enc_store.close()
-        count = sqlite3.connect(plain_path).execute("SELECT COUNT(*) FROM resident").fetchone()[0]
-        print(f"device holds {count} residents; {enc_path.stat().st_size / 1e6:.1f} MB on disk")
-        print(
-            f"{'median':<30} {'encrypted':>11} {'same engine':>11} {'sqlite3':>11} "
-            f"{'/same':>7} {'/sqlite3':>7}"
-        )
+        paths = {}
+        for mode in MODES:
+            work = Path(tmp) / mode
+            work.mkdir()
+            device_with_community(work, mode).close()
+            paths[mode] = work / "device.db"
+        stores = [Store.open(paths[mode], mode=mode) for mode in MODES]
+        count = stores[0].db.execute("SELECT COUNT(*) FROM resident").fetchone()[0]
+        print(f"device holds {count} residents")
+        print(f"{'median':<34}" + "".join(f" {m:>13}" for m in MODES))
         row(
             "open (key, WAL, migrations)",
             medians(
-                [
-                    lambda: Store.open(enc_path).close(),
-                    lambda: open_plain(same_path, sqlcipher3).close(),
-                    lambda: open_plain(plain_path).close(),
-                ],
+                [lambda m=m: Store.open(paths[m], mode=m).close() for m in MODES],  # type: ignore[misc]
                 args.repeat,
             ),
         )
 
-        migrations = []
-        for _ in range(max(3, args.repeat // 4)):
-            legacy = work / "legacy.db"
-            shutil.copyfile(plain_path, legacy)
-            started = time.perf_counter()
-            Store.open(legacy).close()
-            migrations.append((time.perf_counter() - started) * 1000)
-            for leftover in [*work.glob("legacy.db*"), *(work / "keys").glob("legacy.db*")]:
-                leftover.unlink()
-        print(
-            f"{'first open of an old plain store':<30} {statistics.median(migrations):8.2f} ms"
-            "  (encrypts it in place: once per phone)"
-        )
+        def listing(store: Store) -> Callable[[], object]:
+            return lambda: store_queries._records(
+                store.db, "resident", "t.deleted = 0", [], "t.name"
+            )
 
-        stores = [Store.open(enc_path), open_plain(same_path, sqlcipher3), open_plain(plain_path)]
+        def rows_only(store: Store) -> Callable[[], object]:
+            return lambda: store.db.execute(
+                "SELECT * FROM resident WHERE deleted = 0 ORDER BY name"
+            ).fetchall()
+
+        row(f"list all {count} residents", medians([listing(s) for s in stores], args.repeat))
+        row("  rows only (nothing opened)", medians([rows_only(s) for s in stores], args.repeat))
+
         day = Clock().today()
 
         def searching(store: Store, texts: list[str]) -> Callable[[], None]:
@@ -122,25 +88,21 @@ def main() -> None:
 
             return run
 
-        for kind, texts in queries(stores[2], random.Random(7)).items():
+        for kind, texts in queries(stores[0], random.Random(7)).items():
             row(
                 f"search: {kind}",
                 medians([searching(s, texts) for s in stores], args.repeat),
                 per=len(texts),
             )
 
-        resident_id = stores[0].db.execute("SELECT id FROM resident LIMIT 1").fetchone()[0]
-        phones = iter(f"139{n:08d}" for n in range(10**6))
-
         def editing(store: Store) -> Callable[[], object]:
+            resident_id = store.db.execute("SELECT id FROM resident LIMIT 1").fetchone()[0]
+            phones = iter(f"139{n:08d}" for n in range(10**6))
             return lambda: store.update(
                 "resident", resident_id, {"phone": next(phones)}, user_id="bench"
             )
 
-        row(
-            "one edit + outbox (fsync)",
-            medians([editing(s) for s in stores], args.repeat),
-        )
+        row("one edit + outbox (fsync)", medians([editing(s) for s in stores], args.repeat))
         for store in stores:
             store.close()
 

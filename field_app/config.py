@@ -2,9 +2,9 @@
 how it is served. One data directory is one device (its own store, device id and outbox), so two
 app instances with two directories are two phones side by side.
 
-The directory holds the store (`gridsweep-device.db`, encrypted) and its key
-(`keys/gridsweep-device.db.key`, see `field_app/store/keys.py`); on a phone it is the app's
-private storage.
+The directory holds the store (`gridsweep-device.db`, its personal values sealed; SQLCipher where
+it exists) and, off a phone, its key (`keys/gridsweep-device.db.key`, see `field_app/store/
+keys.py`); on a phone it is the app's private storage and the key is in the platform keystore.
 
 Read from arguments (`gridsweep-app --port --server-url --data-dir`) or the environment:
 
@@ -16,6 +16,7 @@ Read from arguments (`gridsweep-app --port --server-url --data-dir`) or the envi
 | `GRIDSWEEP_POLL_SECONDS` | `5` | how often to check for the server while offline |
 | `GRIDSWEEP_PUSH_DELAY_SECONDS` | `3` | while online, how long after the last edit its sync starts |
 | `GRIDSWEEP_CLOCK_OFFSET` | none | run the app's clock this far ahead (seconds or ISO 8601, `P30D`) |
+| `GRIDSWEEP_STORE_MODE` | by build | `sqlcipher` or `platform` (`field_app/store/modes.py`) |
 """
 
 from __future__ import annotations

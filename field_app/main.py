@@ -4,12 +4,17 @@ CDN, bundled CJK fonts), and `main(page)` is the Flet app itself, one per open w
 Process-wide, one `Device` holds the data directory and the background `SyncService`; each window
 gets its own store connection and `AppViewModel`, rendered by the `App` component.
 
+On a phone (plan, not verified here: docs/field-app.md) the store's key is kept by the platform
+keystore (`store/secure_keys.py`, read before the store opens), and the app's lifecycle events
+tell the sync worker when the app is in the background or back (`AppViewModel.app_lifecycle`).
+
     uv run gridsweep-app --port 8550 --server-url http://127.0.0.1:8000 --data-dir data/device-1
     cd field_app && flet build apk   # the phone build runs this file: see docs/field-app.md
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -22,6 +27,8 @@ import httpx
 from field_app.config import APP_VERSION, ASSETS_DIR, AppConfig
 from field_app.state import AppViewModel, SyncService
 from field_app.store import Store, StoreLocked
+from field_app.store.keys import KeyHolder
+from field_app.store.secure_keys import SecureStorageKeyHolder, phone_key_holder
 from field_app.sync_client import SyncClient
 from field_app.views import locked, theme
 from field_app.views.app import App
@@ -33,11 +40,13 @@ log = logging.getLogger(__name__)
 class Device:
     """This installation: its data directory and its one background sync worker."""
 
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(self, config: AppConfig, keys: KeyHolder | None = None) -> None:
         self.config = config
         self.clock = config.clock()
+        self.keys = keys  # None: the key file beside the store (store/keys.py)
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        Store.open(config.store_path).close()  # create and migrate before any window opens
+        # Create and migrate before any window opens.
+        Store.open(config.store_path, keys=keys).close()
         self.service = SyncService(
             config.store_path,
             connect,
@@ -45,8 +54,13 @@ class Device:
             push_delay=config.push_delay,
             device_name=config.device_name,
             clock=self.clock,
+            keys=keys,
         )
         heap.settle()
+
+    def open_store(self) -> Store:
+        """A store connection for one window, on the thread that calls it."""
+        return Store.open(self.config.store_path, clock=self.clock, keys=self.keys)
 
 
 def connect(server_url: str, store: Store) -> SyncClient:
@@ -59,28 +73,36 @@ _device: Device | None = None
 _device_lock = threading.Lock()
 
 
-def device() -> Device:
+def device(keys: KeyHolder | None = None) -> Device:
     """The process's device, from the environment unless `run()` configured it."""
     global _device
     with _device_lock:
         if _device is None:
-            _device = Device(AppConfig.from_env())
+            _device = Device(AppConfig.from_env(), keys)
         return _device
 
 
-def main(page: ft.Page) -> None:
+def on_phone(page: ft.Page) -> bool:
+    """Whether this window is the app on a phone (not a browser tab, not a desktop)."""
+    platform = getattr(page, "platform", None)
+    return not getattr(page, "web", True) and platform in (
+        ft.PagePlatform.ANDROID,
+        ft.PagePlatform.IOS,
+    )
+
+
+async def main(page: ft.Page) -> None:
     """One window of the app."""
+    keys: SecureStorageKeyHolder | None = None
+    if on_phone(page):  # plan, not verified here (docs/field-app.md)
+        keys = phone_key_holder(page.loop)
+        await keys.prepare(AppConfig.from_env().store_path)
     try:
-        this = device()
-        store = Store.open(
-            this.config.store_path, clock=this.clock
-        )  # this window's connection, on the UI thread
+        this = device(keys)
+        store = this.open_store()  # this window's connection, on the UI thread
     except StoreLocked as exc:
         log.error("%s", exc)
-        page.title = "网格通 GridSweep"
-        page.fonts = dict(theme.FONTS)
-        page.theme = theme.theme()
-        page.add(ft.SafeArea(ft.Column(locked.render(exc))))
+        show_locked(page, exc, keys)
         return
 
     def dispatch(fn: Callable[[], None]) -> None:
@@ -102,8 +124,26 @@ def main(page: ft.Page) -> None:
     page.theme_mode = ft.ThemeMode.LIGHT
     page.padding = 0
     page.on_close = closed
+    if on_phone(page):  # Android keeps no Python running in the background: sync on coming back
+        page.on_app_lifecycle_state_change = lambda e: vm.app_lifecycle(e.state.value)
     vm.start()
     page.render_views(App, vm)
+
+
+def show_locked(page: ft.Page, error: StoreLocked, keys: SecureStorageKeyHolder | None) -> None:
+    """The locked screen instead of the app; its button clears the store and starts again."""
+    path = AppConfig.from_env().store_path
+
+    async def reset() -> None:
+        # In a worker thread: a keystore's erase waits for the page's loop (store/secure_keys.py).
+        await asyncio.to_thread(Store.erase, path, keys=keys)
+        page.controls.clear()
+        await main(page)
+
+    page.title = "网格通 GridSweep"
+    page.fonts = dict(theme.FONTS)
+    page.theme = theme.theme()
+    page.add(ft.SafeArea(ft.Column(locked.render(error, lambda: page.run_task(reset)))))
 
 
 def run(

@@ -124,6 +124,9 @@ class FieldSpec:
     kind: str  # "str", "int", "date", "datetime", "tags", "ref"
     policy: Policy = Policy.MANUAL
     device_writable: bool = True
+    # Personal information (DOMAIN.md "Privacy"): the phone stores it sealed (field_app/store/
+    # sealed.py), so a copy of the app's files shows none of it.
+    personal: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,11 +219,11 @@ ENTITIES: dict[str, EntitySpec] = {
         _entity(
             "resident",
             FieldSpec("name", "str", M),
-            FieldSpec("id_number", "str", M),
-            FieldSpec("phone", "str", L),
+            FieldSpec("id_number", "str", M, personal=True),
+            FieldSpec("phone", "str", L, personal=True),
             FieldSpec("residence_status", "str", L),
-            FieldSpec("tags", "tags", U),
-            FieldSpec("note", "str", L),
+            FieldSpec("tags", "tags", U, personal=True),
+            FieldSpec("note", "str", L, personal=True),
             doc="a person (人); sent to the grids of their open bindings and, for 30 days, of one they moved out of",
         ),
         _entity(
@@ -239,7 +242,7 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("house_id", "ref", M),
             FieldSpec("resident_id", "ref", M),
             FieldSpec("outcome", "str", L),
-            FieldSpec("note", "str", L),
+            FieldSpec("note", "str", L, personal=True),
             FieldSpec("visited_at", "str", M),
             doc="a door-to-door visit (走访) to a house, optionally naming one resident",
         ),
@@ -276,8 +279,8 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("campaign_id", "ref", M),
             FieldSpec("resident_id", "ref", M),
             FieldSpec("outcome", "str", M),
-            FieldSpec("place", "str", M),
-            FieldSpec("reason", "str", M),
+            FieldSpec("place", "str", M, personal=True),
+            FieldSpec("reason", "str", M, personal=True),
             FieldSpec("revisit_date", "date", M),
             FieldSpec("recorded_at", "datetime", M),
             append_only=True,

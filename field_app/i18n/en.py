@@ -185,6 +185,11 @@ MESSAGES: dict[str, str] = {
         "key, or a damaged file). Whatever was synced is safe on the server: contact your "
         "administrator, clear this app's data, then sign in and download again."
     ),
+    "locked.reset": "Clear this phone's data and download again",
+    "locked.reset_note": (
+        "Changes not yet synced are lost (without the key nobody can read them); then sign in "
+        "and your grids download again from the server."
+    ),
     # campaigns and the missed list
     "screen.campaigns": "Campaigns",
     "screen.missed": "Missed: {campaign}",

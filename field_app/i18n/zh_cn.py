@@ -84,6 +84,8 @@ MESSAGES: dict[str, str] = {
         "本机数据已加密保存，但无法用本机的密钥解密（密钥不匹配或文件已损坏）。"
         "已同步的数据仍在服务器上；请联系管理员，清除本应用数据后重新登录下载。"
     ),
+    "locked.reset": "清除本机数据并重新下载",
+    "locked.reset_note": "未同步的修改将丢失（没有密钥也无法读取）；清除后请重新登录，从服务器下载您的网格。",
     # counts along the sweep
     "tally.visited": "今日已走访 {visited}/{houses} 户",
     "tally.residents": "{n} 人",

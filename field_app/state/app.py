@@ -26,6 +26,16 @@ from field_app.state.sync_service import SyncFailure, SyncService
 from field_app.store import Store
 
 LANGUAGE_KEY = "ui_language"
+# Flet's app lifecycle states (ft.AppLifecycleState values) → in the foreground or not. "inactive"
+# (a phone call, a system dialog over the app) changes nothing: the app is still on screen.
+FOREGROUND_STATES = {
+    "show": True,
+    "resume": True,
+    "restart": True,
+    "hide": False,
+    "pause": False,
+    "detach": False,
+}
 Dispatch = Callable[[Callable[[], None]], None]
 
 
@@ -94,6 +104,14 @@ class AppViewModel(Observable):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+
+    def app_lifecycle(self, state: str) -> None:
+        """The phone moved the app to the background or back (`page.on_app_lifecycle_state_change`):
+        the sync worker sleeps in the background and syncs on coming back (plan, not verified
+        here: only a phone sends these)."""
+        shown = FOREGROUND_STATES.get(state)
+        if shown is not None:
+            self.service.foreground(shown)
 
     @property
     def ready(self) -> bool:

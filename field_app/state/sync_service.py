@@ -8,6 +8,13 @@ made in a stairwell leave as soon as there is a signal. A change made while onli
 own too, a few seconds after the last edit (`edited`, `push_delay`): a worker typing at a door
 sends one sync, not one per field.
 
+A phone runs Python only while the app is on screen (Android keeps no process running in the
+background for it): there the app tells the service when it goes to the background and comes
+back (`foreground`, from Flet's app lifecycle event). In the background the worker does nothing;
+on coming back it syncs at once; in the foreground it syncs every `sync_every` (the injectable
+clock), so a worker sees others' changes without tapping 同步. (Plan, not verified here: on a
+phone; docs/field-app.md.)
+
 Listeners are called on the worker thread: a view-model must hop to its own thread before it
 touches its store (see `AppViewModel`, which is given a `dispatch` function for that).
 """
@@ -26,6 +33,7 @@ from typing import Literal
 
 from field_app.state.observable import Observable
 from field_app.store import Store
+from field_app.store.keys import KeyHolder
 from field_app.sync_client import (
     DeviceRevoked,
     Offline,
@@ -90,8 +98,13 @@ class SyncService(Observable):
         push_delay: float = 3.0,
         device_name: str = "",
         clock: Clock | None = None,
+        keys: KeyHolder | None = None,
+        sync_every: float = 300.0,
     ) -> None:
         super().__init__()
+        self._keys = keys
+        self._sync_every = timedelta(seconds=sync_every)
+        self._foreground = True
         self._clock = clock or Clock()
         self._path = store_path
         self._connect = connect
@@ -135,6 +148,22 @@ class SyncService(Observable):
             self._push_due = self._clock.now() + self._push_delay
         self._wake.set()
 
+    def foreground(self, shown: bool) -> None:
+        """The app came to the foreground (True) or went to the background (False).
+
+        Coming back queues a sync: whatever happened while the phone was in a pocket is pulled,
+        and whatever was typed before is pushed. In the background the worker only sleeps.
+        """
+        with self._lock:
+            was, self._foreground = self._foreground, shown
+        if shown and not was:
+            self.request_sync()
+        self._wake.set()
+
+    @property
+    def in_foreground(self) -> bool:
+        return self._foreground
+
     # --- the worker thread ---------------------------------------------------------------------
 
     def start(self) -> None:
@@ -158,9 +187,14 @@ class SyncService(Observable):
         The worker thread calls this in a loop; tests call it directly, with no thread at all.
         """
         with self._lock:
+            if not self._foreground:
+                return
             job = self._jobs.popleft() if self._jobs else None
         if job is not None:
             self._run_job(job)
+            return
+        if self._sync_is_due():
+            self._sync(self._worker_store())
             return
         if self._push_is_due():
             store = self._worker_store()
@@ -177,12 +211,27 @@ class SyncService(Observable):
                 self._push_due = None
             return due
 
+    def _sync_is_due(self) -> bool:
+        """Online, signed in, and the last sync is `sync_every` old: pull what others changed."""
+        last = self._status.finished_at
+        if not self._status.online or last is None:
+            return False
+        if self._clock.now() < last + self._sync_every:
+            return False
+        return self._worker_store().meta.token is not None
+
     def _idle_seconds(self) -> float:
-        """How long the worker may sleep: until the next poll or the pending push."""
+        """How long the worker may sleep: until the next poll, sync or pending push; in the
+        background until it is woken."""
         wait = self._next_poll - time.monotonic()
         with self._lock:
+            if not self._foreground:
+                return 3600.0
             if self._push_due is not None:
                 wait = min(wait, (self._push_due - self._clock.now()).total_seconds())
+        last = self._status.finished_at
+        if last is not None:
+            wait = min(wait, (last + self._sync_every - self._clock.now()).total_seconds())
         return max(0.05, wait)
 
     def _run(self) -> None:
@@ -210,7 +259,7 @@ class SyncService(Observable):
     def _worker_store(self) -> Store:
         thread = threading.get_ident()
         if self._store is None or self._store_thread != thread:
-            self._store = Store.open(self._path, clock=self._clock)
+            self._store = Store.open(self._path, clock=self._clock, keys=self._keys)
             self._store_thread = thread
         return self._store
 

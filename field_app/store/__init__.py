@@ -4,8 +4,10 @@
     store = Store.open("gridsweep.db")
     op = store.create("resident", {"name": "张三", "id_number": ...}, user_id=user)
 
-Modules, one job each: `db` (opening, WAL, write transactions), `cipher` (encryption at rest
-with SQLCipher: keying, encrypting an old plain store, crypto-erase), `keys` (who holds the key),
+Modules, one job each: `db` (opening, WAL, write transactions), `modes` (the two store modes),
+`cipher` (page encryption with SQLCipher where it exists: keying, encrypting an old plain store,
+crypto-erase), `sealed` (personal values sealed in both modes, keyed search hashes), `keys` and
+`secure_keys` (who holds the key: a file, or the phone's keystore),
 `migrations` (table layout), `checks` (validating input), `records` (views and server shadows),
 `outbox` (operations), `meta` (device facts, cursor, clock), `rebase` and `pull` (applying
 pulled pages), `queries` (what the screens list), `sweep` (counts and visit status per level),

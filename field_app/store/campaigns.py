@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlite_utils import Database
-
 from field_app.store import records
 from field_app.store.records import Record
+from field_app.store.sealed import StoreDb
 from shared.campaigns import (
     BuildingGroup,
     MissedPlace,
@@ -49,15 +48,15 @@ class CampaignSweep:
         return walking_order(p for rid in missed for p in self.places.get(rid, ()))
 
 
-def campaigns(db: Database) -> list[Record]:
+def campaigns(db: StoreDb) -> list[Record]:
     """Live campaigns on the device, latest start first."""
     sql = records.select_sql(
         "campaign", "t.deleted = 0", order_by="t.start_date DESC, t.name, t.id"
     )
-    return [records.from_row("campaign", row) for row in db.query(sql)]
+    return [records.from_row("campaign", row, db.sealer) for row in db.query(sql)]
 
 
-def campaign_sweep(db: Database, campaign: Record) -> CampaignSweep:
+def campaign_sweep(db: StoreDb, campaign: Record) -> CampaignSweep:
     """Targets (decided by `is_target`) and statuses (decided by `sweep`) of one campaign."""
     rule = TargetRule.from_values(campaign.values)
     start = date.fromisoformat(str(campaign.values["start_date"]))
@@ -76,9 +75,13 @@ def campaign_sweep(db: Database, campaign: Record) -> CampaignSweep:
         "LEFT JOIN unit u ON u.id = h.unit_id "
         "WHERE b.deleted = 0 AND b.end_date IS NULL"
     ).fetchall()
+    sealer = db.sealer
     for rid, idn, status, tags, grid_id, hid, room, bid, uid, road, lane, num, bname, uname in rows:
         homes.setdefault(rid, set()).add(grid_id)
-        facts[rid] = (idn or "", status or "", json.loads(tags) if tags else [])
+        if rid not in facts:  # opened once per person, however many homes they have
+            idn = sealer.open("resident", rid, "id_number", idn)
+            tags = sealer.open("resident", rid, "tags", tags)
+            facts[rid] = (idn or "", status or "", tags or [])
         places = at.setdefault(rid, [])
         if all(p.house_id != hid for p in places):
             places.append(
@@ -111,27 +114,30 @@ def campaign_sweep(db: Database, campaign: Record) -> CampaignSweep:
     return CampaignSweep(campaign, result, {rid: at[rid] for rid in targets})
 
 
-def outcomes_of(
-    db: Database, campaign_id: str, resident_id: str | None = None
-) -> list[OutcomeFact]:
+def outcomes_of(db: StoreDb, campaign_id: str, resident_id: str | None = None) -> list[OutcomeFact]:
     """The outcomes recorded for a campaign (and one person), as `shared.campaigns` facts."""
     where, params = "t.deleted = 0 AND t.campaign_id = ?", [campaign_id]
     if resident_id is not None:
         where += " AND t.resident_id = ?"
         params.append(resident_id)
     sql = records.select_sql("outcome", where, order_by="t.recorded_at, t.id")
-    return [_fact(records.from_row("outcome", row)) for row in db.query(sql, params)]
+    return [_fact(records.from_row("outcome", row, db.sealer)) for row in db.query(sql, params)]
 
 
 def _fact(record: Record) -> OutcomeFact:
     return OutcomeFact.from_values(record.id, record.values)
 
 
-def residents_reached(db: Database, ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
+def residents_reached(db: StoreDb, ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
     """(name, phone, ID number) of residents, for a missed list a worker calls and visits."""
     found = json.dumps(sorted(set(ids)))
+    opened = db.sealer.open
     return {
-        rid: (name or "", phone or "", id_number or "")
+        rid: (
+            name or "",
+            opened("resident", rid, "phone", phone) or "",
+            opened("resident", rid, "id_number", id_number) or "",
+        )
         for rid, name, phone, id_number in db.execute(
             "SELECT id, name, phone, id_number FROM resident "
             "WHERE id IN (SELECT value FROM json_each(?))",
@@ -140,7 +146,7 @@ def residents_reached(db: Database, ids: Iterable[str]) -> dict[str, tuple[str, 
     }
 
 
-def residents_named(db: Database, ids: Iterable[str]) -> dict[str, str]:
+def residents_named(db: StoreDb, ids: Iterable[str]) -> dict[str, str]:
     """Names of residents, for the missed list."""
     found = json.dumps(sorted(set(ids)))
     return dict(

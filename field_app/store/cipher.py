@@ -1,4 +1,6 @@
-"""Encryption at rest of the device database: SQLCipher 4 (AES-256) through `sqlcipher3`.
+"""Page encryption of the device database, where SQLCipher exists: SQLCipher 4 (AES-256) through
+`sqlcipher3` (the "sqlcipher" store mode, `modes.py`: desktop and web mode; there is no Android
+build). Personal columns are sealed on top of it in both modes (`sealed.py`).
 
 `connect` opens the store file with its key, creating the key on first run, and encrypts a plain
 store left by an older version of the app in place first. `erase` destroys a store for good: the
@@ -15,9 +17,8 @@ exception classes differ (`sqlite3.OperationalError` does not catch
 few helpers (`drop(ignore=True)`, `update(alter=True)`, `create_index(find_unique_name=True)`,
 `cached_counts`): with this connection they would raise instead, so the store uses none of them.
 
-On a platform the binding was not built for, opening a store file raises `EncryptionUnavailable`
-rather than quietly writing residents' details in the clear (README: "What is protected on the
-phone").
+Without the binding the store runs in the "platform" mode instead; forcing "sqlcipher" there
+raises `EncryptionUnavailable` (README: "What is protected on the phone").
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from field_app.store.errors import EncryptionUnavailable, KeyMissing, StoreError, WrongKey
-from field_app.store.keys import InvalidKeyFile, KeyHolder, fsync_dir
+from field_app.store.keys import KeyHolder, KeyUnreadable, fsync_dir
 
 try:
     import sqlcipher3
@@ -37,7 +38,9 @@ except ImportError:  # pragma: no cover - a platform without the binding (see th
     sqlcipher3 = None
 
 PLAIN_HEADER = b"SQLite format 3\x00"
-_FIRST_RUN = threading.Lock()
+# Two connections racing through a first run (the window and the sync worker) would each make a
+# key, and the file would end up encrypted with the one that was overwritten (both modes).
+FIRST_RUN = threading.Lock()
 SIDE_FILES = ("-wal", "-shm", "-journal")
 
 if TYPE_CHECKING:
@@ -48,22 +51,25 @@ else:
     DatabaseError = getattr(sqlcipher3, "DatabaseError", Exception)
 
 
-def connect(path: Path, keys: KeyHolder) -> Connection:
-    """An open connection to the encrypted store at `path`, keyed and checked.
+def available() -> bool:
+    """Whether this build of the app has SQLCipher (the "sqlcipher" store mode)."""
+    return sqlcipher3 is not None
+
+
+def connect(path: Path, keys: KeyHolder) -> tuple[Connection, bytes]:
+    """An open connection to the encrypted store at `path`, keyed and checked, and its key.
 
     Raises `KeyMissing` or `WrongKey` (both `StoreLocked`) when the file cannot be decrypted,
     `EncryptionUnavailable` when this build of the app has no SQLCipher.
     """
     if sqlcipher3 is None:
         raise EncryptionUnavailable(path)
-    # Two connections racing through a first run (the window and the sync worker) would each make
-    # a key, and the file would end up encrypted with the one that was overwritten.
-    with _FIRST_RUN:
+    with FIRST_RUN:
         if is_plain(path):
-            encrypt_in_place(path, _load(path, keys) or keys.create())
-        key = _load(path, keys)
+            encrypt_in_place(path, load_key(path, keys) or keys.create())
+        key = load_key(path, keys)
         if key is None:
-            if _has_content(path):
+            if has_content(path):
                 raise KeyMissing(path, getattr(keys, "path", None))
             key = keys.create()
         conn = _keyed(path, key)
@@ -73,7 +79,7 @@ def connect(path: Path, keys: KeyHolder) -> Connection:
     except DatabaseError as exc:
         conn.close()
         raise WrongKey(path) from exc
-    return conn
+    return conn, key
 
 
 def is_plain(path: Path) -> bool:
@@ -149,14 +155,16 @@ def _raw(key: bytes) -> str:
     return f"x'{key.hex()}'"
 
 
-def _load(path: Path, keys: KeyHolder) -> bytes | None:
+def load_key(path: Path, keys: KeyHolder) -> bytes | None:
+    """The key `keys` holds for the store at `path`; `KeyMissing` when it cannot be read."""
     try:
         return keys.load()
-    except InvalidKeyFile as exc:
+    except KeyUnreadable as exc:
         raise KeyMissing(path, getattr(keys, "path", None)) from exc
 
 
-def _has_content(path: Path) -> bool:
+def has_content(path: Path) -> bool:
+    """Whether a store file with something in it is at `path`."""
     # A zero-length file is what a crash before the first write leaves: nothing to decrypt.
     try:
         return path.stat().st_size > 0

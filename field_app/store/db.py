@@ -4,21 +4,26 @@ The phone may lose power at any moment, so the database runs in WAL mode with `s
 a committed edit survives a power cut, not only an app crash. Edits are made by hand, one at a
 time, so the extra fsync per commit costs nothing the worker would notice.
 
-A store file is always encrypted (SQLCipher, see `cipher.py`; its key is held by `keys.py`); only
-the throwaway ":memory:" store of tests is plain SQLite.
+A store file is opened in one of two modes (`modes.py`: SQLCipher page encryption where it exists,
+the platform's plain SQLite where it does not); in both, and in the throwaway ":memory:" store of
+tests, personal values are sealed with the store's key (`sealed.py`; the key is held by `keys.py`).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from field_app.store import cipher
-from field_app.store.keys import KeyHolder, key_holder_for
-from field_app.store.migrations import MIGRATIONS
+from field_app.store import modes
+from field_app.store.errors import WrongKey
+from field_app.store.keys import KeyHolder, MemoryKeyHolder, key_holder_for
+from field_app.store.migrations import MIGRATIONS, SEALING
+from field_app.store.modes import KEY_TABLE, StoreMode
+from field_app.store.sealed import Sealer, StoreDb
 from shared.campaigns import natural_key
 
 MEMORY = ":memory:"
@@ -26,21 +31,48 @@ MEMORY = ":memory:"
 MAX_IDS = 500
 
 
-def open_db(path: str | Path, keys: KeyHolder | None = None) -> Database:
+def open_db(
+    path: str | Path, keys: KeyHolder | None = None, mode: StoreMode | None = None
+) -> StoreDb:
     """Open (creating if needed) and migrate the store at `path`; ":memory:" for a throwaway.
 
-    `keys` holds the file's key (by default `keys/<file>.key` beside it). Raises `StoreLocked`
-    when the file cannot be decrypted.
+    `keys` holds the store's key (by default `keys/<file>.key` beside it; a fresh key in memory
+    for ":memory:"), `mode` forces a store mode (`modes.choose`). Raises `StoreLocked` when the
+    file cannot be opened with that key.
     """
+    chosen: StoreMode | None = None
     if str(path) == MEMORY:
-        db = Database(MEMORY)
+        holder = keys or MemoryKeyHolder()
+        db = StoreDb(sqlite3.connect(MEMORY), Sealer(holder.load() or holder.create()))
     else:
-        db = Database(cipher.connect(Path(path), keys or key_holder_for(path)))
+        chosen = modes.choose(mode)
+        conn, key = modes.connect(Path(path), keys or key_holder_for(path), chosen)
+        db = StoreDb(conn, Sealer(key))
         db.enable_wal()
     db.execute("PRAGMA synchronous=FULL;")
     db.conn.create_collation(NATURAL, _natural_order)
+    sealing_now = any(m.name == SEALING for m in MIGRATIONS.pending(db)) and db["meta"].exists()
     MIGRATIONS.apply(db)
+    _check_key(db, path)
+    if sealing_now and chosen == "platform":
+        _forget_plaintext(db)
     return db
+
+
+def _check_key(db: StoreDb, path: str | Path) -> None:
+    # In the platform mode nothing else notices a wrong key before a sealed value fails to open.
+    row = db.execute(f"SELECT value FROM [{KEY_TABLE}]").fetchone()
+    if row is None or row[0] != db.sealer.key_check():
+        db.close()
+        raise WrongKey(path)
+
+
+def _forget_plaintext(db: Database) -> None:
+    """After sealing an unencrypted store's columns in place, leave none of the old values in
+    free pages or old WAL frames: rebuild the file and empty the WAL."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.vacuum()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # Addresses and rooms sort as people read them: 1巷3号 before 1巷10号, 2号楼 before 10号楼.

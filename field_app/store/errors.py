@@ -5,7 +5,9 @@ StoreError
 └── StoreLocked       the encrypted store cannot be opened on this device
     ├── KeyMissing    the file is encrypted and this device holds no key for it
     ├── WrongKey      the key this device holds does not open the file (or it is damaged)
-    └── EncryptionUnavailable   this build of the app has no SQLCipher binding
+    └── EncryptionUnavailable   the "sqlcipher" mode was asked for (or the file is SQLCipher's)
+                                and this build of the app has no SQLCipher binding
+SealBroken (sealed.py)  a sealed value does not open (another key, a value moved or altered)
 
 `StoreLocked.message_key` names the text the app shows (field_app/i18n), so a worker reads what
 happened in Chinese rather than "file is not a database" from deep inside a migration.

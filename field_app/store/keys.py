@@ -2,8 +2,12 @@
 
 `KeyHolder` is the interface the store needs (load, create, destroy). `FileKeyHolder` is the
 portable one: a 0600 file in a 0700 `keys/` directory beside the database, inside the app's
-private data directory (`config.py`). A platform keystore (Android Keystore, iOS Keychain) can
-replace it by implementing the same three methods; nothing else in the store changes.
+private data directory (`config.py`). On a phone `secure_keys.SecureStorageKeyHolder` keeps it in
+the platform's keystore (flet-secure-storage) instead; nothing else in the store changes.
+`MemoryKeyHolder` is for the throwaway ":memory:" store.
+
+One key serves the whole store: SQLCipher's page key where SQLCipher exists, and the keys of the
+sealed columns and search keys (derived from it, `sealed.py`) in both store modes (`modes.py`).
 
 The key sits apart from the database file so that a copy of the database (and its WAL) alone —
 pulled off the phone, left in a file-level backup — is unreadable. It is no protection against
@@ -36,8 +40,45 @@ class KeyHolder(Protocol):
         """Forget the key for good: whatever it encrypted becomes unreadable (crypto-erase)."""
 
 
-class InvalidKeyFile(ValueError):
+class KeyUnreadable(ValueError):
+    """A key is kept but cannot be read (a damaged file, a keystore that answers with an error).
+
+    The store treats it as a missing key (`KeyMissing`): it never makes a new key over one that
+    may still exist.
+    """
+
+
+class InvalidKeyFile(KeyUnreadable):
     """The key file exists but does not hold a key (truncated or overwritten)."""
+
+
+def new_key() -> bytes:
+    """A fresh random store key."""
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def check_key(key: bytes, where: str) -> bytes:
+    """`key` if it has the right size; `KeyUnreadable` naming `where` otherwise."""
+    if len(key) != KEY_BYTES:
+        raise KeyUnreadable(where)
+    return key
+
+
+class MemoryKeyHolder:
+    """A key that lives as long as this object (the ":memory:" store, tests)."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self.key = key
+
+    def load(self) -> bytes | None:
+        return self.key
+
+    def create(self) -> bytes:
+        self.key = new_key()
+        return self.key
+
+    def destroy(self) -> None:
+        self.key = None
 
 
 class FileKeyHolder:
@@ -62,7 +103,7 @@ class FileKeyHolder:
         return key
 
     def create(self) -> bytes:
-        key = secrets.token_bytes(KEY_BYTES)
+        key = new_key()
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_name(self.path.name + ".tmp")
         with contextlib.suppress(FileNotFoundError):

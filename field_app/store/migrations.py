@@ -12,7 +12,9 @@ Tables
         operations applied. id, version (the server version it rests on; NULL until the server
         has confirmed the record), deleted, one column per schema field (tags as JSON text), and
         clocks (JSON: field → HLC timestamp of the write that set it). `resident` also keeps
-        derived pinyin search keys (search_initials, search_pinyin; see `pinyin`).
+        derived pinyin search keys (search_initials, search_pinyin; see `pinyin`) and keyed
+        hashes of ID number endings and phone digits (search_keys; see `sealed`). Personal
+        columns hold sealed values (`sealed`, from m005 on).
     server_shadow
         The last server-confirmed state of each record, (entity, id) → version, deleted,
         field_values and clocks as JSON. Pending operations are rebased on it after a pull.
@@ -21,14 +23,26 @@ Tables
         conflict and rejected ones stay for the worker to see.
     meta
         Key → JSON value: device id, user, server URL, token, pull cursor, HLC, scope, last sync.
+    _store_key
+        One row: a check value of the key the personal values were sealed with (`db.open_db`
+        refuses another key).
+
+Personal values are sealed wherever they are kept: view columns, shadows' and operations' JSON,
+conflict details and notices (m005 sealed what an older store held in the clear).
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from field_app.store.sealed import SEARCH_KEYS, Sealer, sealer_of
+
 MIGRATIONS = Migrations("gridsweep_field_app")
+SEALING = "m005_sealed_columns"
 
 # Schema fields as they were when m001 was written; see the module docstring.
 _M001_FIELDS: dict[str, dict[str, type]] = {
@@ -215,3 +229,108 @@ def m004_conflict_detail(db: Database) -> None:
     """The fields a conflict is about, with the server's and the device's values (JSON), so
     the worker sees what clashed rather than every field they edited."""
     db.table("outbox").add_column("detail", str)
+
+
+# Personal fields as they were when m005 was written (shared/schema.py marks them `personal`).
+_M005_PERSONAL: dict[str, tuple[str, ...]] = {
+    "resident": ("id_number", "phone", "tags", "note"),
+    "visit": ("note",),
+    "outcome": ("place", "reason"),
+}
+_M005_TAGS = {("resident", "tags")}  # kept as JSON text in the view column before m005
+
+
+@MIGRATIONS(name=SEALING)
+def m005_sealed_columns(db: Database) -> None:
+    """Seal every personal value the store holds, add residents' keyed search hashes, and record
+    which key sealed them. On a store from before (plain columns, inside SQLCipher or not) this
+    rewrites what it holds, losing nothing."""
+    from field_app.store.modes import KEY_TABLE
+
+    sealer = sealer_of(db)
+    db.table("resident").add_column(SEARCH_KEYS, str)
+    db.table(KEY_TABLE).create({"value": str}, not_null=["value"])
+    db.execute(f"INSERT INTO [{KEY_TABLE}] (value) VALUES (?)", [sealer.key_check()])
+    for entity, names in _M005_PERSONAL.items():
+        _seal_views(db, sealer, entity, names)
+        _seal_shadows(db, sealer, entity, names)
+    _seal_outbox(db, sealer)
+    _seal_notices(db, sealer)
+
+
+def _seal_views(db: Database, sealer: Sealer, entity: str, names: tuple[str, ...]) -> None:
+    columns = ", ".join(f"[{n}]" for n in names)
+    rows = db.execute(f"SELECT id, {columns} FROM [{entity}]").fetchall()
+    updates = []
+    for record_id, *stored in rows:
+        values = {
+            n: json.loads(v) if (entity, n) in _M005_TAGS and v is not None else v
+            for n, v in zip(names, stored, strict=True)
+        }
+        sealed = [sealer.seal(entity, record_id, n, values[n]) for n in names]
+        if entity == "resident":
+            sealed.append(sealer.search_keys(values))
+        updates.append([*sealed, record_id])
+    targets = [*names, SEARCH_KEYS] if entity == "resident" else list(names)
+    assignments = ", ".join(f"[{n}] = ?" for n in targets)
+    db.conn.executemany(f"UPDATE [{entity}] SET {assignments} WHERE id = ?", updates)
+
+
+def _seal_shadows(db: Database, sealer: Sealer, entity: str, names: tuple[str, ...]) -> None:
+    rows = db.execute(
+        "SELECT id, field_values FROM server_shadow WHERE entity = ?", [entity]
+    ).fetchall()
+    updates = []
+    for record_id, text in rows:
+        values = json.loads(text)
+        for n in names:
+            if n in values:
+                values[n] = sealer.seal(entity, record_id, n, values[n])
+        updates.append([json.dumps(values, ensure_ascii=False, sort_keys=True), entity, record_id])
+    db.conn.executemany(
+        "UPDATE server_shadow SET field_values = ? WHERE entity = ? AND id = ?", updates
+    )
+
+
+def _seal_outbox(db: Database, sealer: Sealer) -> None:
+    rows = db.execute("SELECT seq, entity, record_id, fields, detail FROM outbox").fetchall()
+    updates = []
+    for seq, entity, record_id, fields_text, detail_text in rows:
+        where = (sealer, entity, record_id)
+        fields = {n: _seal_parts(*where, n, c) for n, c in json.loads(fields_text).items()}
+        detail = [_seal_parts(*where, c["field"], c) for c in json.loads(detail_text or "[]")]
+        updates.append(
+            [
+                json.dumps(fields, ensure_ascii=False),
+                json.dumps(detail, ensure_ascii=False) if detail_text else detail_text,
+                seq,
+            ]
+        )
+    db.conn.executemany("UPDATE outbox SET fields = ?, detail = ? WHERE seq = ?", updates)
+
+
+def _seal_parts(
+    sealer: Sealer, entity: str, record_id: str, name: str, parts: dict[str, Any]
+) -> dict[str, Any]:
+    # An operation's {base, new} or a conflict's {field, base, server, device}.
+    if name not in _M005_PERSONAL.get(entity, ()):
+        return parts
+    return {
+        k: v if k == "field" else sealer.seal(entity, record_id, name, v) for k, v in parts.items()
+    }
+
+
+def _seal_notices(db: Database, sealer: Sealer) -> None:
+    row = db.execute("SELECT value FROM meta WHERE key = 'notices'").fetchone()
+    if row is None:
+        return
+    notices = json.loads(row[0])
+    for notice in notices:
+        names = _M005_PERSONAL.get(notice["entity"], ())
+        notice["typed"] = {
+            n: sealer.seal(notice["entity"], notice["record_id"], n, v) if n in names else v
+            for n, v in notice.get("typed", {}).items()
+        }
+    db.execute(
+        "UPDATE meta SET value = ? WHERE key = 'notices'", [json.dumps(notices, ensure_ascii=False)]
+    )

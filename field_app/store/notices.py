@@ -3,19 +3,19 @@
 Two things the server decided without them: a value they typed that a later edit made elsewhere
 outranked (a "merged" answer naming the superseded fields), and how an admin settled a conflict
 of theirs (the conflict leaves the open list). The notice keeps what was typed; what the record
-holds now is read when the notice is shown. Kept in the device's meta table, oldest first.
+holds now is read when the notice is shown. Kept in the device's meta table, oldest first, with
+personal values typed kept sealed (`sealed.py`).
 
 These functions run statements in the caller's transaction and never commit.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from sqlite_utils import Database
-
 from field_app.store.meta import Meta
+from field_app.store.sealed import StoreDb
 from shared.protocol import Operation
 
 NOTICES = "notices"  # meta key
@@ -45,22 +45,33 @@ def of(op: Operation, kind: NoticeKind, names: list[str] | None, at: str) -> Not
     return Notice(op.op_id, kind, op.entity, op.record_id, at, typed, resident)
 
 
-def load(db: Database) -> list[Notice]:
-    return [Notice(**n) for n in Meta(db).get(NOTICES, [])]
+def load(db: StoreDb) -> list[Notice]:
+    notices = [Notice(**n) for n in Meta(db).get(NOTICES, [])]
+    return [
+        replace(n, typed=db.sealer.open_values(n.entity, n.record_id, n.typed)) for n in notices
+    ]
 
 
-def add(db: Database, new: list[Notice]) -> None:
+def add(db: StoreDb, new: list[Notice]) -> None:
     if not new:
         return
     kept = {n.op_id: n for n in load(db)}
     kept.update((n.op_id, n) for n in new)
-    Meta(db).set(NOTICES, [asdict(n) for n in kept.values()])
+    _save(db, list(kept.values()))
 
 
-def dismiss(db: Database, op_id: str) -> bool:
+def dismiss(db: StoreDb, op_id: str) -> bool:
     notices = load(db)
     left = [n for n in notices if n.op_id != op_id]
     if len(left) == len(notices):
         return False
-    Meta(db).set(NOTICES, [asdict(n) for n in left] or None)
+    _save(db, left)
     return True
+
+
+def _save(db: StoreDb, notices: list[Notice]) -> None:
+    sealed = [
+        asdict(replace(n, typed=db.sealer.seal_values(n.entity, n.record_id, n.typed)))
+        for n in notices
+    ]
+    Meta(db).set(NOTICES, sealed or None)

@@ -4,6 +4,9 @@ An operation is written in the same transaction as the edit it describes and lea
 only once the server has applied or merged it. A conflicting or rejected operation stays, with
 the server's reason, until the worker has seen it: nothing typed at a door disappears silently.
 
+Personal values in an operation's fields and in a conflict's detail are kept sealed
+(`sealed.py`) and opened as operations are read back.
+
 These functions run statements in the caller's transaction and never commit.
 """
 
@@ -15,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlite_utils import Database
-
 from field_app.store.db import chunks, marks
+from field_app.store.sealed import Sealer, StoreDb
 from shared.protocol import FieldChange, FieldClash, Operation, OpResult
 
 ProblemStatus = Literal["conflict", "rejected"]
 _COLUMNS = "op_id, entity, record_id, kind, base_version, fields, hlc, device_id, user_id"
+_CLASH_PARTS = ("base", "server", "device")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class OutboxCounts:
     rejected: int = 0
 
 
-def enqueue(db: Database, op: Operation, *, now: datetime) -> None:
+def enqueue(db: StoreDb, op: Operation, *, now: datetime) -> None:
     db.execute(
         f"INSERT INTO outbox ({_COLUMNS}, created_at, status) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
@@ -56,7 +59,13 @@ def enqueue(db: Database, op: Operation, *, now: datetime) -> None:
             op.record_id,
             op.kind,
             op.base_version,
-            json.dumps({n: c.model_dump() for n, c in op.fields.items()}, ensure_ascii=False),
+            json.dumps(
+                {
+                    n: db.sealer.seal_parts(op.entity, op.record_id, n, c.model_dump())
+                    for n, c in op.fields.items()
+                },
+                ensure_ascii=False,
+            ),
             op.hlc,
             op.device_id,
             op.user_id,
@@ -65,17 +74,17 @@ def enqueue(db: Database, op: Operation, *, now: datetime) -> None:
     )
 
 
-def pending(db: Database, limit: int | None = None) -> list[Operation]:
+def pending(db: StoreDb, limit: int | None = None) -> list[Operation]:
     """Operations still to push, oldest first (the order the server must apply them in)."""
     sql = f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY seq"
     params: list[Any] = []
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return [_operation(row) for row in db.execute(sql, params).fetchall()]
+    return [_operation(db.sealer, row) for row in db.execute(sql, params).fetchall()]
 
 
-def pending_after(db: Database, after: int | None, limit: int) -> list[tuple[int, Operation]]:
+def pending_after(db: StoreDb, after: int | None, limit: int) -> list[tuple[int, Operation]]:
     """Up to `limit` pending operations after outbox position `after`, with their positions.
 
     A push reads its next batch while the answer to the one before is still being taken, so it
@@ -86,26 +95,26 @@ def pending_after(db: Database, after: int | None, limit: int) -> list[tuple[int
         "ORDER BY seq LIMIT ?",
         [-1 if after is None else after, limit],
     ).fetchall()
-    return [(row[0], _operation(row[1:])) for row in rows]
+    return [(row[0], _operation(db.sealer, row[1:])) for row in rows]
 
 
-def pending_for(db: Database, entity: str, record_id: str) -> list[Operation]:
+def pending_for(db: StoreDb, entity: str, record_id: str) -> list[Operation]:
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM outbox "
         "WHERE status = 'pending' AND entity = ? AND record_id = ? ORDER BY seq",
         [entity, record_id],
     ).fetchall()
-    return [_operation(row) for row in rows]
+    return [_operation(db.sealer, row) for row in rows]
 
 
-def find(db: Database, op_id: str) -> tuple[Operation, str] | None:
+def find(db: StoreDb, op_id: str) -> tuple[Operation, str] | None:
     """The operation and its status ("pending", "conflict" or "rejected")."""
     row = db.execute(f"SELECT {_COLUMNS}, status FROM outbox WHERE op_id = ?", [op_id]).fetchone()
-    return None if row is None else (_operation(row[:-1]), row[-1])
+    return None if row is None else (_operation(db.sealer, row[:-1]), row[-1])
 
 
 def find_many(
-    db: Database, op_ids: Iterable[str], known: Mapping[str, Operation] | None = None
+    db: StoreDb, op_ids: Iterable[str], known: Mapping[str, Operation] | None = None
 ) -> dict[str, tuple[Operation, str]]:
     """`find` for many operations at once, by op_id (unknown ones are left out).
 
@@ -122,11 +131,11 @@ def find_many(
     for ids in chunks([i for i in wanted if i not in known]):
         sql = f"SELECT {_COLUMNS}, status FROM outbox WHERE op_id IN ({marks(ids)})"
         for row in db.execute(sql, ids).fetchall():
-            found[row[0]] = (_operation(row[:-1]), row[-1])
+            found[row[0]] = (_operation(db.sealer, row[:-1]), row[-1])
     return found
 
 
-def pending_ids(db: Database, entity: str, record_ids: Iterable[str]) -> dict[str, list[str]]:
+def pending_ids(db: StoreDb, entity: str, record_ids: Iterable[str]) -> dict[str, list[str]]:
     """op_ids still to push for each of `record_ids` that has any, oldest first."""
     found: dict[str, list[str]] = {}
     for ids in chunks(dict.fromkeys(record_ids)):
@@ -140,17 +149,22 @@ def pending_ids(db: Database, entity: str, record_ids: Iterable[str]) -> dict[st
     return found
 
 
-def remove(db: Database, op_id: str) -> None:
+def remove(db: StoreDb, op_id: str) -> None:
     remove_many(db, [op_id])
 
 
-def remove_many(db: Database, op_ids: Iterable[str]) -> None:
+def remove_many(db: StoreDb, op_ids: Iterable[str]) -> None:
     db.conn.executemany("DELETE FROM outbox WHERE op_id = ?", ([op_id] for op_id in op_ids))
 
 
-def mark_problem(db: Database, result: OpResult) -> None:
+def mark_problem(db: StoreDb, result: OpResult) -> None:
     """Keep the operation, no longer pending, with what the server said about it."""
-    clashes = [c.model_dump(mode="json") for c in result.conflicts or ()]
+    clashes = []
+    for clash in result.conflicts or ():
+        dumped = clash.model_dump(mode="json")
+        parts = {k: dumped[k] for k in _CLASH_PARTS}
+        sealed = db.sealer.seal_parts(result.entity, result.record_id, clash.field, parts)
+        clashes.append({"field": clash.field, **sealed})
     db.execute(
         "UPDATE outbox SET status = ?, conflict_id = ?, code = ?, field = ?, reason = ?, "
         "result_version = ?, detail = ? WHERE op_id = ?",
@@ -168,7 +182,7 @@ def mark_problem(db: Database, result: OpResult) -> None:
 
 
 def problems(
-    db: Database, entity: str | None = None, record_id: str | None = None
+    db: StoreDb, entity: str | None = None, record_id: str | None = None
 ) -> list[OutboxProblem]:
     """Conflicting and rejected operations, oldest first; of one record when it is given."""
     sql = (
@@ -182,19 +196,19 @@ def problems(
     rows = db.execute(sql + " ORDER BY seq", params).fetchall()
     return [
         OutboxProblem(
-            _operation(row[:9]),
+            _operation(db.sealer, row[:9]),
             row[9],
             row[10],
             row[11],
             row[12],
             row[13],
-            tuple(FieldClash.model_validate(c) for c in json.loads(row[14] or "[]")),
+            tuple(_clash(db.sealer, row[1], row[2], c) for c in json.loads(row[14] or "[]")),
         )
         for row in rows
     ]
 
 
-def counts(db: Database) -> OutboxCounts:
+def counts(db: StoreDb) -> OutboxCounts:
     found = dict(db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
     return OutboxCounts(
         pending=found.get("pending", 0),
@@ -203,7 +217,7 @@ def counts(db: Database) -> OutboxCounts:
     )
 
 
-def pending_changes(db: Database) -> int:
+def pending_changes(db: StoreDb) -> int:
     """Pending changes as the worker made them: one per person, place, visit or outcome
     touched, however many operations it took (a person added at the door is the person and
     their binding; a move closes one binding and may open another)."""
@@ -221,7 +235,13 @@ def pending_changes(db: Database) -> int:
     return int(row[0]) if row else 0
 
 
-def _operation(row: tuple[Any, ...]) -> Operation:
+def _clash(sealer: Sealer, entity: str, record_id: str, stored: dict[str, Any]) -> FieldClash:
+    name = stored["field"]
+    parts = sealer.open_parts(entity, record_id, name, {k: stored.get(k) for k in _CLASH_PARTS})
+    return FieldClash.model_validate({"field": name, **parts})
+
+
+def _operation(sealer: Sealer, row: tuple[Any, ...]) -> Operation:
     # Not validated again: every row was an `Operation` this store validated when it wrote it,
     # and an outbox of thousands is read twice a sync (to push it, and to take the answers).
     op_id, entity, record_id, kind, base_version, fields, hlc, device_id, user_id = row
@@ -232,7 +252,7 @@ def _operation(row: tuple[Any, ...]) -> Operation:
         kind=kind,
         base_version=base_version,
         fields={
-            n: FieldChange.model_construct(base=c.get("base"), new=c.get("new"))
+            n: FieldChange.model_construct(**sealer.open_parts(entity, record_id, n, c))
             for n, c in json.loads(fields).items()
         },
         hlc=hlc,
@@ -241,12 +261,12 @@ def _operation(row: tuple[Any, ...]) -> Operation:
     )
 
 
-def settle_conflicts(db: Database, open_ids: Iterable[str]) -> list[Operation]:
+def settle_conflicts(db: StoreDb, open_ids: Iterable[str]) -> list[Operation]:
     """Drop conflict operations whose conflict an admin has settled (not among `open_ids`);
     returns them, for the worker to be told."""
     still_open = json.dumps(sorted(open_ids))
     where = "WHERE status = 'conflict' AND conflict_id NOT IN (SELECT value FROM json_each(?))"
     rows = db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq", [still_open])
-    settled = [_operation(row) for row in rows.fetchall()]
+    settled = [_operation(db.sealer, row) for row in rows.fetchall()]
     db.execute(f"DELETE FROM outbox {where}", [still_open])
     return settled

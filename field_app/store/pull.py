@@ -19,10 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlite_utils import Database
-
 from field_app.store import outbox, rebase, records
 from field_app.store.records import ServerState
+from field_app.store.sealed import StoreDb
 from shared.merge import Snapshot
 from shared.protocol import PullResponse, RecordState
 from shared.schema import ENTITIES
@@ -38,7 +37,7 @@ class PullApplied:
     removed: int  # records forgotten because they left the worker's scope
 
 
-def apply_page(db: Database, page: PullResponse) -> PullApplied:
+def apply_page(db: StoreDb, page: PullResponse) -> PullApplied:
     pending = _with_pending(db, page.records)
     # Each record's rows depend only on its own states, so the two groups may go separately.
     rebased = [s for s in page.records if (s.entity, s.id) in pending]
@@ -51,7 +50,7 @@ def apply_page(db: Database, page: PullResponse) -> PullApplied:
     return PullApplied(received=received, removed=removed)
 
 
-def apply_state(db: Database, state: RecordState) -> bool:
+def apply_state(db: StoreDb, state: RecordState) -> bool:
     """Take one pulled state; False when it is older than the state held."""
     held = records.read_shadow(db, state.entity, state.id)
     # Equal versions are taken: after a push the shadow holds the device's guess of the new
@@ -71,7 +70,7 @@ def apply_state(db: Database, state: RecordState) -> bool:
     return True
 
 
-def apply_plain_states(db: Database, states: list[RecordState]) -> int:
+def apply_plain_states(db: StoreDb, states: list[RecordState]) -> int:
     """Take pulled states of records without pending operations, in bulk; how many were taken.
 
     The same rules as `apply_state`, with the shadows read in one query per entity and the rows
@@ -100,7 +99,7 @@ def apply_plain_states(db: Database, states: list[RecordState]) -> int:
     return received
 
 
-def _write_taken(db: Database, taken: dict[Key, ServerState | None]) -> None:
+def _write_taken(db: StoreDb, taken: dict[Key, ServerState | None]) -> None:
     # A record dropped and then taken again in one page ends up written: its last state wins.
     by_entity: dict[str, list[tuple[str, ServerState | None]]] = defaultdict(list)
     for (entity, record_id), state in taken.items():
@@ -112,7 +111,7 @@ def _write_taken(db: Database, taken: dict[Key, ServerState | None]) -> None:
         records.write_views(db, entity, ((i, s.version, s.snapshot) for i, s in kept))
 
 
-def _with_pending(db: Database, states: list[RecordState]) -> set[Key]:
+def _with_pending(db: StoreDb, states: list[RecordState]) -> set[Key]:
     """The records among `states` with operations still to push (their states are rebased)."""
     found: set[Key] = set()
     for entity, ids in _ids_by_entity(states).items():
@@ -127,7 +126,7 @@ def _ids_by_entity(states: list[RecordState]) -> dict[str, list[str]]:
     return grouped
 
 
-def drop_grids(db: Database, grid_ids: Iterable[str]) -> int:
+def drop_grids(db: StoreDb, grid_ids: Iterable[str]) -> int:
     """Forget the places of grids that left the scope, and the people bound only there."""
     grids = json.dumps(sorted(grid_ids))
     in_list = "(SELECT value FROM json_each(?))"
@@ -156,7 +155,7 @@ def drop_grids(db: Database, grid_ids: Iterable[str]) -> int:
     return dropped
 
 
-def forget_moved(db: Database, since: date) -> int:
+def forget_moved(db: StoreDb, since: date) -> int:
     """Forget the people whose move out of the worker's grids has left the recently-moved window
     (`shared.moves`), with their ended bindings and campaign records: time alone closes the
     window, with no change on the server to say so, so the phone applies the rule itself and
@@ -196,7 +195,7 @@ def forget_moved(db: Database, since: date) -> int:
     return dropped
 
 
-def forget_pulled(db: Database) -> int:
+def forget_pulled(db: StoreDb) -> int:
     """Forget every pulled record the outbox does not name, ahead of downloading the scope again
     (the server asked for it: `resync_required`). The worker's own operations, pending or
     answered, stay, and so do the records they are about."""

@@ -5,6 +5,9 @@ applied); `server_shadow` keeps the last state the server confirmed, which pendi
 rebased on after a pull. A shadow row never exists without its view row; a view row exists
 without a shadow while the server has not yet confirmed a record created on the device.
 
+Personal values are sealed on the way in and opened on the way out (`sealed.py`): a `Record`
+always holds them in the clear, a row never does.
+
 These functions run statements in the caller's transaction and never commit.
 """
 
@@ -15,10 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlite_utils import Database
-
 from field_app.store import pinyin
 from field_app.store.db import chunks, marks
+from field_app.store.sealed import PERSONAL, SEARCH_KEYS, Sealer, StoreDb
 from shared.merge import Snapshot
 from shared.schema import ENTITIES, EntitySpec
 
@@ -83,13 +85,21 @@ def sync_rank_sql(entity: str, alias: str = "t") -> str:
     )
 
 
-def from_row(entity: str, row: Mapping[str, Any]) -> Record:
+def from_row(entity: str, row: Mapping[str, Any], sealer: Sealer) -> Record:
+    """The record in a view row of `entity` (personal values opened with `sealer`)."""
     spec = entity_spec(entity)
-    values = {name: _decode(spec, name, row.get(name)) for name in spec.fields}
+    record_id = row["id"]
+    personal = PERSONAL.get(entity, frozenset())
+    values = {
+        name: sealer.open(entity, record_id, name, row.get(name))
+        if name in personal
+        else _decode(spec, name, row.get(name))
+        for name in spec.fields
+    }
     rank = row.get("_sync_rank") or 0
     return Record(
         entity=entity,
-        id=row["id"],
+        id=record_id,
         version=row["version"],
         deleted=bool(row["deleted"]),
         values=values,
@@ -98,12 +108,12 @@ def from_row(entity: str, row: Mapping[str, Any]) -> Record:
     )
 
 
-def read_view(db: Database, entity: str, record_id: str) -> Record | None:
+def read_view(db: StoreDb, entity: str, record_id: str) -> Record | None:
     rows = list(db.query(select_sql(entity, "t.id = ?"), [record_id]))
-    return from_row(entity, rows[0]) if rows else None
+    return from_row(entity, rows[0], db.sealer) if rows else None
 
 
-def exists(db: Database, entity: str, record_id: str) -> bool:
+def exists(db: StoreDb, entity: str, record_id: str) -> bool:
     """Whether a live (not deleted) record is on the device."""
     entity_spec(entity)
     row = db.execute(
@@ -113,29 +123,44 @@ def exists(db: Database, entity: str, record_id: str) -> bool:
 
 
 def write_view(
-    db: Database, entity: str, record_id: str, version: int | None, snapshot: Snapshot
+    db: StoreDb, entity: str, record_id: str, version: int | None, snapshot: Snapshot
 ) -> None:
     """Insert or replace the local view of one record."""
     write_views(db, entity, [(record_id, version, snapshot)])
 
 
 def write_views(
-    db: Database, entity: str, views: Iterable[tuple[str, int | None, Snapshot]]
+    db: StoreDb, entity: str, views: Iterable[tuple[str, int | None, Snapshot]]
 ) -> None:
     """Insert or replace the local views of records of `entity`: (id, version, snapshot)."""
     spec = entity_spec(entity)
     names = list(spec.fields)
-    # Search keys (pinyin of a resident's name) are rewritten with every write of the row, so
-    # they can never disagree with the name they were made from.
-    derived = list(pinyin.derived_columns(entity, {}))
+    personal = PERSONAL.get(entity, frozenset())
+    sealer = db.sealer
+    # Search keys (pinyin of a resident's name, hashes of their numbers) are rewritten with every
+    # write of the row, so they can never disagree with the values they were made from.
+    derived = [
+        *pinyin.derived_columns(entity, {}),
+        *([SEARCH_KEYS] if entity == "resident" else []),
+    ]
     columns = ["id", "version", "deleted", *names, *derived, "clocks"]
+
+    def derived_values(values: dict[str, Any]) -> list[Any]:
+        found = list(pinyin.derived_columns(entity, values).values())
+        return [*found, sealer.search_keys(values)] if entity == "resident" else found
+
     rows = (
         [
             record_id,
             version,
             int(snapshot.deleted),
-            *(_encode(spec, n, snapshot.values.get(n)) for n in names),
-            *pinyin.derived_columns(entity, dict(snapshot.values)).values(),
+            *(
+                sealer.seal(entity, record_id, n, snapshot.values.get(n))
+                if n in personal
+                else _encode(spec, n, snapshot.values.get(n))
+                for n in names
+            ),
+            *derived_values(dict(snapshot.values)),
             json.dumps(dict(snapshot.clocks), sort_keys=True),
         ]
         for record_id, version, snapshot in views
@@ -147,7 +172,7 @@ def write_views(
     )
 
 
-def view_ids(db: Database, entity: str, record_ids: Iterable[str]) -> set[str]:
+def view_ids(db: StoreDb, entity: str, record_ids: Iterable[str]) -> set[str]:
     """Which of `record_ids` have a view row on the device (tombstones included)."""
     entity_spec(entity)
     found: set[str] = set()
@@ -157,11 +182,11 @@ def view_ids(db: Database, entity: str, record_ids: Iterable[str]) -> set[str]:
     return found
 
 
-def set_version(db: Database, entity: str, record_id: str, version: int | None) -> None:
+def set_version(db: StoreDb, entity: str, record_id: str, version: int | None) -> None:
     set_versions(db, entity, [(record_id, version)])
 
 
-def set_versions(db: Database, entity: str, versions: Iterable[tuple[str, int | None]]) -> None:
+def set_versions(db: StoreDb, entity: str, versions: Iterable[tuple[str, int | None]]) -> None:
     """Move the server version of view rows: (id, version)."""
     entity_spec(entity)
     db.conn.executemany(
@@ -170,11 +195,11 @@ def set_versions(db: Database, entity: str, versions: Iterable[tuple[str, int | 
     )
 
 
-def read_shadow(db: Database, entity: str, record_id: str) -> ServerState | None:
+def read_shadow(db: StoreDb, entity: str, record_id: str) -> ServerState | None:
     return read_shadows(db, entity, [record_id]).get(record_id)
 
 
-def read_shadows(db: Database, entity: str, record_ids: Iterable[str]) -> dict[str, ServerState]:
+def read_shadows(db: StoreDb, entity: str, record_ids: Iterable[str]) -> dict[str, ServerState]:
     """The shadows held of `record_ids`, by id (records without one are left out)."""
     found: dict[str, ServerState] = {}
     for ids in chunks(record_ids):
@@ -184,16 +209,17 @@ def read_shadows(db: Database, entity: str, record_ids: Iterable[str]) -> dict[s
             [entity, *ids],
         ).fetchall()
         for record_id, version, deleted, values, clocks in rows:
-            snapshot = Snapshot(json.loads(values), json.loads(clocks), bool(deleted))
+            opened = db.sealer.open_values(entity, record_id, json.loads(values))
+            snapshot = Snapshot(opened, json.loads(clocks), bool(deleted))
             found[record_id] = ServerState(version, snapshot)
     return found
 
 
-def write_shadow(db: Database, entity: str, record_id: str, state: ServerState) -> None:
+def write_shadow(db: StoreDb, entity: str, record_id: str, state: ServerState) -> None:
     write_shadows(db, entity, [(record_id, state)])
 
 
-def write_shadows(db: Database, entity: str, states: Iterable[tuple[str, ServerState]]) -> None:
+def write_shadows(db: StoreDb, entity: str, states: Iterable[tuple[str, ServerState]]) -> None:
     """Insert or replace the server shadows of records of `entity`: (id, state)."""
     spec = entity_spec(entity)
     rows = (
@@ -205,7 +231,11 @@ def write_shadows(db: Database, entity: str, states: Iterable[tuple[str, ServerS
             # Only schema fields: a server may send derived values (birth date, sex) the device
             # ignores.
             json.dumps(
-                {n: v for n, v in state.snapshot.values.items() if n in spec.fields},
+                db.sealer.seal_values(
+                    entity,
+                    record_id,
+                    {n: v for n, v in state.snapshot.values.items() if n in spec.fields},
+                ),
                 ensure_ascii=False,
                 sort_keys=True,
             ),
@@ -220,7 +250,7 @@ def write_shadows(db: Database, entity: str, states: Iterable[tuple[str, ServerS
     )
 
 
-def drop(db: Database, entity: str, record_ids: Iterable[str]) -> int:
+def drop(db: StoreDb, entity: str, record_ids: Iterable[str]) -> int:
     """Forget records entirely (view and shadow); the number of view rows that went."""
     entity_spec(entity)
     params = [[record_id] for record_id in record_ids]

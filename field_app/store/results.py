@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlite_utils import Database
-
 from field_app.store import outbox, rebase, records
 from field_app.store.records import ServerState
+from field_app.store.sealed import StoreDb
 from shared.merge import Snapshot
 from shared.protocol import Operation, OpResult
 
@@ -25,7 +24,7 @@ Key = tuple[str, str]  # (entity, record_id)
 
 
 def record_results(
-    db: Database, results: list[OpResult], sent: Iterable[Operation] = ()
+    db: StoreDb, results: list[OpResult], sent: Iterable[Operation] = ()
 ) -> list[tuple[Operation, list[str]]]:
     """applied/merged: the operation leaves the outbox and the record's server version moves on.
 
@@ -56,7 +55,7 @@ def record_results(
     return outranked
 
 
-def refresh_view(db: Database, entity: str, record_id: str) -> None:
+def refresh_view(db: StoreDb, entity: str, record_id: str) -> None:
     """Rebuild a record's view from its shadow and the operations still pending on it."""
     shadow = records.read_shadow(db, entity, record_id)
     pending = outbox.pending_for(db, entity, record_id)
@@ -86,7 +85,7 @@ def guess_after(op: Operation, shadow: ServerState | None) -> Snapshot:
 class _Batch:
     """The records one list of answers concerns, held in memory, and the writes not yet made."""
 
-    def __init__(self, db: Database, ops: list[Operation]) -> None:
+    def __init__(self, db: StoreDb, ops: list[Operation]) -> None:
         self.db = db
         self.settled: set[str] = set()  # op_ids answered in this list
         self.present: set[Key] = set()  # records with a view row

@@ -5,6 +5,10 @@ One SQL statement over the resident table (4,500 rows in a community) with the p
 precomputed at write time (see `pinyin`): a LIKE scan of that size takes a few milliseconds, fast
 enough to run on every keystroke (bench/app_search_bench.py measures it). Results come ranked:
 exact name, name prefix, initials or pinyin prefix, then everything else, by name.
+
+ID numbers and phones are sealed (`sealed.py`), so they are found through the keyed hashes in
+`search_keys`: an ID number by its last 4 to 18 characters, a phone by its first or last 3 or
+more digits, each typed text hashed as the stored endings were.
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlite_utils import Database
-
 from field_app.store.pinyin import FULL, INITIALS
 from field_app.store.records import Record, from_row, select_sql, sync_rank_sql
+from field_app.store.sealed import SEARCH_KEYS, StoreDb
 
 _LETTERS = re.compile(r"^[a-z]+$")
-_ID_TAIL = re.compile(r"^[0-9]{1,17}[0-9x]?$")
+_ID_TAIL = re.compile(r"^[0-9]{3,17}[0-9x]$")
 _DIGITS = re.compile(r"^[0-9]+$")
 
 
@@ -39,7 +42,7 @@ class ResidentHit:
     moved_on: str | None = None  # that binding's end date (ISO)
 
 
-def find_residents(db: Database, text: str, *, day: date, limit: int = 50) -> list[ResidentHit]:
+def find_residents(db: StoreDb, text: str, *, day: date, limit: int = 50) -> list[ResidentHit]:
     text = "".join(text.split())
     if not text:
         return []
@@ -60,12 +63,15 @@ def find_residents(db: Database, text: str, *, day: date, limit: int = 50) -> li
         keys = f"(' ' || t.[{INITIALS}] LIKE :pinyin OR ' ' || t.[{FULL}] LIKE :pinyin)"
         conditions.append(keys)
         rank.append(f"WHEN {keys} THEN 2")
-    if _ID_TAIL.match(lower):
-        params["id_tail"] = f"%{lower.upper()}"
-        conditions.append("t.id_number LIKE :id_tail")
-        rank.append("WHEN t.id_number LIKE :id_tail THEN 2")
-    if _DIGITS.match(text) and len(text) >= 3:
-        conditions.append("t.phone LIKE :contains ESCAPE '\\'")
+    id_key = db.sealer.id_tail_key(lower) if _ID_TAIL.match(lower) else None
+    if id_key is not None:
+        params["id_key"] = id_key
+        conditions.append(f"instr(t.[{SEARCH_KEYS}], :id_key) > 0")
+        rank.append(f"WHEN instr(t.[{SEARCH_KEYS}], :id_key) > 0 THEN 2")
+    phone_key = db.sealer.phone_key(text) if _DIGITS.match(text) else None
+    if phone_key is not None:
+        params["phone_key"] = phone_key
+        conditions.append(f"instr(t.[{SEARCH_KEYS}], :phone_key) > 0")
     if len(text) >= 2:
         conditions.append("h.address LIKE :contains ESCAPE '\\'")
     sql = f"""
@@ -88,7 +94,7 @@ def find_residents(db: Database, text: str, *, day: date, limit: int = 50) -> li
         seen.add(row["id"])
         hits.append(
             ResidentHit(
-                resident=from_row("resident", row),
+                resident=from_row("resident", row, db.sealer),
                 house_id=row["_house_id"],
                 address=row["_address"],
                 relation=row["_relation"],
@@ -97,7 +103,7 @@ def find_residents(db: Database, text: str, *, day: date, limit: int = 50) -> li
     return _with_moves(db, hits)
 
 
-def _with_moves(db: Database, hits: list[ResidentHit]) -> list[ResidentHit]:
+def _with_moves(db: StoreDb, hits: list[ResidentHit]) -> list[ResidentHit]:
     """The hits, each person bound nowhere today with where and when they last moved out (their
     latest ended binding)."""
     homeless = [hit.resident.id for hit in hits if hit.house_id is None]
@@ -111,15 +117,18 @@ def _with_moves(db: Database, hits: list[ResidentHit]) -> list[ResidentHit]:
          ORDER BY b.end_date, b.id
     """
     latest = {row["resident_id"]: row for row in db.query(sql, {"ids": json.dumps(homeless)})}
-    return [
-        replace(hit, moved_from=row["address"], moved_on=row["end_date"])
-        if hit.house_id is None and (row := latest.get(hit.resident.id)) is not None
-        else hit
-        for hit in hits
-    ]
+    out = []
+    for hit in hits:
+        row = latest.get(hit.resident.id) if hit.house_id is None else None
+        out.append(
+            hit
+            if row is None
+            else replace(hit, moved_from=row["address"], moved_on=row["end_date"])
+        )
+    return out
 
 
-def find_houses(db: Database, text: str, *, limit: int = 30) -> list[Record]:
+def find_houses(db: StoreDb, text: str, *, limit: int = 30) -> list[Record]:
     """Houses whose address or room contains `text` (choosing where someone moves to)."""
     text = "".join(text.split())
     if not text:
@@ -131,7 +140,7 @@ def find_houses(db: Database, text: str, *, limit: int = 30) -> list[Record]:
         limit=limit,
     )
     return [
-        from_row("house", row)
+        from_row("house", row, db.sealer)
         for row in db.query(sql, {"contains": f"%{_escape(text)}%", "exact": text})
     ]
 

@@ -15,8 +15,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlite_utils import Database
-
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
 from field_app.store import notices as notice_store
@@ -26,11 +24,13 @@ from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
 from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.meta import DEVICE_ID, Meta
+from field_app.store.modes import StoreMode, choose
 from field_app.store.notices import Notice
 from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.pull import PullApplied, apply_page, forget_moved, forget_pulled
 from field_app.store.queries import Occupant
 from field_app.store.records import Record
+from field_app.store.sealed import StoreDb
 from field_app.store.search import ResidentHit
 from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
@@ -59,18 +59,18 @@ class Store:
 
     def __init__(
         self,
-        db: Database,
+        db: StoreDb,
         *,
         clock: Clock | None = None,
-        location: tuple[Path, KeyHolder] | None = None,
+        location: tuple[Path, KeyHolder, StoreMode] | None = None,
     ) -> None:
         """Use an opened and migrated database (see `Store.open`).
 
         `clock` (default: the system's) is where the store reads "now" and "today": the
         physical part of its HLC stamps, and the day whose bindings are open.
 
-        `location` (the file and its key holder) is what `wipe` erases; without it a wipe only
-        deletes the rows.
+        `location` (the file, its key holder and store mode) is what `wipe` erases; without it a
+        wipe only deletes the rows.
         """
         self.db = db
         self.meta = Meta(db)
@@ -89,16 +89,29 @@ class Store:
         *,
         keys: KeyHolder | None = None,
         clock: Clock | None = None,
+        mode: StoreMode | None = None,
     ) -> Store:
         """Open the store at `path` (created and migrated as needed; ":memory:" for tests).
 
-        A file is encrypted with the key `keys` holds (default: `keys/<file>.key` beside it).
-        Raises `StoreLocked` (`KeyMissing`, `WrongKey`) when the file cannot be decrypted.
+        The store is protected with the key `keys` holds (default: `keys/<file>.key` beside it),
+        in the store mode `mode` (default: `modes.choose()`, SQLCipher where it exists). Raises
+        `StoreLocked` (`KeyMissing`, `WrongKey`, ...) when the file cannot be opened with it.
         """
         if str(path) == MEMORY:
-            return cls(open_db(path), clock=clock)
+            return cls(open_db(path, keys), clock=clock)
         holder = keys or key_holder_for(path)
-        return cls(open_db(path, holder), clock=clock, location=(Path(path), holder))
+        chosen = choose(mode)
+        return cls(
+            open_db(path, holder, chosen), clock=clock, location=(Path(path), holder, chosen)
+        )
+
+    @staticmethod
+    def erase(path: str | Path, *, keys: KeyHolder | None = None) -> None:
+        """Destroy the store at `path` and its key, for a store that cannot be opened any more
+        (`KeyMissing`, `WrongKey`): the next open starts an empty store with a new key, and the
+        worker signs in and downloads their grids from the server again. Whatever was on it and
+        not yet synced is lost; without its key nobody could read it anyway."""
+        cipher.erase(Path(path), keys or key_holder_for(path))
 
     def close(self) -> None:
         self.db.close()
@@ -135,13 +148,13 @@ class Store:
             self.db.execute("DELETE FROM meta WHERE key != ?", [DEVICE_ID])
         if self._location is None:
             return
-        path, keys = self._location
+        path, keys, mode = self._location
         self.db.close()
         try:
             cipher.erase(path, keys)
         finally:
             # Even if the erase failed part way, this object stays usable (the rows are gone).
-            self.db = open_db(path, keys)
+            self.db = open_db(path, keys, mode)
             self.meta = Meta(self.db)
             self.meta.setdefault(DEVICE_ID, self._device_id)
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlite_utils import Database
-
 from field_app.store.records import Record, from_row, select_sql, sync_rank_sql
+from field_app.store.sealed import Sealer, StoreDb
 from shared.schema import LEAF_LEVEL
 
 # Per-house facts every level aggregates: open occupants and the latest visit.
@@ -67,10 +66,10 @@ class HouseSummary:
     visited_today: bool
 
 
-def grid_summaries(db: Database, day: date) -> list[PlaceSummary]:
+def grid_summaries(db: StoreDb, day: date) -> list[PlaceSummary]:
     """The level-5 grids on this device, by code, each with its tally."""
     grids = [
-        from_row("grid_node", row)
+        from_row("grid_node", row, db.sealer)
         for row in db.query(
             select_sql("grid_node", "t.deleted = 0 AND t.level = ?", order_by="t.code"),
             [LEAF_LEVEL],
@@ -83,9 +82,9 @@ def grid_summaries(db: Database, day: date) -> list[PlaceSummary]:
     ]
 
 
-def building_summaries(db: Database, grid_id: str, day: date) -> list[PlaceSummary]:
+def building_summaries(db: StoreDb, grid_id: str, day: date) -> list[PlaceSummary]:
     buildings = [
-        from_row("building", row)
+        from_row("building", row, db.sealer)
         for row in db.query(
             select_sql(
                 "building",
@@ -108,9 +107,9 @@ def building_summaries(db: Database, grid_id: str, day: date) -> list[PlaceSumma
     return [PlaceSummary(b, _with(tallies.get(b.id), units=units.get(b.id, 0))) for b in buildings]
 
 
-def unit_summaries(db: Database, building_id: str, day: date) -> list[PlaceSummary]:
+def unit_summaries(db: StoreDb, building_id: str, day: date) -> list[PlaceSummary]:
     units = [
-        from_row("unit", row)
+        from_row("unit", row, db.sealer)
         for row in db.query(
             select_sql(
                 "unit",
@@ -124,7 +123,7 @@ def unit_summaries(db: Database, building_id: str, day: date) -> list[PlaceSumma
     return [PlaceSummary(u, _with(tallies.get(u.id))) for u in units]
 
 
-def building_tally(db: Database, building_id: str, day: date) -> Tally:
+def building_tally(db: StoreDb, building_id: str, day: date) -> Tally:
     """The tally of one building (for the header of its units or houses)."""
     return _with(
         _tallies(db, day, "h.building_id", "h.building_id = :scope", building_id).get(building_id)
@@ -132,7 +131,7 @@ def building_tally(db: Database, building_id: str, day: date) -> Tally:
 
 
 def house_summaries(
-    db: Database, day: date, *, building_id: str, unit_id: str | None = None
+    db: StoreDb, day: date, *, building_id: str, unit_id: str | None = None
 ) -> list[HouseSummary]:
     """The houses of a building (of one unit when given), in door order."""
     where = "h.deleted = 0 AND h.building_id = :building"
@@ -144,19 +143,19 @@ def house_summaries(
         f"SELECT h.*, {sync_rank_sql('house', 'h')} AS _sync_rank, {_HOUSE_FACTS} "
         f"FROM house h WHERE {where} ORDER BY {_DOOR_ORDER}"
     )
-    return [_house_summary(row, day) for row in db.query(sql, params)]
+    return [_house_summary(row, day, db.sealer) for row in db.query(sql, params)]
 
 
-def house_summary(db: Database, house_id: str, day: date) -> HouseSummary | None:
+def house_summary(db: StoreDb, house_id: str, day: date) -> HouseSummary | None:
     sql = (
         f"SELECT h.*, {sync_rank_sql('house', 'h')} AS _sync_rank, {_HOUSE_FACTS} "
         "FROM house h WHERE h.id = :house"
     )
     rows = list(db.query(sql, {"day": day.isoformat(), "house": house_id}))
-    return _house_summary(rows[0], day) if rows else None
+    return _house_summary(rows[0], day, db.sealer) if rows else None
 
 
-def visits_of_house(db: Database, house_id: str, *, limit: int = 20) -> list[Record]:
+def visits_of_house(db: StoreDb, house_id: str, *, limit: int = 20) -> list[Record]:
     """The latest visits of a house, newest first."""
     sql = select_sql(
         "visit",
@@ -164,13 +163,13 @@ def visits_of_house(db: Database, house_id: str, *, limit: int = 20) -> list[Rec
         order_by="t.visited_at DESC, t.id",
         limit=limit,
     )
-    return [from_row("visit", row) for row in db.query(sql, [house_id])]
+    return [from_row("visit", row, db.sealer) for row in db.query(sql, [house_id])]
 
 
-def _house_summary(row: dict[str, Any], day: date) -> HouseSummary:
+def _house_summary(row: dict[str, Any], day: date, sealer: Sealer) -> HouseSummary:
     last = row.get("last_visit")
     return HouseSummary(
-        house=from_row("house", row),
+        house=from_row("house", row, sealer),
         residents=int(row.get("occupants") or 0),
         last_visit=last,
         visited_today=bool(last) and str(last)[:10] == day.isoformat(),
@@ -178,7 +177,7 @@ def _house_summary(row: dict[str, Any], day: date) -> HouseSummary:
 
 
 def _tallies(
-    db: Database, day: date, group: str, where: str, scope: str | None = None
+    db: StoreDb, day: date, group: str, where: str, scope: str | None = None
 ) -> dict[str, Tally]:
     # `group` and `where` are fixed SQL fragments of this module, never user input.
     sql = (
@@ -197,7 +196,7 @@ def _tallies(
     }
 
 
-def _counts(db: Database, sql: str, *params: object) -> dict[str, int]:
+def _counts(db: StoreDb, sql: str, *params: object) -> dict[str, int]:
     return {key: count for key, count in db.execute(sql, list(params)).fetchall()}
 
 

@@ -29,7 +29,7 @@ def _rows(store: Store) -> dict[str, int]:
     return {
         name: store.db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         for name in store.db.table_names()
-        if name not in ("_sqlite_migrations", "meta")
+        if name not in ("_sqlite_migrations", "_store_key", "meta")  # the store's own bookkeeping
     }
 
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from field_app.i18n import Msg, Translator
 from field_app.state.search import SearchScreen
@@ -80,13 +76,6 @@ def seed(store: Store, people: list[tuple[str, str, str]]) -> dict[str, str]:
         )
     )
     return ids
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "device.db")
-    yield store
-    store.close()
 
 
 PEOPLE = [

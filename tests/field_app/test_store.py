@@ -3,12 +3,10 @@ server answers that stay visible, pulls that resume cleanly, and pending edits k
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,24 +36,6 @@ SERVER_TS = hlc.format_ts(START_MS - 60_000, 0, "server")
 def id_number(birth: str = "19800101", seq: str = "123") -> str:
     first17 = f"350128{birth}{seq}"
     return first17 + id_check_char(first17)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    """The phone's clock, standing at `START_MS` until a test moves it."""
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def path(tmp_path: Path) -> Path:
-    return tmp_path / "device.db"
-
-
-@pytest.fixture
-def store(path: Path, clock: ManualClock) -> Iterator[Store]:
-    store = Store.open(path, clock=clock)
-    yield store
-    store.close()
 
 
 def state(
@@ -139,17 +119,18 @@ def row_count(store: Store, table: str) -> int:
 # --- the database ------------------------------------------------------------------------------
 
 
-def test_opening_turns_on_wal_and_migrates_once(path: Path, clock: ManualClock) -> None:
-    store = Store.open(path, clock=clock)
+def test_opening_turns_on_wal_and_migrates_once(path: Path, phone_clock: ManualClock) -> None:
+    store = Store.open(path, clock=phone_clock)
     device_id = store.device_id
     store.close()
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     assert store.db.journal_mode == "wal"
     assert [r["name"] for r in store.db.query("SELECT name FROM _sqlite_migrations")] == [
         "m001_initial",
         "m002_visits_and_name_search",
         "m003_campaigns",
         "m004_conflict_detail",
+        "m005_sealed_columns",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)
@@ -211,8 +192,8 @@ def test_failure_inside_the_edit_transaction_leaves_neither(
     assert store.pending_count() == 0
 
 
-def test_process_killed_mid_edit_leaves_neither(path: Path, clock: ManualClock) -> None:
-    store = Store.open(path, clock=clock)
+def test_process_killed_mid_edit_leaves_neither(path: Path, phone_clock: ManualClock) -> None:
+    store = Store.open(path, clock=phone_clock)
     seed(store)
     store.close()
     # A real crash: the process dies between writing the record and its operation.
@@ -228,7 +209,7 @@ def test_process_killed_mid_edit_leaves_neither(path: Path, clock: ManualClock) 
     done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2])
     assert done.returncode == 9
 
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     resident = store.get("resident", RESIDENT)
     assert resident is not None and resident["name"] == "王芳"
     assert store.pending_count() == 0
@@ -487,14 +468,14 @@ def test_pull_page_and_cursor_are_saved_together(
     assert store.get("house", OTHER_HOUSE) is not None
 
 
-def test_killed_between_pages_resumes_from_the_cursor(path: Path, clock: ManualClock) -> None:
-    store = Store.open(path, clock=clock)
+def test_killed_between_pages_resumes_from_the_cursor(path: Path, phone_clock: ManualClock) -> None:
+    store = Store.open(path, clock=phone_clock)
     seed(store)
     first = page(state("house", OTHER_HOUSE, grid_id=GRID, building_id=BUILDING, room="102"))
     assert store.apply_pull(first).received == 1
     store.close()  # the app is killed before the next page
 
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     assert store.meta.cursor == "c1"
     # The server may repeat a state at a page boundary; it must not duplicate anything.
     second = page(
@@ -636,15 +617,15 @@ def test_removed_grid_drops_its_data_but_keeps_pending_operations(store: Store) 
 
 
 def test_clock_stays_monotonic_across_restarts_when_the_wall_clock_goes_back(
-    path: Path, clock: ManualClock
+    path: Path, phone_clock: ManualClock
 ) -> None:
-    store = Store.open(path, clock=clock)
+    store = Store.open(path, clock=phone_clock)
     seed(store)
     first = store.update("house", HOUSE, {"room": "A"}, user_id=USER)
     store.close()
 
-    clock.advance(hours=-1)  # the phone's clock was reset an hour back
-    store = Store.open(path, clock=clock)
+    phone_clock.advance(hours=-1)  # the phone's clock was reset an hour back
+    store = Store.open(path, clock=phone_clock)
     second = store.update("house", HOUSE, {"room": "B"}, user_id=USER)
     assert first is not None and second is not None
     assert hlc.parse(second.hlc) > hlc.parse(first.hlc)
@@ -661,11 +642,11 @@ def test_clock_moves_past_what_the_server_has_seen(store: Store) -> None:
 
 
 def test_two_connections_to_one_file_never_reuse_a_timestamp(
-    path: Path, clock: ManualClock
+    path: Path, phone_clock: ManualClock
 ) -> None:
-    ui = Store.open(path, clock=clock)
+    ui = Store.open(path, clock=phone_clock)
     seed(ui)
-    background = Store.open(path, clock=clock)
+    background = Store.open(path, clock=phone_clock)
     stamps = []
     for i in range(3):
         for who in (ui, background):
@@ -728,4 +709,4 @@ def test_records_read_back_as_they_were_written(store: Store) -> None:
         ["name", "id_number", "phone", "residence_status", "tags", "note"], SERVER_TS
     )
     raw = store.db.execute("SELECT tags FROM resident").fetchone()[0]
-    assert json.loads(raw) == ["elderly_alone"], "tags are stored as JSON text"
+    assert raw.startswith("gs1:") and "elderly" not in raw, "tags are stored sealed"

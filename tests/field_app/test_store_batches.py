@@ -4,15 +4,9 @@ mixing records with and without unsent edits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from field_app.store import Store, records
-from shared.clock import ManualClock
 from shared.protocol import OpResult, PullResponse
-from tests.days import NOW, TODAY
+from tests.days import TODAY
 from tests.field_app.test_store import (
     BINDING,
     BUILDING,
@@ -29,13 +23,6 @@ from tests.field_app.test_store import (
     seed,
     state,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "device.db", clock=ManualClock(NOW))
-    yield store
-    store.close()
 
 
 def rejected(op_id: str, entity: str, record_id: str) -> OpResult:

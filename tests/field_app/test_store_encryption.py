@@ -1,11 +1,12 @@
-"""The device store is encrypted at rest (SQLCipher): nothing readable on disk, a clear error for
-a missing or wrong key, an old plain store encrypted in place without loss, and a wipe that
-destroys the key (crypto-erase) with the database, WAL and shared-memory files."""
+"""The "sqlcipher" store mode (desktop and web mode) encrypts the whole file: nothing readable on
+disk, a clear error for a missing or wrong key, an old plain store encrypted in place without
+loss, and a wipe that destroys the key (crypto-erase) with the database, WAL and shared-memory
+files. Without SQLCipher the store runs in the "platform" mode (test_store_sealed.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import shutil
 import sqlite3
 import stat
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 from flet.components.component import Renderer
-from sqlite_utils import Database
 
 from field_app.i18n import CATALOGUES, LANGUAGES
 from field_app.store import (
@@ -26,10 +26,11 @@ from field_app.store import (
     cipher,
 )
 from field_app.store.keys import FileKeyHolder, key_holder_for
-from field_app.store.migrations import MIGRATIONS
+from field_app.store.modes import MODE_ENV
 from field_app.views import locked
 from tests.days import TODAY
-from tests.field_app.test_store import GRID, HOUSE, USER, id_number, seed
+from tests.field_app.test_store import USER, id_number, seed
+from tests.field_app.test_store_sealed import assert_nothing_lost, old_store
 from tests.field_app.test_views import texts
 
 NAME = "欧阳翠花"  # nobody else in the fixtures is called this
@@ -57,13 +58,9 @@ def secrets_in(raw: bytes) -> list[str]:
     return [s for s in (NAME, ID_NUMBER, "13912345678", "欧阳") if s.encode() in raw]
 
 
-def open_plain(path: Path) -> Store:
-    """A store as versions before encryption made it: plain SQLite, WAL, migrated."""
-    db = Database(sqlite3.connect(str(path)))
-    db.enable_wal()
-    db.execute("PRAGMA synchronous=FULL;")
-    MIGRATIONS.apply(db)
-    return Store(db)
+@pytest.fixture(autouse=True)
+def sqlcipher_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(MODE_ENV, "sqlcipher")
 
 
 def test_the_files_on_disk_hold_no_plaintext(tmp_path: Path) -> None:
@@ -78,12 +75,10 @@ def test_the_files_on_disk_hold_no_plaintext(tmp_path: Path) -> None:
     store.close()
     assert secrets_in(on_disk(path)) == []
 
-    # The same edit in a plain store shows up in the bytes: the check above can see plaintext.
+    # A store from before encryption shows up in the bytes: the check above can see plaintext.
     plain_path = tmp_path / "plain.db"
-    plain = open_plain(plain_path)
-    add_resident(plain)
+    old_store(plain_path, key=None)
     assert secrets_in(on_disk(plain_path)) == [NAME, ID_NUMBER, "13912345678", "欧阳"]
-    plain.close()
 
 
 def test_the_key_is_random_private_and_kept_apart_from_the_database(tmp_path: Path) -> None:
@@ -177,7 +172,7 @@ def test_connections_racing_through_the_first_run_agree_on_one_key(tmp_path: Pat
     path = tmp_path / "phone.db"
 
     def first_write(n: int) -> None:
-        conn = cipher.connect(path, key_holder_for(path))
+        conn, _ = cipher.connect(path, key_holder_for(path))
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("CREATE TABLE IF NOT EXISTS t (n)")
@@ -188,7 +183,7 @@ def test_connections_racing_through_the_first_run_agree_on_one_key(tmp_path: Pat
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(first_write, range(8)))
-    conn = cipher.connect(path, key_holder_for(path))  # with the one key that was kept
+    conn, _ = cipher.connect(path, key_holder_for(path))  # with the one key that was kept
     assert sorted(r[0] for r in conn.execute("SELECT n FROM t")) == list(range(8))
     conn.close()
 
@@ -224,27 +219,14 @@ def test_a_key_holder_can_be_replaced(tmp_path: Path) -> None:
 
 
 def test_an_old_plain_store_is_encrypted_in_place_losing_nothing(tmp_path: Path) -> None:
-    live = tmp_path / "live.db"
-    old = open_plain(live)
-    resident_id = add_resident(old)
-    old.update("house", HOUSE, {"room": "102"}, user_id=USER)
-    old.meta.token = "token-123"
-    device_id, pending, cursor = old.device_id, old.pending_ops(), old.meta.cursor
-    # The phone was switched off with the app open: the last edits are only in the WAL.
     path = tmp_path / "phone.db"
-    for suffix in ("", "-wal"):
-        shutil.copyfile(f"{live}{suffix}", f"{path}{suffix}")
-    old.close()
+    old_store(path, key=None)  # with its last edits only in the WAL
     assert Path(f"{path}-wal").stat().st_size > 0
     assert secrets_in(on_disk(path)) != []
 
     store = Store.open(path)
-    assert store.device_id == device_id
-    assert store.pending_ops() == pending and len(pending) == 2
-    assert store.meta.token == "token-123" and store.meta.cursor == cursor
-    resident = store.get("resident", resident_id)
-    assert resident is not None and resident["id_number"] == ID_NUMBER
-    assert [g.id for g in store.my_grids()] == [GRID]
+    assert store.device_id == "device"
+    assert_nothing_lost(store)
     store.close()
 
     assert not cipher.is_plain(path)
@@ -257,9 +239,7 @@ def test_encryption_interrupted_by_a_power_cut_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "phone.db"
-    old = open_plain(path)
-    resident_id = add_resident(old)
-    old.close()
+    old_store(path, key=None)
 
     def power_cut(*_args: object) -> None:
         raise OSError("power cut")
@@ -268,10 +248,11 @@ def test_encryption_interrupted_by_a_power_cut_loses_nothing(
     with pytest.raises(OSError, match="power cut"):
         Store.open(path)
     monkeypatch.undo()
+    monkeypatch.setenv(MODE_ENV, "sqlcipher")
     assert cipher.is_plain(path)  # the old store is still whole, the copy was left beside it
 
     store = Store.open(path)
-    assert store.get("resident", resident_id) is not None
+    assert_nothing_lost(store)
     store.close()
     assert not cipher.is_plain(path)
     assert not Path(f"{path}.encrypting").exists()
@@ -308,13 +289,22 @@ def test_wipe_destroys_the_key_and_the_files(tmp_path: Path) -> None:
     again.close()
 
 
-def test_without_sqlcipher_nothing_is_stored_in_the_clear(
+def test_without_sqlcipher_the_store_opens_in_the_platform_mode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cipher, "sqlcipher3", None)
-    with pytest.raises(EncryptionUnavailable):
+    with pytest.raises(EncryptionUnavailable):  # forced: SQLCipher or nothing
         Store.open(tmp_path / "phone.db")
     assert list(tmp_path.iterdir()) == []
+
+    monkeypatch.delenv(MODE_ENV)  # as on a phone: no setting, no SQLCipher
+    path = tmp_path / "phone.db"
+    store = Store.open(path)
+    add_resident(store)
+    store.close()
+    raw = on_disk(path)
+    assert raw.startswith(b"SQLite format 3") and NAME.encode() in raw
+    assert secrets_in(raw) == [NAME, "欧阳"], "the ID number and phone are sealed"
 
 
 def test_locked_errors_read_in_both_languages(tmp_path: Path) -> None:
@@ -341,7 +331,7 @@ def test_the_app_shows_a_locked_store_instead_of_starting(
     shown: list[object] = []
     page = SimpleNamespace(add=lambda *controls: shown.extend(controls))
 
-    app_main.main(page)  # type: ignore[arg-type]
+    asyncio.run(app_main.main(page))  # type: ignore[arg-type]
 
     words = texts(shown)
     assert "无法打开本机数据" in words and "cannot be opened" in words

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from field_app.store import Store
 from shared.protocol import PullResponse
@@ -15,13 +11,6 @@ from tests.field_app.test_search import BUILDING, GRID, SERVER_TS, id_number, st
 
 UNIT = "00000000-0000-4000-8000-0000000000e1"
 USER = "u1"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "device.db")
-    yield store
-    store.close()
 
 
 def house(room: str, unit: str | None) -> tuple[str, list]:  # type: ignore[type-arg]

@@ -92,7 +92,7 @@ class Phone:
         ]
         out = {}
         for row in rows:
-            record = from_row(entity, dict(zip(columns, row, strict=True)))
+            record = from_row(entity, dict(zip(columns, row, strict=True)), self.store.db.sealer)
             out[record.id] = (record.version, dict(record.values))
         return out
 
