@@ -548,3 +548,11 @@ CATEGORY_NAMESPACE = uuid.UUID("6f1c2a52-5d0e-4c51-9a63-2b7d1e0f4a10")
 def default_category_id(name: str) -> str:
     """The id of a seeded default category (the server's migration 0009 uses the same)."""
     return str(uuid.uuid5(CATEGORY_NAMESPACE, name))
+
+
+def zh_kind(label: str) -> str | None:
+    """An organisation kind from its value or Chinese label (公检法 -> police)."""
+    label = label.strip()
+    if label in ORG_KIND_ZH:
+        return label
+    return next((value for value, zh in ORG_KIND_ZH.items() if zh == label), None)
