@@ -112,8 +112,9 @@ def test_a_matter_naming_a_resident_carries_their_name_and_masked_phone(
     worker.pull(matters=True)
     values = worker.of("matter")[matter_id]["values"]
     assert values["resident_name"] == person.name
+    assert person.phone is not None
     assert values["resident_phone_masked"] == mask_phone(person.phone)
-    assert person.phone not in str(values)
+    assert person.phone not in str(values) and person.id_number not in str(values)
 
 
 def test_hostile_matter_pushes_are_refused(
