@@ -423,3 +423,36 @@ def test_a_photo_is_visible_to_whoever_may_see_a_matter_or_step_naming_it(
         assert not sees(who, PHOTO) and not sees(who, after), who
     assert not sees("admin", "ab" * 32)  # named by no matter
     assert not sees("admin", '%"')  # not a digest
+
+
+def test_hostile_steps_are_refused(client: TestClient, tiny: TinyGrid, world: MatterWorld) -> None:
+    worker, supervisor, matter_id = reported(client, tiny)
+    outsider, other_supervisor, h3 = (
+        device(client, "w21"),
+        device(client, "s2"),
+        device(client, "h3"),
+    )
+    assert codes(supervisor.push([step(supervisor, matter_id, "accept", "reported")])) == [
+        ("applied", None)
+    ]
+    assert codes(
+        other_supervisor.push(
+            [
+                step(other_supervisor, matter_id, "publish", "accepted"),  # not their grid
+                step(other_supervisor, "no-such-matter", "accept", "reported"),
+                step(other_supervisor, matter_id, "teleport", "accepted"),
+            ]
+        )
+    ) == [("rejected", "not_allowed"), ("rejected", "unknown_reference"), ("rejected", "choice")]
+    supervisor.push([step(supervisor, matter_id, "publish", "accepted")])
+    # Another community's handler, and a worker of another grid, may not touch it.
+    assert codes(h3.push([step(h3, matter_id, "claim", "published")])) == [
+        ("rejected", "not_allowed")
+    ]
+    assert codes(outsider.push([step(outsider, matter_id, "claim", "published")])) == [
+        ("rejected", "not_allowed")
+    ]
+    # A step pushed in another's name is refused before anything else.
+    forged = step(worker, matter_id, "claim", "published")
+    forged["user_id"] = h3.user_id
+    assert codes(worker.push([forged])) == [("rejected", "wrong_author")]
