@@ -259,7 +259,7 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     if rec is not None:
         grids_before = view.grids_of(op.entity, op.record_id, rec)
         _require_in_scope(op.entity, op.record_id, rec, grids_before, view)
-        if op.entity == "matter" and op.kind == "update":
+        if op.entity == "matter" and op.kind != "delete":
             _require_matter_editable(rec, values)
 
     if op.kind == "create":
@@ -790,7 +790,10 @@ def _require_matter_role(op: Operation, who: Who) -> None:
 def _require_matter_editable(rec: Rec, values: Mapping[str, Any]) -> None:
     """A device edits a matter's description, place, urgency and photos while it is reported;
     everything else about it, and everything once accepted, goes through steps."""
-    fixed = sorted(set(values) - EDITABLE_WHILE_REPORTED)
+    changed = {name for name, value in values.items() if value != rec.values.get(name)}
+    if not changed:
+        return  # nothing it would change (a create sent again)
+    fixed = sorted(changed - EDITABLE_WHILE_REPORTED)
     if rec.values.get("state") != MatterState.REPORTED or fixed:
         raise Rejected(
             "matter_not_editable",

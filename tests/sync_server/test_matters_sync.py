@@ -173,11 +173,19 @@ def test_a_matter_is_edited_only_while_reported_and_never_deleted_nor_its_steps_
     assert codes(supervisor.push([accept])) == [("applied", None)]
     worker.pull(matters=True)
     late = worker.edit("matter", matter_id, description="改一下")
+    # Nor through a create sent again with other values.
+    again = worker.op(
+        "matter",
+        matter_id,
+        "create",
+        {"description": (None, "改一下"), "urgency": (None, "urgent")},
+    )
     gone = worker.op("matter", matter_id, "delete", {})
     changed = supervisor.op(
         "matter_step", accept["record_id"], "update", {"reason": ("", "x")}, base_version=1
     )
-    assert codes(worker.push([late, gone])) == [
+    assert codes(worker.push([late, again, gone])) == [
+        ("rejected", "matter_not_editable"),
         ("rejected", "matter_not_editable"),
         ("rejected", "not_device_deletable"),
     ]
