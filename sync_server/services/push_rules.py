@@ -94,6 +94,7 @@ class View:
     now: datetime | None = None  # when the push is applied: a step's points window
     rating_window_days: int = 7  # Settings.matter_rating_window_days
     users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, org)
+    user_names: dict[str, str] = field(default_factory=dict)  # id -> display name
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -886,7 +887,12 @@ def _apply_step(step: Rec, view: View) -> tuple[tuple[str, Rec, Rec], list[dict[
     )
     decided = decide_step(matter.values, step.values, actor)
     if isinstance(decided, StepRefused):
-        raise Rejected(decided.code, decided.message, decided.params.get("field"))
+        message = decided.message
+        by = decided.params.get("state_by")
+        if decided.code == "stale_transition" and by in view.user_names:
+            # Who moved it, by the name people know them by (and their id, which is stable).
+            message = message.replace(f"by {by}", f"by {view.user_names[by]} ({by})")
+        raise Rejected(decided.code, message, decided.params.get("field"))
     now_text = _now_text(view)
     if now_text is not None:
         # The server's moment, not the phone's: "moved by whom and when" is the server's record.

@@ -223,7 +223,7 @@ def test_the_whole_loop_with_a_competing_claim_a_send_back_and_points_credited_o
     assert codes(h1.push([first])) == [("applied", None)]
     [lost] = h4.push([second])
     assert (lost["status"], lost["code"]) == ("rejected", "stale_transition")
-    assert "claimed" in lost["reason"] and h1.user_id in lost["reason"]
+    assert "claimed" in lost["reason"] and f"h1 ({h1.user_id})" in lost["reason"]
     h4.pull(matters=True)
     assert matter_id not in h4.of("matter")  # no longer on their claim list
     # h1's colleague sees their organisation's order, taken by h1.
