@@ -12,8 +12,8 @@
   building, house, resident or binding, and the matter itself carries only the resident's name
   and masked phone (`matter.resident_name`, `matter.resident_phone_masked`), never an ID number.
   Grid nodes of their communities travel for the names of places.
-- Known limit: a handler who gains a matter mid-way (dispatched later) receives the steps made
-  from then on; the earlier ones come with their next bootstrap.
+- A step that gives its matter a new key (a dispatch, a publication, a claim) also routes the
+  matter's earlier steps to that key, so whoever it newly reaches receives its whole timeline.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shared.protocol import Operation
 from shared.schema import ENTITIES
-from sync_server.models import Binding, ConflictRecord, House, Resident, Unit, User
+from sync_server.models import Binding, ConflictRecord, House, MatterStep, Resident, Unit, User
 from sync_server.records import MODELS, wire_value
 from sync_server.services.push_rules import Key, Rec, View, Who, references_of
 
@@ -81,6 +81,7 @@ def load_view(
     _load_id_numbers(session, view, ops)
     _load_held(session, view, ops)
     _load_users(session, view, ops)
+    _load_steps_of(session, view, ops)
     return view
 
 
@@ -260,6 +261,28 @@ def _load_users(session: Session, view: View, ops: list[Operation]) -> None:
             if active:
                 view.users[user_id] = (role, org_id)
             view.user_names[user_id] = name or username
+
+
+def _load_steps_of(session: Session, view: View, ops: list[Operation]) -> None:
+    """The ids of the steps already made on the matters the batch steps on: a step that gives
+    its matter a new reader (a dispatch, a publication) sends them the earlier ones too."""
+    ids = sorted(
+        {
+            op.fields["matter_id"].new
+            for op in ops
+            if op.entity == "matter_step"
+            and "matter_id" in op.fields
+            and isinstance(op.fields["matter_id"].new, str)
+        }
+    )
+    for start in range(0, len(ids), _CHUNK):
+        for step_id, matter_id in session.execute(
+            select(MatterStep.id, MatterStep.matter_id).where(
+                MatterStep.matter_id.in_(ids[start : start + _CHUNK]),
+                MatterStep.deleted.is_(False),
+            )
+        ):
+            view.steps_of.setdefault(matter_id, set()).add(step_id)
 
 
 @cache

@@ -95,6 +95,7 @@ class View:
     rating_window_days: int = 7  # Settings.matter_rating_window_days
     users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, org)
     user_names: dict[str, str] = field(default_factory=dict)  # id -> display name
+    steps_of: dict[str, set[str]] = field(default_factory=dict)  # matter id -> its step ids
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -308,15 +309,14 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     if step_moves is not None:
         matter_id, matter_before, matter_after = step_moves
         decision.writes.append((("matter", matter_id), matter_after))
+        before_keys = matter_routes(matter_before, view)
+        after_keys = matter_routes(matter_after, view)
         # Not the device's echo: it learns the matter's new state (and version) by pulling.
-        decision.changes.append(
-            (
-                "matter",
-                matter_id,
-                matter_routes(matter_before, view) | matter_routes(matter_after, view),
-                False,
-            )
-        )
+        decision.changes.append(("matter", matter_id, before_keys | after_keys, False))
+        # Whoever the matter newly reaches (dispatched to, published to) gets its timeline.
+        gained = after_keys - before_keys
+        for step_id in sorted(view.steps_of.get(matter_id, ())) if gained else ():
+            decision.changes.append(("matter_step", step_id, gained, False))
 
     if op.entity == "resident" and op.kind == "create" and not who.unlimited:
         grids_after = _require_new_resident_bound(op, view, position)
@@ -413,6 +413,8 @@ def _texts(op: Operation) -> list[Any]:
 def absorb(view: View, decision: Decision) -> None:
     """Let the view hold what `decision` writes, for the operations after it."""
     for (entity, record_id), rec in decision.writes:
+        if entity == "matter_step" and not rec.deleted and rec.values.get("matter_id"):
+            view.steps_of.setdefault(str(rec.values["matter_id"]), set()).add(record_id)
         old = view.records.get((entity, record_id))
         if old is None:
             view.created.add((entity, record_id))

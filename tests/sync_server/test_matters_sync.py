@@ -346,8 +346,14 @@ def test_dispatch_take_and_the_assignee_rules(
     ]
     h1.pull(matters=True)
     h3.pull(matters=True)
-    # Dispatched to h3 by name, across communities: only h3 sees and takes it.
+    # Dispatched to h3 by name, across communities: only h3 sees and takes it, with its
+    # timeline from the report on.
     assert matter_id not in h1.of("matter") and matter_id in h3.of("matter")
+    assert sorted(s["values"]["action"] for s in h3.of("matter_step").values()) == [
+        "accept",
+        "dispatch",
+    ]
+    assert not h1.of("matter_step")
     assert codes(h1.push([step(h1, matter_id, "take", "dispatched")])) == [
         ("rejected", "not_allowed")
     ]
