@@ -839,9 +839,8 @@ def _check_step_references(
     if values.get("org_id") is not None:
         need("org", "org_id")
     user = values.get("user_id")
-    if user is not None and view.users.get(str(user), ("", None))[0] not in (
-        _USER_ROLES_DISPATCHABLE
-    ):
+    role = view.users.get(str(user), ("", None))[0] if user is not None else None
+    if user is not None and role not in _USER_ROLES_DISPATCHABLE:
         raise Rejected("unknown_reference", "user_id names no handler or worker", "user_id")
 
 
