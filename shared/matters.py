@@ -50,7 +50,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.campaigns import format_timestamp, parse_timestamp
+from shared.clock import format_timestamp, parse_timestamp
 from shared.errors import FieldError
 from shared.schema import Role
 
@@ -546,7 +546,7 @@ CATEGORY_NAMESPACE = uuid.UUID("6f1c2a52-5d0e-4c51-9a63-2b7d1e0f4a10")
 
 
 def default_category_id(name: str) -> str:
-    """The id of a seeded default category (the server's migration 0009 uses the same)."""
+    """The id of a seeded default category (the server's migration 0010 uses the same)."""
     return str(uuid.uuid5(CATEGORY_NAMESPACE, name))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.campaigns import format_timestamp
+from shared.clock import format_timestamp
 from shared.matters import (
     DEFAULT_CATEGORIES,
     Actor,
@@ -194,7 +194,7 @@ def seed_matters(
 
 
 def _categories(session: Session, stamp: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The categories by name, adding the defaults to a database made without migration 0009."""
+    """The categories by name, adding the defaults to a database made without migration 0010."""
     found = {c.name: c for c in session.scalars(select(MatterCategory))}
     missing = [
         {

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared import hlc
-from shared.campaigns import format_timestamp
+from shared.clock import format_timestamp
 from shared.matters import (
     EDITABLE_WHILE_REPORTED,
     Actor,

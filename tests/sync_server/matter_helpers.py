@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.campaigns import format_timestamp
+from shared.clock import format_timestamp
 from shared.matters import default_category_id
 from shared.schema import Role
 from sync_server.models import Binding, MatterCategory, Resident
@@ -23,7 +23,7 @@ from tests.sync_server.wire_device import WireDevice
 GRID = "T1-1-1-1-1"  # w11's grid, in community T1-1-1-1 (s1's)
 OTHER_GRID = "T1-1-1-2-1"  # w21's, in community T1-1-1-2
 PHOTO = "0123456789abcdef" * 4
-CATEGORY = default_category_id("环境卫生")  # seeded by migration 0009: 72 h, 5 + 2 points
+CATEGORY = default_category_id("环境卫生")  # seeded by migration 0010: 72 h, 5 + 2 points
 
 
 @dataclass

@@ -761,7 +761,7 @@ PUBLIC = {
     "POST /console/login",
     "GET /console/lang/{lang}",
     "MOUNT /console/static",
-    "GET /console/fonts/gridsweep-cjk.ttf",
+    "GET /console/fonts/{name}",
 }
 
 
