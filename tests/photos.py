@@ -32,3 +32,11 @@ def camera_jpeg(width: int = 4000, height: int = 3000, *, orientation: int = 1) 
 
 def random_bytes(size: int, seed: int = 0) -> bytes:
     return random.Random(seed).randbytes(size)
+
+
+def noisy_jpeg(seed: int, width: int = 800, height: int = 600) -> bytes:
+    """A JPEG of random pixels: incompressible, so a few hundred KB (many upload chunks)."""
+    pixels = random.Random(seed).randbytes(width * height * 3)
+    out = io.BytesIO()
+    Image.frombytes("RGB", (width, height), pixels).save(out, "JPEG", quality=90)
+    return out.getvalue()

@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 import httpx
 
 from field_app.store import Store
-from field_app.sync_client import API, Offline, SignInRequired, _problem, _raise_for_problem
+from field_app.sync_client import (
+    API,
+    Offline,
+    ServerError,
+    SignInRequired,
+    _problem,
+    _raise_for_problem,
+)
 
 PHOTOS_PATH = f"{API}/photos"
 CHUNK_BYTES = 256 * 1024
@@ -77,7 +84,7 @@ class PhotoUploader:
                 report.failed[row.sha256] = str(exc)
                 self._store.photo_uploaded(row.sha256, row.uploaded, error=str(exc))
                 break
-            except _Refused as exc:
+            except (_Refused, ServerError) as exc:
                 report.failed[row.sha256] = str(exc)
                 self._store.photo_uploaded(row.sha256, row.uploaded, error=str(exc))
             if report.stopped:
