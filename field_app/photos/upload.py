@@ -115,8 +115,8 @@ class PhotoUploader:
                     report.stopped = True
                     return False
                 chunk = data[offset : offset + self._chunk]
+                report.bytes_sent += len(chunk)  # on the wire, whether or not it arrives
                 offset = self._send(sha256, offset, len(data), chunk)
-                report.bytes_sent += len(chunk)
                 self._store.photo_uploaded(sha256, offset)
                 drops = 0
             except httpx.TransportError as exc:
