@@ -3,7 +3,8 @@
 A phone's camera gives 3 to 8 MB with the phone's make and model, the time and often the GPS
 position in its EXIF. What the matter needs is a picture a supervisor can judge at the desk:
 the long edge at most 1,600 px, JPEG at quality 85 (about 150 to 400 KB), turned upright (the
-EXIF orientation applied to the pixels, since no tag survives to say it), and no metadata, so a
+EXIF orientation applied to the pixels, since no tag survives to say it), its colour profile
+kept, and no metadata, so a
 photo forwarded out of the system tells nobody where the worker's phone was or which phone it is.
 A district that wants the position on its photos sets `GRIDSWEEP_KEEP_PHOTO_GPS=1`: then the GPS
 tags (only those) stay.
@@ -46,6 +47,9 @@ def shrink(data: bytes, *, keep_gps: bool = False) -> bytes:
             if opened.width * opened.height > _MAX_PIXELS:
                 raise PhotoUnreadable(f"{opened.width}×{opened.height} is not a photo's size.")
             gps = opened.getexif().get_ifd(_GPS_IFD) if keep_gps else {}
+            # The colour profile is no metadata about anyone: without it a wide-gamut photo's
+            # colours shift.
+            icc = opened.info.get("icc_profile")
             # A JPEG decodes straight at a smaller scale when it is much larger than needed.
             opened.draft("RGB", (LONG_EDGE, LONG_EDGE))
             image = ImageOps.exif_transpose(opened)
@@ -57,6 +61,8 @@ def shrink(data: bytes, *, keep_gps: bool = False) -> bytes:
     image.thumbnail((LONG_EDGE, LONG_EDGE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     options: dict[str, object] = {"quality": QUALITY, "optimize": True}
+    if icc:
+        options["icc_profile"] = icc
     if gps:
         exif = Image.Exif()
         exif[_GPS_IFD] = gps

@@ -36,6 +36,8 @@ from sync_server.models import Photo
 from sync_server.services.auth import Caller
 
 THUMB_EDGE = 320
+# A phone photo, even unshrunk, is under 50 MP; a larger "photo" is refused before it is decoded.
+MAX_PIXELS = 60_000_000
 _NAME = re.compile(r"^[0-9a-f]{64}$")
 _TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -203,6 +205,8 @@ def _complete(*, session: Session, blobs: BlobStore, row: Photo, now: datetime) 
     try:
         with Image.open(io.BytesIO(data)) as image:
             content_type = _TYPES.get(image.format or "")
+            if image.width * image.height > MAX_PIXELS:
+                content_type = None  # a few MB that would decode to gigabytes
         small = thumbnail(data) if content_type else None
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
         content_type, small = None, None

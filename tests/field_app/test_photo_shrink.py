@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 from field_app.photos import KEEP_GPS_ENV, PhotoUnreadable, keep_gps_setting, shrink
 from tests.photos import GPS_IFD, MAKE, MODEL, ORIENTATION, camera_jpeg
@@ -65,3 +65,10 @@ def test_a_png_with_transparency_becomes_a_jpeg() -> None:
 def test_bytes_that_are_no_picture_are_refused() -> None:
     with pytest.raises(PhotoUnreadable):
         shrink(b"not a photo at all")
+
+
+def test_the_colour_profile_stays_with_the_picture() -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (10, 200, 30)).save(out, "JPEG", icc_profile=profile)
+    assert _open(shrink(out.getvalue())).info.get("icc_profile") == profile

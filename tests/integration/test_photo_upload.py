@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -223,3 +225,23 @@ def test_only_the_uploader_and_admins_may_fetch_a_photo(
     script = {"Authorization": f"Bearer {login.json()['access_token']}"}
     answer = worker.http.get(f"{URL}/{sha}", headers=script)
     assert answer.status_code == 403 and answer.json()["code"] == "device_required"
+
+
+def test_a_small_file_claiming_a_gigapixel_picture_is_refused_before_it_is_decoded(
+    phone: Callable[[str], Phone],
+) -> None:
+    worker = phone("w11")
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "PNG")
+    png = bytearray(out.getvalue())
+    # IHDR: width and height at bytes 16..24, its CRC over bytes 12..29 at 29..33.
+    png[16:24] = struct.pack(">II", 40_000, 30_000)
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))
+    data = bytes(png)
+    sha = hashlib.sha256(data).hexdigest()
+    answer = worker.http.patch(
+        f"{URL}/{sha}",
+        content=data,
+        headers={**_auth(worker), "Upload-Offset": "0", "Upload-Length": str(len(data))},
+    )
+    assert answer.status_code == 422 and answer.json()["code"] == "not_a_photo"

@@ -107,5 +107,9 @@ def _image(data: bytes, content_type: str, etag: str) -> Response:
     return Response(
         data,
         media_type=content_type,
-        headers={"Cache-Control": "private, max-age=31536000, immutable", "ETag": f'"{etag}"'},
+        headers={
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "ETag": f'"{etag}"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
