@@ -106,21 +106,32 @@ def receive_chunk(
             code="photo_too_large",
             errors=[{"limit": "max_photo_bytes", "bytes": settings.max_photo_bytes}],
         )
-    if row is None:
-        row = _start(session=session, settings=settings, caller=caller, sha256=sha256, size=length)
-    if length != row.size:
+    # Every refusal but the last chunk's is raised before anything is written: the route
+    # commits whatever a refused request wrote (see `_complete`).
+    if row is not None and length != row.size:
         raise Conflict(
             f"this photo's upload started with {row.size} bytes, not {length}",
             code="upload_length_mismatch",
         )
-    if offset != row.received:
+    held = 0 if row is None else row.received
+    if offset != held:
         raise Conflict(
-            f"the server holds {row.received} bytes of this photo: send from there",
+            f"the server holds {held} bytes of this photo: send from there",
             code="offset_mismatch",
-            errors=[{"upload_offset": row.received}],
+            errors=[{"upload_offset": held}],
         )
-    if offset + len(chunk) > row.size:
-        raise Invalid(f"the chunk runs past the photo's {row.size} bytes")
+    if offset + len(chunk) > length:
+        raise Invalid(f"the chunk runs past the photo's {length} bytes")
+    if row is None:
+        row = _start(session=session, settings=settings, caller=caller, sha256=sha256, size=length)
+        if row.complete:
+            return UploadState(row.size, row.size, True)
+        if row.received != offset or row.size != length:  # another phone's row, further on
+            raise Conflict(
+                f"the server holds {row.received} bytes of this photo: send from there",
+                code="offset_mismatch",
+                errors=[{"upload_offset": row.received}],
+            )
     if chunk:
         blobs.write_part(part_key(sha256), offset, chunk)
         row.received = offset + len(chunk)

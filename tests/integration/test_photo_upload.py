@@ -132,6 +132,11 @@ def test_a_chunk_at_the_wrong_offset_is_told_the_server_s_count(
     data = noisy_jpeg(4)
     sha = hashlib.sha256(data).hexdigest()
     headers = {**_auth(worker), "Upload-Length": str(len(data))}
+    early = worker.http.patch(
+        f"{URL}/{sha}", content=data[200:300], headers={**headers, "Upload-Offset": "200"}
+    )
+    assert early.status_code == 409 and early.json()["errors"] == [{"upload_offset": 0}]
+    assert worker.http.head(f"{URL}/{sha}", headers=_auth(worker)).status_code == 404
     worker.http.patch(f"{URL}/{sha}", content=data[:100], headers={**headers, "Upload-Offset": "0"})
     answer = worker.http.patch(
         f"{URL}/{sha}", content=data[500:600], headers={**headers, "Upload-Offset": "500"}
