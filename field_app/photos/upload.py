@@ -143,7 +143,7 @@ class PhotoUploader:
     def _send(self, sha256: str, offset: int, length: int, chunk: bytes) -> int:
         headers = {
             **self._headers(),
-            "Content-Type": "application/offset+octet-stream",
+            "Content-Type": "application/octet-stream",
             OFFSET: str(offset),
             LENGTH: str(length),
         }

@@ -47,6 +47,14 @@ def upload_offset(sha256: str, session: SessionDep, _caller: DeviceCallerDep) ->
     "/{sha256}",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problems(BODY, SIGNED_IN, 404, 409),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
 )
 def upload_chunk(
     sha256: str,
