@@ -35,8 +35,8 @@ Outcomes (`OutcomeKind`)
 Resolution (`deciding_outcome`): the latest settled outcome counts. If a person has any
     settling outcome, the latest of those decides (a later `not_home` by a second worker does not
     reopen them); otherwise the latest outcome of any kind is shown. "Latest" orders by
-    (`recorded_at`, `id`): timestamps in one normalised UTC form (`format_timestamp`) sort as
-    text, and the record id breaks ties, so every node picks the same outcome.
+    (`recorded_at`, `id`): timestamps in one normalised UTC form (`shared.clock.format_timestamp`)
+    sort as text, and the record id breaks ties, so every node picks the same outcome.
 
 The missed set (`sweep`): for every target, exactly one status —
     completed  the platform's data says they completed (outcomes are then irrelevant);
@@ -50,13 +50,12 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.clock import CHINA_TIME
 from shared.errors import FieldError, ValidationFailed
 from shared.schema import RESIDENCE_STATUS_ZH, TAG_ZH, ResidenceStatus, Tag, zh_to_enum
 
@@ -315,25 +314,6 @@ def check_outcome(values: Mapping[str, Any]) -> list[FieldError]:
     ]
 
 
-# Times written without a zone (platform exports, forms) are China Standard Time.
-
-
-def format_timestamp(moment: datetime) -> str:
-    """The one text form of a moment on the wire: UTC, milliseconds, `Z` (sorts as text)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TIME)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_timestamp(raw: str) -> datetime | None:
-    """An ISO 8601 date-time (a zone-less one is China Standard Time), or None."""
-    try:
-        moment = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TIME)
-
-
 @dataclass(frozen=True, slots=True)
 class OutcomeFact:
     """One recorded outcome (a synced `outcome` record)."""
@@ -341,7 +321,7 @@ class OutcomeFact:
     id: str
     resident_id: str
     outcome: str
-    recorded_at: str  # format_timestamp form
+    recorded_at: str  # shared.clock.format_timestamp form
     place: str = ""
     reason: str = ""
     revisit_date: str | None = None

@@ -6,7 +6,11 @@ stale, did a resident move out recently, is a visit today) asks a `Clock` handed
 moved years ahead and still mean the same thing.
 
 "Today" is the date in China time (UTC+8, no daylight saving): a grid worker's day, whatever zone
-the server or the phone happens to be set to. Instants are always timezone-aware UTC.
+the server or the phone happens to be set to. Instants are always timezone-aware UTC: a clock's
+`now()` never returns a naive local time, so a phone set to UTC or to New York records the same
+instant as one set to Beijing. On the wire and in the stores an instant has one text form,
+`format_timestamp`'s (UTC, milliseconds, `Z`: `2026-11-28T15:30:00.000Z`, which sorts as text);
+a person reads it in China time (`china_minutes`: `2026-11-28 23:30`).
 
 A process takes its clock's offset from the environment (`GRIDSWEEP_CLOCK_OFFSET`, seconds or an
 ISO-8601 duration such as `P30D`), so servers that tests start as subprocesses agree with the
@@ -15,7 +19,7 @@ test's own clock, and a demo can be shown as it will look next month.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -53,6 +57,54 @@ def china_date(instant: datetime) -> date:
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)
     return instant.astimezone(CHINA_TIME).date()
+
+
+def china_day(day: date) -> tuple[datetime, datetime]:
+    """The instants a China-time calendar day spans: [its midnight, the next midnight)."""
+    start = datetime.combine(day, time(), CHINA_TIME)
+    return start, start + timedelta(days=1)
+
+
+def china_minutes(instant: datetime) -> str:
+    """`instant` as a person reads it: China time to the minute, `2026-11-28 23:30` (naive
+    instants are read as UTC, as the databases hand them back)."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+
+
+# --- the text form of an instant ----------------------------------------------------------------
+# Written by people and by old phones, a time may come with any zone or none; a zone-less one is
+# China time, the only zone a grid worker's paper forms and the platform's exports use.
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The one text form of an instant on the wire and in the stores: UTC, milliseconds, `Z`
+    (it sorts as text). A naive `moment` is China time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHINA_TIME)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(raw: str) -> datetime | None:
+    """An ISO 8601 date-time as an aware instant in the zone it was written in (a zone-less one
+    is China time), or None. It compares safely with any instant, but moving an extreme one
+    (year 9999 at -08:00) to another zone overflows: check its range before formatting it."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TIME)
+
+
+def china_timestamp_text(raw: str) -> str:
+    """A stored instant's text (`format_timestamp`'s form, or an old phone's `+08:00` one) as a
+    person reads it, China time to the minute; text that is no time is shown as it is."""
+    moment = parse_timestamp(raw) if raw else None
+    try:
+        return china_minutes(moment) if moment is not None else raw
+    except OverflowError:
+        return raw
 
 
 class Clock:

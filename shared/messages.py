@@ -52,7 +52,8 @@ ZH: dict[str, str] = {
     "invalid_characters": "{field_zh}含有无法保存的字符",
     "invalid_value": "请求中有无法保存的值",
     "outcome_detail": "登记“{outcome_zh}”时须填写{field_zh}",
-    "datetime_format": "{field_zh}“{value}”不是有效的日期时间",
+    "datetime_format": "{field_zh}“{value}”不是有效的日期时间（应为 ISO 8601，如 2026-11-28T09:30+08:00）",
+    "datetime_range": "{field_zh}“{value}”不合理：应在{earliest}至{latest}（北京时间）之间",
     "append_only": "活动登记一经保存不能修改或删除；如有变化请再登记一条",
 }
 
@@ -90,6 +91,7 @@ FIELD_NAMES_ZH: dict[str, str] = {
     "reason": "原因",
     "revisit_date": "复访日期",
     "recorded_at": "登记时间",
+    "visited_at": "走访时间",
 }
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from shared import hlc
 from shared.campaigns import OUTCOME_ZH
 from shared.protocol import MAX_OPERATIONS_PER_PUSH, MAX_PULL_LIMIT
-from shared.records import MAX_LENGTH, REFERENCES, REQUIRED
+from shared.records import EARLIEST_TIME, MAX_LENGTH, REFERENCES, REQUIRED
 from shared.schema import (
     ENTITIES,
     RELATION_ZH,
@@ -43,8 +43,15 @@ _SPECIAL = {
         "contact number: a mainland mobile (11 digits) or a landline (`0591-87654321`, "
         "`87654321`, `…转8001`), normalised"
     ),
-    ("visit", "visited_at"): "the device's local date-time, e.g. `2026-11-28T10:15+08:00`",
+    ("visit", "visited_at"): (
+        "when the worker was at the door, sent with its zone (`2026-11-28T23:30+08:00`; a "
+        "zone-less time is China time), returned as UTC (`2026-11-28T15:30:00.000Z`); its date "
+        'in China time decides "visited today"'
+    ),
+    ("outcome", "recorded_at"): "when the worker recorded it, sent and returned as `visited_at`",
 }
+# What every date-time field accepts (the rejection codes `datetime_format`, `datetime_range`).
+_DATETIME_RANGE = f"from {EARLIEST_TIME} to the end of tomorrow (China time)"
 
 
 def _choices(entity: str, name: str) -> dict[str, str] | None:
@@ -69,6 +76,8 @@ def _field_row(spec: EntitySpec, field: FieldSpec) -> str:
     choices = _choices(spec.name, field.name)
     if choices:
         notes.append("one of " + ", ".join(f"`{v}` ({zh})" for v, zh in choices.items()))
+    if field.kind == "datetime":
+        notes.append(_DATETIME_RANGE)
     limit = MAX_LENGTH.get((spec.name, field.name))
     if limit is not None:
         notes.append(f"at most {limit} characters")

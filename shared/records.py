@@ -10,10 +10,11 @@ so an edit the phone accepts is never refused at the next sync for a typo caught
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from shared.campaigns import OUTCOME_ZH, check_outcome, format_timestamp, parse_timestamp
+from shared.campaigns import OUTCOME_ZH, check_outcome
+from shared.clock import china_day, format_timestamp, parse_timestamp
 from shared.errors import FieldError
 from shared.schema import (
     ENTITIES,
@@ -64,10 +65,13 @@ MAX_LENGTH: dict[tuple[str, str], int] = {
     ("grid_node", "name"): 200,
     ("grid_node", "code"): 64,
     ("visit", "note"): 2000,
-    ("visit", "visited_at"): 40,
     ("outcome", "place"): 200,
     ("outcome", "reason"): 500,
 }
+
+# The earliest time a visit or outcome may carry (China time): before any of them was recorded;
+# a phone whose clock fell back to 1970 is told so instead of filing a visit 56 years ago.
+EARLIEST_TIME = date(2000, 1, 1)
 
 _NUMBERS = frozenset({"id_number", "phone"})
 _CHOICES: dict[str, dict[str, str]] = {
@@ -173,7 +177,7 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any, today: date) -> Any:
     if name in _CHOICES:
         return _choice(name, raw, _CHOICES[name])
     if spec.kind == "datetime":
-        return _datetime(name, raw)
+        return _datetime(name, raw, today)
     if spec.kind == "tags":
         return _tags(name, raw)
     if spec.kind == "date":
@@ -225,15 +229,35 @@ def _tags(name: str, raw: Any) -> list[str] | FieldError:
     return sorted(tags)
 
 
-def _datetime(name: str, raw: Any) -> str | FieldError:
-    """A moment as `shared.campaigns.format_timestamp` writes it (UTC, milliseconds, Z)."""
-    moment = raw if isinstance(raw, datetime) else parse_timestamp(str(raw))
+def _datetime(name: str, raw: Any, today: date) -> str | FieldError:
+    """An instant as `shared.clock.format_timestamp` writes it (UTC, milliseconds, Z).
+
+    Only text (or a datetime) is a time: a number or a list is not read as one. A time must fall
+    between `EARLIEST_TIME` and the end of tomorrow in China time: a visit or an outcome is
+    recorded when it happens, the day's margin absorbs a phone's clock running a little fast, and
+    a year 9999 would break every screen and export that shows it.
+    """
+    moment: datetime | None = None
+    if isinstance(raw, datetime):
+        moment = parse_timestamp(raw.isoformat())
+    elif isinstance(raw, str):
+        moment = parse_timestamp(raw)
+    shown = str(raw)[:40]  # a hostile megabyte is not echoed back whole
     if moment is None:
         return FieldError(
             name,
             "datetime_format",
-            f"{raw!r} is not a date and time (ISO 8601, e.g. 2026-11-28T09:30:00+08:00).",
-            {"value": raw},
+            f"{shown!r} is not a date and time (ISO 8601, e.g. 2026-11-28T09:30:00+08:00).",
+            {"value": shown},
+        )
+    tomorrow = today + timedelta(days=1)
+    if not china_day(EARLIEST_TIME)[0] <= moment < china_day(tomorrow)[1]:
+        return FieldError(
+            name,
+            "datetime_range",
+            f"{shown!r} is not a plausible time: it must lie between {EARLIEST_TIME} and the end "
+            f"of {tomorrow} (China time).",
+            {"value": shown, "earliest": str(EARLIEST_TIME), "latest": str(tomorrow)},
         )
     return format_timestamp(moment)
 

@@ -235,15 +235,16 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("end_date", "date", M),
             doc="a person living in a house (人房绑定); an ended binding (end_date set) is history",
         ),
-        # A door-to-door visit (走访): created on a device, rarely edited. visited_at is the
-        # device's local date-time ("2026-11-28T10:15+08:00"): its date decides "visited today".
+        # A door-to-door visit (走访): created on a device, rarely edited. visited_at is an
+        # instant (UTC on the wire and in the stores); its date in China time decides "visited
+        # today", whatever zone the phone is set to.
         _entity(
             "visit",
             FieldSpec("house_id", "ref", M),
             FieldSpec("resident_id", "ref", M),
             FieldSpec("outcome", "str", L),
             FieldSpec("note", "str", L, personal=True),
-            FieldSpec("visited_at", "str", M),
+            FieldSpec("visited_at", "datetime", M),
             doc="a door-to-door visit (走访) to a house, optionally naming one resident",
         ),
         # Campaigns (shared/campaigns.py, docs/campaigns.md), sent only to clients that ask for

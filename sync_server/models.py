@@ -183,8 +183,9 @@ class Binding(SyncedMixin, Base):
 class Visit(SyncedMixin, Base):
     """A door-to-door visit (走访) to a house, and to a person there when one was met.
 
-    `visited_at` is the phone's local time with its offset (2026-11-28T10:15+08:00), kept as the
-    worker wrote it: converting to UTC would put early-morning visits on the previous day.
+    `visited_at` is the instant of the visit, stored in UTC like every time here; "visited today"
+    is its date in China time (`shared.clock.china_date`), never the UTC date, which would put
+    early-morning visits on the previous day.
     """
 
     __tablename__ = "visits"
@@ -194,7 +195,7 @@ class Visit(SyncedMixin, Base):
     resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     note: Mapped[str] = mapped_column(Text, default="")
-    visited_at: Mapped[str] = mapped_column(String(40))
+    visited_at: Mapped[datetime] = mapped_column()
 
 
 class User(Base):

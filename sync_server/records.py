@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from shared.campaigns import format_timestamp
+from shared.clock import format_timestamp
 from shared.merge import Snapshot
 from shared.protocol import RecordState
 from shared.schema import ENTITIES

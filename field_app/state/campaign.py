@@ -23,8 +23,8 @@ from shared.campaigns import (
     BuildingGroup,
     OutcomeFact,
     Tally,
-    format_timestamp,
 )
+from shared.clock import format_timestamp
 from shared.errors import FieldError
 
 OUTCOMES = tuple(OUTCOME_ZH)

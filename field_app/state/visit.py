@@ -9,7 +9,7 @@ from __future__ import annotations
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen, errors_by_field
 from field_app.store import ValidationFailed
-from shared.clock import CHINA_TIME
+from shared.clock import format_timestamp
 from shared.errors import FieldError
 from shared.schema import VISIT_OUTCOME_ZH
 
@@ -58,8 +58,9 @@ class VisitScreen(Screen):
             "resident_id": self.resident_id,
             "outcome": self.outcome,
             "note": self.note,
-            # China time with its offset: its date is the worker's day ("visited today").
-            "visited_at": self.ctx.now().astimezone(CHINA_TIME).isoformat(timespec="minutes"),
+            # The instant, in UTC: the clock's now() is never a naive local time, so a phone set
+            # to any zone records the same moment; "visited today" is its date in China time.
+            "visited_at": format_timestamp(self.ctx.now()),
         }
         try:
             self.ctx.store.create("visit", values, user_id=self.ctx.user_id)

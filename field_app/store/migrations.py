@@ -35,11 +35,15 @@ Tables
 
 Personal values are sealed wherever they are kept: view columns, shadows' and operations' JSON,
 conflict details and notices (m005 sealed what an older store held in the clear).
+
+Times (a visit's `visited_at`, an outcome's `recorded_at`) are UTC text in one form,
+`2026-11-28T15:30:00.000Z` (`shared.clock.format_timestamp`), which sorts as text.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlite_utils import Database
@@ -342,8 +346,88 @@ def _seal_notices(db: Database, sealer: Sealer) -> None:
     )
 
 
+# m006 spells out the text form of an instant (shared.clock.format_timestamp's) for the reason
+# in the module docstring: this migration must mean the same on a phone updated years from now.
+_CHINA = timezone(timedelta(hours=8))
+
+
+def _utc_text(value: object) -> object:
+    """An old visit time (`2026-11-28T10:15+08:00`; zone-less = China time) as UTC text; a value
+    that is no time is left alone for the server to judge, as it was before."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value.strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=_CHINA)
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return value
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 @MIGRATIONS()
-def m006_photos(db: Database) -> None:
+def m006_visit_instants(db: Database) -> None:
+    """Visit times as UTC instants, the form the server now sends and expects: in the visits
+    themselves, in their last server-confirmed state, in operations still in the outbox (base
+    and new values, and a conflict's values) and in notices, so a pending edit still rebases
+    cleanly on the shadow and "visited today" reads one form. (`visited_at` is not personal:
+    m005 left it in the clear.)"""
+    db.conn.executemany(
+        "UPDATE visit SET visited_at = ? WHERE id = ?",
+        [
+            (_utc_text(at), row_id)
+            for row_id, at in db.execute("SELECT id, visited_at FROM visit").fetchall()
+        ],
+    )
+    shadows = []
+    for row_id, text in db.execute(
+        "SELECT id, field_values FROM server_shadow WHERE entity = 'visit'"
+    ).fetchall():
+        values = json.loads(text)
+        if "visited_at" in values:
+            values["visited_at"] = _utc_text(values["visited_at"])
+        shadows.append((json.dumps(values, ensure_ascii=False, sort_keys=True), row_id))
+    db.conn.executemany(
+        "UPDATE server_shadow SET field_values = ? WHERE entity = 'visit' AND id = ?", shadows
+    )
+    ops = []
+    for seq, fields_text, detail_text in db.execute(
+        "SELECT seq, fields, detail FROM outbox WHERE entity = 'visit'"
+    ).fetchall():
+        fields = json.loads(fields_text)
+        change = fields.get("visited_at")
+        if isinstance(change, dict):
+            for side in ("base", "new"):
+                change[side] = _utc_text(change.get(side))
+        clashes = json.loads(detail_text) if detail_text else None
+        for clash in clashes or []:
+            if clash.get("field") == "visited_at":
+                for side in ("base", "server", "device"):
+                    clash[side] = _utc_text(clash.get(side))
+        ops.append(
+            (
+                json.dumps(fields, ensure_ascii=False),
+                json.dumps(clashes, ensure_ascii=False) if clashes else detail_text,
+                seq,
+            )
+        )
+    db.conn.executemany("UPDATE outbox SET fields = ?, detail = ? WHERE seq = ?", ops)
+    row = db.execute("SELECT value FROM meta WHERE key = 'notices'").fetchone()
+    if row is not None:  # what the worker typed, kept for a notice (`notices`)
+        notices = json.loads(row[0])
+        for notice in notices:
+            typed = notice.get("typed") or {}
+            if notice.get("entity") == "visit" and "visited_at" in typed:
+                typed["visited_at"] = _utc_text(typed["visited_at"])
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'notices'",
+            [json.dumps(notices, ensure_ascii=False)],
+        )
+
+
+@MIGRATIONS()
+def m007_photos(db: Database) -> None:
     """The local photos and their upload progress (see the module docstring)."""
     photo = db.table("photo")
     photo.create(

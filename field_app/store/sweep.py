@@ -1,9 +1,11 @@
 """The sweep's read side: each level of my grids → buildings → units → houses, with counts and
 today's visit status, straight from SQL so a screen of 150 houses costs one query.
 
-"Visited today" means the house has a live visit whose local date (`visited_at`'s first ten
-characters) is the given day; occupants are residents with a binding open on that day.
-These functions only read.
+"Visited today" means the house's latest live visit falls on the given day in China time, the
+worker's day, whatever zone the phone is set to: `visited_at` is UTC text in one form that sorts
+as text (`shared.clock.format_timestamp`), so the day is the span between two such texts
+(`day_span`), compared in SQL for the counts and in Python for one house alike. Occupants are
+residents with a binding open on that day. These functions only read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from field_app.store.records import Record, from_row, select_sql, sync_rank_sql
 from field_app.store.sealed import Sealer, StoreDb
+from shared.clock import china_day, format_timestamp
 from shared.schema import LEAF_LEVEL
 
 # Per-house facts every level aggregates: open occupants and the latest visit.
@@ -31,6 +34,17 @@ _HOUSE_FACTS = """
 # Door order: numbered rooms first, by length then text (so 101, 102, 1101 and 0101, 0102 run
 # as a worker walks them), then named ones (车库, 整栋).
 _DOOR_ORDER = "h.room COLLATE natsort, h.id"
+
+
+def day_span(day: date) -> tuple[str, str]:
+    """The stored texts a China-time day spans: a visit at `t` is on `day` when start <= t < end."""
+    start, end = china_day(day)
+    return format_timestamp(start), format_timestamp(end)
+
+
+def _day_params(day: date) -> dict[str, str]:
+    start, end = day_span(day)
+    return {"day": day.isoformat(), "day_start": start, "day_end": end}
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,7 @@ class HouseSummary:
 
     house: Record
     residents: int
-    last_visit: str | None  # visited_at of the latest live visit
+    last_visit: str | None  # visited_at of the latest live visit (UTC text)
     visited_today: bool
 
 
@@ -135,7 +149,7 @@ def house_summaries(
 ) -> list[HouseSummary]:
     """The houses of a building (of one unit when given), in door order."""
     where = "h.deleted = 0 AND h.building_id = :building"
-    params: dict[str, Any] = {"day": day.isoformat(), "building": building_id}
+    params: dict[str, Any] = {**_day_params(day), "building": building_id}
     if unit_id is not None:
         where += " AND h.unit_id = :unit"
         params["unit"] = unit_id
@@ -151,7 +165,7 @@ def house_summary(db: StoreDb, house_id: str, day: date) -> HouseSummary | None:
         f"SELECT h.*, {sync_rank_sql('house', 'h')} AS _sync_rank, {_HOUSE_FACTS} "
         "FROM house h WHERE h.id = :house"
     )
-    rows = list(db.query(sql, {"day": day.isoformat(), "house": house_id}))
+    rows = list(db.query(sql, {**_day_params(day), "house": house_id}))
     return _house_summary(rows[0], day, db.sealer) if rows else None
 
 
@@ -168,11 +182,12 @@ def visits_of_house(db: StoreDb, house_id: str, *, limit: int = 20) -> list[Reco
 
 def _house_summary(row: dict[str, Any], day: date, sealer: Sealer) -> HouseSummary:
     last = row.get("last_visit")
+    start, end = day_span(day)
     return HouseSummary(
         house=from_row("house", row, sealer),
         residents=int(row.get("occupants") or 0),
         last_visit=last,
-        visited_today=bool(last) and str(last)[:10] == day.isoformat(),
+        visited_today=last is not None and start <= str(last) < end,
     )
 
 
@@ -182,11 +197,11 @@ def _tallies(
     # `group` and `where` are fixed SQL fragments of this module, never user input.
     sql = (
         f"SELECT key, COUNT(*) AS houses, SUM(occupants) AS residents, "
-        f"SUM(substr(last_visit, 1, 10) = :day) AS visited FROM ("
+        f"SUM(last_visit >= :day_start AND last_visit < :day_end) AS visited FROM ("
         f"SELECT {group} AS key, {_HOUSE_FACTS} FROM house h "
         f"WHERE h.deleted = 0 AND {where}) GROUP BY key"
     )
-    rows = db.query(sql, {"day": day.isoformat(), "scope": scope})
+    rows = db.query(sql, {**_day_params(day), "scope": scope})
     return {
         row["key"]: Tally(
             houses=row["houses"], visited=row["visited"] or 0, residents=row["residents"] or 0

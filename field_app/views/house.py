@@ -8,6 +8,7 @@ from field_app.i18n import Translator
 from field_app.state import AppViewModel, HouseScreen
 from field_app.views import theme
 from field_app.views.widgets import action_button, chip, nav_row, padded, section, sync_badge, text
+from shared.clock import china_timestamp_text
 from shared.validation import mask_id_number
 
 
@@ -71,7 +72,7 @@ def render(screen: HouseScreen, app: AppViewModel, t: Translator) -> list[ft.Con
     controls.append(section(t("house.visits")))
     for record in screen.visits:
         who = screen.resident_name(record.values.get("resident_id"))
-        when = str(record.values.get("visited_at") or "").replace("T", " ")[:16]
+        when = china_timestamp_text(str(record.values.get("visited_at") or ""))
         line = " · ".join(
             p for p in (when, t.choice("outcome", record.values.get("outcome")), who) if p
         )

@@ -16,7 +16,7 @@ from field_app.state.people import Brief
 from field_app.state.told import Told
 from field_app.store import SyncState
 from field_app.views import theme
-from shared.clock import CHINA_TIME
+from shared.clock import china_minutes
 from shared.errors import FieldError
 from shared.protocol import ReviewNote
 
@@ -207,7 +207,7 @@ def review_note_card(
     on_open: Handler | None = None,
 ) -> ft.Control:
     """A change a supervisor sent back: whose, what, why, by whom; open the person, mark read."""
-    when = note.sent_back_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+    when = china_minutes(note.sent_back_at)
     kind = t(f"review.kind.{note.kind}")
     buttons: list[ft.Control] = []
     if on_open is not None and note.resident_id:

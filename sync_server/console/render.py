@@ -17,15 +17,19 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from shared.clock import CHINA_TIME
-from shared.schema import Role
+from shared.clock import china_minutes, china_timestamp_text
+from shared.schema import ENTITIES, Role
 from shared.validation import mask_id_number, mask_phone
 from sync_server.api.deps import get_clock
 from sync_server.console.deps import Viewer
 from sync_server.console.i18n import Translator, has_key
 
 TEMPLATES = Path(__file__).parent / "templates"
-# China has one time zone and no daylight saving: a fixed offset needs no tz database.
+# Fields holding an instant (a visit's or an outcome's time): their wire text is UTC, which
+# nobody in a grid office reads; they are shown in China time like every other time here.
+_INSTANT_FIELDS = frozenset(
+    f.name for spec in ENTITIES.values() for f in spec.fields.values() if f.kind == "datetime"
+)
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -67,9 +71,7 @@ class Formatter:
     def dt(self, value: datetime | None) -> str:
         if value is None:
             return "—"
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+        return china_minutes(value)
 
     def ago(self, value: datetime | None) -> str:
         if value is None:
@@ -156,7 +158,11 @@ class Formatter:
             return self.enum(_ENUM_FIELDS[field], str(value))
         if field.endswith("_id") and refs and str(value) in refs:
             return refs[str(value)]
-        if isinstance(value, date | datetime):
+        if isinstance(value, datetime):
+            return self.dt(value)
+        if field in _INSTANT_FIELDS and isinstance(value, str):
+            return china_timestamp_text(value)
+        if isinstance(value, date):
             return value.isoformat()
         if isinstance(value, list):
             return "、".join(str(v) for v in value)

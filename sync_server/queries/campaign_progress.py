@@ -32,13 +32,11 @@ from shared.campaigns import (
     age_on,
     birth_window,
     building_label,
-    format_timestamp,
     is_target,
     natural_key,
-    parse_timestamp,
     sweep,
 )
-from shared.clock import CHINA_TIME
+from shared.clock import china_timestamp_text, format_timestamp
 from shared.schema import LEAF_LEVEL, RESIDENCE_STATUS_ZH
 from shared.validation import mask_id_number
 from sync_server.models import (
@@ -354,13 +352,8 @@ def missed_rows(*, session: Session, swept: CampaignSweep, unmask: bool = False)
                     outcome=OUTCOME_ZH.get(fact.outcome, fact.outcome) if fact else "",
                     detail=detail,
                     revisit_date=(fact.revisit_date or "") if fact else "",
-                    recorded_at=_china_time(fact.recorded_at) if fact else "",
+                    recorded_at=china_timestamp_text(fact.recorded_at) if fact else "",
                 ),
             )
     ordered = sorted(rows.values(), key=lambda kv: (kv[0], kv[1].name, kv[1].resident_id))
     return [row for _, row in ordered]
-
-
-def _china_time(stamp: str) -> str:
-    moment = parse_timestamp(stamp)
-    return moment.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M") if moment else stamp

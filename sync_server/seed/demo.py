@@ -576,7 +576,7 @@ class _Writer:
                         "resident_id": rng.choice(people) if outcome == "met" else None,
                         "outcome": outcome,
                         "note": rng.choice(_VISIT_NOTES) if outcome == "met" else "",
-                        "visited_at": at.isoformat(timespec="minutes"),
+                        "visited_at": at,
                         **self.stamp,
                     }
                 )

@@ -23,7 +23,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
-from shared.clock import china_date
+from shared.clock import china_date, china_day
 from shared.moves import moved_since
 from shared.protocol import PullRequest, PullResponse, RecordRef, RecordState
 from sync_server.errors import BadCursor, Forbidden, ResyncRequired
@@ -315,7 +315,7 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str], now: datetime) -> 
             Building.grid_id.in_(boot)
         )
     if entity == "visit":
-        seen_since = (now - timedelta(days=VISIT_HISTORY_DAYS)).date().isoformat()
+        seen_since, _ = china_day(china_date(now) - timedelta(days=VISIT_HISTORY_DAYS))
         return (
             query.join(House, House.id == Visit.house_id)
             .where(House.grid_id.in_(boot))

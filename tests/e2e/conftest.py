@@ -52,8 +52,11 @@ AWAIT_TAKEOVER = """(el, timeoutMs) => new Promise(resolve => {
 })"""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps an event
+    loop running in the main thread while it is started, so a module that starts its own
+    (test_console_font: another fontconfig) or a later test that runs asyncio would fail."""
     reason = chromium_missing()
     if reason is not None:
         if os.environ.get("GRIDSWEEP_REQUIRE_BROWSER") == "1":

@@ -4,7 +4,9 @@ send-back notes it is told about, and its offline missed list, which must equal 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,17 +15,21 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from field_app.state import GridsScreen, ResidentScreen
+from field_app.state import GridsScreen, HouseScreen, ResidentScreen, VisitScreen
 from field_app.state.campaign import CampaignsScreen, MissedScreen
 from field_app.sync_client import SyncClient
+from shared.clock import MovableClock
 from shared.protocol import Operation
-from sync_server.models import Binding, Campaign, Device, GridNode, Resident, User
+from sync_server.models import Binding, Campaign, Device, GridNode, Outcome, Resident, User, Visit
 from sync_server.queries.campaign_progress import sweep_under
 from sync_server.services.review import decide, pending_notes
-from tests.days import RUN_CLOCK, iso, local
+from tests.days import RUN_CLOCK, at, iso, local
 from tests.factories import TinyGrid, make_id_number, make_tiny_grid
 from tests.field_app.app_harness import Device as Phone
+from tests.field_app.test_views import render, texts
 from tests.sync_server.campaign_helpers import create_campaign, upload, write_completions
+from tests.sync_server.conftest import login
+from tests.sync_server.console.conftest import Console
 
 GRID = "T1-1-1-1-1"  # w11's level-5 grid
 
@@ -268,3 +274,74 @@ def test_missed_list_equals_the_servers_and_updates_at_once(
     device.connect("http://testserver", device.store).sync()
     assert device.store.pending_count() == 0
     assert device_statuses() == server_statuses(session_factory, campaign, grid_id)
+
+
+@pytest.fixture(params=["UTC", "America/New_York"])
+def phone_zone(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The zone this process (the phone) is set to: none of it may reach a stored time."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_visit_and_an_outcome_at_half_past_eleven_at_night_china_time(
+    phone_zone: str,
+    phone: Callable[[], Phone],
+    campaign: str,
+    tiny: TinyGrid,
+    session_factory: sessionmaker[Session],
+    clock: MovableClock,
+    app: FastAPI,
+) -> None:
+    late = at(0, 23, 30)  # 15:30 UTC; 10:30 in New York
+    assert time.strftime("%H:%M", time.localtime(late.timestamp())) != "23:30", phone_zone
+    clock.advance(late + timedelta(minutes=1) - clock.now())  # the server's night too
+    device = phone()
+    device.clock.set(late)
+    vm = device.vm
+
+    house = HouseScreen(vm, tiny.houses[GRID][1].id)
+    vm.push(house)
+    house.record_visit()
+    visit = vm.screen
+    assert isinstance(visit, VisitScreen)
+    visit.choose("met")
+    assert visit.save() and vm.screen is house
+    stamp = f"{iso(0)}T15:30:00.000Z"  # the instant, in UTC, whatever the phone's zone
+    assert house.visits[0]["visited_at"] == stamp
+    assert house.summary is not None and house.summary.visited_today
+    assert f"{iso(0)} 23:30" in texts(render(device, "zh-CN"))  # shown in China time
+
+    vm.push(CampaignsScreen(vm))
+    campaigns = vm.screen
+    assert isinstance(campaigns, CampaignsScreen)
+    campaigns.open(campaign)
+    missed = vm.screen
+    assert isinstance(missed, MissedScreen)
+    person = sorted(missed.missed)[0]
+    missed.start_outcome(person)
+    missed.choose("refused")  # keeps them on the missed list, with the time it was recorded
+    assert missed.save_outcome()
+    assert device.store.db.execute("SELECT recorded_at FROM outcome").fetchall() == [(stamp,)]
+
+    device.connect("http://testserver", device.store).sync()
+    assert device.store.pending_count() == 0
+    with session_factory() as session:
+        [stored_visit] = session.scalars(select(Visit)).all()
+        [stored_outcome] = session.scalars(select(Outcome)).all()
+        assert stored_visit.visited_at == late and stored_outcome.recorded_at == late
+
+    client = TestClient(app)
+    export = client.get(
+        f"/api/v1/campaigns/{campaign}/missed.csv", headers=login(client, "s1", device=True)
+    )
+    assert export.status_code == 200, export.text
+    [row] = [line for line in export.text.splitlines() if "拒绝" in line]
+    assert f"{iso(0)} 23:30" in row and "15:30" not in export.text
+    console = Console(TestClient(app))
+    assert console.login("admin").status_code == 303
+    history = console.get(f"/console/history/visit/{stored_visit.id}")
+    assert history.status_code == 200, history.text
+    assert f"{iso(0)} 23:30" in history.text and "15:30" not in history.text

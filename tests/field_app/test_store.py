@@ -3,6 +3,7 @@ server answers that stay visible, pulls that resume cleanly, and pending edits k
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ from shared.clock import ManualClock
 from shared.protocol import OpResult, PullResponse, RecordRef, RecordState
 from shared.schema import ENTITIES
 from shared.validation import id_check_char
-from tests.days import NOW
+from tests.days import NOW, TODAY, iso
 
 USER = "user-1"
 GRID = "00000000-0000-4000-8000-000000000005"
@@ -131,10 +132,77 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, phone_clock: ManualC
         "m003_campaigns",
         "m004_conflict_detail",
         "m005_sealed_columns",
-        "m006_photos",
+        "m006_visit_instants",
+        "m007_photos",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)
+    store.close()
+
+
+def test_an_older_apps_visit_times_become_utc_instants_on_update(
+    path: Path, phone_clock: ManualClock
+) -> None:
+    # A store whose visit times are as the app before m006 wrote them (China time, offset): a
+    # visit at 07:30 this morning, its server-confirmed state, a pending edit and a conflict
+    # that carry the time, a notice, and one value that is no time at all.
+    store = Store.open(path, clock=phone_clock)
+    house, seen, odd = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    morning, last_night = f"{iso(0)}T07:30+08:00", f"{iso(-1)} 23:45"  # the second: no zone
+    db = store.db.conn
+    db.execute(
+        "INSERT INTO house (id, version, grid_id, building_id, room) VALUES (?, 1, 'g', 'b', '1')",
+        [house],
+    )
+    for visit_id, house_id, at_text in ((seen, house, morning), (odd, "elsewhere", "早上")):
+        values = {"house_id": house_id, "outcome": "met", "visited_at": at_text}
+        db.execute(
+            "INSERT INTO visit (id, version, house_id, outcome, visited_at) VALUES (?, 1, ?, ?, ?)",
+            [visit_id, house_id, "met", at_text],
+        )
+        db.execute(
+            "INSERT INTO server_shadow (entity, id, version, deleted, field_values, clocks) "
+            "VALUES ('visit', ?, 1, 0, ?, '{}')",
+            [visit_id, json.dumps(values)],
+        )
+    change = json.dumps({"visited_at": {"base": morning, "new": last_night}})
+    clash = [{"field": "visited_at", "base": morning, "server": morning, "device": last_night}]
+    for op_id, status, detail in (("op-1", "pending", None), ("op-2", "conflict", clash)):
+        db.execute(
+            "INSERT INTO outbox (op_id, entity, record_id, kind, base_version, fields, hlc, "
+            "device_id, user_id, status, detail) VALUES (?, 'visit', ?, 'update', 1, ?, ?, "
+            "'d', 'u', ?, ?)",
+            [op_id, seen, change, SERVER_TS, status, json.dumps(detail) if detail else None],
+        )
+    notice = {"op_id": "op-0", "kind": "superseded", "entity": "visit", "record_id": seen,
+              "at": NOW.isoformat(), "typed": {"visited_at": last_night}, "resident_id": None}  # fmt: skip
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('notices', ?)", [json.dumps([notice])]
+    )
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm006_visit_instants'")
+    db.commit()
+    store.close()
+
+    store = Store.open(path, clock=phone_clock)
+    utc_morning, utc_last_night = f"{iso(-1)}T23:30:00.000Z", f"{iso(-1)}T15:45:00.000Z"
+    assert store.get("visit", seen)["visited_at"] == utc_morning  # type: ignore[index]
+    summary = store.house_summary(house, TODAY)
+    assert summary is not None and summary.visited_today, "07:30 China time is still today"
+    shadow = store.db.execute(
+        "SELECT field_values FROM server_shadow WHERE id = ?", [seen]
+    ).fetchone()
+    assert json.loads(shadow[0])["visited_at"] == utc_morning
+    [pending] = outbox.pending(store.db)
+    assert pending.fields["visited_at"].base == utc_morning
+    assert pending.fields["visited_at"].new == utc_last_night
+    [problem] = store.problems()
+    assert [(c.base, c.server, c.device) for c in problem.clashes] == [
+        (utc_morning, utc_morning, utc_last_night)
+    ]
+    [told] = store.notices()
+    assert told.typed == {"visited_at": utc_last_night}
+    # Not a time: left for the server to judge, as before; the visit is not lost.
+    assert store.get("visit", odd)["visited_at"] == "早上"  # type: ignore[index]
     store.close()
 
 

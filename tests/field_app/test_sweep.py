@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from field_app.store import Store
+from shared.clock import format_timestamp
 from shared.protocol import PullResponse
-from tests.days import TODAY, iso
+from tests.days import TODAY, at, iso
 from tests.field_app.test_search import BUILDING, GRID, SERVER_TS, id_number, state
 
 UNIT = "00000000-0000-4000-8000-0000000000e1"
@@ -78,12 +80,31 @@ def test_counts_and_visits_roll_up_each_level(store: Store) -> None:
         ("0101", 1, True),
         ("0102", 1, False),
     ]
-    assert houses[1].last_visit == f"{iso(-1)}T16:00+08:00"
+    assert houses[1].last_visit == format_timestamp(at(-1, 16))  # stored as the UTC instant
     whole = store.house_summaries(TODAY, building_id=BUILDING)
     assert [h.house["room"] for h in whole] == ["0101", "0102", "车库"]
     assert store.building_tally(BUILDING, TODAY).houses == 3
     assert [v["outcome"] for v in store.visits_of_house(rooms["0101"])] == ["met"]
     assert store.visits_of_house(rooms["车库"]) == []
+
+
+def test_visited_today_is_the_china_day_whatever_the_utc_date(store: Store) -> None:
+    # 00:10 China time is 16:10 UTC the day before, 23:50 is 15:50 UTC the same day: the UTC
+    # date would count the first as yesterday's and a visit at 23:50 yesterday as today's.
+    rooms = seed(store)
+    visit(store, rooms["0101"], format_timestamp(at(0, 0, 10)))  # an app of today: UTC text
+    visit(store, rooms["0102"], f"{iso(-1)}T23:50+08:00")  # an older app: China time, offset
+    visit(store, rooms["车库"], f"{iso(0)} 23:50")  # no zone: China time
+    houses = store.house_summaries(TODAY, building_id=BUILDING)
+    assert [(h.house["room"], h.visited_today) for h in houses] == [
+        ("0101", True),
+        ("0102", False),
+        ("车库", True),
+    ]
+    assert store.building_tally(BUILDING, TODAY).visited == 2
+    yesterday = store.house_summaries(TODAY - timedelta(days=1), building_id=BUILDING)
+    assert [h.visited_today for h in yesterday] == [False, True, False]
+    assert houses[1].last_visit == f"{iso(-1)}T15:50:00.000Z"
 
 
 def test_lanes_buildings_and_rooms_sort_as_people_read_them(store: Store) -> None:

@@ -22,15 +22,14 @@ from shared.campaigns import (
     birth_window,
     check_outcome,
     deciding_outcome,
-    format_timestamp,
     is_target,
     lives_under,
     natural_key,
-    parse_timestamp,
     settles,
     sweep,
     walking_order,
 )
+from shared.clock import format_timestamp, parse_timestamp
 from shared.records import check_values
 from shared.validation import id_check_char
 

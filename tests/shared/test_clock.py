@@ -16,7 +16,18 @@ import pytest
 import field_app
 import shared
 import sync_server
-from shared.clock import CHINA_TIME, Clock, ManualClock, MovableClock, china_date, parse_offset
+from shared.clock import (
+    CHINA_TIME,
+    Clock,
+    ManualClock,
+    MovableClock,
+    china_date,
+    china_day,
+    china_minutes,
+    china_timestamp_text,
+    format_timestamp,
+    parse_offset,
+)
 
 PACKAGES = [Path(p.__file__).parent for p in (shared, sync_server, field_app)]
 CLOCK_MODULE = Path(shared.__file__).parent / "clock.py"
@@ -116,3 +127,17 @@ def test_china_time_has_no_daylight_saving() -> None:
     summer = datetime(2030, 7, 1, tzinfo=CHINA_TIME)
     winter = datetime(2030, 1, 1, tzinfo=CHINA_TIME)
     assert summer.utcoffset() == winter.utcoffset() == timedelta(hours=8)
+
+
+def test_a_stored_time_reads_in_china_time_and_a_broken_one_as_it_is() -> None:
+    assert china_timestamp_text("2026-11-28T15:30:00.000Z") == "2026-11-28 23:30"
+    assert china_timestamp_text("2026-11-28T23:30+08:00") == "2026-11-28 23:30"  # older apps
+    assert china_timestamp_text("2026-11-28T16:10:00.000Z") == "2026-11-29 00:10"  # next day
+    assert china_timestamp_text("9999-12-31T23:59:00.000Z") == "9999-12-31T23:59:00.000Z"
+    assert china_timestamp_text("早上") == "早上" and china_timestamp_text("") == ""
+    assert china_minutes(datetime(2026, 11, 28, 15, 30)) == "2026-11-28 23:30"  # naive: UTC
+    start, end = china_day(date(2026, 11, 28))
+    assert (format_timestamp(start), format_timestamp(end)) == (
+        "2026-11-27T16:00:00.000Z",
+        "2026-11-28T16:00:00.000Z",
+    )

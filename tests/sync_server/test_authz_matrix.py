@@ -809,7 +809,7 @@ PUBLIC = {
     "POST /console/login",
     "GET /console/lang/{lang}",
     "MOUNT /console/static",
-    "GET /console/fonts/gridsweep-cjk.ttf",
+    "GET /console/fonts/{name}",
 }
 
 

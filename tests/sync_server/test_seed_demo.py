@@ -6,14 +6,14 @@ import hashlib
 import random
 import shutil
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.clock import china_date
+from shared.clock import CHINA_TIME, china_date
 from shared.errors import FieldError
 from shared.schema import Relation, ResidenceStatus, Role, Tag
 from shared.validation import normalize_mobile, parse_id_number
@@ -343,11 +343,14 @@ def test_a_demo_seeded_on_any_day_has_door_visits_of_the_last_days(
     session: Session, small: SeedReport
 ) -> None:
     visits = list(session.scalars(select(Visit)))
-    days = Counter(v.visited_at[:10] for v in visits)
+    days = Counter(china_date(v.visited_at) for v in visits)  # the worker's day, not UTC's
     for offset in (1, 2, 3):  # every house has about an even chance of a visit on each day
-        assert days[(AS_OF - timedelta(days=offset)).isoformat()] > 50
-    assert set(days) <= {(AS_OF - timedelta(days=d)).isoformat() for d in range(4)}
-    latest = max(datetime.fromisoformat(v.visited_at) for v in visits)
+        assert days[AS_OF - timedelta(days=offset)] > 50
+    assert set(days) <= {AS_OF - timedelta(days=d) for d in range(4)}
+    assert all(9 <= v.visited_at.astimezone(CHINA_TIME).hour <= 17 for v in visits), (
+        "visits in working hours, China time"
+    )
+    latest = max(v.visited_at for v in visits)
     assert latest <= SEEDED_AT, "no visit after the moment of seeding"
     occupied = {b.house_id for b in _open_bindings(session)}
     assert {v.house_id for v in visits} <= occupied

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -373,11 +374,40 @@ def test_a_visit_recorded_on_one_phone_reaches_the_other_and_stays_in_its_grid(
     assert result["status"] == "applied", result
     b.pull()
     assert b.records[("visit", visit)]["values"]["note"] == "身体还好"
+    # Sent as an older app writes it (China time, offset); every phone gets the UTC instant.
+    assert b.records[("visit", visit)]["values"]["visited_at"] == f"{iso(0)}T01:30:00.000Z"
     outsider = WireDevice(client, "w12")
     outsider.pull()
     assert ("visit", visit) not in outsider.records
     [forged] = outsider.push([outsider.op("visit", str(uuid.uuid4()), "create", fields)])
     assert (forged["status"], forged["code"]) == ("rejected", "out_of_scope")
+
+
+@pytest.mark.parametrize(
+    ("sent", "code"),
+    [
+        ("9999-12-31T23:59:59Z", "datetime_range"),
+        ("9999-12-31T23:59-08:00", "datetime_range"),  # beyond what a datetime holds in UTC
+        ("1970-01-01T00:00:00Z", "datetime_range"),  # a phone whose clock was reset
+        (f"{iso(3)}T09:30+08:00", "datetime_range"),  # days ahead of the server
+        ("下午三点", "datetime_format"),
+        ("09:30", "datetime_format"),  # a time without its day
+        (1764300000, "datetime_format"),  # a number is not a time
+        ([f"{iso(0)}T09:30+08:00"], "datetime_format"),
+        ({"at": "now"}, "datetime_format"),
+    ],
+)
+def test_a_visit_time_that_is_no_plausible_time_is_refused_naming_the_field(
+    pair: tuple[WireDevice, WireDevice], sent: object, code: str
+) -> None:
+    a, _ = pair
+    fields = {
+        "house_id": (None, sorted(a.of("house"))[1]),
+        "outcome": (None, "met"),
+        "visited_at": (None, sent),
+    }
+    [result] = a.push([a.op("visit", str(uuid.uuid4()), "create", fields)])
+    assert (result["status"], result["code"], result["field"]) == ("rejected", code, "visited_at")
 
 
 def test_an_id_number_typed_in_full_width_is_stored_in_its_one_form(

@@ -1,7 +1,7 @@
 """photos: uploaded photos by sha256, their upload progress and uploader (issue 20, photos)
 
-Revision ID: 0009_photos
-Revises: 0008
+Revision ID: 0010_photos
+Revises: 0009
 Create Date: 2026-12-07 19:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = "0009_photos"
-down_revision: str | None = "0008"
+revision: str = "0010_photos"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
