@@ -17,6 +17,7 @@ Read from arguments (`gridsweep-app --port --server-url --data-dir`) or the envi
 | `GRIDSWEEP_PUSH_DELAY_SECONDS` | `3` | while online, how long after the last edit its sync starts |
 | `GRIDSWEEP_CLOCK_OFFSET` | none | run the app's clock this far ahead (seconds or ISO 8601, `P30D`) |
 | `GRIDSWEEP_STORE_MODE` | by build | `sqlcipher` or `platform` (`field_app/store/modes.py`) |
+| `GRIDSWEEP_KEEP_PHOTO_GPS` | off | `1` keeps photos' GPS tags (`field_app/photos/shrink.py`) |
 """
 
 from __future__ import annotations

@@ -140,6 +140,12 @@ class SyncClient:
         self._health_timeout = health_timeout
 
     @property
+    def http(self) -> httpx.Client:
+        """The HTTP client (and its connections) this client talks through: the photo uploader
+        (field_app/photos/upload.py) shares it."""
+        return self._http
+
+    @property
     def token(self) -> str | None:
         return self._token or self._store.meta.token
 

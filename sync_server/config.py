@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     # (comma-separated IPs or networks, docs/deploy.md). Empty: none, the client address is the
     # socket's, so no client can name its own address to escape the per-address sign-in limit.
     trusted_proxies: str = ""
+    # Where the server keeps its files (the SQLite default database lives in ./data too).
+    data_dir: Path = Path("data")
+    # Photos (sync_server/blobs/): "directory" keeps them under `photo_dir` (default
+    # <data_dir>/photos), "s3" in the S3-compatible bucket named below.
+    photo_store: Literal["directory", "s3"] = "directory"
+    photo_dir: Path | None = None
+    s3_endpoint_url: str | None = None  # None: AWS itself; MinIO, Ceph, OSS... name theirs
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # One photo's largest size (a shrunk one is well under 1 MiB), and the most one device may
+    # keep on the server (its photos, whole or part-uploaded).
+    max_photo_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    photo_quota_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
     # The OpenAPI document and its docs page: on in development, off in production unless this
     # turns them on (they map every route for whoever asks).
     api_docs: bool | None = None
@@ -87,6 +102,28 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         return self
+
+    @model_validator(mode="after")
+    def _refuse_missing_s3_settings(self) -> Settings:
+        # Like the secret key: no S3 credentials are ever defaulted; outside development an S3
+        # photo store must be named and keyed in full, or the server does not start.
+        if self.photo_store != "s3" or self.env == "development":
+            return self
+        missing = [
+            f"GRIDSWEEP_{name.upper()}"
+            for name in ("s3_bucket", "s3_access_key_id", "s3_secret_access_key")
+            if not getattr(self, name).strip()
+        ]
+        if missing:
+            raise SettingsError(
+                f"GRIDSWEEP_PHOTO_STORE=s3 needs {', '.join(missing)} when GRIDSWEEP_ENV={self.env}"
+            )
+        return self
+
+    @property
+    def photo_path(self) -> Path:
+        """The directory photos are kept in by the "directory" photo store."""
+        return self.photo_dir if self.photo_dir is not None else self.data_dir / "photos"
 
     @property
     def docs_enabled(self) -> bool:

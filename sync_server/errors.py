@@ -9,9 +9,10 @@ problem response whose HTTP status follows from the error class. The tree:
     ├── NotAuthenticated      401 not_authenticated / invalid_credentials / token_expired
     ├── Forbidden             403 forbidden / out_of_scope
     ├── NotFound              404 not_found
-    ├── Conflict              409 conflict
-    ├── TooLarge              413 too_large (more operations than one push may carry)
-    ├── Invalid               422 invalid (carries field errors)
+    ├── Conflict              409 conflict / offset_mismatch / upload_length_mismatch
+    ├── TooLarge              413 too_large (more operations than one push may carry) /
+    │                             photo_too_large / photo_quota_exceeded (carry `limit`)
+    ├── Invalid               422 invalid (carries field errors) / hash_mismatch / not_a_photo
     ├── TooManyAttempts       429 too_many_attempts (carries retry_after, in seconds)
     └── ProtocolMismatch      426 protocol_outdated (or 400 protocol_unsupported, see `status`)
 """

@@ -18,8 +18,19 @@ from sync_server.api.body import document_bodies
 from sync_server.api.deps import make_write_gate
 from sync_server.api.docs import install_docs
 from sync_server.api.problems import install_problem_handlers
-from sync_server.api.routes import auth, campaigns, conflicts, grid, health, me, sync, users
+from sync_server.api.routes import (
+    auth,
+    campaigns,
+    conflicts,
+    grid,
+    health,
+    me,
+    photos,
+    sync,
+    users,
+)
 from sync_server.api.transport import SyncTransportMiddleware
+from sync_server.blobs import blob_store_for
 from sync_server.config import Settings, get_settings
 from sync_server.console import install_console
 from sync_server.db import make_engine, make_sessionmaker
@@ -52,12 +63,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.write_gate = make_write_gate(settings)
     app.state.clock = clock
+    app.state.blobs = blob_store_for(settings)
     # One hybrid logical clock per process; a random node id keeps several processes' stamps
     # distinct. Its physical part reads the same clock as every other rule.
     app.state.hlc = HLC(f"server-{secrets.token_hex(4)}", wall=clock.wall_ms)
     install_problem_handlers(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, me, users, grid, sync, conflicts, campaigns):
+    for module in (health, auth, me, users, grid, sync, conflicts, campaigns, photos):
         api.include_router(module.router)
     app.include_router(api)
     document_bodies(app, [*sync.BODY_MODELS, Problem])

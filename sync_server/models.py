@@ -581,3 +581,26 @@ class PointsEntry(Base):
     kind: Mapped[str] = mapped_column(String(10))
     amount: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Photo(Base):
+    """A photo, named by the sha256 of its bytes, uploaded by a device in chunks
+    (`services.photos`); its bytes and thumbnail are in the blob store (`sync_server.blobs`).
+
+    `received` counts the bytes held so far (the offset the next chunk must start at); at
+    `size` the upload is verified against the name and `complete`. The uploader's user and
+    device are kept: the device's quota counts its photos, and the user may fetch them.
+    """
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_uploader_device_id", "uploader_device_id"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(40), default="")
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    uploader_user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    uploader_device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()

@@ -38,6 +38,7 @@ def sqlite_settings(path: Path) -> Settings:
         database_url=f"sqlite:///{path}",
         secret_key=TEST_SECRET,
         clock_offset=OFFSET,
+        data_dir=path.parent,  # photos beside the test's database, never in ./data
     )
 
 
@@ -131,12 +132,16 @@ def pg_template() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_settings(pg_template: str) -> Iterator[Settings]:
+def pg_settings(pg_template: str, tmp_path: Path) -> Iterator[Settings]:
     name = f"gs_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
     yield Settings(
-        env="test", database_url=_pg_url(name), secret_key=TEST_SECRET, clock_offset=OFFSET
+        env="test",
+        database_url=_pg_url(name),
+        secret_key=TEST_SECRET,
+        clock_offset=OFFSET,
+        data_dir=tmp_path,
     )
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -151,6 +151,9 @@ MESSAGES: dict[str, str] = {
     "sync.problems": "需要处理的修改",
     "sync.no_problems": "没有需要处理的修改。",
     "sync.waiting": "{n} 条修改等待上传",
+    "sync.photos_sending": "正在上传照片…",
+    "sync.photos_sent": "已上传 {n} 张照片",
+    "sync.photos_failed": "{n} 张照片未能上传，已保留在手机上，下次同步时重试",
     # flashes
     "flash.saved": "已保存，等待同步",
     "flash.nothing_changed": "没有修改",

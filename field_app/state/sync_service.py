@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from field_app.photos.upload import PhotoReport, PhotoUploader
 from field_app.state.observable import Observable
 from field_app.store import Store
 from field_app.store.keys import KeyHolder
@@ -75,6 +76,8 @@ class SyncStatus:
     report: SyncReport | None = None  # the last completed sync
     failure: SyncFailure | None = None  # the last failed sign-in or sync
     finished: int = 0  # how many jobs have ended; views notice a new result by its change
+    photos: PhotoReport | None = None  # the last photo upload run (after a sync)
+    uploading: bool = False
     finished_at: datetime | None = None
 
 
@@ -328,6 +331,28 @@ class SyncService(Observable):
             return
         failure = SyncFailure("server", "; ".join(report.errors)) if report.errors else None
         self._finish(report=report, failure=failure, online=True)
+        self._upload_photos(store, self._client_for(url, store))
+
+    def _upload_photos(self, store: Store, client: SyncClient) -> None:
+        """After the records' sync has finished and said so: send the photos waiting. It stops
+        between chunks as soon as another job is queued or an edit is due to be pushed, so it
+        never holds up the records' sync; what is left goes after the next one."""
+        if not store.photo_counts().pending:
+            return
+
+        def should_stop() -> bool:
+            with self._lock:
+                pushing = self._push_due is not None and self._clock.now() >= self._push_due
+                # An app closing (the stop event) does not wait for a photo either.
+                return bool(self._jobs) or pushing or not self._foreground or self._stop.is_set()
+
+        self._set(uploading=True)
+        try:
+            report = PhotoUploader(client.http, store, token=client.token).run(should_stop)
+        except Exception as exc:  # reported like any failed upload, retried next time
+            log.warning("photo upload failed: %s", exc)
+            report = PhotoReport(failed={"*": str(exc)})
+        self._set(uploading=False, photos=report)
 
     def _fail(self, exc: SyncError) -> None:
         kind: FailureKind

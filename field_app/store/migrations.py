@@ -23,6 +23,12 @@ Tables
         conflict and rejected ones stay for the worker to see.
     meta
         Key → JSON value: device id, user, server URL, token, pull cursor, HLC, scope, last sync.
+    photo
+        Photos taken on this device (`photos.py`; not a synced entity: they travel on their own
+        upload queue, field_app/photos/upload.py): sha256 (hex of the shrunk JPEG, the name
+        records use), data (the JPEG sealed with the store's key), size, uploaded (bytes the server
+        was last known to hold), state (`pending` until the server holds all of it, then `done`),
+        created_at, error (why the last upload attempt failed, for the sync screen).
     _store_key
         One row: a check value of the key the personal values were sealed with (`db.open_db`
         refuses another key).
@@ -418,3 +424,24 @@ def m006_visit_instants(db: Database) -> None:
             "UPDATE meta SET value = ? WHERE key = 'notices'",
             [json.dumps(notices, ensure_ascii=False)],
         )
+
+
+@MIGRATIONS()
+def m007_photos(db: Database) -> None:
+    """The local photos and their upload progress (see the module docstring)."""
+    photo = db.table("photo")
+    photo.create(
+        {
+            "sha256": str,
+            "data": bytes,
+            "size": int,
+            "uploaded": int,
+            "state": str,
+            "created_at": str,
+            "error": str,
+        },
+        pk="sha256",
+        not_null=["data", "size", "uploaded", "state", "created_at"],
+        defaults={"uploaded": 0, "state": "pending"},
+    )
+    photo.create_index(["state", "created_at"])

@@ -6,9 +6,26 @@ import flet as ft
 
 from field_app.i18n import Translator
 from field_app.state import AppViewModel, SyncScreen
+from field_app.state.sync_service import SyncStatus
 from field_app.views import theme
 from field_app.views.resident import problem_card
 from field_app.views.widgets import action_button, padded, review_note_card, section, text
+
+
+def _photo_lines(status: SyncStatus, t: Translator) -> list[ft.Control]:
+    """The photo upload that follows each sync: running, or what the last one did."""
+    if status.uploading:
+        return [text(t("sync.photos_sending"), key="sync-photos")]
+    photos = status.photos
+    if photos is None:
+        return []
+    if photos.failed:
+        return [
+            text(t("sync.photos_failed", n=len(photos.failed)), color=theme.BAD, key="sync-photos")
+        ]
+    if photos.done:
+        return [text(t("sync.photos_sent", n=photos.done), key="sync-photos")]
+    return []
 
 
 def render(screen: SyncScreen, app: AppViewModel, t: Translator) -> list[ft.Control]:
@@ -42,6 +59,7 @@ def render(screen: SyncScreen, app: AppViewModel, t: Translator) -> list[ft.Cont
     pending = app.status.pending
     if pending:
         lines.append(text(t("sync.waiting", n=pending), bold=True))
+    lines += _photo_lines(status, t)
     lines.append(action_button(t("action.sync"), screen.sync, key="sync-now", icon=ft.Icons.SYNC))
     controls: list[ft.Control] = [padded(*lines)]
     if screen.review_notes:

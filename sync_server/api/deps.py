@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from shared.clock import Clock
 from shared.hlc import HLC
+from sync_server.blobs import BlobStore
 from sync_server.config import Settings
 from sync_server.db import REQUEST_THREADS, begin_write, transaction
 from sync_server.errors import Forbidden, NotAuthenticated
@@ -40,7 +41,14 @@ def get_hlc(request: Request) -> HLC:
     return hlc
 
 
+def get_blobs(request: Request) -> BlobStore:
+    """The process's photo store (`sync_server.blobs`)."""
+    blobs: BlobStore = request.app.state.blobs
+    return blobs
+
+
 ClockDep = Annotated[Clock, Depends(get_clock)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 HlcDep = Annotated[HLC, Depends(get_hlc)]
 
 

@@ -23,10 +23,14 @@ DESCRIPTIONS: dict[int, str] = {
     404: "No such record, or none the caller may see (`not_found`, `no_such_campaign`); a "
     "grid named in the request that does not exist (`unknown_grid`).",
     409: "The request meets the server's state: `already_settled`, `resync_required` (pull "
-    "from the start again, keeping the outbox).",
-    413: "The body, the file or the batch is larger than the server takes (`too_large`).",
+    "from the start again, keeping the outbox), `offset_mismatch` (a photo chunk not at the "
+    "server's offset: HEAD and resume), `upload_length_mismatch`.",
+    413: "The body, the file or the batch is larger than the server takes (`too_large`); a "
+    "photo over the size limit (`photo_too_large`) or a device's photos over its quota "
+    "(`photo_quota_exceeded`), the limit named in `errors`.",
     422: "A field is missing or wrong (`invalid_request`, each field in `errors`), or a value "
-    "breaks a rule (`invalid_value`, `self_deactivate`, ...).",
+    "breaks a rule (`invalid_value`, `self_deactivate`, ...); a photo whose bytes do not have "
+    "its sha256 (`hash_mismatch`) or are no picture (`not_a_photo`): the upload is discarded.",
     426: "The app's sync protocol is older than the server's (`protocol_outdated`): update it.",
     429: "Too many failed sign-ins (`too_many_attempts`); `Retry-After` says when to try again.",
     503: "The database cannot be reached (`unavailable`).",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from sync_server.config import Settings
 from sync_server.main import create_app
 from tests.factories import PASSWORD, make_tiny_grid
 from tests.integration.harness import FlakyTransport
+from tests.photos import camera_jpeg, noisy_jpeg
 
 
 @pytest.fixture
@@ -92,3 +93,82 @@ def test_a_second_sync_request_while_one_is_queued_is_refused(tmp_path: Path) ->
     service.step()  # no server address yet: the job fails as "sign in first"
     assert service.status.failure is not None and service.status.failure.kind == "sign_in"
     assert service.request_sync()
+
+
+class _Watch(httpx.BaseTransport):
+    """Records each request's method and path; `on_patch` runs before a photo chunk is sent."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.seen: list[str] = []
+        self.on_patch: Callable[[], None] = lambda: None
+        self.refuse_photos = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(f"{request.method} {request.url.path}")
+        if request.method == "PATCH":
+            self.on_patch()
+            if self.refuse_photos:
+                raise httpx.ConnectError("the signal went", request=request)
+        return self.inner.handle_request(request)
+
+
+@pytest.fixture
+def photo_phone(server: FastAPI, tmp_path: Path) -> Iterator[tuple[SyncService, Store, _Watch]]:
+    """A signed-in phone's sync service (driven by `step`, no thread) and the window's store."""
+    watch = _Watch(TestClient(server)._transport)
+
+    def connect(url: str, store: Store) -> SyncClient:
+        return SyncClient(httpx.Client(transport=watch, base_url=url), store)
+
+    path = tmp_path / "device.db"
+    service = SyncService(path, connect, poll_seconds=60)
+    service.sign_in("http://testserver", "w11", PASSWORD)
+    service.step()
+    ui = Store.open(path)
+    yield service, ui, watch
+    ui.close()
+    service.stop()
+
+
+def test_photos_go_after_the_records_sync_and_a_failure_is_retried_next_time(
+    photo_phone: tuple[SyncService, Store, _Watch],
+) -> None:
+    service, ui, watch = photo_phone
+    resident = ui.db.execute("SELECT id FROM resident LIMIT 1").fetchone()[0]
+    with ui.transaction():
+        sha = ui.add_photo(camera_jpeg(1200, 900))
+        ui.update("resident", resident, {"note": "门口堆物"}, user_id=ui.meta.user_id or "")
+    watch.refuse_photos = True
+    watch.seen.clear()
+    service.request_sync()
+    service.step()
+    assert service.status.failure is None  # the records synced all the same
+    assert service.status.report is not None and service.status.report.sent == 1
+    assert service.status.photos is not None and sha in service.status.photos.failed
+    assert ui.photo(sha).error  # type: ignore[union-attr]  # the sync screen can say why
+    first_photo = next(i for i, s in enumerate(watch.seen) if "/photos/" in s)
+    assert all("/sync/" not in s for s in watch.seen[first_photo:]), "records first"
+
+    watch.refuse_photos = False
+    service.request_sync()
+    service.step()
+    assert service.status.photos is not None and service.status.photos.done == 1
+    row = ui.photo(sha)
+    assert row is not None and row.state == "done" and row.error is None
+
+
+def test_a_sync_asked_for_during_an_upload_goes_first(
+    photo_phone: tuple[SyncService, Store, _Watch],
+) -> None:
+    service, ui, watch = photo_phone
+    sha = ui.add_photo(noisy_jpeg(1, 1200, 900))  # a few chunks
+    watch.on_patch = lambda: service.request_sync() and None
+    service.request_sync()
+    service.step()  # the sync, then the upload: its first chunk queues another sync
+    assert service.status.photos is not None and service.status.photos.stopped
+    watch.on_patch = lambda: None
+    watch.seen.clear()
+    service.step()  # the queued sync runs, and the photo finishes after it
+    assert watch.seen[0].endswith("/sync/push") or watch.seen[0].endswith("/sync/pull")
+    assert ui.photo(sha).state == "done"  # type: ignore[union-attr]

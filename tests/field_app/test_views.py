@@ -24,6 +24,7 @@ from sync_server.main import create_app
 from tests.factories import make_tiny_grid
 from tests.field_app.app_harness import Device
 from tests.field_app.test_view_models import walk_to_house
+from tests.photos import camera_jpeg
 from tests.sync_server.campaign_helpers import create_campaign
 
 
@@ -269,3 +270,26 @@ def test_the_missed_list_opens_the_outcome_form_under_the_person_tapped(phone: D
         assert call.url == f"tel:{person.phone}"  # type: ignore[attr-defined]
         assert call.height >= 48  # type: ignore[attr-defined]
     assert find(render(phone, "zh-CN"), f"record-{last}").height >= 48  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("language", "failed", "sent"),
+    [
+        ("en", "Photos not sent: 1", "Photos sent: 1"),
+        ("zh-CN", "1 张照片未能上传", "已上传 1 张照片"),
+    ],
+)
+def test_the_sync_screen_says_when_a_photo_could_not_be_sent_and_when_it_was(
+    phone: Device, language: str, failed: str, sent: str
+) -> None:
+    phone.sign_in("w11")
+    phone.store.add_photo(camera_jpeg(800, 600))
+    phone.vm.open_sync()
+    phone.transport.photo_cuts = [(0, "request")] * 4  # every try of the first chunk drops
+    phone.service.request_sync()
+    phone.work()
+    assert failed in texts(render(phone, language))
+    phone.service.request_sync()
+    phone.work()
+    strip = texts(render(phone, language))
+    assert sent in strip and failed not in strip

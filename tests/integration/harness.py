@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import FastAPI
@@ -28,22 +28,44 @@ from tests.factories import PASSWORD
 
 
 class FlakyTransport(httpx.BaseTransport):
-    """Passes requests to the app; when `lose_next` is set the server acts but the answer is lost."""
+    """Passes requests to the app; when `lose_next` is set the server acts but the answer is lost.
+
+    Photo chunks (PATCH) can drop too: `photo_cuts` lists byte positions in the photo, each with
+    where the connection drops ("request": the chunk never arrives; "answer": the server took it,
+    the phone never hears so). Each cut drops the first chunk sent across it, once.
+    """
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self.inner = inner
         self.lose_next = False
         self.down = False
+        self.photo_cuts: list[tuple[int, Literal["request", "answer"]]] = []
+        self.photo_bytes = 0  # photo chunk bytes the phone has tried to send
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("server unreachable", request=request)
+        if request.method == "PATCH" and "/photos/" in request.url.path:
+            return self._photo_chunk(request)
         response = self.inner.handle_request(request)
         if self.lose_next and request.url.path.endswith("/push"):
             self.lose_next = False
             response.read()
             raise httpx.ReadTimeout("answer lost", request=request)
         return response
+
+    def _photo_chunk(self, request: httpx.Request) -> httpx.Response:
+        start = int(request.headers["Upload-Offset"])
+        size = len(request.read())
+        self.photo_bytes += size
+        cut = next((c for c in self.photo_cuts if start <= c[0] < start + size), None)
+        if cut is None:
+            return self.inner.handle_request(request)
+        self.photo_cuts.remove(cut)
+        if cut[1] == "request":
+            raise httpx.WriteError(f"connection dropped at byte {cut[0]}", request=request)
+        self.inner.handle_request(request).read()
+        raise httpx.ReadError(f"connection dropped at byte {cut[0]}", request=request)
 
 
 class Phone:

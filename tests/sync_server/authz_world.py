@@ -19,6 +19,8 @@ writes (settling a conflict, approving a review...), so no cell sees another's w
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 import shutil
 import uuid
@@ -30,6 +32,7 @@ from typing import Any
 
 import psycopg
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -74,6 +77,13 @@ class Side:
     username: str
     second_worker: str
     markers: dict[str, set[str]] = field(default_factory=dict)
+    # role -> a photo (sha256) "of this side" for that role: on the side in everyone's scope,
+    # one each role uploaded itself; elsewhere one the side's worker uploaded ("*"). Until
+    # matters name photos, a photo is in scope for its uploader (and admins).
+    photos: dict[str, str] = field(default_factory=dict)
+
+    def photo(self, role: str) -> str:
+        return self.photos[role] if role in self.photos else self.photos["*"]
 
     def all_markers(self) -> set[str]:
         return {m for group in self.markers.values() for m in group}
@@ -116,7 +126,9 @@ class Store:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         self.made.append(name)
-        return Settings(env="test", database_url=_pg_url(name), secret_key=TEST_SECRET)
+        return Settings(
+            env="test", database_url=_pg_url(name), secret_key=TEST_SECRET, data_dir=self.folder
+        )
 
     def source_of(self, settings: Settings) -> Any:
         if self.backend == "sqlite":
@@ -189,6 +201,22 @@ def _newcomer(phone: WireDevice, name: str) -> tuple[str, str]:
     return create["op_id"], idn
 
 
+def _upload_photo(client: TestClient, token: str, label: str) -> str:
+    """Upload a small picture of its own (`label` drawn into it) as the token's device."""
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), tuple(hashlib.sha256(label.encode()).digest()[:3])).save(out, "PNG")
+    data = out.getvalue()
+    sha = hashlib.sha256(data).hexdigest()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Upload-Offset": "0",
+        "Upload-Length": str(len(data)),
+    }
+    answer = client.patch(f"/api/v1/photos/{sha}", content=data, headers=headers)
+    assert answer.status_code == 204, answer.text
+    return sha
+
+
 def build_world(settings: Settings) -> World:
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -237,6 +265,14 @@ def build_world(settings: Settings) -> World:
             api_token[role], user_id[role] = _login(client, username, phone)
             device_id[role] = phone
         console_token = {role: _login(client, username)[0] for role, username in USERS.items()}
+        for key, info in partial.items():
+            if key == IN_GRID["worker"]:
+                info["photos"] = {
+                    role: _upload_photo(client, api_token[role], f"{key}-{role}") for role in USERS
+                }
+            else:
+                token, _ = _login(client, WORKERS[key][0], str(uuid.uuid4()))
+                info["photos"] = {"*": _upload_photo(client, token, key)}
         admin = {"Authorization": f"Bearer {api_token['admin']}"}
 
         def campaign(grid: str, name: str) -> str:
@@ -325,4 +361,5 @@ def _side(
         username=first,
         second_worker=second,
         markers=markers,
+        photos=info["photos"],
     )

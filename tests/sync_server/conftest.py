@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.schema import Role
+from sync_server.blobs.s3 import S3BlobStore
+from sync_server.config import Settings
 from sync_server.services.users import create_user
 from tests.factories import PASSWORD, TinyGrid, make_tiny_grid, password_hash
 from tests.sync_server.wire_device import WireDevice
@@ -59,3 +62,34 @@ def login(
     response = client.post("/api/v1/auth/login", json=body)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture(scope="session")
+def moto_s3_url() -> Iterator[str]:
+    """A real S3-protocol server (moto's server mode) on a free loopback port, for the session."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, moto_s3_url: str) -> Settings:
+    """The test's settings with photos in a fresh bucket of the moto server."""
+    bucket = f"photos-{uuid.uuid4().hex[:12]}"
+    s3 = settings.model_copy(
+        update={
+            "photo_store": "s3",
+            "s3_endpoint_url": moto_s3_url,
+            "s3_bucket": bucket,
+            "s3_access_key_id": "moto-test-key",
+            "s3_secret_access_key": "moto-test-secret",
+        }
+    )
+    S3BlobStore.from_settings(s3).client.create_bucket(Bucket=bucket)
+    return s3

@@ -4,6 +4,7 @@ or see."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from shared.clock import MovableClock
 from shared.validation import mask_phone
 from sync_server.models import Matter, PointsEntry, User
 from tests.factories import TinyGrid
+from tests.photos import noisy_jpeg
 from tests.sync_server.matter_helpers import (
     GRID,
     OTHER_GRID,
@@ -484,3 +486,28 @@ def test_an_app_that_starts_storing_matters_gets_them_without_downloading_its_gr
     sent = {r["entity"] for page in pages for r in page["records"]}
     assert sent == {"org", "matter_category", "matter"}  # (no step yet)
     assert matter_id in updated.of("matter") and len(updated.of("resident")) == residents
+
+
+def test_a_photo_on_a_matter_is_fetched_by_who_may_see_the_matter_and_nobody_else(
+    client: TestClient, tiny: TinyGrid, world: MatterWorld
+) -> None:
+    """The photo routes ask the matters' rule: the community's supervisor opens the photo a
+    worker took at the door; a worker of another grid is refused."""
+    worker = device(client, "w11")
+    data = noisy_jpeg(7)
+    sha = hashlib.sha256(data).hexdigest()
+    url = f"/api/v1/photos/{sha}"
+    put = client.patch(
+        url,
+        content=data,
+        headers={**worker.headers, "Upload-Offset": "0", "Upload-Length": str(len(data))},
+    )
+    assert put.status_code == 204, put.text
+    supervisor, stranger = device(client, "s1"), device(client, "w12")
+    assert client.get(url, headers=supervisor.headers).status_code == 403, "no matter names it yet"
+    op = report(worker, tiny.nodes[GRID].id, photos=[sha])
+    assert codes(worker.push([op])) == [("applied", None)]
+    fetched = client.get(url, headers=supervisor.headers)
+    assert fetched.status_code == 200 and fetched.content == data
+    assert client.get(f"{url}/thumb", headers=supervisor.headers).status_code == 200
+    assert client.get(url, headers=stranger.headers).status_code == 403
