@@ -54,6 +54,12 @@ ZH: dict[str, str] = {
     "outcome_detail": "登记“{outcome_zh}”时须填写{field_zh}",
     "datetime_format": "{field_zh}“{value}”不是有效的日期时间",
     "append_only": "活动登记一经保存不能修改或删除；如有变化请再登记一条",
+    "photo_hash": "照片标识“{value}”无效",
+    "too_many_photos": "最多{max}张照片",
+    "matter_not_editable": "事项已受理，不能再修改；请通过办理流程处理",
+    "stale_transition": "事项状态已变化，现为“{state_zh}”（{state_by} 于 {state_at} 操作）",
+    "not_allowed": "您无权对该事项执行此操作",
+    "invalid_step": "该办理步骤无效",
 }
 
 FIELD_NAMES_ZH: dict[str, str] = {
@@ -90,6 +96,21 @@ FIELD_NAMES_ZH: dict[str, str] = {
     "reason": "原因",
     "revisit_date": "复访日期",
     "recorded_at": "登记时间",
+    "category_id": "事项类别",
+    "description": "事项描述",
+    "source": "事项来源",
+    "urgency": "紧急程度",
+    "on_behalf_of": "代为反映人",
+    "photos": "照片",
+    "reported_at": "上报时间",
+    "matter_id": "事项",
+    "action": "办理操作",
+    "from_state": "原状态",
+    "org_id": "单位",
+    "user_id": "人员",
+    "rating": "评分",
+    "comment": "评价内容",
+    "at": "时间",
 }
 
 

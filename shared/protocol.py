@@ -116,6 +116,10 @@ EntityName = Literal[
     "campaign",
     "completion",
     "outcome",
+    "org",
+    "matter_category",
+    "matter",
+    "matter_step",
 ]
 OpKind = Literal["create", "update", "delete"]
 OpStatus = Literal["applied", "merged", "conflict", "rejected"]
@@ -232,6 +236,12 @@ class PullRequest(WireModel):
         default=False,
         description="this client stores campaign, completion and outcome records "
         "(docs/sync-protocol.md, Campaigns); clients that omit it are sent none",
+    )
+    matters: bool = Field(
+        default=False,
+        description="this client stores org, matter_category, matter and matter_step records "
+        "(docs/sync-protocol.md, Matters); clients that omit it are sent none (a handler's "
+        "pull sends nothing else)",
     )
     # Optional (older apps omit them): the outbox as it stands, shown to supervisors in the fleet.
     pending_ops: int | None = Field(

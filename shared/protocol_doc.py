@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 from shared import hlc
-from shared.campaigns import OUTCOME_ZH
 from shared.protocol import MAX_OPERATIONS_PER_PUSH, MAX_PULL_LIMIT
-from shared.records import MAX_LENGTH, REFERENCES, REQUIRED
+from shared.records import ENTITY_CHOICES, MAX_LENGTH, REFERENCES, REQUIRED, SERVER_REFERENCES
 from shared.schema import (
     ENTITIES,
     RELATION_ZH,
@@ -48,8 +47,8 @@ _SPECIAL = {
 
 
 def _choices(entity: str, name: str) -> dict[str, str] | None:
-    if (entity, name) == ("outcome", "outcome"):
-        return OUTCOME_ZH
+    if (entity, name) in ENTITY_CHOICES:
+        return ENTITY_CHOICES[(entity, name)]
     if name == "tags" and entity == "resident":
         return TAG_ZH
     return {
@@ -62,7 +61,8 @@ def _choices(entity: str, name: str) -> dict[str, str] | None:
 def _field_row(spec: EntitySpec, field: FieldSpec) -> str:
     kind = _KINDS[field.kind]
     if field.kind == "ref":
-        kind = f"{kind} `{REFERENCES[field.name]}`"
+        target = REFERENCES.get(field.name) or SERVER_REFERENCES[field.name]
+        kind = f"{kind} `{target}`"
     notes: list[str] = []
     if (spec.name, field.name) in _SPECIAL:
         notes.append(_SPECIAL[(spec.name, field.name)])

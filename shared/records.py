@@ -15,6 +15,14 @@ from typing import Any
 
 from shared.campaigns import OUTCOME_ZH, check_outcome, format_timestamp, parse_timestamp
 from shared.errors import FieldError
+from shared.matters import (
+    MATTER_ACTION_ZH,
+    MATTER_SOURCE_ZH,
+    MATTER_STATE_ZH,
+    ORG_KIND_ZH,
+    URGENCY_ZH,
+    check_photos,
+)
 from shared.schema import (
     ENTITIES,
     RELATION_ZH,
@@ -35,6 +43,18 @@ REFERENCES: dict[str, str] = {
     "resident_id": "resident",
     "house_id": "house",
     "campaign_id": "campaign",
+    "category_id": "matter_category",
+    "matter_id": "matter",
+    "org_id": "org",
+}
+
+# References the device cannot check: the server's users (not a synced entity) and the fields
+# only the server writes. The server checks them (sync_server/services/push_rules.py).
+SERVER_REFERENCES: dict[str, str] = {
+    "user_id": "user",
+    "state_by": "user",
+    "assignee_user_id": "user",
+    "assignee_org_id": "org",
 }
 
 # Fields a record cannot exist without; they mirror the server's NOT NULL columns that have no
@@ -47,6 +67,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "binding": frozenset({"resident_id", "house_id", "relation", "start_date"}),
     "visit": frozenset({"house_id", "outcome", "visited_at"}),
     "outcome": frozenset({"campaign_id", "resident_id", "outcome", "recorded_at"}),
+    "matter": frozenset({"category_id", "grid_id", "description", "source", "reported_at"}),
+    "matter_step": frozenset({"matter_id", "action", "from_state", "at"}),
 }
 
 # Column widths of the server's tables (sync_server/models.py).
@@ -67,6 +89,15 @@ MAX_LENGTH: dict[tuple[str, str], int] = {
     ("visit", "visited_at"): 40,
     ("outcome", "place"): 200,
     ("outcome", "reason"): 500,
+    ("org", "name"): 200,
+    ("matter_category", "name"): 100,
+    ("matter", "description"): 2000,
+    ("matter", "place"): 200,
+    ("matter", "on_behalf_of"): 100,
+    ("matter", "resident_name"): 100,
+    ("matter", "resident_phone_masked"): 40,
+    ("matter_step", "reason"): 2000,
+    ("matter_step", "comment"): 500,
 }
 
 _NUMBERS = frozenset({"id_number", "phone"})
@@ -77,7 +108,15 @@ _CHOICES: dict[str, dict[str, str]] = {
 }
 # Where one entity's field of a shared name takes other choices (a campaign outcome is not a
 # visit's outcome).
-_ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {("outcome", "outcome"): OUTCOME_ZH}
+ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {
+    ("outcome", "outcome"): OUTCOME_ZH,
+    ("org", "kind"): ORG_KIND_ZH,
+    ("matter", "source"): MATTER_SOURCE_ZH,
+    ("matter", "urgency"): URGENCY_ZH,
+    ("matter", "state"): MATTER_STATE_ZH,
+    ("matter_step", "action"): MATTER_ACTION_ZH,
+    ("matter_step", "from_state"): MATTER_STATE_ZH,
+}
 
 
 def check_values(
@@ -161,19 +200,26 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any, today: date) -> Any:
     if raw is None or raw == "":
         # Emptiness is judged by the required-field rule. Free text keeps "" (the server's default
         # for an unknown road or address); a cleared number, choice, date or reference is NULL.
-        free_text = spec.kind == "str" and name not in _CHOICES and name not in _NUMBERS
+        free_text = (
+            spec.kind == "str"
+            and name not in _CHOICES
+            and name not in _NUMBERS
+            and (entity, name) not in ENTITY_CHOICES
+        )
         return "" if free_text and raw == "" else None
     if name == "id_number":
         info = parse_id_number(raw, field=name, today=today)
         return info if isinstance(info, FieldError) else info.id_number
     if name == "phone":
         return normalize_phone(raw, field=name)
-    if (entity, name) in _ENTITY_CHOICES:
-        return _choice(name, raw, _ENTITY_CHOICES[(entity, name)])
+    if (entity, name) in ENTITY_CHOICES:
+        return _choice(name, raw, ENTITY_CHOICES[(entity, name)])
     if name in _CHOICES:
         return _choice(name, raw, _CHOICES[name])
     if spec.kind == "datetime":
         return _datetime(name, raw)
+    if name == "photos":
+        return check_photos(raw)
     if spec.kind == "tags":
         return _tags(name, raw)
     if spec.kind == "date":

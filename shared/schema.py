@@ -14,6 +14,8 @@ class Role(StrEnum):
     WORKER = "worker"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    # Unit staff and volunteers (入网单位人员、志愿者) who claim and handle matters (shared/matters.py).
+    HANDLER = "handler"
 
 
 class Relation(StrEnum):
@@ -86,7 +88,12 @@ VISIT_OUTCOME_ZH: dict[str, str] = {
     "refused": "拒绝配合",
     "other": "其他",
 }
-ROLE_ZH: dict[str, str] = {"worker": "网格员", "supervisor": "管理人员", "admin": "平台管理员"}
+ROLE_ZH: dict[str, str] = {
+    "worker": "网格员",
+    "supervisor": "管理人员",
+    "admin": "平台管理员",
+    "handler": "承办人员",
+}
 LEVEL_ZH: dict[int, str] = {
     1: "一级网格",
     2: "二级网格",
@@ -163,6 +170,7 @@ def _entity(
     device_creatable: bool = True,
     append_only: bool = False,
     read_only: bool = False,
+    device_deletable: bool = True,
     doc: str = "",
 ) -> EntitySpec:
     """`read_only`: the server's records, which phones only receive; `append_only`: facts a
@@ -173,7 +181,7 @@ def _entity(
         device_creatable=device_creatable and not read_only,
         append_only=append_only,
         device_updatable=not (read_only or append_only),
-        device_deletable=not (read_only or append_only),
+        device_deletable=device_deletable and not (read_only or append_only),
         doc=doc,
     )
 
@@ -285,6 +293,71 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("recorded_at", "datetime", M),
             append_only=True,
             doc="what a worker recorded at a campaign target's door: created once, never changed",
+        ),
+        # Matters (事项, shared/matters.py, docs/sync-protocol.md "Matters"). Organisations and
+        # categories are the server's; phones receive them.
+        _entity(
+            "org",
+            FieldSpec("name", "str", M, device_writable=False),
+            FieldSpec("kind", "str", M, device_writable=False),
+            FieldSpec("grid_id", "ref", M, device_writable=False),
+            read_only=True,
+            doc="an organisation in the grid (入网单位) serving a community; its staff are handlers",
+        ),
+        _entity(
+            "matter_category",
+            FieldSpec("name", "str", M, device_writable=False),
+            FieldSpec("time_limit_hours", "int", M, device_writable=False),
+            FieldSpec("base_points", "int", M, device_writable=False),
+            FieldSpec("bonus_points", "int", M, device_writable=False),
+            FieldSpec("active", "int", M, device_writable=False),
+            read_only=True,
+            doc="a category of matters with its time limit and points; sent to every device",
+        ),
+        # A matter's life goes through matter_step records: devices edit only what it says while
+        # it is reported (shared.matters.EDITABLE_WHILE_REPORTED); the rest the server keeps.
+        _entity(
+            "matter",
+            FieldSpec("category_id", "ref", M),
+            FieldSpec("description", "str", L, personal=True),
+            FieldSpec("grid_id", "ref", M),
+            FieldSpec("building_id", "ref", M),
+            FieldSpec("house_id", "ref", M),
+            FieldSpec("resident_id", "ref", M),
+            FieldSpec("place", "str", L),
+            FieldSpec("source", "str", M),
+            FieldSpec("urgency", "str", L),
+            FieldSpec("on_behalf_of", "str", M, personal=True),
+            FieldSpec("photos", "tags", L),
+            FieldSpec("reported_at", "datetime", M),
+            FieldSpec("state", "str", M, device_writable=False),
+            FieldSpec("assignee_org_id", "ref", M, device_writable=False),
+            FieldSpec("assignee_user_id", "ref", M, device_writable=False),
+            FieldSpec("state_at", "datetime", M, device_writable=False),
+            FieldSpec("state_by", "ref", M, device_writable=False),
+            FieldSpec("due_at", "datetime", M, device_writable=False),
+            FieldSpec("rating", "int", M, device_writable=False),
+            FieldSpec("closed_at", "datetime", M, device_writable=False),
+            # What a handler may know of the resident (they never receive resident records).
+            FieldSpec("resident_name", "str", M, device_writable=False, personal=True),
+            FieldSpec("resident_phone_masked", "str", M, device_writable=False),
+            device_deletable=False,
+            doc="a matter (事项) a worker reported in their grid; its life goes through steps",
+        ),
+        _entity(
+            "matter_step",
+            FieldSpec("matter_id", "ref", M),
+            FieldSpec("action", "str", M),
+            FieldSpec("from_state", "str", M),
+            FieldSpec("reason", "str", M, personal=True),
+            FieldSpec("org_id", "ref", M),
+            FieldSpec("user_id", "ref", M),
+            FieldSpec("photos", "tags", M),
+            FieldSpec("rating", "int", M),
+            FieldSpec("comment", "str", M, personal=True),
+            FieldSpec("at", "datetime", M),
+            append_only=True,
+            doc="a step in a matter's life (accept, dispatch, claim, close, rate...): created once",
         ),
     )
 }
