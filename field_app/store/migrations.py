@@ -337,13 +337,21 @@ def _seal_notices(db: Database, sealer: Sealer) -> None:
     )
 
 
+# Personal fields of the tables m006 creates: sealed from their first row, nothing to rewrite.
+_M006_PERSONAL: dict[str, tuple[str, ...]] = {
+    "matter": ("description", "on_behalf_of", "resident_name"),
+    "matter_step": ("reason", "comment"),
+}
+
+
 @MIGRATIONS()
 def m006_matters(db: Database) -> None:
     """Matters (事项): the category catalogue and the units (入网单位) devices only receive, the
     matters workers report, and the append-only steps of their life (docs/field-app.md).
 
     Nothing older holds these values, so nothing is sealed here: `records` seals the personal
-    ones (a matter's description, a step's reason and comment) as they arrive."""
+    ones (a matter's description and on whose behalf, the resident's name a handler receives, a
+    step's reason and comment) as they arrive."""
     common = {"id": str, "version": int, "deleted": int, "clocks": str}
     defaults = {"deleted": 0, "clocks": "{}"}
     tables: dict[str, dict[str, type]] = {
@@ -376,6 +384,9 @@ def m006_matters(db: Database) -> None:
             "due_at": str,
             "rating": int,
             "closed_at": str,
+            # What a handler may know of the resident (they never receive resident records).
+            "resident_name": str,
+            "resident_phone_masked": str,
         },
         "matter_step": {
             "matter_id": str,
@@ -399,3 +410,6 @@ def m006_matters(db: Database) -> None:
     db.table("matter").create_index(["assignee_user_id"])
     db.table("matter_step").create_index(["matter_id", "at"])
     db.table("org").create_index(["grid_id"])
+    # A pull cursor from before this store held matters has gone past categories and matters it
+    # was never sent: the next pull starts from scratch (the outbox is kept, records are upserted).
+    db.execute("DELETE FROM meta WHERE key = 'cursor'")

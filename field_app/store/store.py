@@ -9,20 +9,22 @@ step or none of it, so no edit is lost and none is left that would never sync.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
+from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
 from field_app.store import results as op_results
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
 from field_app.store.keys import KeyHolder, key_holder_for
+from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope
 from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.modes import StoreMode, choose
 from field_app.store.notices import Notice
@@ -37,6 +39,7 @@ from shared import hlc
 from shared.campaigns import OutcomeFact
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
+from shared.matters import Actor, MatterState, StepRefused, decide_step
 from shared.merge import Snapshot
 from shared.moves import moved_since
 from shared.protocol import (
@@ -301,6 +304,105 @@ class Store:
     def contacts_of(self, resident_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
         """(name, phone, ID number) of each resident, by id."""
         return campaign_queries.residents_reached(self.db, resident_ids)
+
+    # --- matters (事项) --------------------------------------------------------------------------
+
+    def report_matter(
+        self, values: Mapping[str, Any], *, user_id: str, photos: Sequence[bytes] = ()
+    ) -> Operation:
+        """Report a matter found at the door, in one of the worker's grids; its id is
+        `op.record_id`. Reported from a house or a resident, the grid, building and place come
+        from there unless given. `photos` (JPEG bytes, already shrunk) are kept with it in the
+        same transaction (`add_photo`, where the photo pipeline is installed)."""
+        filled = dict(values)
+        filled.setdefault("reported_at", self.clock.now().astimezone(UTC))
+        filled["source"] = filled.get("source") or "door"
+        filled["urgency"] = filled.get("urgency") or "normal"
+        with write_transaction(self.db):
+            self._place_matter(filled)
+            grid_id = filled.get("grid_id")
+            if grid_id and grid_id not in self.meta.scope:
+                raise ValidationFailed(
+                    [FieldError("grid_id", "out_of_scope", "A matter is reported in your grids.")]
+                )
+            if photos:
+                add_photo = getattr(self, "add_photo", None)
+                if add_photo is None:  # seam: the photo pipeline (field_app/photos) is not here
+                    raise ValidationFailed(
+                        [FieldError("photos", "photos_unavailable", "Photos cannot be kept yet.")]
+                    )
+                filled["photos"] = [*(filled.get("photos") or ()), *map(add_photo, photos)]
+            return self.create("matter", filled, user_id=user_id)
+
+    def add_step(self, matter_id: str, values: Mapping[str, Any], *, user_id: str) -> Operation:
+        """Take one step in a matter's life (accept, claim, apply_close, rate, ...): an
+        append-only operation naming the state the worker sees now. Refused at once, as the
+        server would refuse it (`decide_step`), when it cannot be taken from that state, by this
+        user, or without its reason, photo or rating (`ValidationFailed`, the refusal's code)."""
+        with write_transaction(self.db):
+            actor = self.actor()
+            found = matter_queries.items(
+                self.db, actor=actor, now=self.clock.now(), ids=[matter_id]
+            )
+            if not found:
+                raise RecordNotFound("matter", matter_id)
+            shown = found[0].shown
+            step = {
+                **values,
+                "matter_id": matter_id,
+                "from_state": shown.get("state") or MatterState.REPORTED.value,
+                "at": self.clock.now().astimezone(UTC),
+            }
+            decided = decide_step(shown, step, actor)
+            if isinstance(decided, StepRefused):
+                where = str(decided.params.get("field") or "action")
+                raise ValidationFailed(
+                    [FieldError(where, decided.code, decided.message, dict(decided.params))]
+                )
+            return self.create("matter_step", step, user_id=user_id)
+
+    def actor(self) -> Actor:
+        """The signed-in user, as the matters' rules judge them."""
+        return matter_queries.actor_of(self.meta.user, self.meta.user_id, self.meta.scope)
+
+    def matters(self, scope: Scope = "grids", *, state: str | None = None) -> list[MatterItem]:
+        """Matters as shown (pending steps applied), overdue first (`matters.select`)."""
+        actor = self.actor()
+        found = matter_queries.items(self.db, actor=actor, now=self.clock.now())
+        return matter_queries.select(found, scope, actor, state=state)
+
+    def matter_counts(self, scope: Scope = "grids") -> MatterCounts:
+        return matter_queries.counts(self.matters(scope))
+
+    def matter(self, matter_id: str) -> MatterDetail | None:
+        """A matter as shown, with its timeline and the steps the server refused."""
+        return matter_queries.detail(self.db, matter_id, actor=self.actor(), now=self.clock.now())
+
+    def matter_categories(self) -> list[Record]:
+        return matter_queries.active_categories(self.db)
+
+    def orgs(self) -> list[Record]:
+        return matter_queries.orgs(self.db)
+
+    def _place_matter(self, values: dict[str, Any]) -> None:
+        # Reported from a resident: their current house; from a house: its grid and building,
+        # and its address as the place unless the worker wrote one.
+        if values.get("resident_id") and not values.get("house_id"):
+            bindings = queries.open_bindings_of(
+                self.db, values["resident_id"], on=self.clock.today()
+            )
+            if bindings:
+                values["house_id"] = bindings[0].values.get("house_id")
+        house = (
+            records.read_view(self.db, "house", values["house_id"])
+            if values.get("house_id")
+            else None
+        )
+        if house is not None:
+            values.setdefault("grid_id", house.values.get("grid_id"))
+            values.setdefault("building_id", house.values.get("building_id"))
+            if not values.get("place"):
+                values["place"] = house.values.get("address") or ""
 
     # --- outbox --------------------------------------------------------------------------------
 
