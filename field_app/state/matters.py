@@ -1,0 +1,327 @@
+"""Matters (事项) on the phone: the lists (my grids', mine, and for a handler the claim list and
+my orders), the report form, and a matter's screen with its timeline and the steps the signed-in
+user may take now.
+
+Everything is read from the device store, which shows each matter with this device's pending
+steps applied through the same `shared.matters.decide_step` the server runs; a step the server
+refused (`stale_transition`: somebody moved the matter first) stays on the matter's screen with
+the server's words until the worker has read it.
+"""
+
+from __future__ import annotations
+
+from field_app.i18n.messages import Msg
+from field_app.state.base import Context, Screen, errors_by_field
+from field_app.store import OutboxProblem, Record, ValidationFailed
+from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope, may_take
+from shared.errors import FieldError
+from shared.matters import MatterAction, MatterState
+from shared.schema import Role
+
+SOURCES = ("door", "resident_order", "inspection", "transfer")
+URGENCIES = ("normal", "urgent")
+STATES = tuple(s.value for s in MatterState)
+# What each step asks for in its form (shared.matters refuses it without: `invalid`).
+STEP_INPUTS: dict[str, tuple[str, ...]] = {
+    MatterAction.DECLINE.value: ("reason",),
+    MatterAction.DISPATCH.value: ("org_id",),
+    MatterAction.APPLY_CLOSE.value: ("reason", "photos"),
+    MatterAction.SEND_BACK.value: ("reason",),
+    MatterAction.RATE.value: ("rating", "comment"),
+}
+
+
+def scopes_for(role: str) -> tuple[Scope, ...]:
+    """The lists a role works from: a handler's orders, everybody else's grids."""
+    if role == Role.HANDLER.value:
+        return ("claim", "orders")
+    return ("grids", "mine")
+
+
+def matter_title(item: MatterItem, categories: dict[str, str]) -> str:
+    """ "环境卫生 · 3号楼楼道": the category, then where."""
+    category = categories.get(str(item.shown.get("category_id")), "")
+    place = str(item.shown.get("place") or "")
+    return " · ".join(p for p in (category, place) if p) or str(item.shown.get("description") or "")
+
+
+class MattersScreen(Screen):
+    """The matters of one list, filtered by state, overdue first."""
+
+    kind = "matters"
+
+    def __init__(self, ctx: Context, scope: Scope | None = None) -> None:
+        super().__init__(ctx)
+        self.role = ctx.store.actor().role
+        self.scopes = scopes_for(self.role)
+        self.scope: Scope = scope if scope in self.scopes else self.scopes[0]
+        self.state: str | None = None
+        self.items: list[MatterItem] = []
+        self.counts = MatterCounts()
+        self.categories: dict[str, str] = {}
+        self.refresh()
+
+    @property
+    def can_report(self) -> bool:
+        return self.role != Role.HANDLER.value
+
+    def refresh(self) -> None:
+        store = self.ctx.store
+        self.categories = {c.id: str(c.values.get("name") or "") for c in store.matter_categories()}
+        everything = store.matters(self.scope)
+        self.counts = store.matter_counts(self.scope)
+        self.items = [m for m in everything if self.state is None or m.state == self.state]
+
+    def title_of(self, item: MatterItem) -> str:
+        return matter_title(item, self.categories)
+
+    def set_scope(self, scope: Scope) -> None:
+        if scope in self.scopes:
+            self.scope, self.state = scope, None
+            self.refresh()
+            self.ctx.changed()
+
+    def set_state(self, state: str | None) -> None:
+        self.state = state if state in STATES else None
+        self.refresh()
+        self.ctx.changed()
+
+    def open(self, matter_id: str) -> None:
+        if any(m.id == matter_id for m in self.items):
+            self.ctx.push(MatterScreen(self.ctx, matter_id))
+
+    def report(self) -> None:
+        if self.can_report:
+            self.ctx.push(MatterReportForm(self.ctx))
+
+
+class MatterReportForm(Screen):
+    """Reporting a matter found at the door (上报): category, what, where, who asked, photos."""
+
+    kind = "matter_report"
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        grid_id: str | None = None,
+        house_id: str | None = None,
+        resident_id: str | None = None,
+    ) -> None:
+        super().__init__(ctx)
+        store = ctx.store
+        self.categories: list[Record] = store.matter_categories()
+        self.grids: list[Record] = store.my_grids()
+        self.house_id = house_id
+        self.resident_id = resident_id
+        house = store.get("house", house_id) if house_id else None
+        resident = store.get("resident", resident_id) if resident_id else None
+        self.person = str(resident.values.get("name") or "") if resident else ""
+        self.values: dict[str, str] = {
+            "category_id": "",
+            "description": "",
+            "grid_id": grid_id
+            or (str(house.values.get("grid_id") or "") if house else "")
+            or (self.grids[0].id if len(self.grids) == 1 else ""),
+            "place": str(house.values.get("address") or "") if house else "",
+            "source": "door",
+            "urgency": "normal",
+            "on_behalf_of": self.person,
+        }
+        self.photos: list[bytes] = []
+        self.errors: dict[str, FieldError] = {}
+        self._as_opened = dict(self.values)
+
+    @property
+    def photos_available(self) -> bool:
+        """Whether this build keeps photos (the photo pipeline's `Store.add_photo`)."""
+        return hasattr(self.ctx.store, "add_photo")
+
+    @property
+    def unsaved(self) -> bool:
+        return self.values != self._as_opened or bool(self.photos)
+
+    def set(self, name: str, value: str) -> None:
+        if name in self.values:
+            self.values[name] = value
+            self.errors.pop(name, None)
+            self.ctx.changed()
+
+    def add_photo(self, data: bytes) -> None:
+        self.photos.append(data)
+        self.ctx.changed()
+
+    def remove_photo(self, index: int) -> None:
+        if 0 <= index < len(self.photos):
+            del self.photos[index]
+            self.ctx.changed()
+
+    def save(self) -> bool:
+        errors = [
+            FieldError(name, "required", f"{name} is required.")
+            for name in ("category_id", "description", "grid_id")
+            if not self.values[name].strip()
+        ]
+        if errors:
+            self.errors = errors_by_field(errors)
+            self.ctx.changed()
+            return False
+        values: dict[str, object] = {**self.values}
+        if self.house_id:
+            values["house_id"] = self.house_id
+        if self.resident_id:
+            values["resident_id"] = self.resident_id
+        try:
+            op = self.ctx.store.report_matter(values, user_id=self.ctx.user_id, photos=self.photos)
+        except ValidationFailed as exc:
+            self.errors = errors_by_field(exc.errors)
+            self.ctx.changed()
+            return False
+        self._as_opened, self.photos = dict(self.values), []
+        self.ctx.back()
+        self.ctx.push(MatterScreen(self.ctx, op.record_id))
+        self.ctx.flash(Msg("flash.matter_reported"))
+        return True
+
+
+class StepForm:
+    """What one step asks for before it is taken: a reason or work note, a unit, photos, a
+    rating and comment (only the inputs `STEP_INPUTS` names for the action are shown)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.inputs = STEP_INPUTS.get(action, ())
+        self.reason = ""
+        self.org_id = ""
+        self.rating: int | None = None
+        self.comment = ""
+        self.photos: list[bytes] = []
+        self.errors: dict[str, FieldError] = {}
+
+    def values(self) -> dict[str, object]:
+        found: dict[str, object] = {"action": self.action}
+        if "reason" in self.inputs:
+            found["reason"] = self.reason
+        if "org_id" in self.inputs and self.org_id:
+            found["org_id"] = self.org_id
+        if "rating" in self.inputs and self.rating is not None:
+            found["rating"] = self.rating
+        if "comment" in self.inputs:
+            found["comment"] = self.comment
+        return found
+
+
+class MatterScreen(Screen):
+    """One matter: what and where, its state and deadline, its timeline, and the steps the
+    signed-in user may take now (from the shared who-may table)."""
+
+    kind = "matter"
+
+    def __init__(self, ctx: Context, matter_id: str) -> None:
+        super().__init__(ctx)
+        self.matter_id = matter_id
+        self.detail: MatterDetail | None = None
+        self.actions: list[str] = []
+        self.form: StepForm | None = None
+        self.categories: dict[str, str] = {}
+        self.orgs: list[Record] = []
+        self.refresh()
+
+    @property
+    def unsaved(self) -> bool:
+        form = self.form
+        return form is not None and bool(
+            form.reason.strip() or form.comment.strip() or form.photos or form.rating
+        )
+
+    @property
+    def rejected(self) -> list[OutboxProblem]:
+        return self.detail.rejected if self.detail is not None else []
+
+    def refresh(self) -> None:
+        store = self.ctx.store
+        self.categories = {c.id: str(c.values.get("name") or "") for c in store.matter_categories()}
+        self.detail = store.matter(self.matter_id)
+        self.orgs = store.orgs()
+        if self.detail is None:
+            self.actions = []
+            return
+        self.actions = may_take(self.detail.item.shown, store.actor())
+
+    def resident_name(self) -> str:
+        if self.detail is None or not self.detail.item.shown.get("resident_id"):
+            return ""
+        resident = self.ctx.store.get("resident", str(self.detail.item.shown["resident_id"]))
+        return str(resident.values.get("name") or "") if resident else ""
+
+    def start(self, action: str) -> None:
+        """Tap on a step: one that needs nothing more is taken at once, others open the form."""
+        if action not in self.actions:
+            return
+        self.form = StepForm(action)
+        if not self.form.inputs:
+            self.submit()
+        else:
+            self.ctx.changed()
+
+    def cancel(self) -> None:
+        self.form = None
+        self.ctx.changed()
+
+    def set_reason(self, text: str) -> None:
+        if self.form is not None:
+            self.form.reason = text
+            self.ctx.changed()
+
+    def set_comment(self, text: str) -> None:
+        if self.form is not None:
+            self.form.comment = text
+            self.ctx.changed()
+
+    def set_org(self, org_id: str) -> None:
+        if self.form is not None:
+            self.form.org_id = org_id
+            self.form.errors.pop("org_id", None)
+            self.ctx.changed()
+
+    def set_rating(self, rating: int) -> None:
+        if self.form is not None and 1 <= rating <= 5:
+            self.form.rating = rating
+            self.form.errors.pop("rating", None)
+            self.ctx.changed()
+
+    def add_photo(self, data: bytes) -> None:
+        if self.form is not None:
+            self.form.photos.append(data)
+            self.form.errors.pop("photos", None)
+            self.ctx.changed()
+
+    def submit(self) -> bool:
+        form = self.form
+        if form is None:
+            return False
+        store = self.ctx.store
+        try:
+            with store.transaction():
+                values = form.values()
+                if form.photos:
+                    add_photo = getattr(store, "add_photo", None)
+                    if add_photo is None:
+                        raise ValidationFailed(
+                            [FieldError("photos", "photos_unavailable", "Photos cannot be kept.")]
+                        )
+                    values["photos"] = [add_photo(p) for p in form.photos]
+                store.add_step(self.matter_id, values, user_id=self.ctx.user_id)
+        except ValidationFailed as exc:
+            form.errors = errors_by_field(exc.errors)
+            self.ctx.changed()
+            return False
+        self.form = None
+        self.refresh()
+        self.ctx.flash(Msg(f"flash.step.{form.action}"))
+        return True
+
+    def dismiss_rejected(self, op_id: str) -> None:
+        self.ctx.store.dismiss_problem(op_id)
+        self.refresh()
+        self.ctx.changed()
