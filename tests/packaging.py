@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,15 +136,43 @@ def _pure(package: dict[str, Any]) -> bool:
     return any(re.search(r"-(py2\.)?py3-none-any\.whl$", w) for w in wheels)
 
 
-def not_on_android(closure: Iterable[Locked]) -> list[str]:
+def phone_pins() -> dict[str, str]:
+    """The exact versions the phone build pins beside the app (`[tool.flet.android]
+    dependencies` in field_app/pyproject.toml, `name==version`): normalized name -> version. A
+    pin stands where the one lock cannot hold the phone's version (Pillow: the desktop extra's
+    Flet CLI needs a newer one than Flet's index serves)."""
+    app = tomllib.loads((ROOT / "field_app" / "pyproject.toml").read_text(encoding="utf-8"))
+    pins: dict[str, str] = {}
+    for spec in app["tool"]["flet"]["android"]["dependencies"]:
+        name, sep, version = spec.partition("==")
+        if sep:
+            pins[normalize(name.strip())] = version.strip()
+    return pins
+
+
+def _apply_pins(requirements: Path, pins: Mapping[str, str]) -> None:
+    """Rewrite `name==version` lines of an exported requirements file to the pinned versions."""
+    lines = []
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        name, sep, rest = line.partition("==")
+        _version, marker_sep, marker = rest.partition(" ;")
+        pinned = pins.get(normalize(name.strip())) if sep else None
+        lines.append(f"{name}=={pinned}{marker_sep}{marker}" if pinned else line)
+    requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def not_on_android(closure: Iterable[Locked], pins: Mapping[str, str] | None = None) -> list[str]:
     """The distributions neither pure Python nor served by Flet's index, each named with the
-    version locked and the path that pulls it in."""
+    version the phone gets (the phone build's pin, `phone_pins`, else the lock's) and the path
+    that pulls it in."""
     served = flet_android_index()
-    return [
-        f"{d.name} {d.version} (via {' -> '.join(d.path)})"
-        for d in closure
-        if not d.pure and d.version not in served.get(normalize(d.name), set())
-    ]
+    pinned = phone_pins() if pins is None else pins
+    found = []
+    for d in closure:
+        version = pinned.get(normalize(d.name), d.version)
+        if not d.pure and version not in served.get(normalize(d.name), set()):
+            found.append(f"{d.name} {version} (via {' -> '.join(d.path)})")
+    return found
 
 
 def uv() -> list[str]:
@@ -206,6 +234,8 @@ def install_alone(
         ],
         cwd=ROOT,
     )  # fmt: skip
+    if package == "gridsweep-app":
+        _apply_pins(pins, phone_pins())  # what the phone build installs, not the desktop's lock
     venv = tmp / "venv"
     run_uv(["venv", "--quiet", "--python", str(python or sys.executable), str(venv)])
     inside = venv / "bin" / "python"

@@ -153,9 +153,7 @@ class ResidentScreen(Screen):
         from field_app.state.matters import MatterReportForm
 
         house_id = self.homes[0].binding["house_id"] if self.homes else None
-        self.ctx.push(
-            MatterReportForm(self.ctx, house_id=house_id, resident_id=self.resident_id)
-        )
+        self.ctx.push(MatterReportForm(self.ctx, house_id=house_id, resident_id=self.resident_id))
 
     def open_house(self, house_id: str) -> None:
         from field_app.state.house import HouseScreen

@@ -24,6 +24,12 @@ Tables
         conflict and rejected ones stay for the worker to see.
     meta
         Key → JSON value: device id, user, server URL, token, pull cursor, HLC, scope, last sync.
+    photo
+        Photos taken on this device (`photos.py`; not a synced entity: they travel on their own
+        upload queue, field_app/photos/upload.py): sha256 (hex of the shrunk JPEG, the name
+        records use), data (the JPEG sealed with the store's key), size, uploaded (bytes the server
+        was last known to hold), state (`pending` until the server holds all of it, then `done`),
+        created_at, error (why the last upload attempt failed, for the sync screen).
     _store_key
         One row: a check value of the key the personal values were sealed with (`db.open_db`
         refuses another key).
@@ -337,15 +343,36 @@ def _seal_notices(db: Database, sealer: Sealer) -> None:
     )
 
 
-# Personal fields of the tables m006 creates: sealed from their first row, nothing to rewrite.
-_M006_PERSONAL: dict[str, tuple[str, ...]] = {
+@MIGRATIONS()
+def m006_photos(db: Database) -> None:
+    """The local photos and their upload progress (see the module docstring)."""
+    photo = db.table("photo")
+    photo.create(
+        {
+            "sha256": str,
+            "data": bytes,
+            "size": int,
+            "uploaded": int,
+            "state": str,
+            "created_at": str,
+            "error": str,
+        },
+        pk="sha256",
+        not_null=["data", "size", "uploaded", "state", "created_at"],
+        defaults={"uploaded": 0, "state": "pending"},
+    )
+    photo.create_index(["state", "created_at"])
+
+
+# Personal fields of the tables m007 creates: sealed from their first row, nothing to rewrite.
+_M007_PERSONAL: dict[str, tuple[str, ...]] = {
     "matter": ("description", "on_behalf_of", "resident_name"),
     "matter_step": ("reason", "comment"),
 }
 
 
 @MIGRATIONS()
-def m006_matters(db: Database) -> None:
+def m007_matters(db: Database) -> None:
     """Matters (事项): the category catalogue and the units (入网单位) devices only receive, the
     matters workers report, and the append-only steps of their life (docs/field-app.md).
 

@@ -94,6 +94,21 @@ class Sealer:
             raise SealBroken(f"{entity}.{name} of {record_id} does not open.") from exc
         return json.loads(data)
 
+    def seal_bytes(self, entity: str, record_id: str, name: str, data: bytes) -> bytes:
+        """`data` sealed for that place, as bytes (nonce + ciphertext + tag): for a photo, whose
+        JSON-and-base64 form would weigh a third more."""
+        nonce = os.urandom(_NONCE)
+        return nonce + self._aead.encrypt(nonce, data, _place(entity, record_id, name))
+
+    def open_bytes(self, entity: str, record_id: str, name: str, sealed: bytes) -> bytes:
+        """The bytes sealed in `sealed` for that place; raises `SealBroken` when they are not."""
+        try:
+            return self._aead.decrypt(
+                sealed[:_NONCE], sealed[_NONCE:], _place(entity, record_id, name)
+            )
+        except InvalidTag as exc:
+            raise SealBroken(f"{entity}.{name} of {record_id} does not open.") from exc
+
     # --- a record's values, an operation's changes ---------------------------------------------
 
     def seal_values(self, entity: str, record_id: str, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ step or none of it, so no edit is lost and none is left that would never sync.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -15,10 +16,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from field_app.photos.shrink import keep_gps_setting, shrink
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
 from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
+from field_app.store import photos as photo_store
 from field_app.store import results as op_results
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
@@ -29,6 +32,7 @@ from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.modes import StoreMode, choose
 from field_app.store.notices import Notice
 from field_app.store.outbox import OutboxCounts, OutboxProblem
+from field_app.store.photos import PhotoCounts, PhotoRow
 from field_app.store.pull import PullApplied, apply_page, forget_moved, forget_pulled
 from field_app.store.queries import Occupant
 from field_app.store.records import Record
@@ -224,6 +228,52 @@ class Store:
             records.write_view(self.db, entity, record_id, current.version, view)
             self._enqueue(op)
         return op
+
+    # --- photos (field_app/photos/) -------------------------------------------------------------
+
+    def add_photo(self, data: bytes, *, keep_gps: bool | None = None) -> str:
+        """Keep the photo in `data` (as the camera or file picker gave it) and return its name,
+        the sha256 hex of its shrunk JPEG, for the record that shows it.
+
+        The photo is shrunk here (`photos.shrink`; GPS kept only if `keep_gps`, by default the
+        `GRIDSWEEP_KEEP_PHOTO_GPS` setting), then written in the caller's open transaction when
+        there is one, so a matter and its photos are kept together or not at all:
+
+            with store.transaction():
+                sha = store.add_photo(picked)
+                store.create("matter", {..., "photos": [sha]}, user_id=user)
+
+        Adding the same picture twice keeps it once. Raises `PhotoUnreadable` (nothing written)
+        when `data` is not a picture.
+        """
+        shrunk = shrink(data, keep_gps=keep_gps_setting() if keep_gps is None else keep_gps)
+        sha256 = hashlib.sha256(shrunk).hexdigest()
+        with write_transaction(self.db):
+            photo_store.add(self.db, sha256, shrunk, self.clock.now())
+        return sha256
+
+    def photo(self, sha256: str) -> PhotoRow | None:
+        """A kept photo's upload bookkeeping; None if this device does not hold it."""
+        return photo_store.get(self.db, sha256)
+
+    def photo_bytes(self, sha256: str) -> bytes | None:
+        """A kept photo's JPEG; None if this device does not hold it."""
+        return photo_store.data_of(self.db, sha256)
+
+    def photos_to_upload(self, limit: int | None = None) -> list[PhotoRow]:
+        """Photos the server does not wholly hold yet, oldest first."""
+        return photo_store.pending(self.db, limit)
+
+    def photo_uploaded(
+        self, sha256: str, uploaded: int, *, done: bool = False, error: str | None = None
+    ) -> None:
+        """Record how far a photo's upload got (`done` once the server holds all of it), and
+        why its last attempt failed (`error`, None when it did not)."""
+        with write_transaction(self.db):
+            photo_store.progress(self.db, sha256, uploaded, done=done, error=error)
+
+    def photo_counts(self) -> PhotoCounts:
+        return photo_store.counts(self.db)
 
     # --- reads ---------------------------------------------------------------------------------
 

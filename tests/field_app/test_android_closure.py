@@ -13,6 +13,8 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 
+from packaging.requirements import Requirement
+
 from tests.packaging import (
     ANDROID_PACKAGES,
     SERVER_ENVIRONMENTS,
@@ -21,6 +23,7 @@ from tests.packaging import (
     normalize,
     not_on_android,
     own_dependencies,
+    phone_pins,
 )
 
 
@@ -30,6 +33,18 @@ def test_every_distribution_the_phone_installs_is_pure_or_served_by_flet_s_index
         normalize(d.name) for d in phone
     }
     assert not_on_android(phone) == []
+
+
+def test_the_phone_s_pillow_is_the_one_flet_s_index_serves_and_the_app_admits() -> None:
+    # The lock holds the desktop's Pillow (Flet's CLI wants a newer one than the index serves);
+    # the phone build pins the served one, and it still meets the app's own requirement.
+    pins = phone_pins()
+    assert pins["pillow"] == "11.1.0"
+    assert not_on_android(closure("gridsweep-app"), pins={}) != []  # the lock's alone would fail
+    app = tomllib.loads((ANDROID_PACKAGES.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    for name, version in pins.items():
+        wanted = [Requirement(r) for r in app["project"]["dependencies"]]
+        assert any(normalize(r.name) == name and r.specifier.contains(version) for r in wanted)
 
 
 def test_a_native_package_the_index_does_not_serve_is_named_with_what_pulls_it_in() -> None:

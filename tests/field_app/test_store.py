@@ -131,7 +131,8 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, phone_clock: ManualC
         "m003_campaigns",
         "m004_conflict_detail",
         "m005_sealed_columns",
-        "m006_matters",
+        "m006_photos",
+        "m007_matters",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)
