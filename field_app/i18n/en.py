@@ -264,7 +264,7 @@ MESSAGES: dict[str, str] = {
     "matter.on_behalf_of": "On behalf of",
     "matter.photos": "Photos ({n})",
     "matter.add_photo": "Add a photo",
-    "matter.photos_later": "This version cannot keep photos yet; report the text first",
+    "matter.photo_unreadable": "This photo could not be read",
     "matter.submit_report": "Report",
     "matter.state_line": "{state} · {when}",
     "matter.resident": "Resident: {name}",

@@ -252,7 +252,7 @@ MESSAGES: dict[str, str] = {
     "matter.on_behalf_of": "代为反映人",
     "matter.photos": "照片（{n}张）",
     "matter.add_photo": "添加照片",
-    "matter.photos_later": "本版本暂不能保存照片，可先上报文字",
+    "matter.photo_unreadable": "无法读取这张照片",
     "matter.submit_report": "上报",
     "matter.state_line": "{state} · {when}",
     "matter.resident": "居民：{name}",

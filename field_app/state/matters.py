@@ -133,11 +133,6 @@ class MatterReportForm(Screen):
         self._as_opened = dict(self.values)
 
     @property
-    def photos_available(self) -> bool:
-        """Whether this build keeps photos (the photo pipeline's `Store.add_photo`)."""
-        return hasattr(self.ctx.store, "add_photo")
-
-    @property
     def unsaved(self) -> bool:
         return self.values != self._as_opened or bool(self.photos)
 
@@ -302,16 +297,9 @@ class MatterScreen(Screen):
             return False
         store = self.ctx.store
         try:
-            with store.transaction():
-                values = form.values()
-                if form.photos:
-                    add_photo = getattr(store, "add_photo", None)
-                    if add_photo is None:
-                        raise ValidationFailed(
-                            [FieldError("photos", "photos_unavailable", "Photos cannot be kept.")]
-                        )
-                    values["photos"] = [add_photo(p) for p in form.photos]
-                store.add_step(self.matter_id, values, user_id=self.ctx.user_id)
+            store.add_step(
+                self.matter_id, form.values(), user_id=self.ctx.user_id, photos=form.photos
+            )
         except ValidationFailed as exc:
             form.errors = errors_by_field(exc.errors)
             self.ctx.changed()

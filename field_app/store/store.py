@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from field_app.photos.shrink import keep_gps_setting, shrink
+from field_app.photos.shrink import PhotoUnreadable, keep_gps_setting, shrink
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
 from field_app.store import matters as matter_queries
@@ -376,20 +376,25 @@ class Store:
                     [FieldError("grid_id", "out_of_scope", "A matter is reported in your grids.")]
                 )
             if photos:
-                add_photo = getattr(self, "add_photo", None)
-                if add_photo is None:  # seam: the photo pipeline (field_app/photos) is not here
-                    raise ValidationFailed(
-                        [FieldError("photos", "photos_unavailable", "Photos cannot be kept yet.")]
-                    )
-                filled["photos"] = [*(filled.get("photos") or ()), *map(add_photo, photos)]
+                filled["photos"] = [*(filled.get("photos") or ()), *self._add_photos(photos)]
             return self.create("matter", filled, user_id=user_id)
 
-    def add_step(self, matter_id: str, values: Mapping[str, Any], *, user_id: str) -> Operation:
+    def add_step(
+        self,
+        matter_id: str,
+        values: Mapping[str, Any],
+        *,
+        user_id: str,
+        photos: Sequence[bytes] = (),
+    ) -> Operation:
         """Take one step in a matter's life (accept, claim, apply_close, rate, ...): an
-        append-only operation naming the state the worker sees now. Refused at once, as the
-        server would refuse it (`decide_step`), when it cannot be taken from that state, by this
-        user, or without its reason, photo or rating (`ValidationFailed`, the refusal's code)."""
+        append-only operation naming the state the worker sees now, with its `photos` kept in the
+        same transaction. Refused at once, as the server would refuse it (`decide_step`), when it
+        cannot be taken from that state, by this user, or without its reason, photo or rating
+        (`ValidationFailed`, the refusal's code)."""
         with write_transaction(self.db):
+            if photos:
+                values = {**values, "photos": self._add_photos(photos)}
             actor = self.actor()
             found = matter_queries.items(
                 self.db, actor=actor, now=self.clock.now(), ids=[matter_id]
@@ -433,6 +438,14 @@ class Store:
 
     def orgs(self) -> list[Record]:
         return matter_queries.orgs(self.db)
+
+    def _add_photos(self, photos: Sequence[bytes]) -> list[str]:
+        try:
+            return [self.add_photo(data) for data in photos]
+        except PhotoUnreadable as exc:
+            raise ValidationFailed(
+                [FieldError("photos", "photo_unreadable", "A photo could not be read.")]
+            ) from exc
 
     def _place_matter(self, values: dict[str, Any]) -> None:
         # Reported from a resident: their current house; from a house: its grid and building,

@@ -1,0 +1,169 @@
+"""The matters' screens driven through their view-models: the home entry with counts, reporting
+from a house with a photo, a matter's actions by role (a worker rates a closed one, a handler
+claims and applies to close an order), and a refused claim shown with who moved it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from field_app.i18n import CATALOGUES, Msg, Translator
+from field_app.state.house import HouseScreen
+from field_app.state.matters import MatterReportForm, MatterScreen, MattersScreen
+from field_app.state.places import GridsScreen
+from field_app.store import Store
+from shared.matters import MatterAction, MatterState
+from shared.protocol import OpResult
+from tests.days import NOW
+from tests.field_app.conftest import ScreenContext
+from tests.field_app.test_matters_store import (
+    CATEGORY,
+    HANDLER,
+    ORG,
+    catalogue,
+    pulled_matter,
+    sign_in,
+)
+from tests.field_app.test_store import GRID, HOUSE, USER, page, seed
+from tests.photos import camera_jpeg
+
+Ctx = Callable[[Store, str], ScreenContext]
+MATTER = "00000000-0000-4000-8000-000000000501"
+
+
+@pytest.fixture
+def worker_ctx(store: Store, screen_ctx: Ctx) -> ScreenContext:
+    seed(store)
+    catalogue(store)
+    sign_in(store)
+    return screen_ctx(store, USER)
+
+
+@pytest.fixture
+def handler_ctx(store: Store, screen_ctx: Ctx) -> ScreenContext:
+    seed(store)
+    catalogue(store)
+    sign_in(store, HANDLER, "handler", org_id=ORG)
+    return screen_ctx(store, HANDLER)
+
+
+def test_home_counts_open_and_overdue_matters_and_opens_the_list(worker_ctx: ScreenContext) -> None:
+    worker_ctx.store.apply_pull(
+        page(pulled_matter(MATTER, due_at=(NOW - timedelta(hours=1)).isoformat()), cursor="m")
+    )
+    home = GridsScreen(worker_ctx)
+    assert (home.matter_counts.open, home.matter_counts.overdue) == (1, 1)
+    home.open_matters()
+    matters = worker_ctx.stack[-1]
+    assert isinstance(matters, MattersScreen)
+    assert matters.scopes == ("grids", "mine") and matters.can_report
+    [item] = matters.items
+    assert item.overdue and matters.title_of(item) == "安全隐患 · 海坛路8号楼"
+    matters.set_state(MatterState.CLOSED.value)
+    assert matters.items == []
+    matters.set_scope("mine")
+    assert [m.id for m in matters.items] == [MATTER], "I reported it (state_by is me)"
+
+
+def test_reporting_from_a_house_with_a_photo(worker_ctx: ScreenContext) -> None:
+    house = HouseScreen(worker_ctx, HOUSE)
+    worker_ctx.push(house)
+    house.report_matter()
+    form = worker_ctx.stack[-1]
+    assert isinstance(form, MatterReportForm)
+    assert form.values["grid_id"] == GRID and not form.unsaved
+    assert [c.values["name"] for c in form.categories] == ["安全隐患", "设施维修"]
+
+    form.set("description", "楼道堆放杂物，堵塞消防通道")
+    assert form.unsaved and not form.save()
+    assert set(form.errors) == {"category_id"}, "the category is asked for, nothing written"
+    assert worker_ctx.store.pending_ops() == []
+
+    form.set("category_id", CATEGORY)
+    form.set("urgency", "urgent")
+    form.add_photo(camera_jpeg(800, 600))
+    assert form.save()
+    screen = worker_ctx.stack[-1]
+    assert isinstance(screen, MatterScreen) and worker_ctx.flashes == [Msg("flash.matter_reported")]
+    assert screen.detail is not None
+    shown = screen.detail.item.shown
+    assert shown["state"] == "reported" and shown["urgency"] == "urgent"
+    [sha] = shown["photos"]
+    photo = worker_ctx.store.photo(sha)
+    assert photo is not None and photo.state == "pending", "kept with the matter, to upload"
+    assert screen.actions == [], "a worker waits for the community to accept it"
+
+
+def test_a_worker_records_the_residents_rating_of_a_closed_matter(
+    worker_ctx: ScreenContext,
+) -> None:
+    worker_ctx.store.apply_pull(page(pulled_matter(MATTER, state="closed"), cursor="m"))
+    screen = MatterScreen(worker_ctx, MATTER)
+    assert screen.actions == [MatterAction.RATE.value]
+    screen.start("rate")
+    assert screen.form is not None and screen.form.inputs == ("rating", "comment")
+    assert not screen.submit()
+    assert set(screen.form.errors) == {"rating"}
+    screen.set_rating(5)
+    screen.set_comment("处理很快")
+    assert screen.unsaved
+    assert screen.submit() and screen.form is None
+    assert worker_ctx.flashes[-1] == Msg("flash.step.rate")
+    assert screen.detail is not None and screen.detail.item.shown["rating"] == 5
+    assert screen.actions == [], "rated once"
+    [step] = screen.detail.steps
+    assert step.pending and step.record.values["comment"] == "处理很快"
+
+
+def test_a_handler_claims_an_order_offline_and_is_told_when_another_was_first(
+    handler_ctx: ScreenContext,
+) -> None:
+    store = handler_ctx.store
+    store.apply_pull(page(pulled_matter(MATTER, state="published", state_by="sup-1"), cursor="m"))
+    home = GridsScreen(handler_ctx)
+    assert home.matter_scope == "claim" and home.matter_counts.claimable == 1
+    home.open_matters()
+    matters = handler_ctx.stack[-1]
+    assert isinstance(matters, MattersScreen)
+    assert matters.scopes == ("claim", "orders") and not matters.can_report
+    matters.open(MATTER)
+    screen = handler_ctx.stack[-1]
+    assert isinstance(screen, MatterScreen) and screen.actions == ["claim"]
+    screen.start("claim")  # nothing to fill in: taken at once
+    assert screen.detail is not None and screen.detail.item.state == "claimed"
+    assert screen.actions == ["start", "apply_close"]
+    screen.start("apply_close")
+    assert not screen.submit()
+    assert screen.form is not None and "reason" in screen.form.errors
+    screen.cancel()
+
+    [op] = store.pending_ops()
+    store.record_results(
+        [
+            OpResult(
+                op_id=op.op_id,
+                status="rejected",
+                entity="matter_step",
+                record_id=op.record_id,
+                code="stale_transition",
+                reason="The matter is no longer published: it is claimed, moved by 李四 at 10:02.",
+            )
+        ]
+    )
+    screen.refresh()
+    [rejected] = screen.rejected
+    assert "李四" in (rejected.reason or "") and screen.actions == ["claim"]
+    screen.dismiss_rejected(op.op_id)
+    assert screen.rejected == []
+
+
+def test_every_matter_text_exists_in_both_languages() -> None:
+    for language in CATALOGUES:
+        t = Translator(language)
+        for state in MatterState:
+            assert t.choice("matter_state", state.value) != state.value
+        for action in MatterAction:
+            assert t.choice("matter_action", action.value) != action.value
+            assert t(f"flash.step.{action.value}") != f"flash.step.{action.value}"
