@@ -75,9 +75,10 @@ class MattersScreen(Screen):
     def title_of(self, item: MatterItem) -> str:
         return matter_title(item, self.categories)
 
-    def set_scope(self, scope: Scope) -> None:
-        if scope in self.scopes:
-            self.scope, self.state = scope, None
+    def set_scope(self, scope: str) -> None:
+        chosen = next((s for s in self.scopes if s == scope), None)
+        if chosen is not None:
+            self.scope, self.state = chosen, None
             self.refresh()
             self.ctx.changed()
 
