@@ -43,6 +43,7 @@ Points (`credits_for`): the step that closes a matter credits its assignee the c
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -539,3 +540,19 @@ def check_photos(raw: Any) -> list[str] | FieldError:
             "photos", "too_many_photos", f"At most {MAX_PHOTOS} photos.", {"max": MAX_PHOTOS}
         )
     return photos
+
+
+CATEGORY_NAMESPACE = uuid.UUID("6f1c2a52-5d0e-4c51-9a63-2b7d1e0f4a10")
+
+
+def default_category_id(name: str) -> str:
+    """The id of a seeded default category (the server's migration 0009 uses the same)."""
+    return str(uuid.uuid5(CATEGORY_NAMESPACE, name))
+
+
+def zh_kind(label: str) -> str | None:
+    """An organisation kind from its value or Chinese label (公检法 -> police)."""
+    label = label.strip()
+    if label in ORG_KIND_ZH:
+        return label
+    return next((value for value, zh in ORG_KIND_ZH.items() if zh == label), None)

@@ -38,8 +38,10 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 import_app = typer.Typer(help="Import base data and platform data.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations in the grid (入网单位).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
 app.add_typer(import_app, name="import")
 
 console = Console()
@@ -227,9 +229,13 @@ def _print_logins(logins: list[DemoLogin], others: int = 0) -> None:
 @user_app.command("add")
 def user_add(
     username: str,
-    role: Annotated[str, typer.Option(help="worker, supervisor or admin")],
+    role: Annotated[str, typer.Option(help="worker, supervisor, admin or handler")],
     grid: Annotated[list[str] | None, typer.Option(help="grid code to assign (repeatable)")] = None,
     display_name: Annotated[str, typer.Option(help="name shown in the app")] = "",
+    org: Annotated[
+        str | None,
+        typer.Option(help="a handler's organisation (入网单位), by name; it must exist"),
+    ] = None,
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
     ] = "",
@@ -239,10 +245,13 @@ def user_add(
     from sync_server.db import make_engine, make_sessionmaker, transaction
     from sync_server.services.audit import Action
     from sync_server.services.grid import get_node_by_code
+    from sync_server.services.matters import org_by_name
     from sync_server.services.users import create_user
 
     if role not in {r.value for r in Role}:
-        err.print(f"[red]--role must be one of worker, supervisor, admin; got {role!r}[/red]")
+        err.print(
+            f"[red]--role must be one of worker, supervisor, admin, handler; got {role!r}[/red]"
+        )
         raise typer.Exit(2)
     settings = _settings()
     engine = make_engine(settings)
@@ -255,6 +264,10 @@ def user_add(
                     err.print(f"[red]--grid {code}: no grid has this code[/red]")
                     raise typer.Exit(1)
                 nodes.append(node)
+            found = org_by_name(session=session, name=org) if org else None
+            if org and found is None:
+                err.print(f"[red]--org {org}: no organisation has this name[/red]")
+                raise typer.Exit(1)
             user = create_user(
                 session=session,
                 username=username,
@@ -262,6 +275,7 @@ def user_add(
                 role=role,
                 display_name=display_name,
                 grids=nodes,
+                org=found,
             )
             _audit_cli(
                 session,
@@ -271,8 +285,45 @@ def user_add(
                 of=user.username,
                 role=user.role,
                 grids=[n.code for n in nodes],
+                org=found.name if found is not None else None,
             )
             console.print(f"created {user.role} {user.username} with {len(nodes)} grid(s)")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+@org_app.command("add")
+def org_add(
+    name: str,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="police, municipal, water, telecom, enforcement, resident_unit or volunteers "
+            "(or its Chinese label)"
+        ),
+    ],
+    grid: Annotated[
+        str | None, typer.Option(help="code of the community (level 4) it serves")
+    ] = None,
+) -> None:
+    """Add an organisation whose staff sign in as handlers."""
+    from sync_server.db import make_engine, make_sessionmaker, transaction
+    from sync_server.services.grid import get_node_by_code
+    from sync_server.services.matters import create_org
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            node = get_node_by_code(session=session, code=grid) if grid else None
+            if grid and node is None:
+                err.print(f"[red]--grid {grid}: no grid has this code[/red]")
+                raise typer.Exit(1)
+            org = create_org(session=session, name=name, kind=kind, grid=node)
+            console.print(f"created organisation {org.name} ({org.kind})")
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc

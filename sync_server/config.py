@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
     login_lockout_seconds: int = Field(default=300, ge=1)
+    # A closed matter rated 4-5 within this many days earns its handler the category's bonus
+    # points; one not rated in time keeps the base only (shared.matters.credits_for).
+    matter_rating_window_days: int = Field(default=7, ge=1)
     # The server's clock runs this far ahead of the system's (GRIDSWEEP_CLOCK_OFFSET: seconds or
     # an ISO-8601 duration such as P30D). Tests hand it to servers they start as subprocesses.
     clock_offset: timedelta = timedelta(0)

@@ -207,6 +207,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A handler's organisation (入网单位); None for everyone else.
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("orgs.id"), index=True)
 
     grids: Mapped[list[UserGrid]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -276,7 +278,9 @@ class Change(Base):
     __table_args__ = (Index("ix_changes_grid_seq", "grid_id", "seq"),)
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    grid_id: Mapped[str] = mapped_column(String(36))
+    # A level-5 grid id, a grid node's, `*`, or a matter key such as `user:<id>`
+    # (services/matter_sync.py).
+    grid_id: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(20))
     record_id: Mapped[str] = mapped_column(String(36))
     # The device whose own operation this change only is, applied exactly as it sent it: that
@@ -480,3 +484,97 @@ class AuditEvent(Base):
     entity: Mapped[str | None] = mapped_column(String(40))
     record_id: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- matters (shared/matters.py, docs/sync-protocol.md "Matters") --------------------------------
+
+
+class Org(SyncedMixin, Base):
+    """An organisation in the grid (入网单位, entity `org`) serving a community (level-4 node);
+    its staff sign in as handlers."""
+
+    __tablename__ = "orgs"
+
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    grid_id: Mapped[str | None] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+
+
+class MatterCategory(SyncedMixin, Base):
+    """A category of matters (entity `matter_category`) with its time limit and points."""
+
+    __tablename__ = "matter_categories"
+
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    time_limit_hours: Mapped[int] = mapped_column(Integer)
+    base_points: Mapped[int] = mapped_column(Integer, default=0)
+    bonus_points: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Matter(SyncedMixin, Base):
+    """A matter (事项, entity `matter`). Its life goes through `MatterStep`s: the columns from
+    `state` on are the server's, written by `shared.matters.decide_step`."""
+
+    __tablename__ = "matters"
+    __table_args__ = (
+        Index("ix_matters_state_due", "state", "due_at"),
+        Index("ix_matters_grid_state", "grid_id", "state"),
+    )
+
+    category_id: Mapped[str] = mapped_column(ForeignKey("matter_categories.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"))
+    building_id: Mapped[str | None] = mapped_column(ForeignKey("buildings.id"))
+    house_id: Mapped[str | None] = mapped_column(ForeignKey("houses.id"))
+    resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    place: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(10), default="normal")
+    on_behalf_of: Mapped[str] = mapped_column(String(100), default="")
+    photos: Mapped[list[str]] = mapped_column(default=list)
+    reported_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(20), default="reported")
+    assignee_org_id: Mapped[str | None] = mapped_column(ForeignKey("orgs.id"), index=True)
+    assignee_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    state_at: Mapped[datetime | None] = mapped_column()
+    state_by: Mapped[str | None] = mapped_column(String(36))
+    due_at: Mapped[datetime | None] = mapped_column()
+    rating: Mapped[int | None] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column()
+    # What a handler may know of the resident: kept on the matter, so their pull carries no
+    # resident record (never an ID number).
+    resident_name: Mapped[str | None] = mapped_column(String(100))
+    resident_phone_masked: Mapped[str | None] = mapped_column(String(40))
+
+
+class MatterStep(SyncedMixin, Base):
+    """A step in a matter's life (entity `matter_step`): append-only, never edited."""
+
+    __tablename__ = "matter_steps"
+
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("orgs.id"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    photos: Mapped[list[str]] = mapped_column(default=list)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column()
+
+
+class PointsEntry(Base):
+    """The points ledger: append-only; one credit per matter and kind (base | bonus), which the
+    unique constraint holds however often a step is retried or raced."""
+
+    __tablename__ = "points_entry"
+    __table_args__ = (UniqueConstraint("matter_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    matter_id: Mapped[str] = mapped_column(ForeignKey("matters.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

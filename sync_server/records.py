@@ -21,6 +21,10 @@ from sync_server.models import (
     CompletionMark,
     GridNode,
     House,
+    Matter,
+    MatterCategory,
+    MatterStep,
+    Org,
     Outcome,
     Resident,
     SyncedMixin,
@@ -39,6 +43,10 @@ MODELS: dict[str, type[SyncedMixin]] = {
     "campaign": Campaign,
     "completion": CompletionMark,
     "outcome": Outcome,
+    "org": Org,
+    "matter_category": MatterCategory,
+    "matter": Matter,
+    "matter_step": MatterStep,
 }
 ENTITY_OF: dict[type[SyncedMixin], str] = {model: name for name, model in MODELS.items()}
 
@@ -94,6 +102,8 @@ def column_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
             value = date.fromisoformat(value)
         elif spec.kind == "datetime" and isinstance(value, str):
             value = datetime.fromisoformat(value)
+        elif name == "photos":
+            value = list(value or [])  # in the order taken: the first is the one shown
         elif spec.kind == "tags":
             value = sorted(set(value or []))
         out[name] = value

@@ -19,13 +19,14 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
 from shared.clock import china_date
 from shared.moves import moved_since
 from shared.protocol import PullRequest, PullResponse, RecordRef, RecordState
+from shared.schema import Role
 from sync_server.errors import BadCursor, Forbidden, ResyncRequired
 from sync_server.models import (
     Binding,
@@ -41,7 +42,7 @@ from sync_server.models import (
     Visit,
 )
 from sync_server.records import MODELS, state_of
-from sync_server.services import campaign_sync
+from sync_server.services import campaign_sync, matter_sync
 from sync_server.services.auth import Caller
 from sync_server.services.changes import current_seq
 from sync_server.services.devices import note_outbox
@@ -70,16 +71,19 @@ class Cursor:
     sent: int = 0
     v: int = _CURSOR_VERSION
     c: bool = False  # the device stores campaign records (PullRequest.campaigns)
+    m: bool = False  # the device stores matter records (PullRequest.matters)
 
     @property
     def order(self) -> tuple[str, ...]:
         """The bootstrap's entities, in order."""
-        return BOOT_ORDER + campaign_sync.CAMPAIGN_ENTITIES if self.c else BOOT_ORDER
+        order = BOOT_ORDER + campaign_sync.CAMPAIGN_ENTITIES if self.c else BOOT_ORDER
+        return order + matter_sync.MATTER_ENTITIES if self.m else order
 
     @property
     def skipped(self) -> tuple[str, ...]:
         """Entities this device is never sent."""
-        return () if self.c else campaign_sync.CAMPAIGN_ENTITIES
+        skipped = () if self.c else campaign_sync.CAMPAIGN_ENTITIES
+        return skipped if self.m else skipped + matter_sync.MATTER_ENTITIES
 
     def encode(self, key: bytes, device_id: str) -> str:
         """`payload.signature`: the payload is the cursor's JSON; the signature, an HMAC of it
@@ -156,9 +160,16 @@ def _checked(data: Any) -> Cursor:
             raise _damaged()
         return list(value)
 
+    # `m` is newer than the cursor's version: a cursor without it stores no matters.
+    if isinstance(data, dict) and "m" not in data:
+        data = {**data, "m": False}
     if not isinstance(data, dict) or set(data) != {f.name for f in fields(Cursor)}:
         raise _damaged()
-    if data["v"] != _CURSOR_VERSION or not isinstance(data["c"], bool):
+    if (
+        data["v"] != _CURSOR_VERSION
+        or not isinstance(data["c"], bool)
+        or not isinstance(data["m"], bool)
+    ):
         raise _damaged()
     if not isinstance(data["after"], str) or len(data["after"]) > _GRID_ID_MAX:
         raise _damaged()
@@ -171,6 +182,7 @@ def _checked(data: Any) -> Cursor:
         total=whole(data["total"]),
         sent=whole(data["sent"]),
         c=data["c"],
+        m=data["m"],
     )
 
 
@@ -191,11 +203,17 @@ def pull(
             "pull with the device id this sign-in was issued for", code="device_mismatch"
         )
     grids = grid_set(session=session, user=caller.user)
+    if caller.user.role == Role.HANDLER:
+        grids = matter_sync.handler_scope(session=session, user=caller.user, grids=grids)
     leaves = sorted(grids.leaves)
     removed_grids: list[str] = []
     if request.cursor is None:
         cursor = Cursor(
-            seq=current_seq(session=session), scope=leaves, boot=leaves, c=request.campaigns
+            seq=current_seq(session=session),
+            scope=leaves,
+            boot=leaves,
+            c=request.campaigns,
+            m=request.matters,
         )
         cursor.total = _boot_total(session, now, grids, leaves, cursor.order)
     else:
@@ -212,8 +230,8 @@ def pull(
                 # Restart the bootstrap over the new set; re-sent records are harmless.
                 cursor.boot, cursor.stage, cursor.after, cursor.sent = sorted(boot), 0, "", 0
                 cursor.total = _boot_total(session, now, grids, cursor.boot, cursor.order)
-        if request.campaigns != cursor.c:
-            _switch_campaigns(session, now, grids, cursor, request.campaigns)
+        if (request.campaigns, request.matters) != (cursor.c, cursor.m):
+            _switch_stored(session, now, grids, cursor, request.campaigns, request.matters)
     records: list[RecordState] = []
     removed: list[RecordRef] = []
     if cursor.boot:
@@ -235,6 +253,7 @@ def pull(
             request.limit,
             since=moved_since(china_date(now)),
             campaigns=cursor.c,
+            skipped=cursor.skipped,
             device_id=device.id,
         )
         cursor.seq = last_seq
@@ -284,15 +303,24 @@ def _open_conflicts(session: Session, device_id: str) -> list[str]:
     )
 
 
-def _switch_campaigns(
-    session: Session, now: datetime, grids: GridSet, cursor: Cursor, wanted: bool
+def _switch_stored(
+    session: Session,
+    now: datetime,
+    grids: GridSet,
+    cursor: Cursor,
+    campaigns: bool,
+    matters: bool,
 ) -> None:
-    """The app started storing campaign records (an update): bootstrap them over its grids,
-    restarting a bootstrap that was still running so that it includes them."""
-    cursor.c = wanted
-    if not wanted:
+    """The app started storing campaign or matter records (an update): bootstrap them over its
+    scope, restarting a bootstrap that was still running so that it includes them."""
+    before = cursor.order
+    cursor.c, cursor.m = campaigns, matters
+    new = [entity for entity in cursor.order if entity not in before]
+    if not new:
+        if cursor.boot and cursor.stage > len(cursor.order):
+            cursor.stage, cursor.after = len(cursor.order), ""
         return
-    start = 0 if cursor.boot else len(BOOT_ORDER)
+    start = 0 if cursor.boot else cursor.order.index(new[0])
     cursor.boot, cursor.stage, cursor.after, cursor.sent = list(cursor.scope), start, "", 0
     cursor.total = _boot_total(session, now, grids, cursor.boot, cursor.order[start:])
 
@@ -304,6 +332,8 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str], now: datetime) -> 
     since = moved_since(china_date(now))
     if entity in campaign_sync.CAMPAIGN_ENTITIES:
         return campaign_sync.boot_query(entity, grids, boot, since)
+    if entity in matter_sync.MATTER_ENTITIES:
+        return matter_sync.boot_query(entity, boot)
     model = MODELS[entity]
     query = select(model).where(model.deleted.is_(False))
     if entity == "grid_node":
@@ -372,13 +402,21 @@ def _boot_page(
 # --- changes -------------------------------------------------------------------------------
 
 
-def _change_filter(grids: GridSet) -> list[str]:
-    return sorted(grids.leaves | grids.nodes)
+def _change_filter(grids: GridSet) -> ColumnElement[bool]:
+    """The change rows of a scope: its grids' and nodes', and those every device reads (`*`).
+    A handler reads their matter keys, and of their grid nodes only the nodes themselves."""
+    keys = grids.leaves | {matter_sync.EVERYONE}
+    if grids.handler:
+        return or_(
+            Change.grid_id.in_(sorted(keys)),
+            (Change.entity == "grid_node") & Change.grid_id.in_(sorted(grids.nodes)),
+        )
+    return Change.grid_id.in_(sorted(keys | grids.nodes))
 
 
 def _changes_after(session: Session, grids: GridSet, seq: int, skip: tuple[str, ...]) -> int:
     query = select(func.count()).select_from(Change)
-    query = query.where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
+    query = query.where(Change.seq > seq, _change_filter(grids))
     if skip:
         query = query.where(Change.entity.not_in(skip))
     return int(session.scalar(query) or 0)
@@ -392,6 +430,7 @@ def _change_page(
     *,
     since: date,
     campaigns: bool = False,
+    skipped: tuple[str, ...] | None = None,
     device_id: str | None = None,
 ) -> tuple[list[RecordState], list[RecordRef], int, bool]:
     """The records changed after `seq`, one page of change rows. A record whose every change in
@@ -399,9 +438,12 @@ def _change_page(
     sent: the device holds exactly that state already. `since` opens the recently-moved window
     (`shared.moves`)."""
     query = select(Change.seq, Change.entity, Change.record_id, Change.echo_device_id)
-    query = query.where(Change.seq > seq, Change.grid_id.in_(_change_filter(grids)))
-    if not campaigns:
-        query = query.where(Change.entity.not_in(campaign_sync.CAMPAIGN_ENTITIES))
+    query = query.where(Change.seq > seq, _change_filter(grids))
+    if skipped is None:
+        skipped = () if campaigns else campaign_sync.CAMPAIGN_ENTITIES
+        skipped += matter_sync.MATTER_ENTITIES
+    if skipped:
+        query = query.where(Change.entity.not_in(skipped))
     rows = session.execute(query.order_by(Change.seq).limit(limit)).all()
     if not rows:
         return [], [], seq, False
@@ -527,4 +569,5 @@ def _in_scope(
         if resident_grid_ids & grids.leaves:
             inside.add(("resident", resident_id))
     inside |= campaign_sync.in_scope(session, grids, rows, since)
+    inside |= matter_sync.in_scope(session, grids, rows)
     return inside

@@ -71,6 +71,7 @@ def push(
     request: PushRequest,
     clock: hlc_mod.HLC,
     now: datetime,
+    rating_window_days: int = 7,
 ) -> PushResponse:
     device = caller.device
     if device is None or device.id != request.device_id:
@@ -80,12 +81,17 @@ def push(
     if len(request.operations) > MAX_OPERATIONS_PER_PUSH:
         raise TooLarge(f"at most {MAX_OPERATIONS_PER_PUSH} operations per push; send fewer")
     grids = grid_set(session=session, user=caller.user)
+    handler = caller.user.role == Role.HANDLER
     who = Who(
         user_id=caller.user.id,
         device_id=device.id,
-        leaves=grids.leaves,
+        # A handler holds no grid's records: only the matters they serve (their steps' scope
+        # is decided by shared.matters over `nodes`).
+        leaves=frozenset() if handler else grids.leaves,
         nodes=grids.nodes,
         unlimited=caller.user.role == Role.ADMIN,
+        role=caller.user.role,
+        org_id=caller.user.org_id,
     )
     logged = _stored_results(session, [op.op_id for op in request.operations])
     stamped, restamped = _stamped(clock, request.operations)
@@ -117,6 +123,7 @@ def push(
         )
         loaded.created |= created
         loaded.bad_text = bad_text
+        loaded.now, loaded.rating_window_days = now, rating_window_days
         return loaded
 
     view = view_of(loadable)

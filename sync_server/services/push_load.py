@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shared.protocol import Operation
 from shared.schema import ENTITIES
-from sync_server.models import Binding, ConflictRecord, House, Resident, Unit
+from sync_server.models import Binding, ConflictRecord, House, Resident, Unit, User
 from sync_server.records import MODELS, wire_value
 from sync_server.services.push_rules import Key, Rec, View, Who, references_of
 
@@ -48,6 +48,15 @@ def load_view(
     # reference of another of its operations (a binding's new person and house).
     absent: set[Key] = set()
     targets = {(op.entity, op.record_id) for op in ops}
+    # A step moves its matter: the matter is locked too, so two steps on one matter (two
+    # verifications racing) are decided one after the other, the second against the first.
+    targets |= {
+        ("matter", op.fields["matter_id"].new)
+        for op in ops
+        if op.entity == "matter_step"
+        and "matter_id" in op.fields
+        and isinstance(op.fields["matter_id"].new, str)
+    }
     _load(session, view, targets, lock=True, absent=absent)
     wanted: set[Key] = set()
     for op in ops:
@@ -71,6 +80,7 @@ def load_view(
     _load_children(session, view, deleted)
     _load_id_numbers(session, view, ops)
     _load_held(session, view, ops)
+    _load_users(session, view, ops)
     return view
 
 
@@ -223,6 +233,26 @@ def _load_held(session: Session, view: View, ops: list[Operation]) -> None:
             )
         ):
             view.held[record_id] = conflict_id
+
+
+def _load_users(session: Session, view: View, ops: list[Operation]) -> None:
+    """The active users a step dispatches to (their role and organisation)."""
+    ids = sorted(
+        {
+            op.fields["user_id"].new
+            for op in ops
+            if op.entity == "matter_step"
+            and "user_id" in op.fields
+            and isinstance(op.fields["user_id"].new, str)
+        }
+    )
+    for start in range(0, len(ids), _CHUNK):
+        for user_id, role, org_id in session.execute(
+            select(User.id, User.role, User.org_id).where(
+                User.id.in_(ids[start : start + _CHUNK]), User.active.is_(True)
+            )
+        ):
+            view.users[user_id] = (role, org_id)
 
 
 @cache

@@ -17,16 +17,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from shared import hlc
+from shared.campaigns import format_timestamp
+from shared.matters import (
+    EDITABLE_WHILE_REPORTED,
+    Actor,
+    MatterState,
+    StepRefused,
+    credits_for,
+    decide_step,
+    due_at,
+)
 from shared.merge import MergeRejected, MergeResult, Snapshot, merge
 from shared.ops import new_values, operation_snapshots
 from shared.protocol import Operation
 from shared.records import REFERENCES, check_values
-from shared.schema import ENTITIES, LEAF_LEVEL
+from shared.schema import ENTITIES, LEAF_LEVEL, Role
 from shared.text import any_bad, first_bad_text
+from shared.validation import mask_phone
 
 Key = tuple[str, str]  # (entity, record id)
 
@@ -54,6 +65,8 @@ class Who:
     leaves: frozenset[str]  # level-5 grids
     nodes: frozenset[str]  # every grid node they may see
     unlimited: bool  # an admin: no scope
+    role: str = Role.WORKER
+    org_id: str | None = None  # a handler's organisation
 
 
 @dataclass
@@ -78,6 +91,9 @@ class View:
     bad_text: Mapping[str, str] | None = None
     defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # column defaults
     new_id: Callable[[], str] = field(default=lambda: "")
+    now: datetime | None = None  # when the push is applied: a step's points window
+    rating_window_days: int = 7  # Settings.matter_rating_window_days
+    users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, org)
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -129,8 +145,14 @@ class View:
             return {grid} if grid else set()
         if entity == "resident":
             return self.resident_grids(record_id)
-        if entity == "campaign":
+        if entity in ("campaign", "matter"):
             return {values["grid_id"]} if values.get("grid_id") else set()
+        if entity == "matter_step":
+            matter = self.rec("matter", values.get("matter_id"))
+            grid = matter.values.get("grid_id") if matter is not None else None
+            return {grid} if grid else set()
+        if entity in ("org", "matter_category"):
+            return set()
         return self.resident_grids(values.get("resident_id") or "")  # outcome, completion
 
     def _house_grid(self, house_id: Any) -> str | None:
@@ -156,6 +178,8 @@ class Decision:
     changes: list[tuple[str, str, set[str], bool]] = dataclasses.field(default_factory=list)
     echo: bool = False  # the record is now exactly as its sender holds it
     superseded: list[str] | None = None  # merged: fields a later edit elsewhere kept
+    # Points ledger rows the step earns ({user_id, matter_id, kind, amount}), written with it.
+    credits: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def result(self) -> dict[str, Any]:
@@ -209,6 +233,8 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     if not hlc.is_timestamp(op.hlc):
         raise Rejected("bad_clock", "hlc is not a valid HLC timestamp", "hlc")
     _require_device_may(op, who)
+    if op.entity in ("matter", "matter_step") or who.role == Role.HANDLER:
+        _require_matter_role(op, who)
     held = _held_by(op, view)
     if held is not None:
         return _hold(op, view, held)
@@ -233,6 +259,8 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     if rec is not None:
         grids_before = view.grids_of(op.entity, op.record_id, rec)
         _require_in_scope(op.entity, op.record_id, rec, grids_before, view)
+        if op.entity == "matter" and op.kind == "update":
+            _require_matter_editable(rec, values)
 
     if op.kind == "create":
         if rec is None and op.entity == "resident":
@@ -269,16 +297,39 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     )
     current = _stored(op, view, rec, result)
     decision = Decision("applied")
+    if op.entity == "matter" and rec is None:
+        current = _new_matter(current, view)
+    step_moves: tuple[str, Rec, Rec] | None = None
+    if op.entity == "matter_step" and rec is None and not current.deleted:
+        step_moves, decision.credits = _apply_step(current, view)
     if current is not rec:
         decision.writes.append(((op.entity, op.record_id), current))
+    if step_moves is not None:
+        matter_id, matter_before, matter_after = step_moves
+        decision.writes.append((("matter", matter_id), matter_after))
+        # Not the device's echo: it learns the matter's new state (and version) by pulling.
+        decision.changes.append(
+            (
+                "matter",
+                matter_id,
+                matter_routes(matter_before, view) | matter_routes(matter_after, view),
+                False,
+            )
+        )
 
     if op.entity == "resident" and op.kind == "create" and not who.unlimited:
         grids_after = _require_new_resident_bound(op, view, position)
     else:
         grids_after = _grids_with(view, op.entity, op.record_id, current)
-        if op.kind != "delete":
+        # A step's scope is `decide_step`'s (a dispatched handler may serve no grid of it).
+        if op.kind != "delete" and op.entity != "matter_step":
             _require_in_scope(op.entity, op.record_id, current, grids_after, view)
     routed = grids_before | grids_after | _recently_left(view, op.entity, op.record_id, current)
+    if op.entity == "matter":
+        routed |= matter_routes(current, view)
+        routed |= matter_routes(rec, view) if rec is not None else set()
+    if step_moves is not None:
+        routed |= matter_routes(step_moves[2], view)
     decision.changes.append((op.entity, op.record_id, routed, True))
     if op.entity == "binding":
         rid = current.values.get("resident_id") or ""
@@ -488,6 +539,10 @@ def _check_references(entity: str, values: Mapping[str, Any], view: View) -> Non
             unit = need("unit", "unit_id")
             if unit.values.get("building_id") != values.get("building_id"):
                 raise Rejected("unknown_reference", "the unit is in another building", "unit_id")
+    if entity == "matter":
+        _check_matter_references(values, view, need, in_scope)
+    if entity == "matter_step":
+        _check_step_references(values, view, need)
     if entity in ("binding", "visit"):
         need("house", "house_id")
         if entity == "binding" or values.get("resident_id") is not None:
@@ -701,3 +756,162 @@ def references_of(entity: str, values: Mapping[str, Any]) -> Iterable[Key]:
         target = REFERENCES.get(name)
         if target is not None and isinstance(value, str) and name in ENTITIES[entity].fields:
             yield target, value
+
+
+# --- matters (shared/matters.py) ----------------------------------------------------------------
+
+_USER_ROLES_DISPATCHABLE = frozenset({Role.HANDLER, Role.WORKER})
+
+
+def matter_routes(rec: Rec, view: View) -> set[str]:
+    """The change-row keys a matter (and its steps) travel under besides its grid: its assignee
+    org and person (`org:<id>`, `user:<id>`) and, while it is on the claim list, its community
+    (`pub:<level-4 id>`, the parent of its grid); a handler's pull reads exactly those keys
+    (services/matter_sync.py)."""
+    values = rec.values
+    keys = {str(values["grid_id"])} if values.get("grid_id") else set()
+    if values.get("assignee_org_id"):
+        keys.add(f"org:{values['assignee_org_id']}")
+    if values.get("assignee_user_id"):
+        keys.add(f"user:{values['assignee_user_id']}")
+    grid = view.rec("grid_node", values.get("grid_id"))
+    community = grid.values.get("parent_id") if grid is not None else None
+    if values.get("state") == MatterState.PUBLISHED and community:
+        keys.add(f"pub:{community}")
+    return keys
+
+
+def _require_matter_role(op: Operation, who: Who) -> None:
+    """Handlers only make steps; a matter is reported by workers, supervisors and admins."""
+    if who.role == Role.HANDLER and op.entity != "matter_step":
+        raise Rejected("not_allowed", f"a handler cannot {op.kind} a {op.entity}")
+
+
+def _require_matter_editable(rec: Rec, values: Mapping[str, Any]) -> None:
+    """A device edits a matter's description, place, urgency and photos while it is reported;
+    everything else about it, and everything once accepted, goes through steps."""
+    fixed = sorted(set(values) - EDITABLE_WHILE_REPORTED)
+    if rec.values.get("state") != MatterState.REPORTED or fixed:
+        raise Rejected(
+            "matter_not_editable",
+            "a matter changes through its steps once reported; only its description, place, "
+            "urgency and photos may be edited, and only before it is accepted",
+            fixed[0] if fixed else None,
+        )
+
+
+def _check_matter_references(
+    values: Mapping[str, Any],
+    view: View,
+    need: Callable[[str, str], Rec],
+    in_scope: Callable[[Any, str], None],
+) -> None:
+    category = need("matter_category", "category_id")
+    if not category.values.get("active"):
+        raise Rejected("unknown_reference", "the category is no longer in use", "category_id")
+    grid = need("grid_node", "grid_id")
+    if grid.values.get("level") != LEAF_LEVEL:
+        raise Rejected("grid_level", "a matter is reported in a level-5 grid", "grid_id")
+    for name, target in (("building_id", "building"), ("house_id", "house")):
+        if values.get(name) is not None:
+            place = need(target, name)
+            if place.values.get("grid_id") != values.get("grid_id"):
+                raise Rejected("unknown_reference", f"{name} is in another grid", name)
+    if values.get("resident_id") is not None:
+        need("resident", "resident_id")
+        if not _reachable(values["resident_id"], view):
+            raise Rejected(
+                "out_of_scope", "resident_id names a person outside your grids", "resident_id"
+            )
+    in_scope(values.get("grid_id"), "grid_id")
+
+
+def _check_step_references(
+    values: Mapping[str, Any], view: View, need: Callable[[str, str], Rec]
+) -> None:
+    need("matter", "matter_id")
+    if values.get("org_id") is not None:
+        need("org", "org_id")
+    user = values.get("user_id")
+    if user is not None and view.users.get(str(user), ("", None))[0] not in (
+        _USER_ROLES_DISPATCHABLE
+    ):
+        raise Rejected("unknown_reference", "user_id names no handler or worker", "user_id")
+
+
+def _new_matter(current: Rec, view: View) -> Rec:
+    """A new matter as the server keeps it: reported now, due by its category's time limit, and
+    the resident's name and masked phone for whoever handles it."""
+    values = dict(current.values)
+    for name in ("state", "assignee_org_id", "assignee_user_id", "rating", "closed_at"):
+        values[name] = None
+    values["state"] = MatterState.REPORTED.value
+    values["state_by"] = view.who.user_id
+    reported = str(values.get("reported_at") or "")
+    now = _now_text(view)
+    # A phone's clock may run ahead: nothing is reported, or due, from the future.
+    if now is not None and (not reported or reported > now):
+        values["reported_at"] = reported = now
+    values["state_at"] = reported or None
+    category = view.live("matter_category", values.get("category_id"))
+    hours = category.values.get("time_limit_hours") if category is not None else None
+    values["due_at"] = due_at(reported or None, hours)
+    resident = view.live("resident", values.get("resident_id"))
+    values["resident_name"] = resident.values.get("name") if resident is not None else None
+    phone = resident.values.get("phone") if resident is not None else None
+    values["resident_phone_masked"] = mask_phone(phone) if phone else None
+    return replace(current, values=values)
+
+
+def _now_text(view: View) -> str | None:
+    return format_timestamp(view.now) if view.now is not None else None
+
+
+def _apply_step(step: Rec, view: View) -> tuple[tuple[str, Rec, Rec], list[dict[str, Any]]]:
+    """Decide the step against the server's current matter (`shared.matters.decide_step`):
+    the matter before and after, and the points the step earns; or the refusal."""
+    matter_id = str(step.values.get("matter_id"))
+    matter = view.live("matter", matter_id)
+    if matter is None:
+        raise Rejected("unknown_reference", "matter_id names no matter", "matter_id")
+    who = view.who
+    actor = Actor(
+        user_id=who.user_id,
+        role=Role.ADMIN if who.unlimited else who.role,
+        org_id=who.org_id,
+        grids=who.nodes,
+    )
+    decided = decide_step(matter.values, step.values, actor)
+    if isinstance(decided, StepRefused):
+        raise Rejected(decided.code, decided.message, decided.params.get("field"))
+    now_text = _now_text(view)
+    if now_text is not None:
+        # The server's moment, not the phone's: "moved by whom and when" is the server's record.
+        for name in ("state_at", "closed_at"):
+            if name in decided and decided[name] == step.values.get("at"):
+                decided[name] = now_text
+    after = replace(
+        matter,
+        values={**matter.values, **decided},
+        version=matter.version + 1,
+        device_id=step.device_id,
+    )
+    credits: list[dict[str, Any]] = []
+    category = view.rec("matter_category", matter.values.get("category_id"))
+    if category is not None and view.now is not None:
+        for credit in credits_for(
+            matter.values,
+            after.values,
+            category.values,
+            now=view.now,
+            rating_window_days=view.rating_window_days,
+        ):
+            credits.append(
+                {
+                    "user_id": credit.user_id,
+                    "matter_id": matter_id,
+                    "kind": credit.kind,
+                    "amount": credit.amount,
+                }
+            )
+    return (matter_id, matter, after), credits

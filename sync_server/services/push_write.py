@@ -17,12 +17,22 @@ from sqlalchemy.orm import Session
 
 from shared.protocol import Operation
 from sync_server.db import insert_rows
-from sync_server.models import ConflictRecord
+from sync_server.models import ConflictRecord, PointsEntry
 from sync_server.records import MODELS, column_values
 from sync_server.services.push_rules import Decision, Key, Rec
 
 # Inserted in this order: every reference among new records points to an entity earlier in it.
-INSERT_ORDER = ("building", "unit", "house", "resident", "binding", "visit", "outcome")
+INSERT_ORDER = (
+    "building",
+    "unit",
+    "house",
+    "resident",
+    "binding",
+    "visit",
+    "outcome",
+    "matter",
+    "matter_step",
+)
 
 
 def write(
@@ -38,7 +48,9 @@ def write(
     final: dict[Key, Rec] = {}
     conflicts: list[dict[str, Any]] = []
     holds: list[tuple[str, str | None, Operation]] = []
+    credits: list[dict[str, Any]] = []
     for op, decision in decisions:
+        credits.extend({**c, "at": now} for c in decision.credits)
         for key, rec in decision.writes:
             final.pop(key, None)  # re-inserted, so the last write keeps its place in the order
             final[key] = rec
@@ -66,6 +78,9 @@ def write(
             session.execute(
                 statement, [{f"_{name}": value for name, value in row.items()} for row in group]
             )
+    if credits:
+        # In the step's transaction; the ledger's unique (matter, kind) refuses a second credit.
+        insert_rows(session, _points_table(), credits)
     if conflicts:
         session.add_all(ConflictRecord(**row) for row in conflicts)
         session.flush()
@@ -102,6 +117,10 @@ def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     for row in rows:
         groups.setdefault(frozenset(row), []).append(row)
     return list(groups.values())
+
+
+def _points_table() -> Table:
+    return cast(Table, PointsEntry.__table__)
 
 
 def _table(entity: str) -> Table:

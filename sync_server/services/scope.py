@@ -56,6 +56,9 @@ class GridSet:
 
     leaves: frozenset[str]
     nodes: frozenset[str]
+    # A handler's scope (services/matter_sync.py): `leaves` holds their matter keys, and of
+    # `nodes` only the grid nodes themselves travel.
+    handler: bool = False
 
 
 def grid_set(*, session: Session, user: User) -> GridSet:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from shared.schema import LEAF_LEVEL, Role
 from sync_server.errors import Conflict, Invalid
-from sync_server.models import GridNode, User, UserGrid
+from sync_server.models import GridNode, Org, User, UserGrid
 from sync_server.security import hash_password
 
 
@@ -20,8 +20,10 @@ def create_user(
     display_name: str = "",
     grids: list[GridNode] | None = None,
     password_hash: str | None = None,
+    org: Org | None = None,
 ) -> User:
-    """Add a user; pass `password_hash` instead of `password` to reuse a hash computed once."""
+    """Add a user; pass `password_hash` instead of `password` to reuse a hash computed once.
+    A handler belongs to an organisation (`org`) and, unless given grids, serves its community."""
     role = Role(role)
     username = username.strip()
     if not username:
@@ -33,10 +35,21 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"user {username!r} already exists", code="user_exists")
     grids = grids or []
+    if role is Role.HANDLER:
+        if org is None:
+            raise Invalid("a handler belongs to an organisation (--org)", field="org")
+        if not grids and org.grid_id is not None:
+            grids = [session.get_one(GridNode, org.grid_id)]
+    elif org is not None:
+        raise Invalid("only a handler belongs to an organisation", field="org")
     if role is Role.WORKER and any(g.level != LEAF_LEVEL for g in grids):
         raise Invalid("a worker can only be assigned level-5 grids", field="grids")
     user = User(
-        username=username, display_name=display_name, role=role.value, password_hash=password_hash
+        username=username,
+        display_name=display_name,
+        role=role.value,
+        password_hash=password_hash,
+        org_id=org.id if org is not None else None,
     )
     user.grids = [UserGrid(grid_id=g.id) for g in grids]
     session.add(user)

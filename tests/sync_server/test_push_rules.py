@@ -85,6 +85,11 @@ def test_no_device_creates_changes_or_deletes_the_grid_tree_campaigns_or_complet
         ("campaign", "create"), ("campaign", "update"), ("campaign", "delete"),
         ("completion", "create"), ("completion", "update"), ("completion", "delete"),
         ("outcome", "update"), ("outcome", "delete"),
+        ("org", "create"), ("org", "update"), ("org", "delete"),
+        ("matter_category", "create"), ("matter_category", "update"),
+        ("matter_category", "delete"),
+        ("matter", "delete"),
+        ("matter_step", "update"), ("matter_step", "delete"),
     ]  # fmt: skip
 
 

@@ -44,12 +44,22 @@ def _check_version(version: int) -> None:
     responses=problems(SYNC),
 )
 def push(
-    body: PushBody, caller: CallerDep, session: SessionDep, hlc: HlcDep, clock: ClockDep
+    body: PushBody,
+    caller: CallerDep,
+    session: SessionDep,
+    hlc: HlcDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> PushResponse:
     """Apply a batch of device operations; each gets its own result. Safe to retry."""
     _check_version(body.protocol_version)
     return push_service.push(
-        session=session, caller=caller, request=body, clock=hlc, now=clock.now()
+        session=session,
+        caller=caller,
+        request=body,
+        clock=hlc,
+        now=clock.now(),
+        rating_window_days=settings.matter_rating_window_days,
     )
 
 
