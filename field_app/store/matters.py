@@ -37,6 +37,7 @@ from shared.matters import (
     is_overdue,
 )
 from shared.matters import due_at as due_under
+from shared.schema import Role
 
 Scope = Literal["grids", "mine", "claim", "orders"]
 ENDED = frozenset({MatterState.CLOSED.value, MatterState.DECLINED.value})
@@ -109,16 +110,28 @@ class MatterCounts:
     by_state: dict[str, int] = field(default_factory=dict)
 
 
-def actor_of(user: Mapping[str, Any] | None, user_id: str | None, scope: Iterable[str]) -> Actor:
+def actor_of(
+    db: StoreDb, user: Mapping[str, Any] | None, user_id: str | None, scope: Iterable[str]
+) -> Actor:
     """The signed-in user as `decide_step` judges them: meta.user as the server described them,
-    serving the grids they were given and those the last pull said are theirs (`scope`)."""
+    serving the grids they were given and those the last pull said are theirs (`scope`).
+
+    A handler's scope is not grids but the server's matter keys (published to my community,
+    given to me or my unit): every matter the server sent them is one of the communities they
+    serve, so the grids of the matters on the device count as served (the server judges again).
+    """
     user = user or {}
-    given = {str(g.get("id")) for g in user.get("grids") or [] if isinstance(g, dict)}
+    role = str(user.get("role") or "worker")
+    grids = {str(g.get("id")) for g in user.get("grids") or [] if isinstance(g, dict)}
+    grids |= set(scope)
+    if role == Role.HANDLER.value:
+        rows = db.execute("SELECT DISTINCT grid_id FROM matter WHERE grid_id IS NOT NULL")
+        grids |= {str(row[0]) for row in rows.fetchall()}
     return Actor(
         user_id=str(user_id or user.get("id") or ""),
-        role=str(user.get("role") or "worker"),
+        role=role,
         org_id=user.get("org_id"),
-        grids=frozenset((given | set(scope)) - {"None", ""}),
+        grids=frozenset(grids - {"None", ""}),
     )
 
 

@@ -418,7 +418,7 @@ class Store:
 
     def actor(self) -> Actor:
         """The signed-in user, as the matters' rules judge them."""
-        return matter_queries.actor_of(self.meta.user, self.meta.user_id, self.meta.scope)
+        return matter_queries.actor_of(self.db, self.meta.user, self.meta.user_id, self.meta.scope)
 
     def matters(self, scope: Scope = "grids", *, state: str | None = None) -> list[MatterItem]:
         """Matters as shown (pending steps applied), overdue first (`matters.select`)."""
