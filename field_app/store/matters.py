@@ -174,7 +174,9 @@ def steps_of(db: StoreDb, matter_ids: Iterable[str]) -> dict[str, list[Record]]:
         sql = select_sql(
             "matter_step",
             f"t.deleted = 0 AND t.matter_id IN ({marks(batch)})",
-            order_by="t.version IS NULL, t.at, t.id",
+            # Steps made here within one clock tick keep the order they were taken in.
+            order_by="t.version IS NULL, t.at, (SELECT MIN(o.seq) FROM outbox o "
+            "WHERE o.entity = 'matter_step' AND o.record_id = t.id), t.id",
         )
         for row in db.query(sql, batch):
             record = from_row("matter_step", row, db.sealer)
