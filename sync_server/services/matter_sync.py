@@ -156,13 +156,12 @@ def _parents(session: Session, grid_ids: set[str]) -> dict[str, str | None]:
     ordered = sorted(grid_ids)
     out: dict[str, str | None] = {}
     for start in range(0, len(ordered), _CHUNK):
-        out.update(
-            session.execute(
-                select(GridNode.id, GridNode.parent_id).where(
-                    GridNode.id.in_(ordered[start : start + _CHUNK])
-                )
-            ).tuples()
-        )
+        for grid_id, parent_id in session.execute(
+            select(GridNode.id, GridNode.parent_id).where(
+                GridNode.id.in_(ordered[start : start + _CHUNK])
+            )
+        ):
+            out[grid_id] = parent_id
     return out
 
 
