@@ -131,6 +131,8 @@ def test_reported_offline_published_and_claimed_by_the_first_to_sync(
     assert isinstance(screen, MatterScreen)
     [refused] = screen.rejected
     assert refused.code == "stale_transition"
+    assert str(first.store.meta.user_id) in (refused.reason or ""), "who moved it"
+    assert second.store.matters("claim") == second.store.matters("orders") == [], "h1's now"
 
     sync(worker)
     assert worker.store.matter(matter_id).item.state == "claimed"  # type: ignore[union-attr]
