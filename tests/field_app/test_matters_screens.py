@@ -13,6 +13,7 @@ from field_app.i18n import CATALOGUES, Msg, Translator
 from field_app.state.house import HouseScreen
 from field_app.state.matters import MatterReportForm, MatterScreen, MattersScreen
 from field_app.state.places import GridsScreen
+from field_app.state.problems import SyncScreen
 from field_app.store import Store
 from shared.matters import MatterAction, MatterState
 from shared.protocol import OpResult
@@ -155,6 +156,11 @@ def test_a_handler_claims_an_order_offline_and_is_told_when_another_was_first(
     screen.refresh()
     [rejected] = screen.rejected
     assert "李四" in (rejected.reason or "") and screen.actions == ["claim"]
+    sync_screen = SyncScreen(handler_ctx)
+    [problem] = sync_screen.problems
+    assert sync_screen.subject(problem) == "楼道飞线充电 · 海坛路8号楼", "which matter, in words"
+    sync_screen.open(op.op_id)
+    assert isinstance(handler_ctx.stack[-1], MatterScreen)
     screen.dismiss_rejected(op.op_id)
     assert screen.rejected == []
 
