@@ -55,6 +55,8 @@ class Translator:
                     return template.format(field_zh=label, **error.params)
                 except (KeyError, IndexError):
                     pass
+            if error.params.get("message_zh"):  # a rule that words its own refusal (matters)
+                return str(error.params["message_zh"])
         message = error.message
         return message[:1].upper() + message[1:] if message else error.code
 

@@ -21,6 +21,12 @@ from shared.schema import Role
 SOURCES = ("door", "resident_order", "inspection", "transfer")
 URGENCIES = ("normal", "urgent")
 STATES = tuple(s.value for s in MatterState)
+# What a report cannot go without, and how the form asks for it (English; zh-CN: shared.messages).
+REQUIRED = {
+    "category_id": "Choose a category.",
+    "description": "Say what the matter is.",
+    "grid_id": "Choose the grid it is in.",
+}
 # What each step asks for in its form (shared.matters refuses it without: `invalid`).
 STEP_INPUTS: dict[str, tuple[str, ...]] = {
     MatterAction.DECLINE.value: ("reason",),
@@ -154,8 +160,8 @@ class MatterReportForm(Screen):
 
     def save(self) -> bool:
         errors = [
-            FieldError(name, "required", f"{name} is required.")
-            for name in ("category_id", "description", "grid_id")
+            FieldError(name, "required", message)
+            for name, message in REQUIRED.items()
             if not self.values[name].strip()
         ]
         if errors:

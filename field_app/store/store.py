@@ -411,9 +411,8 @@ class Store:
             decided = decide_step(shown, step, actor)
             if isinstance(decided, StepRefused):
                 where = str(decided.params.get("field") or "action")
-                raise ValidationFailed(
-                    [FieldError(where, decided.code, decided.message, dict(decided.params))]
-                )
+                params = {**decided.params, "message_zh": decided.message_zh}
+                raise ValidationFailed([FieldError(where, decided.code, decided.message, params)])
             return self.create("matter_step", step, user_id=user_id)
 
     def actor(self) -> Actor:

@@ -107,6 +107,9 @@ def test_a_worker_records_the_residents_rating_of_a_closed_matter(
     assert screen.form is not None and screen.form.inputs == ("rating", "comment")
     assert not screen.submit()
     assert set(screen.form.errors) == {"rating"}
+    error = screen.form.errors["rating"]
+    assert Translator("zh-CN").field_error(error) == "评价应为1到5分"
+    assert Translator("en").field_error(error) == "A rating is a whole number from 1 to 5."
     screen.set_rating(5)
     screen.set_comment("处理很快")
     assert screen.unsaved
