@@ -59,7 +59,7 @@ ZH: dict[str, str] = {
     "matter_not_editable": "事项已受理，不能再修改；请通过办理流程处理",
     "stale_transition": "事项状态已变化，现为“{state_zh}”（{state_by} 于 {state_at} 操作）",
     "not_allowed": "您无权对该事项执行此操作",
-    "invalid_step": "该办理步骤无效",
+    "invalid": "该办理步骤无效或缺少必填内容",
 }
 
 FIELD_NAMES_ZH: dict[str, str] = {

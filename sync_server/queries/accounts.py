@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from shared.schema import Role
 from sync_server.models import GridNode, User, UserGrid
 
-ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER)
+ROLE_ORDER = (Role.ADMIN, Role.SUPERVISOR, Role.WORKER, Role.HANDLER)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class AccountList:
 
 
 def active_accounts(*, session: Session, per_role: int) -> AccountList:
-    """The first `per_role` active accounts of each role (admins, supervisors, workers), by
+    """The first `per_role` active accounts of each role (admins, supervisors, workers, handlers), by
     username, and how many more there are."""
     rows: list[AccountRow] = []
     more = 0

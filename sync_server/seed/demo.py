@@ -51,6 +51,7 @@ from sync_server.models import (
 from sync_server.queries.accounts import active_accounts
 from sync_server.security import hash_password, verify_password
 from sync_server.seed import names
+from sync_server.seed.matters import seed_matters
 from sync_server.seed.people import HOUSEHOLD_SIZE_CUM, HOUSEHOLD_SIZES, Member, PeopleFactory
 from sync_server.seed.places import (
     BuildingSpec,
@@ -61,6 +62,7 @@ from sync_server.seed.places import (
     new_uuid,
     plan_grid_places,
 )
+from sync_server.services.matter_sync import COMMUNITY_LEVEL
 
 DEMO_PASSWORD = "gridsweep-demo"
 Scale = Literal["small", "district"]
@@ -228,6 +230,8 @@ def seed_shape(
     for grid in plan.grids:
         writer.write_grid_contents(grid)
     writer.finish()
+    logins = _logins(plan, every=len(plan.grids) <= 20)
+    handlers = _seed_matters(session, rng, plan, now) if activity else []
     return SeedReport(
         grid_nodes=len(plan.nodes),
         buildings=writer.counts["buildings"],
@@ -235,9 +239,44 @@ def seed_shape(
         houses=writer.counts["houses"],
         residents=writer.counts["residents"],
         bindings=writer.counts["bindings"],
-        users=len(plan.users),
-        logins=_logins(plan, every=len(plan.grids) <= 20),
+        users=len(plan.users) + len(handlers),
+        logins=logins + handlers,
     )
+
+
+def _seed_matters(
+    session: Session, rng: random.Random, plan: DemoPlan, now: datetime
+) -> list[DemoLogin]:
+    """Matters in the first community (sync_server/seed/matters.py), and its handlers' logins."""
+    community = next(n for n in plan.nodes if n.level == COMMUNITY_LEVEL)
+    grids = [n.id for n in plan.nodes if n.parent_id == community.id]
+    supervisor = next(u for u in plan.users if u.role is Role.SUPERVISOR and u.grid is community)
+    workers = [u.id for u in plan.users if u.role is Role.WORKER and u.grid and u.grid.id in grids]
+    admin = plan.users[0]
+    password = session.scalar(select(User.password_hash).where(User.id == admin.id))
+    assert password is not None
+    handlers = seed_matters(
+        session=session,
+        rng=rng,
+        community_id=community.id,
+        grid_ids=grids,
+        supervisor_id=supervisor.id,
+        worker_ids=workers,
+        password_hash=password,
+        now=now,
+        stamp={
+            "version": 1,
+            "updated_at": plan.stamp,
+            "updated_by_user_id": admin.id,
+            "updated_by_device_id": None,
+            "deleted": False,
+            "clocks": {},
+        },
+    )
+    return [
+        DemoLogin(Role.HANDLER.value, h.username, DEMO_PASSWORD, community.code, community.name)
+        for h in handlers
+    ]
 
 
 # -- planning -------------------------------------------------------------------------------

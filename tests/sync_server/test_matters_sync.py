@@ -17,7 +17,6 @@ from shared.validation import mask_phone
 from sync_server.models import Matter, PointsEntry, User
 from tests.factories import TinyGrid
 from tests.sync_server.matter_helpers import (
-    CATEGORY,
     GRID,
     OTHER_GRID,
     PHOTO,
@@ -113,8 +112,9 @@ def test_a_matter_naming_a_resident_carries_their_name_and_masked_phone(
     worker.pull(matters=True)
     values = worker.of("matter")[matter_id]["values"]
     assert values["resident_name"] == person.name
+    assert person.phone is not None
     assert values["resident_phone_masked"] == mask_phone(person.phone)
-    assert person.phone not in str(values)
+    assert person.phone not in str(values) and person.id_number not in str(values)
 
 
 def test_hostile_matter_pushes_are_refused(
@@ -385,4 +385,41 @@ def test_a_rating_after_the_window_keeps_the_base_only(
     ]
     base, _bonus = category_points(session_factory)
     assert ledger(session_factory) == [(h1.user_id, "base", base)]
-    assert CATEGORY  # the seeded category the matter was reported in
+
+
+def test_a_photo_is_visible_to_whoever_may_see_a_matter_or_step_naming_it(
+    client: TestClient,
+    tiny: TinyGrid,
+    world: MatterWorld,
+    session_factory: sessionmaker[Session],
+) -> None:
+    from sync_server.queries.matter_photos import photo_visible
+    from sync_server.services.auth import Caller
+
+    _worker, supervisor, matter_id = reported(client, tiny)
+    h1 = device(client, "h1")
+    after = "fedcba9876543210" * 4
+    supervisor.push(
+        [
+            step(supervisor, matter_id, "accept", "reported"),
+            step(supervisor, matter_id, "dispatch", "accepted", user_id=h1.user_id),
+        ]
+    )
+    h1.push(
+        [
+            step(h1, matter_id, "take", "dispatched"),
+            step(h1, matter_id, "apply_close", "claimed", photos=[after], reason="完成"),
+        ]
+    )
+
+    def sees(username: str, sha256: str) -> bool:
+        with session_factory() as session:
+            user = session.scalars(select(User).where(User.username == username)).one()
+            return photo_visible(session=session, caller=Caller(user, None), sha256=sha256)
+
+    for who in ("w11", "s1", "admin", "h1"):
+        assert sees(who, PHOTO) and sees(who, after), who
+    for who in ("w12", "s2", "h3", "h4"):
+        assert not sees(who, PHOTO) and not sees(who, after), who
+    assert not sees("admin", "ab" * 32)  # named by no matter
+    assert not sees("admin", '%"')  # not a digest

@@ -227,7 +227,12 @@ def test_one_worker_per_grid_one_supervisor_one_admin_all_with_the_demo_password
     session: Session, small: SeedReport
 ) -> None:
     users = list(session.scalars(select(User)))
-    assert Counter(u.role for u in users) == {"worker": 9, "supervisor": 1, "admin": 1}
+    assert Counter(u.role for u in users) == {
+        "worker": 9,
+        "supervisor": 1,
+        "admin": 1,
+        "handler": 2,
+    }
     assignments = defaultdict(set)
     for row in session.scalars(select(UserGrid)):
         assignments[row.user_id].add(row.grid_id)
@@ -237,7 +242,7 @@ def test_one_worker_per_grid_one_supervisor_one_admin_all_with_the_demo_password
         if user.role == Role.WORKER:
             assert [g.level for g in grids] == [5]
             assert user.username == "wg" + "".join(grids[0].code.split("-")[2:])
-        elif user.role == Role.SUPERVISOR:
+        elif user.role in (Role.SUPERVISOR, Role.HANDLER):
             assert [g.level for g in grids] == [4]
         else:
             assert user.username == "admin" and grids == []
@@ -253,7 +258,7 @@ def test_one_worker_per_grid_one_supervisor_one_admin_all_with_the_demo_password
             assert logins[user.username].grid_code == nodes[grid_id].code
             assert nodes[grid_id].name in logins[user.username].grid_name
         assert logins[user.username].password == DEMO_PASSWORD
-    assert small.users == 11
+    assert small.users == 13
 
 
 def test_the_logins_read_back_are_the_ones_the_seed_printed(
@@ -274,7 +279,14 @@ def test_the_logins_read_back_are_the_ones_the_seed_printed(
     worker.password_hash = "$argon2id$not-a-demo-hash"
     session.flush()
     logins, others = current_logins(session=session, per_role=4)
-    assert [x.username for x in logins] == ["gl0101", "wg010101", "wg010102", "wg010104"]
+    assert [x.username for x in logins] == [
+        "gl0101",
+        "wg010101",
+        "wg010102",
+        "wg010104",
+        "handler1",
+        "handler2",
+    ]
     assert all(x.password == DEMO_PASSWORD for x in logins)
     assert others == 9 - 4 + 1  # the workers past the first four, and the changed password
 
@@ -406,7 +418,7 @@ def test_district_structure_writes_every_grid_and_account(session: Session) -> N
     grids_with_houses = session.scalar(select(func.count(func.distinct(House.grid_id))))
     assert grids_with_houses == 542
     roles = dict(session.execute(select(User.role, func.count()).group_by(User.role)).all())
-    assert roles == {"worker": 542, "supervisor": 61, "admin": 1}
+    assert roles == {"worker": 542, "supervisor": 61, "admin": 1, "handler": 2}
     assert 1 < len(report.logins) <= 12 and report.logins[0].username == "admin"
     usernames = set(session.scalars(select(User.username)))
     assert {login.username for login in report.logins} <= usernames
@@ -424,4 +436,27 @@ def test_full_district_has_about_270000_residents_with_unique_id_numbers(
     assert households == 90_000
     distinct_ids = session.scalar(select(func.count(func.distinct(Resident.id_number))))
     assert distinct_ids == report.residents
-    assert report.users == 542 + 61 + 1
+    assert report.users == 542 + 61 + 1 + 2  # and the two demo handlers
+
+
+def test_the_demo_has_matters_in_every_stage_handlers_to_take_them_and_points_earned(
+    session: Session, small: SeedReport
+) -> None:
+    from sync_server.models import Matter, MatterStep, Org, PointsEntry
+
+    states = Counter(session.scalars(select(Matter.state)))
+    assert {"reported", "accepted", "published", "dispatched", "handling", "closing"} <= set(states)
+    assert {"declined", "closed"} <= set(states)
+    assert {o.kind for o in session.scalars(select(Org))} == {"water", "volunteers"}
+    closed = session.scalars(select(Matter).where(Matter.state == "closed")).one()
+    assert closed.rating == 5 and closed.closed_at is not None
+    handler = session.scalars(select(User).where(User.username == "handler1")).one()
+    assert closed.assignee_user_id == handler.id
+    points = session.scalars(select(PointsEntry).where(PointsEntry.matter_id == closed.id)).all()
+    assert sorted(p.kind for p in points) == ["base", "bonus"]
+    assert all(p.user_id == handler.id for p in points)
+    steps = session.scalars(
+        select(MatterStep.action).where(MatterStep.matter_id == closed.id).order_by(MatterStep.at)
+    ).all()
+    assert list(steps) == ["accept", "dispatch", "take", "apply_close", "verify_close", "rate"]
+    assert {x.username for x in small.logins} >= {"handler1", "handler2"}
