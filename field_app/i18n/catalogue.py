@@ -45,6 +45,8 @@ class Translator:
 
     def field_error(self, error: FieldError) -> str:
         """An error under a field, in this language."""
+        if self.language == "zh-CN" and error.params.get("message_zh"):
+            return str(error.params["message_zh"])  # a rule that words its refusal (matters)
         if self.language == "zh-CN":
             template = ZH.get(error.code)
             if template is not None:
@@ -55,8 +57,6 @@ class Translator:
                     return template.format(field_zh=label, **error.params)
                 except (KeyError, IndexError):
                     pass
-            if error.params.get("message_zh"):  # a rule that words its own refusal (matters)
-                return str(error.params["message_zh"])
         message = error.message
         return message[:1].upper() + message[1:] if message else error.code
 

@@ -81,6 +81,9 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
                 on_click=lambda _e, gid=grid.id: screen.open(gid),
             )
         )
+    if screen.matter_scope == "claim":
+        # A handler (unit staff, a volunteer) has no grids to sweep, only orders.
+        return [ft.Column(rows, spacing=0, key="screen-grids")]
     if not screen.items:
         rows.append(text(t("houses.none"), color=theme.MUTED))
     campaigns = action_button(

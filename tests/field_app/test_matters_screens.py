@@ -168,6 +168,31 @@ def test_a_handler_claims_an_order_offline_and_is_told_when_another_was_first(
     assert screen.rejected == []
 
 
+def test_a_handler_applies_to_close_with_a_photo_and_a_work_note(
+    handler_ctx: ScreenContext,
+) -> None:
+    store = handler_ctx.store
+    store.apply_pull(
+        page(
+            pulled_matter(MATTER, state="handling", state_by=HANDLER, assignee_user_id=HANDLER),
+            cursor="m",
+        )
+    )
+    screen = MatterScreen(handler_ctx, MATTER)
+    assert screen.actions == ["apply_close"]
+    screen.start("apply_close")
+    screen.set_reason("已清理楼道杂物，恢复消防通道畅通")
+    assert not screen.submit()
+    assert screen.form is not None and set(screen.form.errors) == {"photos"}
+    screen.add_photo(camera_jpeg(640, 480))
+    assert screen.submit()
+    assert screen.detail is not None and screen.detail.item.state == "closing"
+    [step] = screen.detail.steps
+    [sha] = step.record.values["photos"]
+    assert store.photo(sha) is not None, "the photo is kept with the step, to upload"
+    assert screen.actions == [], "the supervisor verifies it now"
+
+
 def test_every_matter_text_exists_in_both_languages() -> None:
     for language in CATALOGUES:
         t = Translator(language)
