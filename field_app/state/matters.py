@@ -15,7 +15,7 @@ from field_app.state.base import Context, Screen, errors_by_field
 from field_app.store import OutboxProblem, Record, ValidationFailed
 from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope, may_take
 from shared.errors import FieldError
-from shared.matters import MatterAction, MatterState
+from shared.matters import MatterAction, MatterState, StepRefused, decide_step
 from shared.schema import Role
 
 SOURCES = ("door", "resident_order", "inspection", "transfer")
@@ -249,6 +249,29 @@ class MatterScreen(Screen):
             self.actions = []
             return
         self.actions = may_take(self.detail.item.shown, store.actor())
+
+    def refusal(self, problem: OutboxProblem) -> StepRefused | None:
+        """Why the server refused a step, worded from what the phone holds now (the pull that
+        follows a push brings the matter as it is): for `stale_transition`, the state the
+        matter is in, who moved it and when, in both languages. None when the phone cannot tell
+        (the server's own reason is shown then)."""
+        if self.detail is None or problem.code != "stale_transition":
+            return None
+        matter = dict(self.detail.item.shown)
+        matter["state_by"] = self._who(matter.get("state_by"))
+        step = {n: c.new for n, c in problem.op.fields.items()}
+        decided = decide_step(matter, step, self.ctx.store.actor())
+        return (
+            decided if isinstance(decided, StepRefused) and decided.code == problem.code else None
+        )
+
+    def _who(self, user_id: object) -> str:
+        # The phone knows no other users' names (the server sends ids): its own user by name,
+        # others by the start of their id, which an admin can look up.
+        if user_id and user_id == self.ctx.user_id:
+            user = self.ctx.store.meta.user or {}
+            return str(user.get("display_name") or user.get("username") or user_id)
+        return str(user_id or "")[:8]
 
     def resident_name(self) -> str:
         if self.detail is None or not self.detail.item.shown.get("resident_id"):

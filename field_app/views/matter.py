@@ -53,12 +53,14 @@ def render(screen: MatterScreen, app: AppViewModel, t: Translator) -> list[ft.Co
     controls: list[ft.Control] = [padded(*facts)]
 
     for problem in screen.rejected:
+        refusal = screen.refusal(problem)
+        if refusal is not None:
+            reason = refusal.message_zh if t.language == "zh-CN" else refusal.message
+        else:
+            reason = t.rejection(problem.code, None, problem.reason)
         controls.append(
             padded(
-                text(
-                    t("matter.rejected", reason=t.rejection(problem.code, None, problem.reason)),
-                    color=theme.BAD,
-                ),
+                text(t("matter.rejected", reason=reason), color=theme.BAD),
                 action_button(
                     t("action.dismiss"),
                     lambda _e, op_id=problem.op.op_id: screen.dismiss_rejected(op_id),

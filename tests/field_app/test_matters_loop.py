@@ -132,6 +132,9 @@ def test_reported_offline_published_and_claimed_by_the_first_to_sync(
     [refused] = screen.rejected
     assert refused.code == "stale_transition"
     assert str(first.store.meta.user_id) in (refused.reason or ""), "who moved it"
+    told = screen.refusal(refused)
+    assert told is not None and told.params["state"] == "claimed"
+    assert str(first.store.meta.user_id)[:8] in told.message_zh and "已接单" in told.message_zh
     assert second.store.matters("claim") == second.store.matters("orders") == [], "h1's now"
 
     sync(worker)
