@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from flet.components.component import Renderer
 
 from field_app.i18n import CATALOGUES, Msg, Translator
 from field_app.state.house import HouseScreen
@@ -15,6 +16,7 @@ from field_app.state.matters import MatterReportForm, MatterScreen, MattersScree
 from field_app.state.places import GridsScreen
 from field_app.state.problems import SyncScreen
 from field_app.store import Store
+from field_app.views import matter as matter_view
 from shared.matters import MatterAction, MatterState
 from shared.protocol import OpResult
 from tests.days import NOW
@@ -28,6 +30,7 @@ from tests.field_app.test_matters_store import (
     sign_in,
 )
 from tests.field_app.test_store import GRID, HOUSE, USER, page, seed
+from tests.field_app.test_views import KEY, PREFIXES, texts
 from tests.photos import camera_jpeg
 
 Ctx = Callable[[Store, str], ScreenContext]
@@ -201,3 +204,34 @@ def test_every_matter_text_exists_in_both_languages() -> None:
         for action in MatterAction:
             assert t.choice("matter_action", action.value) != action.value
             assert t(f"flash.step.{action.value}") != f"flash.step.{action.value}"
+
+
+@pytest.mark.parametrize(
+    ("action", "role", "state"),
+    [
+        ("rate", "worker", "closed"),
+        ("dispatch", "supervisor", "accepted"),
+        ("decline", "admin", "reported"),
+        ("apply_close", "handler", "claimed"),
+    ],
+)
+def test_each_step_form_draws_in_both_languages(
+    store: Store, screen_ctx: Ctx, action: str, role: str, state: str
+) -> None:
+    seed(store)
+    catalogue(store)
+    sign_in(store, "user-x", role)
+    ctx = screen_ctx(store, "user-x")
+    store.apply_pull(
+        page(pulled_matter(MATTER, state=state, assignee_user_id="user-x"), cursor="m")
+    )
+    screen = MatterScreen(ctx, MATTER)
+    screen.start(action)
+    assert screen.form is not None and screen.form.action == action
+    for language in ("zh-CN", "en"):
+        t = Translator(language)
+        drawn = Renderer().render(lambda t=t: matter_view.render(screen, None, t))  # type: ignore[arg-type]
+        words = texts(drawn)
+        leftover = [k for k in KEY.findall(words) if k.split(".")[0] in PREFIXES]
+        assert leftover == [], (action, language, leftover)
+        assert t.choice("matter_action", action) in words
