@@ -276,17 +276,23 @@ def items(
 
 
 def select(
-    found: list[MatterItem], scope: Scope, actor: Actor, *, state: str | None = None
+    found: list[MatterItem],
+    scope: Scope,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    reported_here: Iterable[str] = (),
 ) -> list[MatterItem]:
     """The matters of one list: `grids` (all on the device: the worker's grids), `mine` (reported
-    here or by me, or given to me), `claim` (published to the claim list), `orders` (given to me
-    or my unit, not closed)."""
+    on this phone by its user, not yet synced, last moved by me or given to me), `claim`
+    (published to the claim list), `orders` (given to me or my unit, not closed)."""
+    reported = set(reported_here)
 
     def mine(m: MatterItem) -> bool:
         return (
             m.record.version is None
+            or m.id in reported
             or actor.user_id in (m.shown.get("state_by"), m.shown.get("assignee_user_id"))
-            or m.shown.get("reported_by") == actor.user_id
         )
 
     def order(m: MatterItem) -> bool:

@@ -59,6 +59,7 @@ from shared.schema import EntitySpec
 
 REVIEW_NOTES = "review_notes"  # meta: the notes the worker has not dismissed (ReviewNote JSON)
 REVIEW_ACK = "review_notes_to_ack"  # meta: op_ids the next pull acknowledges
+REPORTED_HERE = "matters_reported_here"  # meta: user id -> ids of matters they reported here
 
 
 class Store:
@@ -377,7 +378,13 @@ class Store:
                 )
             if photos:
                 filled["photos"] = [*(filled.get("photos") or ()), *self._add_photos(photos)]
-            return self.create("matter", filled, user_id=user_id)
+            op = self.create("matter", filled, user_id=user_id)
+            # The server keeps no reporter once a matter moves on: "mine" remembers it here.
+            kept = self.meta.get(REPORTED_HERE) or {}
+            kept = dict(kept) if isinstance(kept, dict) else {}
+            kept[user_id] = [*self._reported_here(user_id), op.record_id]
+            self.meta.set(REPORTED_HERE, kept)
+            return op
 
     def add_step(
         self,
@@ -423,7 +430,8 @@ class Store:
         """Matters as shown (pending steps applied), overdue first (`matters.select`)."""
         actor = self.actor()
         found = matter_queries.items(self.db, actor=actor, now=self.clock.now())
-        return matter_queries.select(found, scope, actor, state=state)
+        reported = self._reported_here(actor.user_id)
+        return matter_queries.select(found, scope, actor, state=state, reported_here=reported)
 
     def matter_counts(self, scope: Scope = "grids") -> MatterCounts:
         return matter_queries.counts(self.matters(scope))
@@ -437,6 +445,11 @@ class Store:
 
     def orgs(self) -> list[Record]:
         return matter_queries.orgs(self.db)
+
+    def _reported_here(self, user_id: str) -> list[str]:
+        """Matters the user reported on this phone (meta: user id -> matter ids)."""
+        kept = self.meta.get(REPORTED_HERE) or {}
+        return [str(i) for i in kept.get(user_id, [])] if isinstance(kept, dict) else []
 
     def _add_photos(self, photos: Sequence[bytes]) -> list[str]:
         try:

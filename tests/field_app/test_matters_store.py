@@ -110,6 +110,18 @@ def test_a_matter_reported_from_a_house_is_placed_there_and_waits_to_sync(worker
     assert raw.fetchone()[0].startswith(PREFIX)
     [item] = worker.matters("mine")
     assert item.state == "reported"
+    # Accepted on the server, moved on by somebody else: still the worker's ("mine").
+    worker.record_results(
+        [
+            OpResult(
+                op_id=op.op_id, status="applied", entity="matter", record_id=op.record_id, version=1
+            )
+        ]
+    )
+    worker.apply_pull(
+        page(pulled_matter(op.record_id, 2, state="accepted", state_by="sup-1"), cursor="m")
+    )
+    assert [m.id for m in worker.matters("mine")] == [op.record_id]
     assert item.due_at == NOW + timedelta(hours=24), "reported_at + the category's 24 h limit"
 
 
