@@ -116,21 +116,30 @@ def actor_of(
     """The signed-in user as `decide_step` judges them: meta.user as the server described them,
     serving the grids they were given and those the last pull said are theirs (`scope`).
 
-    A handler's scope is not grids but the server's matter keys (published to my community,
-    given to me or my unit): every matter the server sent them is one of the communities they
-    serve, so the grids of the matters on the device count as served (the server judges again).
+    A handler's scope is not grids but the server's matter keys (`pub:<community>`,
+    `user:<me>`, `org:<my unit>`): their unit comes from it, and every matter the server sent
+    them is of a community they serve, so the grids of the matters on the device count as served
+    (the server judges again).
     """
     user = user or {}
     role = str(user.get("role") or "worker")
     grids = {str(g.get("id")) for g in user.get("grids") or [] if isinstance(g, dict)}
-    grids |= set(scope)
+    org_id = user.get("org_id")
+    for key in scope:
+        kind, sep, rest = key.partition(":")
+        if not sep:
+            grids.add(key)
+        elif kind == "pub":  # published to my community
+            grids.add(rest)
+        elif kind == "org":  # dispatched to my unit: the handler's own organisation
+            org_id = org_id or rest
     if role == Role.HANDLER.value:
         rows = db.execute("SELECT DISTINCT grid_id FROM matter WHERE grid_id IS NOT NULL")
         grids |= {str(row[0]) for row in rows.fetchall()}
     return Actor(
         user_id=str(user_id or user.get("id") or ""),
         role=role,
-        org_id=user.get("org_id"),
+        org_id=org_id,
         grids=frozenset(grids - {"None", ""}),
     )
 
@@ -285,7 +294,8 @@ def select(
 ) -> list[MatterItem]:
     """The matters of one list: `grids` (all on the device: the worker's grids), `mine` (reported
     on this phone by its user, not yet synced, last moved by me or given to me), `claim`
-    (published to the claim list), `orders` (given to me or my unit, not closed)."""
+    (published to the claim list), `orders` (given to me, or to my unit and not yet taken by a
+    member; not closed)."""
     reported = set(reported_here)
 
     def mine(m: MatterItem) -> bool:
@@ -296,8 +306,11 @@ def select(
         )
 
     def order(m: MatterItem) -> bool:
+        # Given to me, or to my unit and not yet taken by one of us (as `take` judges it).
         given = m.shown.get("assignee_user_id") == actor.user_id or (
-            actor.org_id is not None and m.shown.get("assignee_org_id") == actor.org_id
+            actor.org_id is not None
+            and m.shown.get("assignee_org_id") == actor.org_id
+            and not m.shown.get("assignee_user_id")
         )
         return given and m.state in ORDER_STATES
 

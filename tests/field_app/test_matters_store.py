@@ -300,3 +300,23 @@ def test_a_matter_in_the_other_grid_is_still_mine_to_report(worker: Store) -> No
     )
     [item] = worker.matters("grids")
     assert item.id == op.record_id and item.due_at == NOW + timedelta(hours=120)
+
+
+def test_a_handler_takes_an_order_dispatched_to_their_unit(store: Store) -> None:
+    # A handler's scope is the server's matter keys, not grids: their unit comes from it.
+    sign_in(store, HANDLER, "handler")
+    catalogue(store)
+    matter = "00000000-0000-4000-8000-000000000601"
+    store.apply_pull(
+        page(
+            pulled_matter(matter, state="dispatched", state_by="sup-1", assignee_org_id=ORG),
+            cursor="m",
+            scope=[f"user:{HANDLER}", f"org:{ORG}", "pub:00000000-0000-4000-8000-000000000004"],
+        )
+    )
+    assert store.actor().org_id == ORG
+    [order] = store.matters("orders")
+    assert order.id == matter
+    store.add_step(matter, {"action": "take"}, user_id=HANDLER)
+    [taken] = store.matters("orders")
+    assert taken.state == "claimed" and taken.shown["assignee_user_id"] == HANDLER
