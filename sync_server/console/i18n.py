@@ -257,6 +257,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "audit_value.kind.duplicate": ("重复居民", "duplicate resident"),
     "audit_value.role.worker": ("网格员", "grid worker"),
     "audit_value.role.supervisor": ("管理人员", "supervisor"),
+    "audit_value.role.handler": ("承办人员", "handler"),
     "audit_value.role.admin": ("平台管理员", "administrator"),
     "audit_value.code.invalid_credentials": ("用户名或密码错误", "wrong username or password"),
     "audit_value.code.account_inactive": ("账号已停用", "account deactivated"),
@@ -370,6 +371,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "users.display_name": ("姓名", "Name"),
     "users.initial_password": ("初始密码（至少8位）", "Initial password (8+ characters)"),
     "users.grid_codes": ("网格编码", "Grid codes"),
+    "users.org": ("所属单位（承办人员）", "Organisation (handlers)"),
+    "users.org_hint": (
+        "承办人员须填写所属入网单位名称；未填网格编码时负责该单位服务的社区",
+        "A handler names their organisation; without grid codes they serve its community",
+    ),
     "users.grid_codes_hint": (
         "每行一个编码。网格员只能分配五级网格；管理人员分配其负责的上级网格。",
         "One code per line. Workers get level-5 grids; supervisors the node they oversee.",
@@ -587,7 +593,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
-    "role": {"worker": "Grid worker", "supervisor": "Supervisor", "admin": "Administrator"},
+    "role": {
+        "worker": "Grid worker",
+        "supervisor": "Supervisor",
+        "admin": "Administrator",
+        "handler": "Handler",
+    },
     "level": {"1": "Level 1", "2": "Level 2", "3": "Level 3", "4": "Level 4", "5": "Level 5"},
     "relation": {
         "head": "Head",

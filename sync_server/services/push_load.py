@@ -236,23 +236,30 @@ def _load_held(session: Session, view: View, ops: list[Operation]) -> None:
 
 
 def _load_users(session: Session, view: View, ops: list[Operation]) -> None:
-    """The active users a step dispatches to (their role and organisation)."""
-    ids = sorted(
-        {
-            op.fields["user_id"].new
-            for op in ops
-            if op.entity == "matter_step"
-            and "user_id" in op.fields
-            and isinstance(op.fields["user_id"].new, str)
-        }
-    )
+    """The users a step dispatches to (their role and organisation, if active), and who last
+    moved the matters the batch steps on (named in a `stale_transition`)."""
+    wanted = {
+        op.fields["user_id"].new
+        for op in ops
+        if op.entity == "matter_step"
+        and "user_id" in op.fields
+        and isinstance(op.fields["user_id"].new, str)
+    }
+    wanted |= {
+        str(rec.values["state_by"])
+        for (entity, _), rec in view.records.items()
+        if entity == "matter" and rec.values.get("state_by")
+    }
+    ids = sorted(wanted)
     for start in range(0, len(ids), _CHUNK):
-        for user_id, role, org_id in session.execute(
-            select(User.id, User.role, User.org_id).where(
-                User.id.in_(ids[start : start + _CHUNK]), User.active.is_(True)
-            )
+        for user_id, role, org_id, active, name, username in session.execute(
+            select(
+                User.id, User.role, User.org_id, User.active, User.display_name, User.username
+            ).where(User.id.in_(ids[start : start + _CHUNK]))
         ):
-            view.users[user_id] = (role, org_id)
+            if active:
+                view.users[user_id] = (role, org_id)
+            view.user_names[user_id] = name or username
 
 
 @cache

@@ -94,6 +94,7 @@ class View:
     now: datetime | None = None  # when the push is applied: a step's points window
     rating_window_days: int = 7  # Settings.matter_rating_window_days
     users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, org)
+    user_names: dict[str, str] = field(default_factory=dict)  # id -> display name
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -259,7 +260,7 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     if rec is not None:
         grids_before = view.grids_of(op.entity, op.record_id, rec)
         _require_in_scope(op.entity, op.record_id, rec, grids_before, view)
-        if op.entity == "matter" and op.kind == "update":
+        if op.entity == "matter" and op.kind != "delete":
             _require_matter_editable(rec, values)
 
     if op.kind == "create":
@@ -790,7 +791,10 @@ def _require_matter_role(op: Operation, who: Who) -> None:
 def _require_matter_editable(rec: Rec, values: Mapping[str, Any]) -> None:
     """A device edits a matter's description, place, urgency and photos while it is reported;
     everything else about it, and everything once accepted, goes through steps."""
-    fixed = sorted(set(values) - EDITABLE_WHILE_REPORTED)
+    changed = {name for name, value in values.items() if value != rec.values.get(name)}
+    if not changed:
+        return  # nothing it would change (a create sent again)
+    fixed = sorted(changed - EDITABLE_WHILE_REPORTED)
     if rec.values.get("state") != MatterState.REPORTED or fixed:
         raise Rejected(
             "matter_not_editable",
@@ -883,7 +887,12 @@ def _apply_step(step: Rec, view: View) -> tuple[tuple[str, Rec, Rec], list[dict[
     )
     decided = decide_step(matter.values, step.values, actor)
     if isinstance(decided, StepRefused):
-        raise Rejected(decided.code, decided.message, decided.params.get("field"))
+        message = decided.message
+        by = decided.params.get("state_by")
+        if decided.code == "stale_transition" and by in view.user_names:
+            # Who moved it, by the name people know them by (and their id, which is stable).
+            message = message.replace(f"by {by}", f"by {view.user_names[by]} ({by})")
+        raise Rejected(decided.code, message, decided.params.get("field"))
     now_text = _now_text(view)
     if now_text is not None:
         # The server's moment, not the phone's: "moved by whom and when" is the server's record.

@@ -5,7 +5,8 @@ houses of their open bindings (a person who moved belongs to the new grid) and, 
 of the recently-moved window (`shared.moves`), of the bindings that ended within it: the grid a
 person just left still receives them for that window.
 A campaign belongs to the root node of its subtree; its completions and outcomes to their
-resident's grids.
+resident's grids. A matter belongs to its grid, a step to its matter's (their other keys, for
+handlers, are in services/matter_sync.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from sync_server.models import (
     CompletionMark,
     GridNode,
     House,
+    Matter,
+    MatterCategory,
+    MatterStep,
+    Org,
     Outcome,
     Resident,
     SyncedMixin,
@@ -59,6 +64,13 @@ def grids_of(
         # A campaign fact about a person travels with the person.
         rid = row.resident_id
         return resident_grids(session=session, resident_ids=[rid], since=since).get(rid, set())
+    if isinstance(row, Matter):
+        return {row.grid_id}
+    if isinstance(row, MatterStep):
+        grid = session.scalar(select(Matter.grid_id).where(Matter.id == row.matter_id))
+        return {grid} if grid else set()
+    if isinstance(row, Org | MatterCategory):
+        return set()  # every matter-storing device holds them (services/matter_sync.py)
     raise ValueError(f"unknown entity {entity}")
 
 

@@ -38,8 +38,9 @@ def create_user(
     if role is Role.HANDLER:
         if org is None:
             raise Invalid("a handler belongs to an organisation (--org)", field="org")
-        if not grids and org.grid_id is not None:
-            grids = [session.get_one(GridNode, org.grid_id)]
+        # They serve their organisation's community, and any other community given.
+        if org.grid_id is not None and org.grid_id not in {g.id for g in grids}:
+            grids = [*grids, session.get_one(GridNode, org.grid_id)]
     elif org is not None:
         raise Invalid("only a handler belongs to an organisation", field="org")
     if role is Role.WORKER and any(g.level != LEAF_LEVEL for g in grids):

@@ -173,11 +173,19 @@ def test_a_matter_is_edited_only_while_reported_and_never_deleted_nor_its_steps_
     assert codes(supervisor.push([accept])) == [("applied", None)]
     worker.pull(matters=True)
     late = worker.edit("matter", matter_id, description="改一下")
+    # Nor through a create sent again with other values.
+    again = worker.op(
+        "matter",
+        matter_id,
+        "create",
+        {"description": (None, "改一下"), "urgency": (None, "urgent")},
+    )
     gone = worker.op("matter", matter_id, "delete", {})
     changed = supervisor.op(
         "matter_step", accept["record_id"], "update", {"reason": ("", "x")}, base_version=1
     )
-    assert codes(worker.push([late, gone])) == [
+    assert codes(worker.push([late, again, gone])) == [
+        ("rejected", "matter_not_editable"),
         ("rejected", "matter_not_editable"),
         ("rejected", "not_device_deletable"),
     ]
@@ -215,7 +223,7 @@ def test_the_whole_loop_with_a_competing_claim_a_send_back_and_points_credited_o
     assert codes(h1.push([first])) == [("applied", None)]
     [lost] = h4.push([second])
     assert (lost["status"], lost["code"]) == ("rejected", "stale_transition")
-    assert "claimed" in lost["reason"] and h1.user_id in lost["reason"]
+    assert "claimed" in lost["reason"] and f"h1 ({h1.user_id})" in lost["reason"]
     h4.pull(matters=True)
     assert matter_id not in h4.of("matter")  # no longer on their claim list
     # h1's colleague sees their organisation's order, taken by h1.
@@ -423,3 +431,36 @@ def test_a_photo_is_visible_to_whoever_may_see_a_matter_or_step_naming_it(
         assert not sees(who, PHOTO) and not sees(who, after), who
     assert not sees("admin", "ab" * 32)  # named by no matter
     assert not sees("admin", '%"')  # not a digest
+
+
+def test_hostile_steps_are_refused(client: TestClient, tiny: TinyGrid, world: MatterWorld) -> None:
+    worker, supervisor, matter_id = reported(client, tiny)
+    outsider, other_supervisor, h3 = (
+        device(client, "w21"),
+        device(client, "s2"),
+        device(client, "h3"),
+    )
+    assert codes(supervisor.push([step(supervisor, matter_id, "accept", "reported")])) == [
+        ("applied", None)
+    ]
+    assert codes(
+        other_supervisor.push(
+            [
+                step(other_supervisor, matter_id, "publish", "accepted"),  # not their grid
+                step(other_supervisor, "no-such-matter", "accept", "reported"),
+                step(other_supervisor, matter_id, "teleport", "accepted"),
+            ]
+        )
+    ) == [("rejected", "not_allowed"), ("rejected", "unknown_reference"), ("rejected", "choice")]
+    supervisor.push([step(supervisor, matter_id, "publish", "accepted")])
+    # Another community's handler, and a worker of another grid, may not touch it.
+    assert codes(h3.push([step(h3, matter_id, "claim", "published")])) == [
+        ("rejected", "not_allowed")
+    ]
+    assert codes(outsider.push([step(outsider, matter_id, "claim", "published")])) == [
+        ("rejected", "not_allowed")
+    ]
+    # A step pushed in another's name is refused before anything else.
+    forged = step(worker, matter_id, "claim", "published")
+    forged["user_id"] = h3.user_id
+    assert codes(worker.push([forged])) == [("rejected", "wrong_author")]

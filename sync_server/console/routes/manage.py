@@ -27,6 +27,7 @@ from sync_server.queries.fleet import device_row
 from sync_server.services import audit, staff
 from sync_server.services import devices as device_service
 from sync_server.services.imports import Actor, import_base_data
+from sync_server.services.matters import org_by_name
 from sync_server.services.users import assign_grids, create_user
 
 router = new_router()
@@ -45,7 +46,7 @@ def users(
     request: Request,
     viewer: AdminDep,
     session: ConsoleSessionDep,
-    role: Annotated[str, Query(pattern="^(worker|supervisor|admin)?$")] = "",
+    role: Annotated[str, Query(pattern="^(worker|supervisor|admin|handler)?$")] = "",
     q: Annotated[str, Query(max_length=64)] = "",
     inactive: bool = False,
 ) -> HTMLResponse:
@@ -78,10 +79,14 @@ def add_user(
     session: ConsoleSessionDep,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
-    role: Annotated[str, Form(pattern="^(worker|supervisor|admin)$")],
+    role: Annotated[str, Form(pattern="^(worker|supervisor|admin|handler)$")],
     display_name: Annotated[str, Form(max_length=100)] = "",
     grids: Annotated[str, Form(max_length=4000)] = "",
+    org: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    found = org_by_name(session=session, name=org) if org.strip() else None
+    if org.strip() and found is None:
+        raise Invalid(f"no organisation is named {org.strip()!r}", field="org")
     user = create_user(
         session=session,
         username=username,
@@ -89,6 +94,7 @@ def add_user(
         role=role,
         display_name=display_name,
         grids=staff.grids_by_code(session=session, codes=grids),
+        org=found,
     )
     _audit(
         session,

@@ -8,7 +8,9 @@ import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
+from sync_server.services.matters import create_org
 from tests.factories import TinyGrid, make_id_number
 from tests.sync_server.console.conftest import OpenConsole
 from tests.sync_server.wire_device import WireDevice
@@ -62,6 +64,33 @@ def test_admin_adds_a_worker_who_can_then_sign_in_on_a_phone(
         {"username": "w3", "role": "worker", "password": "12345678x", "grids": "NOPE"},
     )
     assert unknown.status_code == 422 and "网格编码不存在" in unknown.text
+
+
+def test_admin_adds_a_handler_of_an_organisation_who_serves_its_community(
+    tiny: TinyGrid,
+    browser: OpenConsole,
+    api: TestClient,
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as session, session.begin():
+        community = session.merge(tiny.nodes["T1-1-1-1"])
+        create_org(session=session, name="城关水务站", kind="水务", grid=community)
+    admin = browser("admin")
+    assert "承办人员" in admin.get("/console/manage/users").text
+    added = admin.post(
+        "/console/manage/users",
+        {"username": "h1", "role": "handler", "password": "a-long-password", "org": "城关水务站"},
+    )
+    assert added.status_code == 303
+    login = api.post("/api/v1/auth/login", json={"username": "h1", "password": "a-long-password"})
+    assert login.status_code == 200
+    assert [g["code"] for g in login.json()["user"]["grids"]] == ["T1-1-1-1"]
+    for form in (
+        {"username": "h2", "role": "handler", "password": "a-long-password"},
+        {"username": "h3", "role": "handler", "password": "a-long-password", "org": "无此单位"},
+        {"username": "w9", "role": "worker", "password": "a-long-password", "org": "城关水务站"},
+    ):
+        assert admin.post("/console/manage/users", form).status_code == 422, form
 
 
 def test_deactivating_a_user_signs_them_out_everywhere(
