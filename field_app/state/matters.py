@@ -114,9 +114,12 @@ class MatterReportForm(Screen):
         grid_id: str | None = None,
         house_id: str | None = None,
         resident_id: str | None = None,
+        editing: str | None = None,
     ) -> None:
         super().__init__(ctx)
         store = ctx.store
+        # Correcting a matter still only reported: what it says, where, how urgent, more photos.
+        self.editing = editing
         self.categories: list[Record] = store.matter_categories()
         self.grids: list[Record] = store.my_grids()
         self.house_id = house_id
@@ -135,9 +138,18 @@ class MatterReportForm(Screen):
             "urgency": "normal",
             "on_behalf_of": self.person,
         }
+        matter = store.get("matter", editing) if editing else None
+        if matter is not None:
+            self.values.update(
+                {n: str(matter.values.get(n) or "") for n in self.values if n in matter.values}
+            )
         self.photos: list[bytes] = []
         self.errors: dict[str, FieldError] = {}
         self._as_opened = dict(self.values)
+
+    @property
+    def title(self) -> Msg:
+        return Msg("screen.matter_edit" if self.editing else "screen.matter_report")
 
     @property
     def unsaved(self) -> bool:
@@ -168,6 +180,8 @@ class MatterReportForm(Screen):
             self.errors = errors_by_field(errors)
             self.ctx.changed()
             return False
+        if self.editing:
+            return self._save_edit()
         values: dict[str, object] = {**self.values}
         if self.house_id:
             values["house_id"] = self.house_id
@@ -183,6 +197,21 @@ class MatterReportForm(Screen):
         self.ctx.back()
         self.ctx.push(MatterScreen(self.ctx, op.record_id))
         self.ctx.flash(Msg("flash.matter_reported"))
+        return True
+
+    def _save_edit(self) -> bool:
+        assert self.editing is not None
+        try:
+            self.ctx.store.edit_matter(
+                self.editing, self.values, user_id=self.ctx.user_id, photos=self.photos
+            )
+        except ValidationFailed as exc:
+            self.errors = errors_by_field(exc.errors)
+            self.ctx.changed()
+            return False
+        self._as_opened, self.photos = dict(self.values), []
+        self.ctx.back()
+        self.ctx.flash(Msg("flash.matter_edited"))
         return True
 
 
@@ -272,6 +301,18 @@ class MatterScreen(Screen):
             user = self.ctx.store.meta.user or {}
             return str(user.get("display_name") or user.get("username") or user_id)
         return str(user_id or "")[:8]
+
+    @property
+    def can_edit(self) -> bool:
+        """Whether the user may still correct what the matter says: only reported, and theirs."""
+        if self.detail is None or self.detail.item.state != MatterState.REPORTED.value:
+            return False
+        mine = self.ctx.store.matters("mine", state=MatterState.REPORTED.value)
+        return any(m.id == self.matter_id for m in mine)
+
+    def edit(self) -> None:
+        if self.can_edit:
+            self.ctx.push(MatterReportForm(self.ctx, editing=self.matter_id))
 
     def resident_name(self) -> str:
         if self.detail is None or not self.detail.item.shown.get("resident_id"):

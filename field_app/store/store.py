@@ -43,7 +43,7 @@ from shared import hlc
 from shared.campaigns import OutcomeFact
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
-from shared.matters import Actor, MatterState, StepRefused, decide_step
+from shared.matters import EDITABLE_WHILE_REPORTED, Actor, MatterState, StepRefused, decide_step
 from shared.merge import Snapshot
 from shared.moves import moved_since
 from shared.protocol import (
@@ -385,6 +385,32 @@ class Store:
             kept[user_id] = [*self._reported_here(user_id), op.record_id]
             self.meta.set(REPORTED_HERE, kept)
             return op
+
+    def edit_matter(
+        self,
+        matter_id: str,
+        changes: Mapping[str, Any],
+        *,
+        user_id: str,
+        photos: Sequence[bytes] = (),
+    ) -> Operation | None:
+        """Correct what a matter says (description, place, urgency; more photos) while it is
+        only reported; after that its life goes through steps (`matter_not_editable`)."""
+        with write_transaction(self.db):
+            found = matter_queries.items(
+                self.db, actor=self.actor(), now=self.clock.now(), ids=[matter_id]
+            )
+            if not found:
+                raise RecordNotFound("matter", matter_id)
+            if found[0].state != MatterState.REPORTED.value:
+                raise ValidationFailed(
+                    [FieldError("state", "matter_not_editable", "The matter is being handled.")]
+                )
+            kept = {n: v for n, v in changes.items() if n in EDITABLE_WHILE_REPORTED}
+            if photos:
+                before = list(found[0].record.values.get("photos") or [])
+                kept["photos"] = [*before, *self._add_photos(photos)]
+            return self.update("matter", matter_id, kept, user_id=user_id)
 
     def add_step(
         self,

@@ -50,6 +50,16 @@ def render(screen: MatterScreen, app: AppViewModel, t: Translator) -> list[ft.Co
         facts.append(text(t("matter.resident", name=name)))
     if shown.get("on_behalf_of"):
         facts.append(text(t("matter.on_behalf", name=shown["on_behalf_of"])))
+    if screen.can_edit:
+        facts.append(
+            action_button(
+                t("matter.edit"),
+                lambda _e: screen.edit(),
+                key="matter-edit",
+                icon=ft.Icons.EDIT,
+                primary=False,
+            )
+        )
     controls: list[ft.Control] = [padded(*facts)]
 
     for problem in screen.rejected:

@@ -23,15 +23,19 @@ def render(screen: MatterReportForm, app: AppViewModel, t: Translator) -> list[f
         found = field_error(t, errors, name)
         return [text(found, color=theme.BAD, key=f"report-error-{name}")] if found else []
 
-    controls: list[ft.Control] = [
-        label("category"),
-        choice_buttons(
-            [(c.id, str(c.values.get("name") or "")) for c in screen.categories],
-            values["category_id"] or None,
-            lambda v: screen.set("category_id", v),
-            key="report-category",
-        ),
-        *problem("category_id"),
+    controls: list[ft.Control] = []
+    if not screen.editing:  # what a matter is about and whose it is stay as reported
+        controls += [
+            label("category"),
+            choice_buttons(
+                [(c.id, str(c.values.get("name") or "")) for c in screen.categories],
+                values["category_id"] or None,
+                lambda v: screen.set("category_id", v),
+                key="report-category",
+            ),
+            *problem("category_id"),
+        ]
+    controls += [
         TextInput(
             label=t("matter.description"),
             value=values["description"],
@@ -43,7 +47,7 @@ def render(screen: MatterReportForm, app: AppViewModel, t: Translator) -> list[f
             on_change=lambda v: screen.set("description", v),
         ),
     ]
-    if len(screen.grids) > 1:
+    if len(screen.grids) > 1 and not screen.editing:
         controls += [
             label("grid"),
             choice_buttons(
@@ -72,28 +76,34 @@ def render(screen: MatterReportForm, app: AppViewModel, t: Translator) -> list[f
             lambda v: screen.set("urgency", v),
             key="report-urgency",
         ),
-        label("source"),
-        choice_buttons(
-            [(s, t.choice("matter_source", s)) for s in SOURCES],
-            values["source"],
-            lambda v: screen.set("source", v),
-            key="report-source",
-        ),
-        TextInput(
-            label=t("matter.on_behalf_of"),
-            value=values["on_behalf_of"],
-            key="report-on-behalf-of",
-            error=field_error(t, errors, "on_behalf_of"),
-            on_change=lambda v: screen.set("on_behalf_of", v),
-        ),
+    ]
+    if not screen.editing:
+        controls += [
+            label("source"),
+            choice_buttons(
+                [(s, t.choice("matter_source", s)) for s in SOURCES],
+                values["source"],
+                lambda v: screen.set("source", v),
+                key="report-source",
+            ),
+            TextInput(
+                label=t("matter.on_behalf_of"),
+                value=values["on_behalf_of"],
+                key="report-on-behalf-of",
+                error=field_error(t, errors, "on_behalf_of"),
+                on_change=lambda v: screen.set("on_behalf_of", v),
+            ),
+        ]
+    controls += [
         text(t("matter.photos", n=len(screen.photos)), key="report-photos"),
         photo_button(t("matter.add_photo"), screen.add_photo, key="report-add-photo"),
         *problem("photos"),
+        *problem("state"),
         action_button(
-            t("matter.submit_report"),
+            t("action.save") if screen.editing else t("matter.submit_report"),
             lambda _e: screen.save(),
             key="report-save",
-            icon=ft.Icons.SEND,
+            icon=ft.Icons.SAVE if screen.editing else ft.Icons.SEND,
         ),
     ]
     return [padded(*controls, key="screen-matter-report")]

@@ -88,7 +88,12 @@ def test_reported_offline_published_and_claimed_by_the_first_to_sync(
     reported = worker.vm.screen
     assert isinstance(reported, MatterScreen)
     matter_id = reported.matter_id
-    assert worker.vm.status.pending == 1
+    reported.edit()  # still at the door: the place was not quite right
+    correction = worker.vm.screen
+    assert isinstance(correction, MatterReportForm)
+    correction.set("place", "3号楼2单元楼道")
+    assert correction.save()
+    assert worker.vm.status.pending == 1, "one matter, as the worker counts it"
 
     worker.transport.down = False
     sync(worker)
@@ -96,6 +101,7 @@ def test_reported_offline_published_and_claimed_by_the_first_to_sync(
     with session_factory() as session:
         stored = session.scalar(select(Matter).where(Matter.id == matter_id))
         assert stored is not None and stored.state == "reported" and stored.due_at is not None
+        assert stored.place == "3号楼2单元楼道"
 
     supervisor = device("s1")
     case = matters_screen(supervisor)

@@ -15,7 +15,7 @@ from field_app.state.house import HouseScreen
 from field_app.state.matters import MatterReportForm, MatterScreen, MattersScreen
 from field_app.state.places import GridsScreen
 from field_app.state.problems import SyncScreen
-from field_app.store import Store
+from field_app.store import Store, ValidationFailed
 from field_app.views import matter as matter_view
 from shared.matters import MatterAction, MatterState
 from shared.protocol import OpResult
@@ -98,6 +98,52 @@ def test_reporting_from_a_house_with_a_photo(worker_ctx: ScreenContext) -> None:
     photo = worker_ctx.store.photo(sha)
     assert photo is not None and photo.state == "pending", "kept with the matter, to upload"
     assert screen.actions == [], "a worker waits for the community to accept it"
+
+
+def test_a_reported_matter_is_corrected_until_the_community_accepts_it(
+    worker_ctx: ScreenContext,
+) -> None:
+    store = worker_ctx.store
+    op = store.report_matter(
+        {"category_id": CATEGORY, "description": "路灯不亮", "grid_id": GRID}, user_id=USER
+    )
+    screen = MatterScreen(worker_ctx, op.record_id)
+    worker_ctx.push(screen)
+    assert screen.can_edit
+    screen.edit()
+    form = worker_ctx.stack[-1]
+    assert isinstance(form, MatterReportForm) and form.values["description"] == "路灯不亮"
+    form.set("description", "3号楼前路灯不亮，夜间行人摔倒")
+    form.set("urgency", "urgent")
+    form.add_photo(camera_jpeg(640, 480))
+    assert form.save() and worker_ctx.stack[-1] is screen
+    assert worker_ctx.flashes[-1] == Msg("flash.matter_edited")
+    assert screen.detail is not None
+    shown = screen.detail.item.shown
+    assert shown["description"].startswith("3号楼前") and shown["urgency"] == "urgent"
+    assert len(shown["photos"]) == 1
+
+    # Accepted on the server: from now on its life goes through steps.
+    store.record_results(
+        [
+            OpResult(
+                op_id=o.op_id,
+                status="applied",
+                entity="matter",
+                record_id=o.record_id,
+                version=i + 1,
+            )
+            for i, o in enumerate(store.pending_ops())
+        ]
+    )
+    store.apply_pull(
+        page(pulled_matter(op.record_id, 3, state="accepted", state_by="sup-1"), cursor="m")
+    )
+    screen.refresh()
+    assert not screen.can_edit
+    with pytest.raises(ValidationFailed) as refused:
+        store.edit_matter(op.record_id, {"description": "x"}, user_id=USER)
+    assert refused.value.errors[0].code == "matter_not_editable"
 
 
 def test_a_worker_records_the_residents_rating_of_a_closed_matter(

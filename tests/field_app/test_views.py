@@ -19,6 +19,7 @@ from field_app.i18n import CATALOGUES, Translator
 from field_app.state import (
     CampaignsScreen,
     MatterReportForm,
+    MatterScreen,
     MattersScreen,
     MissedScreen,
     Screen,
@@ -169,7 +170,11 @@ def visit_matters(device: Device) -> Iterator[Screen]:
     yield form
     form.set("category_id", CATEGORY)
     assert form.save()
-    yield device.vm.screen
+    matter = device.vm.screen
+    assert isinstance(matter, MatterScreen) and matter.can_edit
+    yield matter
+    matter.edit()
+    yield device.vm.screen  # the same form, correcting what the matter says
 
 
 def test_every_screen_renders_in_both_languages(phone: Device) -> None:
