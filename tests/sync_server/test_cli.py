@@ -63,6 +63,33 @@ def test_user_add_creates_an_account_that_can_sign_in(db: Path) -> None:
         assert [g["code"] for g in login.json()["user"]["grids"]] == ["350128-01-01-01-02"]
 
 
+def test_a_handler_is_added_with_their_organisation_and_serves_its_community(db: Path) -> None:
+    runner.invoke(app, ["seed-demo"])
+    added = runner.invoke(
+        app, ["org", "add", "南门电信营业厅", "--kind", "通讯", "--grid", "350128-01-01-01"]
+    )
+    assert added.exit_code == 0, added.output
+    assert "telecom" in added.output
+    result = runner.invoke(
+        app,
+        ["user", "add", "xiaozhang", "--role", "handler", "--org", "南门电信营业厅"],
+        input="s3cret-pass\ns3cret-pass\n",
+    )
+    assert result.exit_code == 0, result.output
+    with TestClient(create_app(get_settings())) as client:
+        login = client.post(
+            "/api/v1/auth/login", json={"username": "xiaozhang", "password": "s3cret-pass"}
+        )
+        assert login.status_code == 200
+        assert [g["code"] for g in login.json()["user"]["grids"]] == ["350128-01-01-01"]
+    for args in (
+        ["user", "add", "x1", "--role", "handler"],  # no organisation
+        ["user", "add", "x2", "--role", "handler", "--org", "无此单位"],
+    ):
+        refused = runner.invoke(app, args, input="s3cret-pass\ns3cret-pass\n")
+        assert refused.exit_code == 1, refused.output
+
+
 def test_user_add_names_an_unknown_grid(db: Path) -> None:
     runner.invoke(app, ["db", "upgrade"])
     result = runner.invoke(

@@ -464,3 +464,17 @@ def test_hostile_steps_are_refused(client: TestClient, tiny: TinyGrid, world: Ma
     forged = step(worker, matter_id, "claim", "published")
     forged["user_id"] = h3.user_id
     assert codes(worker.push([forged])) == [("rejected", "wrong_author")]
+
+
+def test_an_app_that_starts_storing_matters_gets_them_without_downloading_its_grid_again(
+    client: TestClient, tiny: TinyGrid, world: MatterWorld
+) -> None:
+    _worker, _supervisor, matter_id = reported(client, tiny)
+    updated = WireDevice(client, "w11")
+    updated.pull(campaigns=True)
+    residents = len(updated.of("resident"))
+    assert residents and not updated.of("matter")
+    pages = updated.pull(campaigns=True, matters=True)
+    sent = {r["entity"] for page in pages for r in page["records"]}
+    assert sent == {"org", "matter_category", "matter"}  # (no step yet)
+    assert matter_id in updated.of("matter") and len(updated.of("resident")) == residents

@@ -91,6 +91,7 @@ def test_a_signed_cursor_with_wrong_types_or_ranges_is_bad_cursor_not_a_crash() 
         {"stage": 999},
         {"after": 7},
         {"c": "yes"},
+        {"m": 1},
         {"v": 1},
         {"extra": 1},
     ):
@@ -100,6 +101,17 @@ def test_a_signed_cursor_with_wrong_types_or_ranges_is_bad_cursor_not_a_crash() 
         with pytest.raises(BadCursor):
             Cursor.decode(signed, key, device)
     assert Cursor.decode(good.encode(key, device), key, device) == good
+
+
+def test_a_cursor_signed_before_matters_decodes_as_storing_none() -> None:
+    key, device = b"k" * 32, "dev-1"
+    data = asdict(Cursor(seq=5, scope=["g"], c=True))
+    del data["m"]
+    text = _b64(data)
+    signed = f"{text}.{base64.urlsafe_b64encode(_sign(key, device, text)).decode()}"
+    decoded = Cursor.decode(signed, key, device)
+    assert (decoded.seq, decoded.c, decoded.m) == (5, True, False)
+    assert "matter" in decoded.skipped and "matter" not in decoded.order
 
 
 def test_an_old_unsigned_cursor_asks_the_device_to_download_again(
