@@ -437,6 +437,5 @@ def m007_matters(db: Database) -> None:
     db.table("matter").create_index(["assignee_user_id"])
     db.table("matter_step").create_index(["matter_id", "at"])
     db.table("org").create_index(["grid_id"])
-    # A pull cursor from before this store held matters has gone past categories and matters it
-    # was never sent: the next pull starts from scratch (the outbox is kept, records are upserted).
-    db.execute("DELETE FROM meta WHERE key = 'cursor'")
+    # The pull cursor is kept: the server sees that it was made for a client storing no matters
+    # and sends the matters' records alone, not the whole grid again.
