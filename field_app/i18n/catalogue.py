@@ -45,6 +45,8 @@ class Translator:
 
     def field_error(self, error: FieldError) -> str:
         """An error under a field, in this language."""
+        if self.language == "zh-CN" and error.params.get("message_zh"):
+            return str(error.params["message_zh"])  # a rule that words its refusal (matters)
         if self.language == "zh-CN":
             template = ZH.get(error.code)
             if template is not None:

@@ -9,6 +9,7 @@ from field_app.state.base import Context, Screen
 from field_app.state.campaign import CampaignsScreen, MissedScreen
 from field_app.state.forms import ResidentForm
 from field_app.state.house import HouseScreen
+from field_app.state.matters import MatterReportForm, MatterScreen, MattersScreen
 from field_app.state.move import MoveScreen
 from field_app.state.places import BuildingsScreen, GridsScreen, HousesScreen, UnitsScreen
 from field_app.state.problems import SyncScreen
@@ -26,6 +27,9 @@ __all__ = [
     "GridsScreen",
     "HouseScreen",
     "HousesScreen",
+    "MatterReportForm",
+    "MatterScreen",
+    "MattersScreen",
     "MissedScreen",
     "MoveScreen",
     "ResidentForm",

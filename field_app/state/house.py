@@ -62,3 +62,9 @@ class HouseScreen(Screen):
         from field_app.state.visit import VisitScreen
 
         self.ctx.push(VisitScreen(self.ctx, self.house_id, resident_id))
+
+    def report_matter(self) -> None:
+        """A matter found at this door: the form opens placed here (grid, building, address)."""
+        from field_app.state.matters import MatterReportForm
+
+        self.ctx.push(MatterReportForm(self.ctx, house_id=self.house_id))

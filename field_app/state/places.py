@@ -7,8 +7,10 @@ from __future__ import annotations
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
 from field_app.state.house import HouseScreen
+from field_app.state.matters import MattersScreen, scopes_for
 from field_app.state.told import Told, told_all
 from field_app.store import HouseSummary, PlaceSummary, Record, Tally
+from field_app.store.matters import MatterCounts, Scope
 from shared.protocol import ReviewNote
 
 
@@ -41,6 +43,7 @@ class GridsScreen(Screen):
         # Changes a supervisor sent back: shown here, where the day starts, until read.
         self.notes: list[ReviewNote] = []
         self.told: list[Told] = []
+        self.matter_counts = MatterCounts()
         self.refresh()
 
     def refresh(self) -> None:
@@ -48,6 +51,15 @@ class GridsScreen(Screen):
         self.notes = self.ctx.store.review_notes()
         # What became of the worker's own changes: outranked values, settled conflicts.
         self.told = told_all(self.ctx.store)
+        # The entry to matters: a worker's open and overdue ones, a handler's claim list.
+        self.matter_counts = self.ctx.store.matter_counts(self.matter_scope)
+
+    @property
+    def matter_scope(self) -> Scope:
+        return scopes_for(self.ctx.store.actor().role)[0]
+
+    def open_matters(self) -> None:
+        self.ctx.push(MattersScreen(self.ctx))
 
     def dismiss_told(self, op_id: str) -> None:
         self.ctx.store.dismiss_notice(op_id)

@@ -31,6 +31,8 @@ class SyncScreen(Screen):
     def subject(self, problem: OutboxProblem) -> str:
         """Whose record the problem is about, in words the worker knows (a name or an address)."""
         store, op = self.ctx.store, problem.op
+        if op.entity in ("matter", "matter_step"):
+            return self._matter_subject(problem)
         resident_id = op.record_id if op.entity == "resident" else None
         if op.entity in ("binding", "visit"):
             about = op.fields.get("resident_id")
@@ -51,11 +53,26 @@ class SyncScreen(Screen):
             return str(name.new) if name and name.new else ""
         return ""
 
+    def _matter_subject(self, problem: OutboxProblem) -> str:
+        """A matter's description (and where), for a refused report or step."""
+        matter_id = _matter_of(problem)
+        matter = self.ctx.store.get("matter", matter_id) if matter_id else None
+        values = matter.values if matter is not None else {}
+        if not values and problem.op.entity == "matter":
+            values = {n: c.new for n, c in problem.op.fields.items()}
+        parts = (str(values.get("description") or ""), str(values.get("place") or ""))
+        return " · ".join(p for p in parts if p)
+
     def open(self, op_id: str) -> None:
+        from field_app.state.matters import MatterScreen
         from field_app.state.resident import ResidentScreen
 
         problem = next((p for p in self.problems if p.op.op_id == op_id), None)
         if problem is None:
+            return
+        matter_id = _matter_of(problem)
+        if matter_id and self.ctx.store.get("matter", matter_id) is not None:
+            self.ctx.push(MatterScreen(self.ctx, matter_id))
             return
         op = problem.op
         resident_id: str | None = op.record_id if op.entity == "resident" else None
@@ -73,3 +90,13 @@ class SyncScreen(Screen):
 
     def sync(self) -> None:
         self.ctx.request_sync()
+
+
+def _matter_of(problem: OutboxProblem) -> str | None:
+    """The matter a refused operation is about (its own record, or a step's matter)."""
+    op = problem.op
+    if op.entity == "matter":
+        return op.record_id
+    if op.entity == "matter_step" and "matter_id" in op.fields:
+        return str(op.fields["matter_id"].new)
+    return None

@@ -148,6 +148,13 @@ class ResidentScreen(Screen):
                 VisitScreen(self.ctx, self.homes[0].binding["house_id"], self.resident_id)
             )
 
+    def report_matter(self) -> None:
+        """A matter this person asked about: placed at their house, on their behalf."""
+        from field_app.state.matters import MatterReportForm
+
+        house_id = self.homes[0].binding["house_id"] if self.homes else None
+        self.ctx.push(MatterReportForm(self.ctx, house_id=house_id, resident_id=self.resident_id))
+
     def open_house(self, house_id: str) -> None:
         from field_app.state.house import HouseScreen
 

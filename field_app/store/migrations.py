@@ -7,7 +7,8 @@ must not change meaning when the schema grows. A new schema field needs a new mi
 (tests/field_app/test_store.py fails until it exists).
 
 Tables
-    <entity> (grid_node, building, unit, house, resident, binding, visit)
+    <entity> (grid_node, building, unit, house, resident, binding, visit, campaign, completion,
+    outcome, matter_category, org, matter, matter_step)
         The local view: what the worker sees, i.e. the server's state with this device's pending
         operations applied. id, version (the server version it rests on; NULL until the server
         has confirmed the record), deleted, one column per schema field (tags as JSON text), and
@@ -445,3 +446,80 @@ def m007_photos(db: Database) -> None:
         defaults={"uploaded": 0, "state": "pending"},
     )
     photo.create_index(["state", "created_at"])
+
+
+# Personal fields of the tables m008 creates: sealed from their first row, nothing to rewrite.
+_M008_PERSONAL: dict[str, tuple[str, ...]] = {
+    "matter": ("description", "on_behalf_of", "resident_name"),
+    "matter_step": ("reason", "comment"),
+}
+
+
+@MIGRATIONS()
+def m008_matters(db: Database) -> None:
+    """Matters (事项): the category catalogue and the units (入网单位) devices only receive, the
+    matters workers report, and the append-only steps of their life (docs/field-app.md).
+
+    Nothing older holds these values, so nothing is sealed here: `records` seals the personal
+    ones (a matter's description and on whose behalf, the resident's name a handler receives, a
+    step's reason and comment) as they arrive."""
+    common = {"id": str, "version": int, "deleted": int, "clocks": str}
+    defaults = {"deleted": 0, "clocks": "{}"}
+    tables: dict[str, dict[str, type]] = {
+        "matter_category": {
+            "name": str,
+            "time_limit_hours": int,
+            "base_points": int,
+            "bonus_points": int,
+            "active": int,
+        },
+        "org": {"name": str, "kind": str, "grid_id": str},
+        "matter": {
+            "category_id": str,
+            "description": str,
+            "grid_id": str,
+            "building_id": str,
+            "house_id": str,
+            "resident_id": str,
+            "place": str,
+            "source": str,
+            "urgency": str,
+            "on_behalf_of": str,
+            "photos": str,
+            "reported_at": str,
+            "state": str,
+            "assignee_org_id": str,
+            "assignee_user_id": str,
+            "state_at": str,
+            "state_by": str,
+            "due_at": str,
+            "rating": int,
+            "closed_at": str,
+            # What a handler may know of the resident (they never receive resident records).
+            "resident_name": str,
+            "resident_phone_masked": str,
+        },
+        "matter_step": {
+            "matter_id": str,
+            "action": str,
+            "from_state": str,
+            "reason": str,
+            "org_id": str,
+            "user_id": str,
+            "photos": str,
+            "rating": int,
+            "comment": str,
+            "at": str,
+        },
+    }
+    for name, columns in tables.items():
+        db.table(name).create(
+            {**common, **columns}, pk="id", not_null=["deleted", "clocks"], defaults=defaults
+        )
+    # The list screens: a grid's matters by state and deadline; a matter's timeline.
+    db.table("matter").create_index(["grid_id", "state", "due_at"])
+    db.table("matter").create_index(["assignee_user_id"])
+    db.table("matter_step").create_index(["matter_id", "at"])
+    db.table("org").create_index(["grid_id"])
+    # The pull cursor is kept: the server sees that it was made for a client storing no matters
+    # and sends the matters' records alone, not the whole grid again.

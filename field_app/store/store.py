@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from field_app.photos.shrink import keep_gps_setting, shrink
+from field_app.photos.shrink import PhotoUnreadable, keep_gps_setting, shrink
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
+from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
 from field_app.store import photos as photo_store
 from field_app.store import results as op_results
@@ -26,6 +27,7 @@ from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
 from field_app.store.keys import KeyHolder, key_holder_for
+from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope
 from field_app.store.meta import DEVICE_ID, Meta
 from field_app.store.modes import StoreMode, choose
 from field_app.store.notices import Notice
@@ -41,6 +43,7 @@ from shared import hlc
 from shared.campaigns import OutcomeFact
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
+from shared.matters import EDITABLE_WHILE_REPORTED, Actor, MatterState, StepRefused, decide_step
 from shared.merge import Snapshot
 from shared.moves import moved_since
 from shared.protocol import (
@@ -56,6 +59,7 @@ from shared.schema import EntitySpec
 
 REVIEW_NOTES = "review_notes"  # meta: the notes the worker has not dismissed (ReviewNote JSON)
 REVIEW_ACK = "review_notes_to_ack"  # meta: op_ids the next pull acknowledges
+REPORTED_HERE = "matters_reported_here"  # meta: user id -> ids of matters they reported here
 
 
 class Store:
@@ -351,6 +355,155 @@ class Store:
     def contacts_of(self, resident_ids: Iterable[str]) -> dict[str, tuple[str, str, str]]:
         """(name, phone, ID number) of each resident, by id."""
         return campaign_queries.residents_reached(self.db, resident_ids)
+
+    # --- matters (事项) --------------------------------------------------------------------------
+
+    def report_matter(
+        self, values: Mapping[str, Any], *, user_id: str, photos: Sequence[bytes] = ()
+    ) -> Operation:
+        """Report a matter found at the door, in one of the worker's grids; its id is
+        `op.record_id`. Reported from a house or a resident, the grid, building and place come
+        from there unless given. `photos` (JPEG bytes, already shrunk) are kept with it in the
+        same transaction (`add_photo`, where the photo pipeline is installed)."""
+        filled = dict(values)
+        filled.setdefault("reported_at", self.clock.now().astimezone(UTC))
+        filled["source"] = filled.get("source") or "door"
+        filled["urgency"] = filled.get("urgency") or "normal"
+        with write_transaction(self.db):
+            self._place_matter(filled)
+            grid_id = filled.get("grid_id")
+            if grid_id and grid_id not in self.meta.scope:
+                raise ValidationFailed(
+                    [FieldError("grid_id", "out_of_scope", "A matter is reported in your grids.")]
+                )
+            if photos:
+                filled["photos"] = [*(filled.get("photos") or ()), *self._add_photos(photos)]
+            op = self.create("matter", filled, user_id=user_id)
+            # The server keeps no reporter once a matter moves on: "mine" remembers it here.
+            kept = self.meta.get(REPORTED_HERE) or {}
+            kept = dict(kept) if isinstance(kept, dict) else {}
+            kept[user_id] = [*self._reported_here(user_id), op.record_id]
+            self.meta.set(REPORTED_HERE, kept)
+            return op
+
+    def edit_matter(
+        self,
+        matter_id: str,
+        changes: Mapping[str, Any],
+        *,
+        user_id: str,
+        photos: Sequence[bytes] = (),
+    ) -> Operation | None:
+        """Correct what a matter says (description, place, urgency; more photos) while it is
+        only reported; after that its life goes through steps (`matter_not_editable`)."""
+        with write_transaction(self.db):
+            found = matter_queries.items(
+                self.db, actor=self.actor(), now=self.clock.now(), ids=[matter_id]
+            )
+            if not found:
+                raise RecordNotFound("matter", matter_id)
+            if found[0].state != MatterState.REPORTED.value:
+                raise ValidationFailed(
+                    [FieldError("state", "matter_not_editable", "The matter is being handled.")]
+                )
+            kept = {n: v for n, v in changes.items() if n in EDITABLE_WHILE_REPORTED}
+            if photos:
+                before = list(found[0].record.values.get("photos") or [])
+                kept["photos"] = [*before, *self._add_photos(photos)]
+            return self.update("matter", matter_id, kept, user_id=user_id)
+
+    def add_step(
+        self,
+        matter_id: str,
+        values: Mapping[str, Any],
+        *,
+        user_id: str,
+        photos: Sequence[bytes] = (),
+    ) -> Operation:
+        """Take one step in a matter's life (accept, claim, apply_close, rate, ...): an
+        append-only operation naming the state the worker sees now, with its `photos` kept in the
+        same transaction. Refused at once, as the server would refuse it (`decide_step`), when it
+        cannot be taken from that state, by this user, or without its reason, photo or rating
+        (`ValidationFailed`, the refusal's code)."""
+        with write_transaction(self.db):
+            if photos:
+                values = {**values, "photos": self._add_photos(photos)}
+            actor = self.actor()
+            found = matter_queries.items(
+                self.db, actor=actor, now=self.clock.now(), ids=[matter_id]
+            )
+            if not found:
+                raise RecordNotFound("matter", matter_id)
+            shown = found[0].shown
+            step = {
+                **values,
+                "matter_id": matter_id,
+                "from_state": shown.get("state") or MatterState.REPORTED.value,
+                "at": self.clock.now().astimezone(UTC),
+            }
+            decided = decide_step(shown, step, actor)
+            if isinstance(decided, StepRefused):
+                where = str(decided.params.get("field") or "action")
+                params = {**decided.params, "message_zh": decided.message_zh}
+                raise ValidationFailed([FieldError(where, decided.code, decided.message, params)])
+            return self.create("matter_step", step, user_id=user_id)
+
+    def actor(self) -> Actor:
+        """The signed-in user, as the matters' rules judge them."""
+        return matter_queries.actor_of(self.db, self.meta.user, self.meta.user_id, self.meta.scope)
+
+    def matters(self, scope: Scope = "grids", *, state: str | None = None) -> list[MatterItem]:
+        """Matters as shown (pending steps applied), overdue first (`matters.select`)."""
+        actor = self.actor()
+        found = matter_queries.items(self.db, actor=actor, now=self.clock.now())
+        reported = self._reported_here(actor.user_id)
+        return matter_queries.select(found, scope, actor, state=state, reported_here=reported)
+
+    def matter_counts(self, scope: Scope = "grids") -> MatterCounts:
+        return matter_queries.counts(self.matters(scope))
+
+    def matter(self, matter_id: str) -> MatterDetail | None:
+        """A matter as shown, with its timeline and the steps the server refused."""
+        return matter_queries.detail(self.db, matter_id, actor=self.actor(), now=self.clock.now())
+
+    def matter_categories(self) -> list[Record]:
+        return matter_queries.active_categories(self.db)
+
+    def orgs(self) -> list[Record]:
+        return matter_queries.orgs(self.db)
+
+    def _reported_here(self, user_id: str) -> list[str]:
+        """Matters the user reported on this phone (meta: user id -> matter ids)."""
+        kept = self.meta.get(REPORTED_HERE) or {}
+        return [str(i) for i in kept.get(user_id, [])] if isinstance(kept, dict) else []
+
+    def _add_photos(self, photos: Sequence[bytes]) -> list[str]:
+        try:
+            return [self.add_photo(data) for data in photos]
+        except PhotoUnreadable as exc:
+            raise ValidationFailed(
+                [FieldError("photos", "photo_unreadable", "A photo could not be read.")]
+            ) from exc
+
+    def _place_matter(self, values: dict[str, Any]) -> None:
+        # Reported from a resident: their current house; from a house: its grid and building,
+        # and its address as the place unless the worker wrote one.
+        if values.get("resident_id") and not values.get("house_id"):
+            bindings = queries.open_bindings_of(
+                self.db, values["resident_id"], on=self.clock.today()
+            )
+            if bindings:
+                values["house_id"] = bindings[0].values.get("house_id")
+        house = (
+            records.read_view(self.db, "house", values["house_id"])
+            if values.get("house_id")
+            else None
+        )
+        if house is not None:
+            values.setdefault("grid_id", house.values.get("grid_id"))
+            values.setdefault("building_id", house.values.get("building_id"))
+            if not values.get("place"):
+                values["place"] = house.values.get("address") or ""
 
     # --- outbox --------------------------------------------------------------------------------
 

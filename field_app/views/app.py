@@ -20,6 +20,9 @@ from field_app.views import (
     grids,
     house,
     houses,
+    matter,
+    matter_report,
+    matters,
     missed,
     move,
     resident,
@@ -51,6 +54,9 @@ SCREENS: dict[str, Render] = {
     "sync": sync.render,
     "campaigns": campaigns.render,
     "missed": missed.render,
+    "matters": matters.render,
+    "matter": matter.render,
+    "matter_report": matter_report.render,
 }
 
 

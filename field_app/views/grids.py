@@ -43,6 +43,21 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
         ]
     if app.user_name:
         rows.append(section(app.user_name, key="user-name"))
+    counts = screen.matter_counts
+    matter_line = (
+        t("home.claim", claimable=counts.claimable, open=counts.open)
+        if screen.matter_scope == "claim"
+        else t("home.matters", open=counts.open, overdue=counts.overdue)
+    )
+    rows.append(
+        nav_row(
+            key="open-matters",
+            title=t("screen.matters"),
+            lines=[matter_line],
+            badge=chip(str(counts.overdue), theme.BAD) if counts.overdue else None,
+            on_click=lambda _e: screen.open_matters(),
+        )
+    )
     for item in screen.items:
         grid, tally = item.record, item.tally
         level = (
@@ -66,6 +81,9 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
                 on_click=lambda _e, gid=grid.id: screen.open(gid),
             )
         )
+    if screen.matter_scope == "claim":
+        # A handler (unit staff, a volunteer) has no grids to sweep, only orders.
+        return [ft.Column(rows, spacing=0, key="screen-grids")]
     if not screen.items:
         rows.append(text(t("houses.none"), color=theme.MUTED))
     campaigns = action_button(

@@ -40,6 +40,13 @@ def render(screen: HouseScreen, app: AppViewModel, t: Translator) -> list[ft.Con
                         icon=ft.Icons.PERSON_ADD,
                         primary=False,
                     ),
+                    action_button(
+                        t("action.report_matter"),
+                        lambda _e: screen.report_matter(),
+                        key="house-report-matter",
+                        icon=ft.Icons.ADD_ALERT,
+                        primary=False,
+                    ),
                 ],
                 wrap=True,
                 spacing=theme.GAP,

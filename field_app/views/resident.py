@@ -136,6 +136,15 @@ def render(screen: ResidentScreen, app: AppViewModel, t: Translator) -> list[ft.
                 primary=False,
             )
         )
+    actions.append(
+        action_button(
+            t("action.report_matter"),
+            lambda _e: screen.report_matter(),
+            key="resident-report-matter",
+            icon=ft.Icons.ADD_ALERT,
+            primary=False,
+        )
+    )
     controls.append(padded(ft.Row(actions, wrap=True, spacing=theme.GAP, run_spacing=theme.GAP)))
     return [ft.Column(controls, spacing=0, key="screen-resident")]
 

@@ -8,8 +8,10 @@ sealed columns, the phone). `store_mode` sets `GRIDSWEEP_STORE_MODE` for the tes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,3 +45,48 @@ def store(path: Path, phone_clock: ManualClock) -> Iterator[Store]:
     store = Store.open(path, clock=phone_clock)
     yield store
     store.close()
+
+
+class ScreenContext:
+    """The app as a screen sees it (`field_app.state.base.Context`), with no window and no sync:
+    for driving one screen's view-model over a store."""
+
+    def __init__(self, store: Store, user_id: str) -> None:
+        self.store = store
+        self._user_id = user_id
+        self.stack: list[Any] = []
+        self.flashes: list[Any] = []
+        self.sync_requests = 0
+
+    def today(self) -> date:
+        return self.store.clock.today()
+
+    def now(self) -> datetime:
+        return self.store.clock.now()
+
+    @property
+    def user_id(self) -> str:
+        return self._user_id
+
+    def changed(self) -> None:
+        pass
+
+    def push(self, screen: Any) -> None:
+        self.stack.append(screen)
+
+    def back(self) -> None:
+        if self.stack:
+            self.stack.pop()
+            if self.stack:
+                self.stack[-1].refresh()
+
+    def flash(self, message: Any, *, error: bool = False) -> None:
+        self.flashes.append(message)
+
+    def request_sync(self) -> None:
+        self.sync_requests += 1
+
+
+@pytest.fixture
+def screen_ctx() -> Callable[[Store, str], ScreenContext]:
+    return ScreenContext

@@ -16,9 +16,17 @@ from flet.components.component import Renderer
 from sqlalchemy.orm import Session, sessionmaker
 
 from field_app.i18n import CATALOGUES, Translator
-from field_app.state import CampaignsScreen, MissedScreen, Screen
+from field_app.state import (
+    CampaignsScreen,
+    MatterReportForm,
+    MatterScreen,
+    MattersScreen,
+    MissedScreen,
+    Screen,
+)
 from field_app.views import widgets
 from field_app.views.app import SCREENS, app_bar
+from shared.protocol import PullResponse, RecordState
 from sync_server.config import Settings
 from sync_server.main import create_app
 from tests.factories import make_tiny_grid
@@ -42,6 +50,7 @@ def phone(
     app.state.engine.dispose()
 
 
+CATEGORY = "00000000-0000-4000-8000-0000000000e1"
 KEY = re.compile(r"\b[a-z_]+\.[a-z_.]+\b")
 PREFIXES = {key.split(".")[0] for key in CATALOGUES["zh-CN"]}
 # Chinese UI sentences (not data, not templates) that must not show on an English screen.
@@ -124,6 +133,49 @@ def visit_every_screen(device: Device) -> Iterator[Screen]:
     missed.start_outcome(sorted(missed.missed)[0])
     missed.choose("not_home")
     yield missed
+    yield from visit_matters(device)
+
+
+def visit_matters(device: Device) -> Iterator[Screen]:
+    """The matters' screens, on a phone offline with one category pulled."""
+    device.transport.down = True
+    store = device.store
+    store.apply_pull(
+        PullResponse(
+            records=[
+                RecordState(
+                    entity="matter_category",
+                    id=CATEGORY,
+                    version=1,
+                    values={"name": "环境卫生", "time_limit_hours": 72, "active": 1},
+                )
+            ],
+            scope=store.meta.scope,
+            cursor=store.meta.cursor or "",
+            has_more=False,
+            phase="changes",
+            server_hlc=store.meta.hlc or "",
+        )
+    )
+    device.vm.home()
+    device.vm.discard()  # the outcome being recorded on the missed list
+    device.vm.screen.open_matters()  # type: ignore[attr-defined]
+    matters = device.vm.screen
+    assert isinstance(matters, MattersScreen)
+    yield matters
+    matters.report()
+    form = device.vm.screen
+    assert isinstance(form, MatterReportForm)
+    form.set("description", "楼道堆放杂物")
+    assert not form.save()
+    yield form
+    form.set("category_id", CATEGORY)
+    assert form.save()
+    matter = device.vm.screen
+    assert isinstance(matter, MatterScreen) and matter.can_edit
+    yield matter
+    matter.edit()
+    yield device.vm.screen  # the same form, correcting what the matter says
 
 
 def test_every_screen_renders_in_both_languages(phone: Device) -> None:

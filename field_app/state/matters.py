@@ -1,0 +1,386 @@
+"""Matters (事项) on the phone: the lists (my grids', mine, and for a handler the claim list and
+my orders), the report form, and a matter's screen with its timeline and the steps the signed-in
+user may take now.
+
+Everything is read from the device store, which shows each matter with this device's pending
+steps applied through the same `shared.matters.decide_step` the server runs; a step the server
+refused (`stale_transition`: somebody moved the matter first) stays on the matter's screen with
+the server's words until the worker has read it.
+"""
+
+from __future__ import annotations
+
+from field_app.i18n.messages import Msg
+from field_app.state.base import Context, Screen, errors_by_field
+from field_app.store import OutboxProblem, Record, ValidationFailed
+from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope, may_take
+from shared.errors import FieldError
+from shared.matters import MatterAction, MatterState, StepRefused, decide_step
+from shared.schema import Role
+
+SOURCES = ("door", "resident_order", "inspection", "transfer")
+URGENCIES = ("normal", "urgent")
+STATES = tuple(s.value for s in MatterState)
+# What a report cannot go without, and how the form asks for it (English; zh-CN: shared.messages).
+REQUIRED = {
+    "category_id": "Choose a category.",
+    "description": "Say what the matter is.",
+    "grid_id": "Choose the grid it is in.",
+}
+# What each step asks for in its form (shared.matters refuses it without: `invalid`).
+STEP_INPUTS: dict[str, tuple[str, ...]] = {
+    MatterAction.DECLINE.value: ("reason",),
+    MatterAction.DISPATCH.value: ("org_id",),
+    MatterAction.APPLY_CLOSE.value: ("reason", "photos"),
+    MatterAction.SEND_BACK.value: ("reason",),
+    MatterAction.RATE.value: ("rating", "comment"),
+}
+
+
+def scopes_for(role: str) -> tuple[Scope, ...]:
+    """The lists a role works from: a handler's orders, everybody else's grids."""
+    if role == Role.HANDLER.value:
+        return ("claim", "orders")
+    return ("grids", "mine")
+
+
+def matter_title(item: MatterItem, categories: dict[str, str]) -> str:
+    """ "环境卫生 · 3号楼楼道": the category, then where."""
+    category = categories.get(str(item.shown.get("category_id")), "")
+    place = str(item.shown.get("place") or "")
+    return " · ".join(p for p in (category, place) if p) or str(item.shown.get("description") or "")
+
+
+class MattersScreen(Screen):
+    """The matters of one list, filtered by state, overdue first."""
+
+    kind = "matters"
+
+    def __init__(self, ctx: Context, scope: Scope | None = None) -> None:
+        super().__init__(ctx)
+        self.role = ctx.store.actor().role
+        self.scopes = scopes_for(self.role)
+        self.scope: Scope = scope if scope in self.scopes else self.scopes[0]
+        self.state: str | None = None
+        self.items: list[MatterItem] = []
+        self.counts = MatterCounts()
+        self.categories: dict[str, str] = {}
+        self.refresh()
+
+    @property
+    def can_report(self) -> bool:
+        return self.role != Role.HANDLER.value
+
+    def refresh(self) -> None:
+        store = self.ctx.store
+        self.categories = {c.id: str(c.values.get("name") or "") for c in store.matter_categories()}
+        everything = store.matters(self.scope)
+        self.counts = store.matter_counts(self.scope)
+        self.items = [m for m in everything if self.state is None or m.state == self.state]
+
+    def title_of(self, item: MatterItem) -> str:
+        return matter_title(item, self.categories)
+
+    def set_scope(self, scope: str) -> None:
+        chosen = next((s for s in self.scopes if s == scope), None)
+        if chosen is not None:
+            self.scope, self.state = chosen, None
+            self.refresh()
+            self.ctx.changed()
+
+    def set_state(self, state: str | None) -> None:
+        self.state = state if state in STATES else None
+        self.refresh()
+        self.ctx.changed()
+
+    def open(self, matter_id: str) -> None:
+        if any(m.id == matter_id for m in self.items):
+            self.ctx.push(MatterScreen(self.ctx, matter_id))
+
+    def report(self) -> None:
+        if self.can_report:
+            self.ctx.push(MatterReportForm(self.ctx))
+
+
+class MatterReportForm(Screen):
+    """Reporting a matter found at the door (上报): category, what, where, who asked, photos."""
+
+    kind = "matter_report"
+
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        grid_id: str | None = None,
+        house_id: str | None = None,
+        resident_id: str | None = None,
+        editing: str | None = None,
+    ) -> None:
+        super().__init__(ctx)
+        store = ctx.store
+        # Correcting a matter still only reported: what it says, where, how urgent, more photos.
+        self.editing = editing
+        self.categories: list[Record] = store.matter_categories()
+        self.grids: list[Record] = store.my_grids()
+        self.house_id = house_id
+        self.resident_id = resident_id
+        house = store.get("house", house_id) if house_id else None
+        resident = store.get("resident", resident_id) if resident_id else None
+        self.person = str(resident.values.get("name") or "") if resident else ""
+        self.values: dict[str, str] = {
+            "category_id": "",
+            "description": "",
+            "grid_id": grid_id
+            or (str(house.values.get("grid_id") or "") if house else "")
+            or (self.grids[0].id if len(self.grids) == 1 else ""),
+            "place": str(house.values.get("address") or "") if house else "",
+            "source": "door",
+            "urgency": "normal",
+            "on_behalf_of": self.person,
+        }
+        matter = store.get("matter", editing) if editing else None
+        if matter is not None:
+            self.values.update(
+                {n: str(matter.values.get(n) or "") for n in self.values if n in matter.values}
+            )
+        self.photos: list[bytes] = []
+        self.errors: dict[str, FieldError] = {}
+        self._as_opened = dict(self.values)
+
+    @property
+    def title(self) -> Msg:
+        return Msg("screen.matter_edit" if self.editing else "screen.matter_report")
+
+    @property
+    def unsaved(self) -> bool:
+        return self.values != self._as_opened or bool(self.photos)
+
+    def set(self, name: str, value: str) -> None:
+        if name in self.values:
+            self.values[name] = value
+            self.errors.pop(name, None)
+            self.ctx.changed()
+
+    def add_photo(self, data: bytes) -> None:
+        self.photos.append(data)
+        self.ctx.changed()
+
+    def remove_photo(self, index: int) -> None:
+        if 0 <= index < len(self.photos):
+            del self.photos[index]
+            self.ctx.changed()
+
+    def save(self) -> bool:
+        errors = [
+            FieldError(name, "required", message)
+            for name, message in REQUIRED.items()
+            if not self.values[name].strip()
+        ]
+        if errors:
+            self.errors = errors_by_field(errors)
+            self.ctx.changed()
+            return False
+        if self.editing:
+            return self._save_edit()
+        values: dict[str, object] = {**self.values}
+        if self.house_id:
+            values["house_id"] = self.house_id
+        if self.resident_id:
+            values["resident_id"] = self.resident_id
+        try:
+            op = self.ctx.store.report_matter(values, user_id=self.ctx.user_id, photos=self.photos)
+        except ValidationFailed as exc:
+            self.errors = errors_by_field(exc.errors)
+            self.ctx.changed()
+            return False
+        self._as_opened, self.photos = dict(self.values), []
+        self.ctx.back()
+        self.ctx.push(MatterScreen(self.ctx, op.record_id))
+        self.ctx.flash(Msg("flash.matter_reported"))
+        return True
+
+    def _save_edit(self) -> bool:
+        assert self.editing is not None
+        try:
+            self.ctx.store.edit_matter(
+                self.editing, self.values, user_id=self.ctx.user_id, photos=self.photos
+            )
+        except ValidationFailed as exc:
+            self.errors = errors_by_field(exc.errors)
+            self.ctx.changed()
+            return False
+        self._as_opened, self.photos = dict(self.values), []
+        self.ctx.back()
+        self.ctx.flash(Msg("flash.matter_edited"))
+        return True
+
+
+class StepForm:
+    """What one step asks for before it is taken: a reason or work note, a unit, photos, a
+    rating and comment (only the inputs `STEP_INPUTS` names for the action are shown)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.inputs = STEP_INPUTS.get(action, ())
+        self.reason = ""
+        self.org_id = ""
+        self.rating: int | None = None
+        self.comment = ""
+        self.photos: list[bytes] = []
+        self.errors: dict[str, FieldError] = {}
+
+    def values(self) -> dict[str, object]:
+        found: dict[str, object] = {"action": self.action}
+        if "reason" in self.inputs:
+            found["reason"] = self.reason
+        if "org_id" in self.inputs and self.org_id:
+            found["org_id"] = self.org_id
+        if "rating" in self.inputs and self.rating is not None:
+            found["rating"] = self.rating
+        if "comment" in self.inputs:
+            found["comment"] = self.comment
+        return found
+
+
+class MatterScreen(Screen):
+    """One matter: what and where, its state and deadline, its timeline, and the steps the
+    signed-in user may take now (from the shared who-may table)."""
+
+    kind = "matter"
+
+    def __init__(self, ctx: Context, matter_id: str) -> None:
+        super().__init__(ctx)
+        self.matter_id = matter_id
+        self.detail: MatterDetail | None = None
+        self.actions: list[str] = []
+        self.form: StepForm | None = None
+        self.categories: dict[str, str] = {}
+        self.orgs: list[Record] = []
+        self.refresh()
+
+    @property
+    def unsaved(self) -> bool:
+        form = self.form
+        return form is not None and bool(
+            form.reason.strip() or form.comment.strip() or form.photos or form.rating
+        )
+
+    @property
+    def rejected(self) -> list[OutboxProblem]:
+        return self.detail.rejected if self.detail is not None else []
+
+    def refresh(self) -> None:
+        store = self.ctx.store
+        self.categories = {c.id: str(c.values.get("name") or "") for c in store.matter_categories()}
+        self.detail = store.matter(self.matter_id)
+        self.orgs = store.orgs()
+        if self.detail is None:
+            self.actions = []
+            return
+        self.actions = may_take(self.detail.item.shown, store.actor())
+
+    def refusal(self, problem: OutboxProblem) -> StepRefused | None:
+        """Why the server refused a step, worded from what the phone holds now (the pull that
+        follows a push brings the matter as it is): for `stale_transition`, the state the
+        matter is in, who moved it and when, in both languages. None when the phone cannot tell
+        (the server's own reason is shown then)."""
+        if self.detail is None or problem.code != "stale_transition":
+            return None
+        matter = dict(self.detail.item.shown)
+        matter["state_by"] = self._who(matter.get("state_by"))
+        step = {n: c.new for n, c in problem.op.fields.items()}
+        decided = decide_step(matter, step, self.ctx.store.actor())
+        return (
+            decided if isinstance(decided, StepRefused) and decided.code == problem.code else None
+        )
+
+    def _who(self, user_id: object) -> str:
+        # The phone knows no other users' names (the server sends ids): its own user by name,
+        # others by the start of their id, which an admin can look up.
+        if user_id and user_id == self.ctx.user_id:
+            user = self.ctx.store.meta.user or {}
+            return str(user.get("display_name") or user.get("username") or user_id)
+        return str(user_id or "")[:8]
+
+    @property
+    def can_edit(self) -> bool:
+        """Whether the user may still correct what the matter says: only reported, and theirs."""
+        if self.detail is None or self.detail.item.state != MatterState.REPORTED.value:
+            return False
+        mine = self.ctx.store.matters("mine", state=MatterState.REPORTED.value)
+        return any(m.id == self.matter_id for m in mine)
+
+    def edit(self) -> None:
+        if self.can_edit:
+            self.ctx.push(MatterReportForm(self.ctx, editing=self.matter_id))
+
+    def resident_name(self) -> str:
+        if self.detail is None or not self.detail.item.shown.get("resident_id"):
+            return ""
+        resident = self.ctx.store.get("resident", str(self.detail.item.shown["resident_id"]))
+        return str(resident.values.get("name") or "") if resident else ""
+
+    def start(self, action: str) -> None:
+        """Tap on a step: one that needs nothing more is taken at once, others open the form."""
+        if action not in self.actions:
+            return
+        self.form = StepForm(action)
+        if not self.form.inputs:
+            self.submit()
+        else:
+            self.ctx.changed()
+
+    def cancel(self) -> None:
+        self.form = None
+        self.ctx.changed()
+
+    def set_reason(self, text: str) -> None:
+        if self.form is not None:
+            self.form.reason = text
+            self.ctx.changed()
+
+    def set_comment(self, text: str) -> None:
+        if self.form is not None:
+            self.form.comment = text
+            self.ctx.changed()
+
+    def set_org(self, org_id: str) -> None:
+        if self.form is not None:
+            self.form.org_id = org_id
+            self.form.errors.pop("org_id", None)
+            self.ctx.changed()
+
+    def set_rating(self, rating: int) -> None:
+        if self.form is not None and 1 <= rating <= 5:
+            self.form.rating = rating
+            self.form.errors.pop("rating", None)
+            self.ctx.changed()
+
+    def add_photo(self, data: bytes) -> None:
+        if self.form is not None:
+            self.form.photos.append(data)
+            self.form.errors.pop("photos", None)
+            self.ctx.changed()
+
+    def submit(self) -> bool:
+        form = self.form
+        if form is None:
+            return False
+        store = self.ctx.store
+        try:
+            store.add_step(
+                self.matter_id, form.values(), user_id=self.ctx.user_id, photos=form.photos
+            )
+        except ValidationFailed as exc:
+            form.errors = errors_by_field(exc.errors)
+            self.ctx.changed()
+            return False
+        self.form = None
+        self.refresh()
+        self.ctx.flash(Msg(f"flash.step.{form.action}"))
+        return True
+
+    def dismiss_rejected(self, op_id: str) -> None:
+        self.ctx.store.dismiss_problem(op_id)
+        self.refresh()
+        self.ctx.changed()
