@@ -36,7 +36,7 @@ async def read_chunk(request: Request) -> bytes:
 ChunkDep = Annotated[bytes, Depends(read_chunk)]
 
 
-@router.head("/{sha256}", responses=problems(SIGNED_IN, 404))
+@router.head("/{sha256}", responses=problems(SIGNED_IN, 404, 422))
 def upload_offset(sha256: str, session: SessionDep, _caller: DeviceCallerDep) -> Response:
     """How many bytes of the photo the server holds (`Upload-Offset`), of `Upload-Length`."""
     state = photos.upload_state(session=session, sha256=sha256)
@@ -88,7 +88,7 @@ def upload_chunk(
     return Response(status_code=status.HTTP_204_NO_CONTENT, headers=_headers(state))
 
 
-@router.get("/{sha256}", responses=problems(SIGNED_IN, 404), response_class=Response)
+@router.get("/{sha256}", responses=problems(SIGNED_IN, 404, 422), response_class=Response)
 def photo(sha256: str, session: SessionDep, caller: DeviceCallerDep, blobs: BlobsDep) -> Response:
     """The whole photo, for its uploader, admins and those who may see a matter naming it."""
     data, content_type = photos.photo_bytes(
@@ -97,7 +97,7 @@ def photo(sha256: str, session: SessionDep, caller: DeviceCallerDep, blobs: Blob
     return _image(data, content_type, sha256)
 
 
-@router.get("/{sha256}/thumb", responses=problems(SIGNED_IN, 404), response_class=Response)
+@router.get("/{sha256}/thumb", responses=problems(SIGNED_IN, 404, 422), response_class=Response)
 def thumb(sha256: str, session: SessionDep, caller: DeviceCallerDep, blobs: BlobsDep) -> Response:
     """The photo's thumbnail: a JPEG whose long edge is 320 px."""
     data, content_type = photos.photo_bytes(
