@@ -8,6 +8,16 @@ every key a template or route uses is here. Enumeration labels reuse the Chinese
 
 from __future__ import annotations
 
+from shared.matters import (
+    MATTER_ACTION_EN,
+    MATTER_ACTION_ZH,
+    MATTER_SOURCE_EN,
+    MATTER_SOURCE_ZH,
+    MATTER_STATE_EN,
+    MATTER_STATE_ZH,
+    URGENCY_EN,
+    URGENCY_ZH,
+)
 from shared.messages import FIELD_NAMES_ZH
 from shared.schema import (
     LEVEL_ZH,
@@ -29,6 +39,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "nav.review": ("审核", "Review"),
     "nav.changes": ("变更记录", "Changes"),
     "nav.campaigns": ("活动", "Campaigns"),
+    "nav.matters": ("事项", "Matters"),
     "nav.conflicts": ("冲突处理", "Conflicts"),
     "nav.users": ("人员管理", "Users"),
     "nav.import": ("数据导入", "Import"),
@@ -453,6 +464,56 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "以下列不属于导入格式，已忽略：",
         "Columns not in the import format, ignored: ",
     ),
+    # matters (事项)
+    "matters.title": ("事项", "Matters"),
+    "matters.none": ("没有符合条件的事项", "No matters match"),
+    "matters.total": ("共 {n} 件", "{n} matters"),
+    "matters.state_all": ("全部状态", "All states"),
+    "matters.category": ("类别", "Category"),
+    "matters.source": ("来源", "Source"),
+    "matters.grid": ("网格", "Grid"),
+    "matters.grid_code": ("网格编码", "Grid code"),
+    "matters.overdue_only": ("只看超期", "Overdue only"),
+    "matters.overdue": ("超期", "Overdue"),
+    "matters.description": ("事项描述", "Description"),
+    "matters.state": ("状态", "State"),
+    "matters.reported_at": ("上报时间", "Reported"),
+    "matters.due_at": ("办结时限", "Due"),
+    "matters.place": ("地点", "Place"),
+    "matters.urgency": ("紧急程度", "Urgency"),
+    "matters.on_behalf_of": ("代报人", "On behalf of"),
+    "matters.resident": ("居民", "Resident"),
+    "matters.assignee": ("承办", "Assigned to"),
+    "matters.state_by": ("最近处理", "Last moved by"),
+    "matters.rating": ("评价", "Rating"),
+    "matters.closed_at": ("结案时间", "Closed"),
+    "matters.timeline": ("办理过程", "Timeline"),
+    "matters.no_steps": ("还没有办理记录", "No steps yet"),
+    "matters.step_by": ("{who} · {at}", "{who} · {at}"),
+    "matters.step_to": ("派给：{target}", "To: {target}"),
+    "matters.photos": ("照片", "Photos"),
+    "matters.before": ("处理前", "Before"),
+    "matters.after": ("处理后", "After"),
+    "matters.no_photos": ("无照片", "No photos"),
+    "matters.actions": ("可执行的操作", "What you can do now"),
+    "matters.no_actions": ("当前没有您可执行的操作", "Nothing for you to do on this matter now"),
+    "matters.reason": ("原因", "Reason"),
+    "matters.target": ("派给", "Dispatch to"),
+    "matters.orgs": ("单位", "Organisations"),
+    "matters.people": ("人员", "People"),
+    "matters.refused": ("操作未完成", "The step was not taken"),
+    "matters.refused.stale_transition": (
+        "其他人已先处理了该事项，页面已更新为当前状态，请确认后再操作。",
+        "Someone moved this matter first; the page now shows where it stands. Check it and try "
+        "again.",
+    ),
+    "matters.refused.not_allowed": ("您不能执行此操作", "You may not take this step"),
+    "matters.refused.invalid": (
+        "操作信息不完整或不适用",
+        "The step is incomplete or does not apply",
+    ),
+    "matters.back": ("返回事项列表", "Back to the matters"),
+    "flash.matter_step_done": ("已办理", "Done"),
     # campaigns
     "campaigns.title": ("活动", "Campaigns"),
     "campaigns.unavailable": (
@@ -593,6 +654,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
+    "matter_state": MATTER_STATE_EN,
+    "matter_action": MATTER_ACTION_EN,
+    "matter_source": MATTER_SOURCE_EN,
+    "urgency": URGENCY_EN,
     "role": {
         "worker": "Grid worker",
         "supervisor": "Supervisor",
@@ -648,6 +713,10 @@ _CAMPAIGN_KIND_ZH = {
 }
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {
+    "matter_state": MATTER_STATE_ZH,
+    "matter_action": MATTER_ACTION_ZH,
+    "matter_source": MATTER_SOURCE_ZH,
+    "urgency": URGENCY_ZH,
     "role": ROLE_ZH,
     "level": {str(k): v for k, v in LEVEL_ZH.items()},
     "relation": RELATION_ZH,

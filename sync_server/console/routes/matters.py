@@ -1,0 +1,186 @@
+"""Matters (事项): the board, one matter's page with its timeline and photos, the steps a
+supervisor or admin takes on it, and its photos for a console session.
+
+Thin: the board and page come from `queries.matter_board`; a step goes through
+`services.matter_console.take_step`, i.e. the push pipeline. A refused step (someone moved the
+matter meanwhile: `stale_transition`) shows the matter's page again with the refusal.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.matters import MATTER_SOURCE_EN, MATTER_STATE_EN
+from sync_server.api.deps import BlobsDep, get_clock, get_hlc
+from sync_server.config import Settings
+from sync_server.console.access import node_for
+from sync_server.console.deps import ConsoleSessionDep, PostDep, Viewer, ViewerDep
+from sync_server.console.render import render
+from sync_server.console.routes import new_router
+from sync_server.errors import NotFound
+from sync_server.models import MatterCategory
+from sync_server.queries.matter_board import (
+    PAGE_SIZE,
+    BoardFilter,
+    board,
+    dispatch_targets,
+    matter_page,
+    scope_nodes,
+)
+from sync_server.services import photos
+from sync_server.services.auth import Caller
+from sync_server.services.matter_console import StepOutcome, take_step
+
+router = new_router()
+STATES = tuple(MATTER_STATE_EN)
+SOURCES = tuple(MATTER_SOURCE_EN)
+
+
+def board_filter(
+    session: Session,
+    viewer: Viewer,
+    state: str,
+    node: str,
+    category: str,
+    source: str,
+    overdue: str,
+) -> BoardFilter:
+    return BoardFilter(
+        state=state if state in STATES else "",
+        node=node_for(session=session, viewer=viewer, node_id=node) if node else None,
+        category=category,
+        source=source if source in SOURCES else "",
+        overdue=overdue == "1",
+    )
+
+
+@router.get("/matters")
+def listing(
+    request: Request,
+    viewer: ViewerDep,
+    session: ConsoleSessionDep,
+    state: str = "",
+    node: str = "",
+    category: str = "",
+    source: str = "",
+    overdue: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    wanted = board_filter(session, viewer, state, node, category, source, overdue)
+    found = board(
+        session=session, user=viewer.user, wanted=wanted, now=get_clock(request).now(), page=page
+    )
+    categories = list(
+        session.scalars(
+            select(MatterCategory)
+            .where(MatterCategory.deleted.is_(False))
+            .order_by(MatterCategory.name)
+        )
+    )
+    return render(
+        request,
+        "matters.html",
+        viewer=viewer,
+        board=found,
+        wanted=wanted,
+        states=STATES,
+        sources=SOURCES,
+        categories=categories,
+        nodes=scope_nodes(session=session, user=viewer.user),
+        page=max(page, 1),
+        pages=max(1, -(-found.total // PAGE_SIZE)),
+    )
+
+
+def _page(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    matter_id: str,
+    outcome: StepOutcome | None = None,
+) -> HTMLResponse:
+    found = matter_page(session=session, user=viewer.user, matter_id=matter_id)
+    if found is None:
+        raise NotFound(f"matter {matter_id} does not exist")
+    orgs, people = dispatch_targets(session=session, matter=found.matter)
+    return render(
+        request,
+        "matter.html",
+        viewer=viewer,
+        mp=found,
+        orgs=orgs,
+        people=people,
+        refusal=outcome,
+        status_code=409 if outcome is not None else 200,
+    )
+
+
+@router.get("/matters/{matter_id}")
+def show(
+    request: Request, matter_id: str, viewer: ViewerDep, session: ConsoleSessionDep
+) -> HTMLResponse:
+    return _page(request, session, viewer, matter_id)
+
+
+@router.post("/matters/{matter_id}/steps")
+def step(
+    request: Request,
+    matter_id: str,
+    viewer: PostDep,
+    session: ConsoleSessionDep,
+    action: Annotated[str, Form(max_length=20)],
+    from_state: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    target: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    if matter_page(session=session, user=viewer.user, matter_id=matter_id) is None:
+        raise NotFound(f"matter {matter_id} does not exist")
+    kind, _, target_id = target.partition(":")
+    settings: Settings = request.app.state.settings
+    outcome = take_step(
+        session=session,
+        user=viewer.user,
+        matter_id=matter_id,
+        action=action,
+        from_state=from_state,
+        reason=reason,
+        org_id=target_id if kind == "org" else None,
+        user_id=target_id if kind == "user" else None,
+        clock=get_hlc(request),
+        now=get_clock(request).now(),
+        rating_window_days=settings.matter_rating_window_days,
+    )
+    if outcome.applied:
+        return RedirectResponse(f"/console/matters/{matter_id}?msg=matter_step_done", 303)
+    return _page(request, session, viewer, matter_id, outcome)
+
+
+def _photo(session: Session, viewer: Viewer, blobs: BlobsDep, sha256: str, thumb: bool) -> Response:
+    # The same rule as the phones' photo API (`services.photos.photo_bytes`), for this sign-in.
+    data, content_type = photos.photo_bytes(
+        session=session,
+        blobs=blobs,
+        caller=Caller(user=viewer.user, device=None),
+        sha256=sha256,
+        thumb=thumb,
+    )
+    return Response(
+        data,
+        media_type=content_type,
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/photos/{sha256}")
+def photo(sha256: str, viewer: ViewerDep, session: ConsoleSessionDep, blobs: BlobsDep) -> Response:
+    return _photo(session, viewer, blobs, sha256, thumb=False)
+
+
+@router.get("/photos/{sha256}/thumb")
+def thumb(sha256: str, viewer: ViewerDep, session: ConsoleSessionDep, blobs: BlobsDep) -> Response:
+    return _photo(session, viewer, blobs, sha256, thumb=True)

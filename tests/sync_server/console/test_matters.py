@@ -1,0 +1,253 @@
+"""Matters in the console: the board by state with its filters, a matter's page with its
+timeline and photos, and the steps a supervisor takes there reaching the phones through the
+same path a pushed step takes (points credited, stale steps refused and told)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from sync_server.models import Matter, PointsEntry
+from tests.factories import PASSWORD, TinyGrid
+from tests.photos import noisy_jpeg
+from tests.sync_server.console.conftest import OpenConsole
+from tests.sync_server.matter_helpers import (
+    GRID,
+    OTHER_GRID,
+    MatterWorld,
+    category_points,
+    make_matter_world,
+    report,
+    step,
+)
+from tests.sync_server.wire_device import WireDevice
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session], tiny: TinyGrid) -> MatterWorld:
+    return make_matter_world(session_factory, tiny)
+
+
+def phone(api: TestClient, username: str) -> WireDevice:
+    dev = WireDevice(api, username)
+    dev.pull(matters=True)
+    return dev
+
+
+def reported(api: TestClient, tiny: TinyGrid, grid: str = GRID, **values: Any) -> str:
+    worker = phone(api, "w11" if grid == GRID else "w21")
+    op = report(worker, tiny.nodes[grid].id, **values)
+    [result] = worker.push([op])
+    assert result["status"] == "applied", result
+    return str(op["record_id"])
+
+
+def board_ids(html: str) -> set[str]:
+    return set(re.findall(r'class="matter-row" data-id="([0-9a-f-]{36})"', html))
+
+
+def state_of(html: str) -> str:
+    found = re.search(r'id="matter-state" data-state="(\w+)"', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_the_board_shows_the_supervisors_matters_by_state_in_both_languages(
+    api: TestClient, tiny: TinyGrid, world: MatterWorld, browser: OpenConsole
+) -> None:
+    mine = reported(api, tiny, description="污水井冒水")
+    theirs = reported(api, tiny, OTHER_GRID, description="电动车飞线充电")
+    supervisor = browser("s1")
+    page = supervisor.get("/console/matters")
+    assert page.status_code == 200, page.text
+    # s1 runs community T1-1-1-1: the matter of T1-1-1-2 is not theirs to see.
+    assert board_ids(page.text) == {mine}
+    assert "污水井冒水" in page.text and "已上报 (1)" in page.text
+    supervisor.get("/console/lang/en?next=/console/matters")
+    english = supervisor.get("/console/matters").text
+    assert "Reported (1)" in english and "Found at the door" in english
+    admin = browser("admin")
+    assert board_ids(admin.get("/console/matters").text) == {mine, theirs}
+    # Another supervisor's matter is "not found", as any other record outside one's grids.
+    assert supervisor.get(f"/console/matters/{theirs}").status_code == 404
+
+
+@pytest.mark.parametrize("username", ["w11", "h1"])
+def test_workers_and_handlers_cannot_open_the_matters_console(
+    api: TestClient, tiny: TinyGrid, world: MatterWorld, browser: OpenConsole, username: str
+) -> None:
+    matter = reported(api, tiny)
+    someone = browser()
+    someone.client.post(
+        "/console/login",
+        data={"username": username, "password": PASSWORD, "next": "/console"},
+        follow_redirects=False,
+    )
+    for url in ("/console/matters", f"/console/matters/{matter}"):
+        refused = someone.get(url, follow_redirects=False)
+        # A worker is not even signed in (sent to the login form); a handler is refused.
+        if refused.status_code == 303:
+            assert refused.headers["location"].startswith("/console/login")
+        else:
+            assert refused.status_code == 403 and "管理台" in refused.text
+        assert "污水井冒水" not in refused.text
+
+
+def test_the_board_filters_by_grid_category_source_state_and_overdue(
+    api: TestClient,
+    tiny: TinyGrid,
+    world: MatterWorld,
+    browser: OpenConsole,
+    session_factory: sessionmaker[Session],
+) -> None:
+    door = reported(api, tiny)
+    order = reported(api, tiny, source="resident_order")
+    other = reported(api, tiny, OTHER_GRID)
+    admin = browser("admin")
+    assert board_ids(admin.get("/console/matters?source=resident_order").text) == {order}
+    community = tiny.nodes["T1-1-1-2"].id
+    assert board_ids(admin.get(f"/console/matters?node={community}").text) == {other}
+    assert board_ids(admin.get("/console/matters?category=none").text) == set()
+    assert board_ids(admin.get("/console/matters?state=accepted").text) == set()
+    assert board_ids(admin.get("/console/matters?overdue=1").text) == set()
+    with session_factory() as session, session.begin():
+        overdue = session.get_one(Matter, door)
+        overdue.due_at = overdue.reported_at.replace(year=overdue.reported_at.year - 1)
+    page = admin.get("/console/matters?overdue=1").text
+    assert board_ids(page) == {door} and "超期" in page
+
+
+def test_accept_dispatch_and_verify_from_the_console_reach_the_phones(
+    api: TestClient,
+    tiny: TinyGrid,
+    world: MatterWorld,
+    browser: OpenConsole,
+    session_factory: sessionmaker[Session],
+) -> None:
+    data = noisy_jpeg(3)
+    sha = hashlib.sha256(data).hexdigest()
+    worker = phone(api, "w11")
+    put = api.patch(
+        f"/api/v1/photos/{sha}",
+        content=data,
+        headers={**worker.headers, "Upload-Offset": "0", "Upload-Length": str(len(data))},
+    )
+    assert put.status_code == 204, put.text
+    matter = reported(api, tiny, photos=[sha])
+    supervisor = browser("s1")
+    page = supervisor.get(f"/console/matters/{matter}").text
+    assert 'id="step-accept"' in page and 'id="step-decline"' in page
+    assert f'src="/console/photos/{sha}/thumb"' in page
+    thumb = supervisor.get(f"/console/photos/{sha}/thumb")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert supervisor.get(f"/console/photos/{sha}").content == data
+
+    accepted = supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "accept", "from_state": "reported"}
+    )
+    assert accepted.status_code == 303, accepted.text
+    page = supervisor.get(f"/console/matters/{matter}").text
+    assert state_of(page) == "accepted" and 'id="step-dispatch"' in page
+    dispatched = supervisor.post(
+        f"/console/matters/{matter}/steps",
+        {"action": "dispatch", "from_state": "accepted", "target": f"org:{world.water_org}"},
+    )
+    assert dispatched.status_code == 303, dispatched.text
+
+    # The water station's handler finds the order on their phone, takes it and closes it.
+    handler = phone(api, "h1")
+    assert handler.of("matter")[matter]["values"]["state"] == "dispatched"
+    assert {s["values"]["action"] for s in handler.of("matter_step").values()} == {
+        "accept",
+        "dispatch",
+    }
+    results = handler.push([step(handler, matter, "take", "dispatched")])
+    assert [r["status"] for r in results] == ["applied"]
+    after_photo = noisy_jpeg(5)
+    after_sha = hashlib.sha256(after_photo).hexdigest()
+    results = handler.push(
+        [step(handler, matter, "apply_close", "claimed", reason="已疏通", photos=[after_sha])]
+    )
+    assert [r["status"] for r in results] == ["applied"], results
+
+    page = supervisor.get(f"/console/matters/{matter}").text
+    assert state_of(page) == "closing" and "已疏通" in page
+    before, after = page.split('id="photos-before"')[1].split('id="photos-after"')
+    assert sha in before and after_sha in after.split("</section>")[0]
+    verified = supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "verify_close", "from_state": "closing"}
+    )
+    assert verified.status_code == 303, verified.text
+    page = supervisor.get(f"/console/matters/{matter}").text
+    assert state_of(page) == "closed"
+    assert re.findall(r'<li data-action="(\w+)"', page) == [
+        "accept",
+        "dispatch",
+        "take",
+        "apply_close",
+        "verify_close",
+    ]
+    # The phones learn it by pulling; the handler is credited the category's base points once.
+    handler.pull(matters=True)
+    worker.pull(matters=True)
+    assert handler.of("matter")[matter]["values"]["state"] == "closed"
+    assert worker.of("matter")[matter]["values"]["state"] == "closed"
+    base, _ = category_points(session_factory)
+    with session_factory() as session:
+        credits = session.execute(select(PointsEntry.kind, PointsEntry.amount)).all()
+    assert [tuple(c) for c in credits] == [("base", base)]
+
+
+def test_a_step_someone_else_took_first_is_refused_with_a_clear_message(
+    api: TestClient, tiny: TinyGrid, world: MatterWorld, browser: OpenConsole
+) -> None:
+    matter = reported(api, tiny)
+    supervisor, admin = browser("s1"), browser("admin")
+    # Both open the matter while it is reported; the admin declines it first.
+    declined = admin.post(
+        f"/console/matters/{matter}/steps",
+        {"action": "decline", "from_state": "reported", "reason": "重复上报"},
+    )
+    assert declined.status_code == 303, declined.text
+    late = supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "accept", "from_state": "reported"}
+    )
+    assert late.status_code == 409
+    assert 'data-code="stale_transition"' in late.text
+    assert "其他人已先处理了该事项" in late.text and "admin" in late.text
+    assert state_of(late.text) == "declined"
+    assert 'id="step-accept"' not in late.text  # nothing left to do on a declined matter
+
+
+def test_a_decline_without_a_reason_is_refused_and_changes_nothing(
+    api: TestClient, tiny: TinyGrid, world: MatterWorld, browser: OpenConsole
+) -> None:
+    matter = reported(api, tiny)
+    supervisor = browser("s1")
+    refused = supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "decline", "from_state": "reported"}
+    )
+    assert refused.status_code == 409 and 'data-code="invalid"' in refused.text
+    assert state_of(supervisor.get(f"/console/matters/{matter}").text) == "reported"
+
+
+def test_a_photo_of_a_matter_outside_the_scope_is_refused_in_the_console(
+    api: TestClient, tiny: TinyGrid, world: MatterWorld, browser: OpenConsole
+) -> None:
+    data = noisy_jpeg(9)
+    sha = hashlib.sha256(data).hexdigest()
+    worker = phone(api, "w21")
+    api.patch(
+        f"/api/v1/photos/{sha}",
+        content=data,
+        headers={**worker.headers, "Upload-Offset": "0", "Upload-Length": str(len(data))},
+    )
+    reported(api, tiny, OTHER_GRID, photos=[sha])
+    assert browser("s1").get(f"/console/photos/{sha}/thumb").status_code == 403
+    assert browser("s2").get(f"/console/photos/{sha}/thumb").status_code == 200
