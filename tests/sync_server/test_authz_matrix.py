@@ -777,6 +777,52 @@ CASES: list[Case] = [
         evidence=("campaign",),
         ok=status_is(200),
     ),
+    # Matters: the board lists the caller's; a matter's page, its steps and its photos are the
+    # matter's scope's (a photo: whoever may see a matter naming it, or its uploader).
+    Case(
+        "GET",
+        "/console/matters",
+        lambda w, s, r: get("/console/matters"),
+        "listing",
+        evidence=("matter",),
+    ),
+    Case(
+        "GET",
+        "/console/matters/{matter_id}",
+        lambda w, s, r: get(f"/console/matters/{s.matter(r)}"),
+        "scoped",
+        evidence=("matter",),
+    ),
+    Case(
+        "POST",
+        "/console/matters/{matter_id}/steps",
+        lambda w, s, r: Req(
+            "POST",
+            f"/console/matters/{s.matter(r)}/steps",
+            data={"action": "accept", "from_state": "reported"},
+        ),
+        "scoped",
+        writes=True,
+        ok=redirects_to("/console/matters/"),
+    ),
+    Case(
+        "GET",
+        "/console/photos/{sha256}",
+        lambda w, s, r: get(f"/console/photos/{s.photo(r)}"),
+        "scoped",
+        refuse=403,
+        same_as_missing=False,
+        ok=lambda response, ctx: _is_image(response),
+    ),
+    Case(
+        "GET",
+        "/console/photos/{sha256}/thumb",
+        lambda w, s, r: get(f"/console/photos/{s.photo(r)}/thumb"),
+        "scoped",
+        refuse=403,
+        same_as_missing=False,
+        ok=lambda response, ctx: _is_image(response),
+    ),
     Case(
         "GET",
         "/console/export/residents",
