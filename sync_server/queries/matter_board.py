@@ -29,7 +29,7 @@ from sync_server.services.matter_sync import matter_filter
 from sync_server.services.scope import grid_set, scope_of
 
 PAGE_SIZE = 50
-_OPEN = sorted(s.value for s in OPEN_STATES)
+OPEN = sorted(s.value for s in OPEN_STATES)
 # The steps run from the console (claim, take, start and apply to close are the doers' own).
 CONSOLE_ACTIONS = (
     MatterAction.ACCEPT,
@@ -105,7 +105,7 @@ def _filtered(
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Past its due time and still open (neither closed nor declined)."""
-    return and_(Matter.due_at.is_not(None), Matter.due_at < now, Matter.state.in_(_OPEN))
+    return and_(Matter.due_at.is_not(None), Matter.due_at < now, Matter.state.in_(OPEN))
 
 
 def board_query(
@@ -117,7 +117,14 @@ def board_query(
         .join(MatterCategory, MatterCategory.id == Matter.category_id)
         .join(GridNode, GridNode.id == Matter.grid_id)
         .where(*_filtered(session, user, wanted, now, with_state=True))
-        .order_by(Matter.reported_at.desc(), Matter.id)
+        # The overdue list: the longest overdue first; otherwise the newest first.
+        .order_by(
+            *(
+                (Matter.due_at, Matter.id)
+                if wanted.overdue
+                else (Matter.reported_at.desc(), Matter.id)
+            )
+        )
     )
 
 
@@ -154,7 +161,7 @@ def _row(matter: Matter, category: str, grid: str, now: datetime) -> BoardRow:
         place=matter.place,
         reported_at=matter.reported_at,
         due_at=matter.due_at,
-        overdue=matter.due_at is not None and matter.due_at < now and matter.state in _OPEN,
+        overdue=matter.due_at is not None and matter.due_at < now and matter.state in OPEN,
     )
 
 

@@ -788,6 +788,13 @@ CASES: list[Case] = [
     ),
     Case(
         "GET",
+        "/console/matters/counts",
+        lambda w, s, r: get("/console/matters/counts", node=s.node),
+        "scoped",
+        evidence=("code",),
+    ),
+    Case(
+        "GET",
         "/console/matters/{matter_id}",
         lambda w, s, r: get(f"/console/matters/{s.matter(r)}"),
         "scoped",

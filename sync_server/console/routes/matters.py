@@ -23,7 +23,7 @@ from sync_server.console.deps import ConsoleSessionDep, PostDep, Viewer, ViewerD
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.errors import NotFound
-from sync_server.models import MatterCategory
+from sync_server.models import GridNode, MatterCategory
 from sync_server.queries.matter_board import (
     PAGE_SIZE,
     BoardFilter,
@@ -32,6 +32,8 @@ from sync_server.queries.matter_board import (
     matter_page,
     scope_nodes,
 )
+from sync_server.queries.matter_counts import matter_counts, top_nodes
+from sync_server.queries.places import children_of
 from sync_server.services import photos
 from sync_server.services.auth import Caller
 from sync_server.services.matter_console import StepOutcome, take_step
@@ -94,6 +96,33 @@ def listing(
         nodes=scope_nodes(session=session, user=viewer.user),
         page=max(page, 1),
         pages=max(1, -(-found.total // PAGE_SIZE)),
+    )
+
+
+@router.get("/matters/counts")
+def counts(
+    request: Request, viewer: ViewerDep, session: ConsoleSessionDep, node: str = ""
+) -> HTMLResponse:
+    """Counts for a node and its children (or the viewer's top nodes), each a drill-down link."""
+    root = node_for(session=session, viewer=viewer, node_id=node) if node else None
+    tops = [root] if root is not None else top_nodes(session=session, user=viewer.user)
+    children = [
+        c
+        for top in tops
+        for c in children_of(session=session, node=top)
+        if viewer.scope.covers_path(c.path)
+    ]
+    parent = session.get(GridNode, root.parent_id) if root is not None and root.parent_id else None
+    return render(
+        request,
+        "matter_counts.html",
+        viewer=viewer,
+        tops=tops,
+        children=children,
+        up=parent if parent is not None and viewer.scope.covers_path(parent.path) else None,
+        counts=matter_counts(
+            session=session, user=viewer.user, nodes=tops + children, now=get_clock(request).now()
+        ),
     )
 
 

@@ -251,3 +251,44 @@ def test_a_photo_of_a_matter_outside_the_scope_is_refused_in_the_console(
     reported(api, tiny, OTHER_GRID, photos=[sha])
     assert browser("s1").get(f"/console/photos/{sha}/thumb").status_code == 403
     assert browser("s2").get(f"/console/photos/{sha}/thumb").status_code == 200
+
+
+def count_row(html: str, node_id: str) -> list[str]:
+    """A counts row's figures: reported, open, overdue, closed on time, average rating."""
+    found = re.search(rf'data-node="{node_id}">(.*?)</tr>', html, re.S)
+    assert found is not None, html
+    cells = re.findall(r'<td class="n[^"]*">(.*?)</td>', found.group(1), re.S)
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+
+
+def test_counts_at_every_grid_level_drill_down_to_the_grids(
+    api: TestClient,
+    tiny: TinyGrid,
+    world: MatterWorld,
+    browser: OpenConsole,
+    session_factory: sessionmaker[Session],
+) -> None:
+    late, closed, _ = reported(api, tiny), reported(api, tiny), reported(api, tiny)
+    reported(api, tiny, OTHER_GRID)
+    with session_factory() as session, session.begin():
+        matter = session.get_one(Matter, late)
+        matter.due_at = matter.reported_at.replace(year=matter.reported_at.year - 1)
+        done = session.get_one(Matter, closed)
+        done.state, done.closed_at, done.rating = "closed", done.reported_at, 4
+    admin = browser("admin")
+    district = admin.get("/console/matters/counts").text
+    # Four reported in the district; three open, one of them overdue; one closed on time, rated 4.
+    assert count_row(district, tiny.nodes["T1"].id) == ["4", "3", "1", "1", "4.0"]
+    street = admin.get(f"/console/matters/counts?node={tiny.nodes['T1-1-1'].id}").text
+    assert count_row(street, tiny.nodes["T1-1-1-1"].id) == ["3", "2", "1", "1", "4.0"]
+    assert count_row(street, tiny.nodes["T1-1-1-2"].id) == ["1", "1", "0", "0", "—"]
+    assert f"/console/matters/counts?node={tiny.nodes['T1-1-1-1'].id}" in street  # drill down
+    # A supervisor starts at their community and sees nothing of the other one.
+    own = browser("s1").get("/console/matters/counts").text
+    assert count_row(own, tiny.nodes["T1-1-1-1"].id) == ["3", "2", "1", "1", "4.0"]
+    assert tiny.nodes["T1-1-1-2"].id not in own
+    assert (
+        browser("s1").get(f"/console/matters/counts?node={tiny.nodes['T1'].id}").status_code == 404
+    )
+    # The overdue list is the board's overdue filter: the late one, linked from its count.
+    assert board_ids(admin.get("/console/matters?overdue=1").text) == {late}
