@@ -8,6 +8,7 @@ viewer may take is asked of `shared.matters.decide_step` itself, never re-stated
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from shared.matters import (
     decide_step,
 )
 from shared.schema import Role
-from sync_server.models import GridNode, Matter, MatterCategory, MatterStep, Org, User
+from sync_server.models import GridNode, Matter, MatterCategory, MatterStep, Org, Resident, User
 from sync_server.services.matter_sync import matter_filter
 from sync_server.services.scope import grid_set, scope_of
 
@@ -110,10 +111,10 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
 
 def board_query(
     *, session: Session, user: User, wanted: BoardFilter, now: datetime
-) -> Select[Matter, str, str]:
+) -> Select[Matter, str, str, str]:
     """The board's matters with their category and grid names, newest first (the export's too)."""
     return (
-        select(Matter, MatterCategory.name, GridNode.name)
+        select(Matter, MatterCategory.name, GridNode.name, GridNode.code)
         .join(MatterCategory, MatterCategory.id == Matter.category_id)
         .join(GridNode, GridNode.id == Matter.grid_id)
         .where(*_filtered(session, user, wanted, now, with_state=True))
@@ -135,7 +136,7 @@ def board(
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = [
         _row(matter, category, grid, now)
-        for matter, category, grid in session.execute(
+        for matter, category, grid, _ in session.execute(
             query.offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE)
         )
     ]
@@ -215,21 +216,7 @@ def matter_page(*, session: Session, user: User, matter_id: str) -> MatterPage |
     orgs = _org_names(
         session, {o for o in [matter.assignee_org_id, *(s.org_id for s in steps)] if o}
     )
-    timeline = [
-        TimelineStep(
-            action=s.action,
-            from_state=s.from_state,
-            at=s.at,
-            by=names.get(s.updated_by_user_id or "", s.updated_by_user_id or "—"),
-            reason=s.reason,
-            org=orgs.get(s.org_id) if s.org_id else None,
-            user=names.get(s.user_id) if s.user_id else None,
-            photos=list(s.photos or []),
-            rating=s.rating,
-            comment=s.comment,
-        )
-        for s in steps
-    ]
+    timeline = [_timeline_step(s, names, orgs) for s in steps]
     after = [p for s in steps if s.action == MatterAction.APPLY_CLOSE for p in s.photos or []]
     return MatterPage(
         matter=matter,
@@ -309,4 +296,87 @@ def scope_nodes(*, session: Session, user: User) -> list[GridNode]:
             .where(GridNode.deleted.is_(False), scope_of(user).path_filter(GridNode.path))
             .order_by(GridNode.path)
         )
+    )
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """A board matter as the export writes it: the matter, its names, steps and resident's phone."""
+
+    matter: Matter
+    category: str
+    grid_code: str
+    grid_name: str
+    assignee: str
+    resident_phone: str | None
+    steps: list[TimelineStep]
+
+
+_EXPORT_CHUNK = 500
+
+
+def export_rows(
+    *, session: Session, user: User, wanted: BoardFilter, now: datetime
+) -> Iterator[ExportRow]:
+    """Every matter of the filtered board in its order, with its timeline, a chunk at a time."""
+    query = board_query(session=session, user=user, wanted=wanted, now=now)
+    offset = 0
+    while True:
+        chunk = session.execute(query.offset(offset).limit(_EXPORT_CHUNK)).all()
+        if not chunk:
+            return
+        offset += len(chunk)
+        ids = [m.id for m, *_ in chunk]
+        steps: dict[str, list[MatterStep]] = {}
+        for s in session.scalars(
+            select(MatterStep)
+            .where(MatterStep.matter_id.in_(ids), MatterStep.deleted.is_(False))
+            .order_by(MatterStep.at, MatterStep.updated_at, MatterStep.id)
+        ):
+            steps.setdefault(s.matter_id, []).append(s)
+        people = {s.updated_by_user_id for ss in steps.values() for s in ss}
+        people |= {s.user_id for ss in steps.values() for s in ss}
+        people |= {m.assignee_user_id for m, *_ in chunk}
+        names = _user_names(session, {p for p in people if p})
+        org_ids = {m.assignee_org_id for m, *_ in chunk}
+        org_ids |= {s.org_id for ss in steps.values() for s in ss}
+        orgs = _org_names(session, {o for o in org_ids if o})
+        resident_ids = sorted({m.resident_id for m, *_ in chunk if m.resident_id})
+        phones = dict(
+            session.execute(
+                select(Resident.id, Resident.phone).where(Resident.id.in_(resident_ids))
+            ).all()
+        )
+        for matter, category, grid, code in chunk:
+            assignee = " ".join(
+                n
+                for n in (
+                    orgs.get(matter.assignee_org_id or ""),
+                    names.get(matter.assignee_user_id or ""),
+                )
+                if n
+            )
+            yield ExportRow(
+                matter=matter,
+                category=category,
+                grid_code=code,
+                grid_name=grid,
+                assignee=assignee,
+                resident_phone=phones.get(matter.resident_id or ""),
+                steps=[_timeline_step(s, names, orgs) for s in steps.get(matter.id, [])],
+            )
+
+
+def _timeline_step(s: MatterStep, names: dict[str, str], orgs: dict[str, str]) -> TimelineStep:
+    return TimelineStep(
+        action=s.action,
+        from_state=s.from_state,
+        at=s.at,
+        by=names.get(s.updated_by_user_id or "", s.updated_by_user_id or "—"),
+        reason=s.reason,
+        org=orgs.get(s.org_id) if s.org_id else None,
+        user=names.get(s.user_id) if s.user_id else None,
+        photos=list(s.photos or []),
+        rating=s.rating,
+        comment=s.comment,
     )

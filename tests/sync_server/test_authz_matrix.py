@@ -795,6 +795,13 @@ CASES: list[Case] = [
     ),
     Case(
         "GET",
+        "/console/matters/export.{format}",
+        lambda w, s, r: get("/console/matters/export.xlsx", node=s.node),
+        "scoped",
+        evidence=("matter",),
+    ),
+    Case(
+        "GET",
         "/console/matters/{matter_id}",
         lambda w, s, r: get(f"/console/matters/{s.matter(r)}"),
         "scoped",

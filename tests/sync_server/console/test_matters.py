@@ -5,10 +5,12 @@ same path a pushed step takes (points credited, stale steps refused and told).""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,11 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from sync_server.models import Matter, PointsEntry
 from tests.factories import PASSWORD, TinyGrid
 from tests.photos import noisy_jpeg
-from tests.sync_server.console.conftest import OpenConsole
+from tests.sync_server.console.conftest import Console, OpenConsole
 from tests.sync_server.matter_helpers import (
     GRID,
     OTHER_GRID,
     MatterWorld,
+    a_resident_of,
     category_points,
     make_matter_world,
     report,
@@ -292,3 +295,51 @@ def test_counts_at_every_grid_level_drill_down_to_the_grids(
     )
     # The overdue list is the board's overdue filter: the late one, linked from its count.
     assert board_ids(admin.get("/console/matters?overdue=1").text) == {late}
+
+
+def exported(console: Console, query: str = "") -> list[list[Any]]:
+    response = console.get(f"/console/matters/export.xlsx{query}")
+    assert response.status_code == 200, response.text
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_the_export_holds_the_filtered_board_with_timelines_masked_by_role(
+    api: TestClient,
+    tiny: TinyGrid,
+    world: MatterWorld,
+    browser: OpenConsole,
+    session_factory: sessionmaker[Session],
+) -> None:
+    resident = a_resident_of(session_factory, tiny, GRID)
+    id_number = resident.id_number
+    matter = reported(
+        api, tiny, resident_id=resident.id, description=f"居民{id_number}反映污水井冒水"
+    )
+    reported(api, tiny, source="resident_order")
+    supervisor = browser("s1")
+    supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "accept", "from_state": "reported"}
+    )
+    supervisor.post(
+        f"/console/matters/{matter}/steps",
+        {"action": "dispatch", "from_state": "accepted", "target": f"org:{world.water_org}"},
+    )
+    header, *rows = exported(supervisor, "?source=door")
+    assert header == [
+        "网格编码", "网格", "类别", "事项描述", "地点", "来源", "紧急程度", "状态", "上报时间",
+        "办结时限", "超期", "承办", "居民", "居民电话", "代报人", "结案时间", "评价", "办理过程",
+    ]  # fmt: skip
+    [row] = rows  # the resident's request is filtered out
+    values = dict(zip(header, row, strict=True))
+    assert values["网格编码"] == GRID and values["状态"] == "已派单"
+    assert values["承办"] == "城关水务站" and values["居民"] == resident.name
+    timeline = str(values["办理过程"]).split("\n")
+    assert [line.split(" ")[2] for line in timeline] == ["立案", "派单"]
+    assert "派给：城关水务站" in timeline[1]
+    # A supervisor never gets an ID number or a phone whole; an admin does.
+    assert id_number not in str(values["事项描述"]) and resident.phone not in str(row)
+    admin_values = dict(zip(header, exported(browser("admin"), "?source=door")[1], strict=True))
+    assert id_number in str(admin_values["事项描述"])
+    assert admin_values["居民电话"] == resident.phone
