@@ -73,8 +73,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "login.error.invalid_credentials": ("用户名或密码错误", "Wrong username or password"),
     "login.error.account_inactive": ("该账号已停用", "This account has been deactivated"),
     "login.error.worker_refused": (
-        "网格员账号不能登录管理台，请使用手机应用",
-        "Grid worker accounts cannot use the console; please use the phone app",
+        "网格员和承办人员账号不能登录管理台，请使用手机应用",
+        "Grid worker and handler accounts cannot use the console; please use the phone app",
     ),
     "login.error.too_many_attempts": (
         "登录失败次数过多，请稍后再试",
@@ -609,8 +609,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "error.status_422": ("填写的内容有误", "Some input is not valid"),
     "error.status_500": ("服务器出错", "Server error"),
     "error.worker_refused": (
-        "网格员账号不能使用管理台，请使用手机应用",
-        "Grid workers cannot use the console; please use the phone app",
+        "网格员和承办人员不能使用管理台，请使用手机应用",
+        "Grid workers and handlers cannot use the console; please use the phone app",
     ),
     "error.admin_only": ("只有平台管理员可以进行此操作", "Only an administrator can do this"),
     "error.forbidden": ("没有权限", "Not allowed"),
