@@ -522,6 +522,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "matters.count_rating": ("平均评价", "Average rating"),
     "matters.export": ("导出Excel（含办理过程）", "Export to Excel (with the timeline)"),
     "matters.resident_phone": ("居民电话", "Resident's phone"),
+    "matters.photo_not_uploaded": ("照片尚未上传", "Photo not uploaded yet"),
     "matters.back": ("返回事项列表", "Back to the matters"),
     "flash.matter_step_done": ("已办理", "Done"),
     # campaigns

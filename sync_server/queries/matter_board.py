@@ -25,7 +25,16 @@ from shared.matters import (
     decide_step,
 )
 from shared.schema import Role
-from sync_server.models import GridNode, Matter, MatterCategory, MatterStep, Org, Resident, User
+from sync_server.models import (
+    GridNode,
+    Matter,
+    MatterCategory,
+    MatterStep,
+    Org,
+    Photo,
+    Resident,
+    User,
+)
 from sync_server.services.matter_sync import matter_filter
 from sync_server.services.scope import grid_set, scope_of
 
@@ -192,6 +201,7 @@ class MatterPage:
     before: list[str]  # the matter's own photos
     after: list[str]  # the photos its applications to close carried
     actions: list[str]
+    held: set[str] = field(default_factory=set)  # the photos the server holds (uploaded)
 
 
 def matter_page(*, session: Session, user: User, matter_id: str) -> MatterPage | None:
@@ -218,6 +228,13 @@ def matter_page(*, session: Session, user: User, matter_id: str) -> MatterPage |
     )
     timeline = [_timeline_step(s, names, orgs) for s in steps]
     after = [p for s in steps if s.action == MatterAction.APPLY_CLOSE for p in s.photos or []]
+    named = {*(matter.photos or []), *(p for s in steps for p in s.photos or [])}
+    # A phone uploads its photos after the records: a step may name one not here yet.
+    held = set(
+        session.scalars(
+            select(Photo.sha256).where(Photo.sha256.in_(sorted(named)), Photo.complete.is_(True))
+        )
+    )
     return MatterPage(
         matter=matter,
         category=category,
@@ -229,6 +246,7 @@ def matter_page(*, session: Session, user: User, matter_id: str) -> MatterPage |
         before=list(matter.photos or []),
         after=list(dict.fromkeys(after)),
         actions=actions_for(session=session, user=user, matter=matter),
+        held=held,
     )
 
 

@@ -175,8 +175,18 @@ def test_accept_dispatch_and_verify_from_the_console_reach_the_phones(
 
     page = supervisor.get(f"/console/matters/{matter}").text
     assert state_of(page) == "closing" and "已疏通" in page
+    # The phone sends its photo after the step: until then the page says so.
+    after = page.split('id="photos-after"')[1].split("</section>")[0]
+    assert "照片尚未上传" in after and after_sha not in after
+    put = api.patch(
+        f"/api/v1/photos/{after_sha}",
+        content=after_photo,
+        headers={**handler.headers, "Upload-Offset": "0", "Upload-Length": str(len(after_photo))},
+    )
+    assert put.status_code == 204, put.text
+    page = supervisor.get(f"/console/matters/{matter}").text
     before, after = page.split('id="photos-before"')[1].split('id="photos-after"')
-    assert sha in before and after_sha in after.split("</section>")[0]
+    assert sha in before and f'src="/console/photos/{after_sha}/thumb"' in after
     verified = supervisor.post(
         f"/console/matters/{matter}/steps", {"action": "verify_close", "from_state": "closing"}
     )
