@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from shared.matters import (
@@ -34,6 +34,8 @@ from sync_server.models import (
     Photo,
     Resident,
     User,
+    UserGrid,
+    subtree_bounds,
 )
 from sync_server.services.matter_sync import matter_filter
 from sync_server.services.scope import grid_set, scope_of
@@ -279,12 +281,32 @@ def actions_for(*, session: Session, user: User, matter: Matter) -> list[str]:
 
 
 def dispatch_targets(*, session: Session, matter: Matter) -> tuple[list[Org], list[User]]:
-    """Whom a matter may be dispatched to: the organisations, and the handlers and workers."""
-    orgs = list(session.scalars(select(Org).where(Org.deleted.is_(False)).order_by(Org.name)))
+    """Whom a matter may be dispatched to: the organisations serving its community or none in
+    particular, and the people of its community (workers of its grids, handlers serving it or
+    of those organisations). Nobody from another community is named on the page."""
+    grid = session.get_one(GridNode, matter.grid_id)
+    community = session.get(GridNode, grid.parent_id) if grid.parent_id else None
+    serving = or_(Org.grid_id.is_(None), Org.grid_id == (community.id if community else None))
+    orgs = list(
+        session.scalars(select(Org).where(Org.deleted.is_(False), serving).order_by(Org.name))
+    )
+    area = community or grid
+    low, high = subtree_bounds(area.path)
+    assigned = select(UserGrid.user_id).join(GridNode, GridNode.id == UserGrid.grid_id)
+    assigned = assigned.where(GridNode.path >= low, GridNode.path < high)
     people = list(
         session.scalars(
             select(User)
-            .where(User.role.in_([Role.HANDLER.value, Role.WORKER.value]), User.active.is_(true()))
+            .where(
+                User.active.is_(true()),
+                or_(
+                    and_(User.role == Role.WORKER.value, User.id.in_(assigned)),
+                    and_(
+                        User.role == Role.HANDLER.value,
+                        or_(User.id.in_(assigned), User.org_id.in_([o.id for o in orgs])),
+                    ),
+                ),
+            )
             .order_by(User.username)
         )
     )

@@ -348,3 +348,23 @@ def test_the_export_holds_the_filtered_board_with_timelines_masked_by_role(
     admin_values = dict(zip(header, exported(browser("admin"), "?source=door")[1], strict=True))
     assert id_number in str(admin_values["事项描述"])
     assert admin_values["居民电话"] == resident.phone
+
+
+def test_the_dispatch_form_names_only_the_matters_community_and_console_steps_show_in_history(
+    api: TestClient, tiny: TinyGrid, world: MatterWorld, browser: OpenConsole
+) -> None:
+    matter = reported(api, tiny)
+    supervisor = browser("s1")
+    supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "accept", "from_state": "reported"}
+    )
+    form = supervisor.get(f"/console/matters/{matter}").text.split('id="step-dispatch"')[1]
+    form = form.split("</form>")[0]
+    assert f"org:{world.water_org}" in form and f"org:{world.volunteers_org}" in form
+    assert "w11" in form and "h1" in form and "h4" in form
+    # The other community's organisation, handler and workers are nobody this page names.
+    assert world.telecom_org not in form and "电信西门营业部" not in form
+    assert "h3" not in form and "w21" not in form
+    # The step the console took is in the changes and the review pages like a phone's.
+    for page in ("/console/changes", "/console/review"):
+        assert supervisor.get(page).status_code == 200
