@@ -75,6 +75,8 @@ def test_the_board_shows_the_supervisors_matters_by_state_in_both_languages(
     supervisor.get("/console/lang/en?next=/console/matters")
     english = supervisor.get("/console/matters").text
     assert "Reported (1)" in english and "Found at the door" in english
+    page = supervisor.get(f"/console/matters/{mine}").text
+    assert "Timeline" in page and ">Accept</button>" in page and ">Decline</button>" in page
     admin = browser("admin")
     assert board_ids(admin.get("/console/matters").text) == {mine, theirs}
     # Another supervisor's matter is "not found", as any other record outside one's grids.
