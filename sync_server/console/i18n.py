@@ -8,6 +8,16 @@ every key a template or route uses is here. Enumeration labels reuse the Chinese
 
 from __future__ import annotations
 
+from shared.matters import (
+    MATTER_ACTION_EN,
+    MATTER_ACTION_ZH,
+    MATTER_SOURCE_EN,
+    MATTER_SOURCE_ZH,
+    MATTER_STATE_EN,
+    MATTER_STATE_ZH,
+    URGENCY_EN,
+    URGENCY_ZH,
+)
 from shared.messages import FIELD_NAMES_ZH
 from shared.schema import (
     LEVEL_ZH,
@@ -29,6 +39,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "nav.review": ("审核", "Review"),
     "nav.changes": ("变更记录", "Changes"),
     "nav.campaigns": ("活动", "Campaigns"),
+    "nav.matters": ("事项", "Matters"),
     "nav.conflicts": ("冲突处理", "Conflicts"),
     "nav.users": ("人员管理", "Users"),
     "nav.import": ("数据导入", "Import"),
@@ -62,8 +73,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "login.error.invalid_credentials": ("用户名或密码错误", "Wrong username or password"),
     "login.error.account_inactive": ("该账号已停用", "This account has been deactivated"),
     "login.error.worker_refused": (
-        "网格员账号不能登录管理台，请使用手机应用",
-        "Grid worker accounts cannot use the console; please use the phone app",
+        "网格员和承办人员账号不能登录管理台，请使用手机应用",
+        "Grid worker and handler accounts cannot use the console; please use the phone app",
     ),
     "login.error.too_many_attempts": (
         "登录失败次数过多，请稍后再试",
@@ -453,6 +464,67 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "以下列不属于导入格式，已忽略：",
         "Columns not in the import format, ignored: ",
     ),
+    # matters (事项)
+    "matters.title": ("事项", "Matters"),
+    "matters.none": ("没有符合条件的事项", "No matters match"),
+    "matters.total": ("共 {n} 件", "{n} matters"),
+    "matters.state_all": ("全部状态", "All states"),
+    "matters.category": ("类别", "Category"),
+    "matters.source": ("来源", "Source"),
+    "matters.grid": ("网格", "Grid"),
+    "matters.grid_code": ("网格编码", "Grid code"),
+    "matters.overdue_only": ("只看超期", "Overdue only"),
+    "matters.overdue": ("超期", "Overdue"),
+    "matters.description": ("事项描述", "Description"),
+    "matters.state": ("状态", "State"),
+    "matters.reported_at": ("上报时间", "Reported"),
+    "matters.due_at": ("办结时限", "Due"),
+    "matters.place": ("地点", "Place"),
+    "matters.urgency": ("紧急程度", "Urgency"),
+    "matters.on_behalf_of": ("代报人", "On behalf of"),
+    "matters.resident": ("居民", "Resident"),
+    "matters.assignee": ("承办", "Assigned to"),
+    "matters.state_by": ("最近处理", "Last moved by"),
+    "matters.rating": ("评价", "Rating"),
+    "matters.closed_at": ("结案时间", "Closed"),
+    "matters.timeline": ("办理过程", "Timeline"),
+    "matters.no_steps": ("还没有办理记录", "No steps yet"),
+    "matters.step_by": ("{who} · {at}", "{who} · {at}"),
+    "matters.step_to": ("派给：{target}", "To: {target}"),
+    "matters.photos": ("照片", "Photos"),
+    "matters.before": ("处理前", "Before"),
+    "matters.after": ("处理后", "After"),
+    "matters.no_photos": ("无照片", "No photos"),
+    "matters.actions": ("可执行的操作", "What you can do now"),
+    "matters.no_actions": ("当前没有您可执行的操作", "Nothing for you to do on this matter now"),
+    "matters.reason": ("原因", "Reason"),
+    "matters.target": ("派给", "Dispatch to"),
+    "matters.orgs": ("单位", "Organisations"),
+    "matters.people": ("人员", "People"),
+    "matters.refused": ("操作未完成", "The step was not taken"),
+    "matters.refused.stale_transition": (
+        "其他人已先处理了该事项，页面已更新为当前状态，请确认后再操作。",
+        "Someone moved this matter first; the page now shows where it stands. Check it and try "
+        "again.",
+    ),
+    "matters.refused.not_allowed": ("您不能执行此操作", "You may not take this step"),
+    "matters.refused.invalid": (
+        "操作信息不完整或不适用",
+        "The step is incomplete or does not apply",
+    ),
+    "matters.counts_title": ("事项统计", "Matter counts"),
+    "matters.counts_link": ("各级统计", "Counts by grid"),
+    "matters.overdue_link": ("超期清单", "Overdue list"),
+    "matters.count_reported": ("上报", "Reported"),
+    "matters.count_open": ("未办结", "Open"),
+    "matters.count_overdue": ("超期", "Overdue"),
+    "matters.count_on_time": ("按期办结", "Closed on time"),
+    "matters.count_rating": ("平均评价", "Average rating"),
+    "matters.export": ("导出Excel（含办理过程）", "Export to Excel (with the timeline)"),
+    "matters.resident_phone": ("居民电话", "Resident's phone"),
+    "matters.photo_not_uploaded": ("照片尚未上传", "Photo not uploaded yet"),
+    "matters.back": ("返回事项列表", "Back to the matters"),
+    "flash.matter_step_done": ("已办理", "Done"),
     # campaigns
     "campaigns.title": ("活动", "Campaigns"),
     "campaigns.unavailable": (
@@ -538,8 +610,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "error.status_422": ("填写的内容有误", "Some input is not valid"),
     "error.status_500": ("服务器出错", "Server error"),
     "error.worker_refused": (
-        "网格员账号不能使用管理台，请使用手机应用",
-        "Grid workers cannot use the console; please use the phone app",
+        "网格员和承办人员不能使用管理台，请使用手机应用",
+        "Grid workers and handlers cannot use the console; please use the phone app",
     ),
     "error.admin_only": ("只有平台管理员可以进行此操作", "Only an administrator can do this"),
     "error.forbidden": ("没有权限", "Not allowed"),
@@ -593,6 +665,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
+    "matter_state": MATTER_STATE_EN,
+    "matter_action": MATTER_ACTION_EN,
+    "matter_source": MATTER_SOURCE_EN,
+    "urgency": URGENCY_EN,
     "role": {
         "worker": "Grid worker",
         "supervisor": "Supervisor",
@@ -648,6 +724,10 @@ _CAMPAIGN_KIND_ZH = {
 }
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {
+    "matter_state": MATTER_STATE_ZH,
+    "matter_action": MATTER_ACTION_ZH,
+    "matter_source": MATTER_SOURCE_ZH,
+    "urgency": URGENCY_ZH,
     "role": ROLE_ZH,
     "level": {str(k): v for k, v in LEVEL_ZH.items()},
     "relation": RELATION_ZH,

@@ -182,7 +182,9 @@ def seed_matters(
                     }
                 )
             values.update(decided)
-            steps.append({**dict.fromkeys(_STEP_FIELDS), **_STEP_DEFAULTS, **step, **stamp})
+            # Who made the step, as a pushed step records its author (the console's timeline).
+            made_by = {**stamp, "updated_by_user_id": who.user_id}
+            steps.append({**dict.fromkeys(_STEP_FIELDS), **_STEP_DEFAULTS, **step, **made_by})
         matters.append({**values, **stamp})
     _insert(session, Matter, [_timed(m) for m in matters])
     _insert(session, MatterStep, [_timed(s) for s in steps])

@@ -474,3 +474,36 @@ def test_admin_settles_a_conflict_from_two_phones_and_a_phone_pulls_the_result(
     page.get_by_text("Your grids").wait_for()
     page.locator(".bar-cell").first.wait_for()
     office.shot("home-english")
+
+
+def test_supervisor_verifies_a_matter_from_the_board_and_its_counts_move(
+    office: Office, server: str
+) -> None:
+    """The demo's sewage matter awaits verification (its handler applied to close it, with a
+    photo the phone has not uploaded): the supervisor finds it on the board, reads its timeline
+    and verifies it; the board and the counts then show it closed."""
+    office.sign_in("gl0101")
+    office.page.get_by_role("link", name="事项", exact=True).click()
+    office.page.wait_for_url(re.compile(r"/console/matters$"))
+    office.page.locator("#matter-states a[data-state=closing]").click()
+    office.page.get_by_role("link", name="污水井冒水，路面积水").wait_for()
+    office.shot("matters-board")
+    office.page.get_by_role("link", name="污水井冒水，路面积水").click()
+    office.page.locator("#timeline").wait_for()
+    assert office.page.locator("#matter-state").get_attribute("data-state") == "closing"
+    timeline = office.page.locator("#timeline li").all_inner_texts()
+    assert [line.split()[0] for line in timeline] == ["立案", "派单", "接单", "申请结单"]
+    assert "已疏通，路面清理干净" in timeline[-1]
+    assert "照片尚未上传" in office.page.locator("#photos-after").inner_text()
+    office.shot("matter-closing")
+    office.page.locator("#step-verify_close button").click()
+    office.page.locator("p.flash").wait_for()
+    assert office.page.locator("#matter-state").get_attribute("data-state") == "closed"
+    assert office.page.locator("#timeline li").last.inner_text().startswith("核查结案")
+    assert office.page.locator(".matter-actions form").count() == 0
+    office.shot("matter-verified")
+    office.open("/console/matters/counts")
+    office.page.locator("#matter-counts").wait_for()
+    office.shot("matter-counts")
+    office.open("/console/matters?state=closing")
+    assert office.page.locator("tr.matter-row").count() == 0

@@ -36,6 +36,8 @@ from PIL import Image
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from shared.clock import format_timestamp
+from shared.matters import default_category_id
 from shared.schema import Role
 from sync_server.config import Settings
 from sync_server.console.deps import csrf_token
@@ -44,7 +46,7 @@ from sync_server.main import create_app
 from sync_server.models import Binding, Device, GridNode, House, Resident
 from sync_server.services.users import create_user
 from tests.conftest import PG_ADMIN_URL, TEST_SECRET, _pg_url, sqlite_settings
-from tests.days import iso
+from tests.days import RUN_CLOCK, iso
 from tests.factories import PASSWORD, make_id_number, make_tiny_grid, password_hash
 from tests.sync_server.wire_device import WireDevice
 
@@ -81,6 +83,12 @@ class Side:
     # one each role uploaded itself; elsewhere one the side's worker uploaded ("*"). Until
     # matters name photos, a photo is in scope for its uploader (and admins).
     photos: dict[str, str] = field(default_factory=dict)
+    # role -> a matter the side's worker reported, naming the side's photos: on the side in
+    # everyone's scope one per role (each role's steps move its own), elsewhere one ("*").
+    matters: dict[str, str] = field(default_factory=dict)
+
+    def matter(self, role: str) -> str:
+        return self.matters[role] if role in self.matters else self.matters["*"]
 
     def photo(self, role: str) -> str:
         return self.photos[role] if role in self.photos else self.photos["*"]
@@ -217,6 +225,27 @@ def _upload_photo(client: TestClient, token: str, label: str) -> str:
     return sha
 
 
+def _report_matter(
+    client: TestClient, username: str, grid_id: str, description: str, photos: dict[str, str]
+) -> str:
+    """The side's worker reports a matter in their grid, naming the side's photos."""
+    phone = WireDevice(client, username)
+    matter_id = str(uuid.uuid4())
+    fields = {
+        "category_id": default_category_id("环境卫生"),
+        "grid_id": grid_id,
+        "description": description,
+        "source": "door",
+        "urgency": "normal",
+        "photos": sorted(set(photos.values())),
+        "reported_at": format_timestamp(RUN_CLOCK.now()),
+    }
+    op = phone.op("matter", matter_id, "create", {k: (None, v) for k, v in fields.items()})
+    [result] = phone.push([op])
+    assert result["status"] == "applied", result
+    return matter_id
+
+
 def build_world(settings: Settings) -> World:
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -273,6 +302,13 @@ def build_world(settings: Settings) -> World:
             else:
                 token, _ = _login(client, WORKERS[key][0], str(uuid.uuid4()))
                 info["photos"] = {"*": _upload_photo(client, token, key)}
+        for key, (code, zh) in SIDES.items():
+            partial[key]["matters"] = {
+                role: _report_matter(
+                    client, WORKERS[key][0], node_ids[code], f"{zh}污水冒溢", partial[key]["photos"]
+                )
+                for role in (USERS if key == IN_GRID["worker"] else ("*",))
+            }
         admin = {"Authorization": f"Bearer {api_token['admin']}"}
 
         def campaign(grid: str, name: str) -> str:
@@ -340,6 +376,7 @@ def _side(
         "code": {code},
         "campaign": {f"{zh}网格核酸"},
         "device": {f"{zh}手机"},
+        "matter": {f"{zh}污水冒溢"},
     }
     community = session.get_one(GridNode, session.get_one(GridNode, node_ids[code]).parent_id)
     if key == "B":  # the other community: its own name and code betray it too
@@ -362,4 +399,5 @@ def _side(
         second_worker=second,
         markers=markers,
         photos=info["photos"],
+        matters=info["matters"],
     )

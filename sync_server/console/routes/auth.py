@@ -67,8 +67,9 @@ def login(
         if "retry_after" in exc.extra:
             page.headers["Retry-After"] = str(exc.extra["retry_after"])
         return page
-    if issued.user.role == Role.WORKER:
-        # Workers sweep with the app; the token just issued is revoked at once.
+    if issued.user.role in (Role.WORKER, Role.HANDLER):
+        # Workers sweep and handlers take orders with the app; the token just issued is revoked
+        # at once (a handler's cookie would only ever meet a 403).
         auth.logout(session=session, settings=settings, token=issued.token, now=clock.now())
         return refuse("worker_refused", 403)
     response = RedirectResponse(safe_next(next), status_code=303)
