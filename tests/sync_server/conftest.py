@@ -16,6 +16,7 @@ from sync_server.blobs.s3 import S3BlobStore
 from sync_server.config import Settings
 from sync_server.services.users import create_user
 from tests.factories import PASSWORD, TinyGrid, make_tiny_grid, password_hash
+from tests.sync_server.matter_helpers import MatterWorld, make_matter_world
 from tests.sync_server.wire_device import WireDevice
 
 
@@ -93,3 +94,9 @@ def s3_settings(settings: Settings, moto_s3_url: str) -> Settings:
     )
     S3BlobStore.from_settings(s3).client.create_bucket(Bucket=bucket)
     return s3
+
+
+@pytest.fixture
+def world(session_factory: sessionmaker[Session], tiny: TinyGrid) -> MatterWorld:
+    """The tiny grid with organisations, handlers and matter categories (matter_helpers)."""
+    return make_matter_world(session_factory, tiny)

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,3 +117,10 @@ def category_points(session_factory: sessionmaker[Session]) -> tuple[int, int]:
     with session_factory() as session:
         category = session.get_one(MatterCategory, CATEGORY)
         return category.base_points, category.bonus_points
+
+
+def matter_device(client: TestClient, username: str) -> WireDevice:
+    """A phone signed in as `username` that stores matters, its first pull done."""
+    device = WireDevice(client, username)
+    device.pull(matters=True)
+    return device

@@ -8,7 +8,6 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,22 +24,11 @@ from tests.sync_server.matter_helpers import (
     MatterWorld,
     a_resident_of,
     category_points,
-    make_matter_world,
+    matter_device,
     report,
     step,
 )
 from tests.sync_server.wire_device import WireDevice
-
-
-@pytest.fixture
-def world(session_factory: sessionmaker[Session], tiny: TinyGrid) -> MatterWorld:
-    return make_matter_world(session_factory, tiny)
-
-
-def device(client: TestClient, username: str) -> WireDevice:
-    dev = WireDevice(client, username)
-    dev.pull(matters=True)
-    return dev
 
 
 def codes(results: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
@@ -68,7 +56,7 @@ def reported(
     client: TestClient, tiny: TinyGrid, **values: Any
 ) -> tuple[WireDevice, WireDevice, str]:
     """w11 reports a matter in their grid; s1 (their community's supervisor) has pulled it."""
-    worker, supervisor = device(client, "w11"), device(client, "s1")
+    worker, supervisor = matter_device(client, "w11"), matter_device(client, "s1")
     op = report(worker, tiny.nodes[GRID].id, **values)
     assert codes(worker.push([op])) == [("applied", None)]
     supervisor.pull(matters=True)
@@ -78,7 +66,7 @@ def reported(
 def test_categories_reach_every_device_that_stores_matters_and_no_other(
     client: TestClient, tiny: TinyGrid, world: MatterWorld
 ) -> None:
-    worker = device(client, "w11")
+    worker = matter_device(client, "w11")
     names = {r["values"]["name"] for r in worker.of("matter_category").values()}
     assert names == {"环境卫生", "安全隐患", "设施维修", "矛盾纠纷", "民生诉求", "商户检查"}
     assert {r["values"]["name"] for r in worker.of("org").values()} == {
@@ -103,7 +91,7 @@ def test_a_worker_reports_a_matter_the_server_keeps_its_state_and_due_time(
     assert matter_id in supervisor.of("matter")
     # Another grid's worker and another community's supervisor never receive it.
     for other in ("w12", "s2"):
-        assert matter_id not in device(client, other).of("matter")
+        assert matter_id not in matter_device(client, other).of("matter")
 
 
 def test_a_matter_naming_a_resident_carries_their_name_and_masked_phone(
@@ -122,8 +110,8 @@ def test_a_matter_naming_a_resident_carries_their_name_and_masked_phone(
 def test_hostile_matter_pushes_are_refused(
     client: TestClient, tiny: TinyGrid, world: MatterWorld
 ) -> None:
-    worker = device(client, "w11")
-    handler = device(client, "h1")
+    worker = matter_device(client, "w11")
+    handler = matter_device(client, "h1")
     other_building = tiny.houses[OTHER_GRID][0].building_id
     results = worker.push(
         [
@@ -201,7 +189,11 @@ def test_the_whole_loop_with_a_competing_claim_a_send_back_and_points_credited_o
     session_factory: sessionmaker[Session],
 ) -> None:
     worker, supervisor, matter_id = reported(client, tiny)
-    h1, h4, h3 = device(client, "h1"), device(client, "h4"), device(client, "h3")
+    h1, h4, h3 = (
+        matter_device(client, "h1"),
+        matter_device(client, "h4"),
+        matter_device(client, "h3"),
+    )
     assert matter_id not in h1.of("matter")  # not published yet
     assert codes(
         supervisor.push(
@@ -229,7 +221,7 @@ def test_the_whole_loop_with_a_competing_claim_a_send_back_and_points_credited_o
     h4.pull(matters=True)
     assert matter_id not in h4.of("matter")  # no longer on their claim list
     # h1's colleague sees their organisation's order, taken by h1.
-    h2 = device(client, "h2")
+    h2 = matter_device(client, "h2")
     assert h2.of("matter")[matter_id]["values"]["assignee_user_id"] == h1.user_id
     h1.pull(matters=True)
     assert h1.of("matter")[matter_id]["values"]["assignee_user_id"] == h1.user_id
@@ -295,8 +287,8 @@ def test_a_second_verification_is_stale_and_credits_nothing(
     session_factory: sessionmaker[Session],
 ) -> None:
     _worker, supervisor, matter_id = reported(client, tiny)
-    admin = device(client, "admin")
-    h1 = device(client, "h1")
+    admin = matter_device(client, "admin")
+    h1 = matter_device(client, "h1")
     supervisor.push(
         [
             step(supervisor, matter_id, "accept", "reported"),
@@ -329,7 +321,7 @@ def test_dispatch_take_and_the_assignee_rules(
     session_factory: sessionmaker[Session],
 ) -> None:
     worker, supervisor, matter_id = reported(client, tiny)
-    h1, h3 = device(client, "h1"), device(client, "h3")
+    h1, h3 = matter_device(client, "h1"), matter_device(client, "h3")
     results = supervisor.push(
         [
             step(supervisor, matter_id, "accept", "reported"),
@@ -381,7 +373,7 @@ def test_a_rating_after_the_window_keeps_the_base_only(
     clock: MovableClock,
 ) -> None:
     worker, supervisor, matter_id = reported(client, tiny)
-    h1 = device(client, "h1")
+    h1 = matter_device(client, "h1")
     supervisor.push(
         [
             step(supervisor, matter_id, "accept", "reported"),
@@ -413,7 +405,7 @@ def test_a_photo_is_visible_to_whoever_may_see_a_matter_or_step_naming_it(
     from sync_server.services.auth import Caller
 
     _worker, supervisor, matter_id = reported(client, tiny)
-    h1 = device(client, "h1")
+    h1 = matter_device(client, "h1")
     after = "fedcba9876543210" * 4
     supervisor.push(
         [
@@ -444,9 +436,9 @@ def test_a_photo_is_visible_to_whoever_may_see_a_matter_or_step_naming_it(
 def test_hostile_steps_are_refused(client: TestClient, tiny: TinyGrid, world: MatterWorld) -> None:
     worker, supervisor, matter_id = reported(client, tiny)
     outsider, other_supervisor, h3 = (
-        device(client, "w21"),
-        device(client, "s2"),
-        device(client, "h3"),
+        matter_device(client, "w21"),
+        matter_device(client, "s2"),
+        matter_device(client, "h3"),
     )
     assert codes(supervisor.push([step(supervisor, matter_id, "accept", "reported")])) == [
         ("applied", None)
@@ -493,7 +485,7 @@ def test_a_photo_on_a_matter_is_fetched_by_who_may_see_the_matter_and_nobody_els
 ) -> None:
     """The photo routes ask the matters' rule: the community's supervisor opens the photo a
     worker took at the door; a worker of another grid is refused."""
-    worker = device(client, "w11")
+    worker = matter_device(client, "w11")
     data = noisy_jpeg(7)
     sha = hashlib.sha256(data).hexdigest()
     url = f"/api/v1/photos/{sha}"
@@ -503,7 +495,7 @@ def test_a_photo_on_a_matter_is_fetched_by_who_may_see_the_matter_and_nobody_els
         headers={**worker.headers, "Upload-Offset": "0", "Upload-Length": str(len(data))},
     )
     assert put.status_code == 204, put.text
-    supervisor, stranger = device(client, "s1"), device(client, "w12")
+    supervisor, stranger = matter_device(client, "s1"), matter_device(client, "w12")
     assert client.get(url, headers=supervisor.headers).status_code == 403, "no matter names it yet"
     op = report(worker, tiny.nodes[GRID].id, photos=[sha])
     assert codes(worker.push([op])) == [("applied", None)]

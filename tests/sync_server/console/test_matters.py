@@ -25,26 +25,14 @@ from tests.sync_server.matter_helpers import (
     MatterWorld,
     a_resident_of,
     category_points,
-    make_matter_world,
+    matter_device,
     report,
     step,
 )
-from tests.sync_server.wire_device import WireDevice
-
-
-@pytest.fixture
-def world(session_factory: sessionmaker[Session], tiny: TinyGrid) -> MatterWorld:
-    return make_matter_world(session_factory, tiny)
-
-
-def phone(api: TestClient, username: str) -> WireDevice:
-    dev = WireDevice(api, username)
-    dev.pull(matters=True)
-    return dev
 
 
 def reported(api: TestClient, tiny: TinyGrid, grid: str = GRID, **values: Any) -> str:
-    worker = phone(api, "w11" if grid == GRID else "w21")
+    worker = matter_device(api, "w11" if grid == GRID else "w21")
     op = report(worker, tiny.nodes[grid].id, **values)
     [result] = worker.push([op])
     assert result["status"] == "applied", result
@@ -131,7 +119,7 @@ def test_accept_dispatch_and_verify_from_the_console_reach_the_phones(
 ) -> None:
     data = noisy_jpeg(3)
     sha = hashlib.sha256(data).hexdigest()
-    worker = phone(api, "w11")
+    worker = matter_device(api, "w11")
     put = api.patch(
         f"/api/v1/photos/{sha}",
         content=data,
@@ -160,7 +148,7 @@ def test_accept_dispatch_and_verify_from_the_console_reach_the_phones(
     assert dispatched.status_code == 303, dispatched.text
 
     # The water station's handler finds the order on their phone, takes it and closes it.
-    handler = phone(api, "h1")
+    handler = matter_device(api, "h1")
     assert handler.of("matter")[matter]["values"]["state"] == "dispatched"
     assert {s["values"]["action"] for s in handler.of("matter_step").values()} == {
         "accept",
@@ -251,7 +239,7 @@ def test_a_photo_of_a_matter_outside_the_scope_is_refused_in_the_console(
 ) -> None:
     data = noisy_jpeg(9)
     sha = hashlib.sha256(data).hexdigest()
-    worker = phone(api, "w21")
+    worker = matter_device(api, "w21")
     api.patch(
         f"/api/v1/photos/{sha}",
         content=data,
