@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import ROOT, SyncServer, chromium_missing
+from tests.e2e.harness import DEMO_PASSWORD, DEMO_WORKER, ROOT, SyncServer, chromium_missing
 
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 PHONE = {"width": 390, "height": 844}  # a common 6.1" phone in CSS pixels
@@ -85,6 +85,14 @@ class FlutterPage:
 
     def __init__(self, page: Any) -> None:
         self.page = page
+
+    def sign_in_worker(self) -> None:
+        """The demo worker signs in on the open app and their grid has downloaded (online)."""
+        self.type_into("用户名", DEMO_WORKER)
+        self.type_into("密码", DEMO_PASSWORD)
+        self.button("登录并下载数据").click()
+        self.wait_text("第1网格", timeout=90_000)
+        self.wait_text("在线")
 
     def open(self, url: str) -> None:
         self.page.goto(url, wait_until="networkidle")

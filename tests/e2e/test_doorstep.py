@@ -20,7 +20,7 @@ from field_app.store import Store
 from field_app.store.pinyin import name_keys
 from shared.validation import id_check_char
 from tests.e2e.conftest import FlutterPage
-from tests.e2e.harness import DEMO_PASSWORD, DEMO_WORKER, FieldApp, SyncServer
+from tests.e2e.harness import FieldApp, SyncServer
 
 NEW_PHONE = "13912345678"
 NEW_NAME = "林新来"
@@ -72,11 +72,7 @@ def test_doorstep_day_offline_then_sync(
     phone.open(app.url)
     phone.textbox("服务器地址").wait_for(timeout=60_000)
     phone.shot("01-sign-in")
-    phone.type_into("用户名", DEMO_WORKER)
-    phone.type_into("密码", DEMO_PASSWORD)
-    phone.button("登录并下载数据").click()
-    phone.wait_text("第1网格", timeout=90_000)
-    phone.wait_text("在线")
+    phone.sign_in_worker()
     phone.shot("02-my-grids")
 
     # --- the sweep: grid → buildings → (units) → houses --------------------------------------

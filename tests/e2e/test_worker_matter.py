@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import FlutterPage
-from tests.e2e.harness import DEMO_PASSWORD, DEMO_WORKER, FieldApp, SyncServer
+from tests.e2e.harness import FieldApp, SyncServer
 
 pytestmark = pytest.mark.slow
 DESCRIPTION = "楼道电动车飞线充电"
@@ -34,11 +34,7 @@ def test_a_matter_reported_offline_syncs_when_the_signal_returns(
     phone: FlutterPage, server: SyncServer, app: FieldApp
 ) -> None:
     phone.open(app.url)
-    phone.type_into("用户名", DEMO_WORKER)
-    phone.type_into("密码", DEMO_PASSWORD)
-    phone.button("登录并下载数据").click()
-    phone.wait_text("第1网格", timeout=90_000)
-    phone.wait_text("在线")
+    phone.sign_in_worker()
 
     # --- no signal: report at the door --------------------------------------------------------
     server.stop()

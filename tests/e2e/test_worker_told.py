@@ -19,7 +19,7 @@ from sync_server.models import OperationLog, User
 from sync_server.services.review import decide
 from tests.days import RUN_CLOCK
 from tests.e2e.conftest import PHONE, FlutterPage
-from tests.e2e.harness import DEMO_PASSWORD, DEMO_WORKER, FieldApp, SyncServer
+from tests.e2e.harness import FieldApp, SyncServer
 from tests.e2e.test_doorstep import pick_resident, unused_id_number
 
 pytestmark = pytest.mark.slow
@@ -64,11 +64,7 @@ def test_online_push_send_back_and_the_missed_form(
     phone: FlutterPage, server: SyncServer, app: FieldApp
 ) -> None:
     phone.open(app.url)
-    phone.type_into("用户名", DEMO_WORKER)
-    phone.type_into("密码", DEMO_PASSWORD)
-    phone.button("登录并下载数据").click()
-    phone.wait_text("第1网格", timeout=90_000)
-    phone.wait_text("在线")
+    phone.sign_in_worker()
 
     # --- a person added at the door while online leaves without tapping 同步 ------------------
     _, name, initials = pick_resident(app.data_dir)
