@@ -7,6 +7,7 @@ would break older clients; see docs/sync-protocol.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -554,3 +555,41 @@ class CompletionImportResult(WireModel):
         default_factory=list, description="headers that are not in the format, each once"
     )
     notes: list[str]
+
+
+# --- Photos: thumbnails for the matters a device holds (see docs/sync-protocol.md, "Photos") ---
+
+MAX_THUMBS_PER_REQUEST = 100
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+_SHA256 = re.compile(SHA256_PATTERN)
+
+
+class ThumbsRequest(WireModel):
+    """The photos a device names in its matters and steps and holds no picture of."""
+
+    sha256: list[str] = Field(
+        min_length=1,
+        max_length=MAX_THUMBS_PER_REQUEST,
+        description=f"photo names (64 lowercase hex digits), at most {MAX_THUMBS_PER_REQUEST}",
+    )
+
+    @field_validator("sha256")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        bad = [i for i, name in enumerate(names) if not _SHA256.match(name)]
+        if bad:
+            raise ValueError(f"entries {bad[:10]} are not photo names (64 lowercase hex digits)")
+        return list(dict.fromkeys(names))
+
+
+class Thumb(WireModel):
+    sha256: str
+    data: str = Field(description="the thumbnail, a JPEG whose long edge is 320 px, in base64")
+
+
+class ThumbsResponse(WireModel):
+    thumbs: list[Thumb] = Field(description="the thumbnails of the photos the caller may see")
+    unavailable: list[str] = Field(
+        description="the names asked for that have no thumbnail for the caller: not (yet) "
+        "wholly uploaded, or of no matter the caller may see; ask again at the next sync"
+    )

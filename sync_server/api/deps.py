@@ -204,3 +204,12 @@ def get_reading_caller(
 
 ReadingCallerDep = Annotated[Caller, Depends(get_reading_caller)]
 """The caller, authenticated in the read transaction (routes that use `ReadSessionDep`)."""
+
+
+def get_reading_device_caller(caller: ReadingCallerDep) -> Caller:
+    """`get_device_caller`, in the read transaction."""
+    return get_device_caller(caller)
+
+
+ReadingDeviceCallerDep = Annotated[Caller, Depends(get_reading_device_caller)]
+"""The caller, signed in as a device, authenticated in the read transaction."""

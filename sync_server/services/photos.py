@@ -11,14 +11,18 @@ Limits: one photo at most `max_photo_bytes`; one device's photos, whole and in p
 `photo_quota_bytes`. Each refusal names the limit, in bytes, in the problem's `errors`.
 
 Who may fetch a photo (`may_see`): its uploader, admins, and whoever may see a matter or a step of
-one that names the photo (`photo_visible` in sync_server/queries/matter_photos.py).
+one that names the photo (`photo_visible` in sync_server/queries/matter_photos.py). Phones fetch
+the thumbnails of their matters' photos in batches after a sync (`thumbnails`, the same rule
+decided for the batch), and a whole photo when the worker opens it.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,12 +31,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.protocol import Thumb, ThumbsResponse
 from shared.schema import Role
 from sync_server.blobs import BlobStore
 from sync_server.config import Settings
 from sync_server.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from sync_server.models import Photo
-from sync_server.queries.matter_photos import photo_visible
+from sync_server.queries.matter_photos import photo_visible, photos_visible
 from sync_server.services.auth import Caller
 
 THUMB_EDGE = 320
@@ -153,6 +158,36 @@ def photo_bytes(
     if data is None:
         raise NotFound("the photo's bytes are missing from the photo store")
     return data, "image/jpeg" if thumb else row.content_type
+
+
+def thumbnails(
+    *, session: Session, blobs: BlobStore, caller: Caller, names: Sequence[str]
+) -> ThumbsResponse:
+    """The thumbnails of the photos among `names` the caller may see (`may_see`, decided for
+    the batch at once); every other name is `unavailable`, whatever the reason: a photo not yet
+    wholly uploaded and one of a matter out of the caller's scope look the same, so the answer
+    says nothing of photos the caller may not see."""
+    wanted = list(dict.fromkeys(n for n in names if _NAME.match(n)))
+    rows = {
+        row.sha256: row
+        for row in session.scalars(
+            select(Photo).where(Photo.sha256.in_(wanted), Photo.complete.is_(True))
+        )
+    }
+    if caller.user.role == Role.ADMIN:
+        allowed = set(rows)
+    else:
+        own = {s for s, row in rows.items() if row.uploader_user_id == caller.user.id}
+        allowed = own | photos_visible(session=session, caller=caller, names=set(rows) - own)
+    thumbs: list[Thumb] = []
+    for name in wanted:
+        data = blobs.get(thumb_key(name)) if name in allowed else None
+        if data is not None:
+            thumbs.append(Thumb(sha256=name, data=base64.b64encode(data).decode("ascii")))
+    sent = {t.sha256 for t in thumbs}
+    return ThumbsResponse(
+        thumbs=thumbs, unavailable=[n for n in dict.fromkeys(names) if n not in sent]
+    )
 
 
 def may_see(*, session: Session, caller: Caller, photo: Photo) -> bool:

@@ -176,6 +176,18 @@ def push_verdict(response: Response) -> int:
     return 200
 
 
+def thumbs_verdict(response: Response) -> int:
+    if response.status_code != 200:
+        return response.status_code
+    body = response.json()
+    if body["unavailable"]:
+        assert not body["thumbs"]
+        return 403
+    [thumb] = body["thumbs"]
+    assert thumb["data"], thumb
+    return 200
+
+
 def status_is(code: int) -> Check:
     def check(response: Response, ctx: Ctx) -> None:
         assert response.status_code == code, response.text[:500]
@@ -315,6 +327,17 @@ CASES: list[Case] = [
         refuse=403,
         same_as_missing=False,
         ok=lambda response, ctx: _is_image(response),
+    ),
+    # A batch of thumbnails: an out-of-scope photo comes back `unavailable`, as a photo not yet
+    # uploaded would (the verdict reads it as the refusal).
+    Case(
+        "POST",
+        "/api/v1/photos/thumbs",
+        lambda w, s, r: Req("POST", "/api/v1/photos/thumbs", json={"sha256": [s.photo(r)]}),
+        "scoped",
+        refuse=403,
+        same_as_missing=False,
+        verdict=thumbs_verdict,
     ),
     # Any signed-in device may send a photo (content-addressed: a complete one takes nothing).
     Case(

@@ -1,4 +1,5 @@
-"""Photos: resumable upload by sha256 (HEAD, PATCH) and download (GET, GET /thumb).
+"""Photos: resumable upload by sha256 (HEAD, PATCH), download (GET, GET /thumb), and the
+thumbnails of many at once (POST /thumbs, what a phone fetches after a sync).
 
 Thin: `services.photos` holds the rules. A PATCH reads its chunk before it queues for the write
 lock (the `chunk` parameter comes first), so a phone trickling bytes in over a weak signal holds
@@ -11,10 +12,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
+from shared.protocol import ThumbsRequest, ThumbsResponse
 from sync_server.api.deps import (
     BlobsDep,
     ClockDep,
     DeviceCallerDep,
+    ReadingDeviceCallerDep,
+    ReadSessionDep,
     SessionDep,
     SettingsDep,
 )
@@ -34,6 +38,15 @@ async def read_chunk(request: Request) -> bytes:
 
 
 ChunkDep = Annotated[bytes, Depends(read_chunk)]
+
+
+@router.post("/thumbs", response_model=ThumbsResponse, responses=problems(BODY, SIGNED_IN))
+def thumbs(
+    body: ThumbsRequest, session: ReadSessionDep, caller: ReadingDeviceCallerDep, blobs: BlobsDep
+) -> ThumbsResponse:
+    """The thumbnails of the named photos the caller may see; the others are `unavailable`
+    (not yet uploaded, or of no matter the caller may see: the answer does not say which)."""
+    return photos.thumbnails(session=session, blobs=blobs, caller=caller, names=body.sha256)
 
 
 @router.head("/{sha256}", responses=problems(SIGNED_IN, 404, 422))
