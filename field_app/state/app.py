@@ -17,6 +17,7 @@ from typing import Any, Literal
 from field_app.i18n.catalogue import DEFAULT_LANGUAGE, LANGUAGES
 from field_app.i18n.messages import Msg
 from field_app.state.base import Screen
+from field_app.state.matters import MatterScreen
 from field_app.state.observable import Observable
 from field_app.state.places import GridsScreen
 from field_app.state.problems import SyncScreen
@@ -86,6 +87,7 @@ class AppViewModel(Observable):
         self.flash_message: Msg | None = None
         self.flash_error = False
         self._seen_finished = service.status.finished
+        self._seen_fetched = service.status.fetched
         self._unsubscribe: Callable[[], None] | None = None
         self._sync_asked = False  # the worker tapped "sync": report even a sync with no news
         self._edits_seen = store.edits
@@ -207,6 +209,12 @@ class AppViewModel(Observable):
             self._sync_asked = True
             self.notify()
 
+    def fetch_photo(self, sha256: str) -> bool:
+        if self.service.status.online is False:
+            return False
+        self.service.fetch_photo(sha256)
+        return True
+
     # --- app-wide actions ----------------------------------------------------------------------
 
     @property
@@ -262,6 +270,12 @@ class AppViewModel(Observable):
 
     def _on_service(self) -> None:
         status = self.service.status
+        if status.fetched != self._seen_fetched:
+            # Thumbnails or a whole photo arrived (or did not): the screens show them.
+            self._seen_fetched = status.fetched
+            for screen in self.stack:
+                if isinstance(screen, MatterScreen):
+                    screen.photo_fetched(status.photo)
         if status.finished != self._seen_finished:
             self._seen_finished = status.finished
             top = self.screen if self.stack else None

@@ -38,6 +38,11 @@ class Context(Protocol):
 
     def request_sync(self) -> None: ...
 
+    def fetch_photo(self, sha256: str) -> bool:
+        """Ask for a whole photo in the background; False when the device is offline (the
+        screen says the photo needs a connection)."""
+        ...
+
 
 class Screen:
     """Base of the screens' view-models."""

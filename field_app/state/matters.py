@@ -10,8 +10,11 @@ the server's words until the worker has read it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen, errors_by_field
+from field_app.state.sync_service import PhotoFetched
 from field_app.store import OutboxProblem, Record, ValidationFailed
 from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope, may_take
 from shared.errors import FieldError
@@ -242,9 +245,19 @@ class StepForm:
         return found
 
 
+PhotoShown = Literal["full", "loading", "offline", "failed"]
+
+
 class MatterScreen(Screen):
-    """One matter: what and where, its state and deadline, its timeline, and the steps the
-    signed-in user may take now (from the shared who-may table)."""
+    """One matter: what and where, its state and deadline, its photos before (the report's) and
+    after (the applications to close), its timeline, and the steps the signed-in user may take
+    now (from the shared who-may table).
+
+    Photos show as their thumbnails (fetched after each sync; the device's own photos as they
+    are). Tapping one opens it: the whole photo when the device holds it, else it is fetched in
+    the background (`ctx.fetch_photo`) with the thumbnail shown meanwhile; offline the screen
+    says the whole photo needs a connection.
+    """
 
     kind = "matter"
 
@@ -256,7 +269,48 @@ class MatterScreen(Screen):
         self.form: StepForm | None = None
         self.categories: dict[str, str] = {}
         self.orgs: list[Record] = []
+        self.photos_before: list[str] = []
+        self.photos_after: list[str] = []
+        self.viewing: str | None = None  # the photo opened, if any
+        self.viewing_shown: PhotoShown = "full"
         self.refresh()
+
+    # --- photos ----------------------------------------------------------------------------------
+
+    def picture(self, sha256: str) -> bytes | None:
+        """What the page shows of a photo (its thumbnail); None until it has arrived."""
+        return self.ctx.store.photo_picture(sha256)
+
+    def open_photo(self, sha256: str) -> None:
+        if sha256 not in (*self.photos_before, *self.photos_after):
+            return
+        self.viewing = sha256
+        if self.ctx.store.full_photo(sha256) is not None:
+            self.viewing_shown = "full"
+        elif self.ctx.fetch_photo(sha256):
+            self.viewing_shown = "loading"
+        else:
+            self.viewing_shown = "offline"
+        self.ctx.changed()
+
+    def close_photo(self) -> None:
+        self.viewing = None
+        self.ctx.changed()
+
+    def viewed(self) -> bytes | None:
+        """The opened photo as it can be shown now: whole, or its thumbnail while it is not."""
+        if self.viewing is None:
+            return None
+        return self.ctx.store.full_photo(self.viewing) or self.picture(self.viewing)
+
+    def photo_fetched(self, result: PhotoFetched | None) -> None:
+        """Pictures arrived in the background (thumbnails after a sync, or the photo opened)."""
+        if result is not None and result.sha256 == self.viewing and self.viewing_shown == "loading":
+            if result.ok:
+                self.viewing_shown = "full"
+            else:
+                self.viewing_shown = "offline" if result.offline else "failed"
+        self.ctx.changed()
 
     @property
     def unsaved(self) -> bool:
@@ -275,8 +329,20 @@ class MatterScreen(Screen):
         self.detail = store.matter(self.matter_id)
         self.orgs = store.orgs()
         if self.detail is None:
-            self.actions = []
+            self.actions, self.photos_before, self.photos_after = [], [], []
             return
+        self.photos_before = list(self.detail.item.shown.get("photos") or [])
+        self.photos_after = list(
+            dict.fromkeys(
+                sha
+                for step in self.detail.steps
+                if step.action == MatterAction.APPLY_CLOSE.value
+                for sha in step.record.values.get("photos") or []
+            )
+        )
+        loading = self.viewing is not None and self.viewing_shown == "loading"
+        if loading and store.full_photo(str(self.viewing)) is not None:
+            self.viewing_shown = "full"
         self.actions = may_take(self.detail.item.shown, store.actor())
 
     def refusal(self, problem: OutboxProblem) -> StepRefused | None:

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from field_app.photos.fetch import PhotoFetcher, ThumbReport
 from field_app.photos.upload import PhotoReport, PhotoUploader
 from field_app.state.observable import Observable
 from field_app.store import Store
@@ -79,14 +80,30 @@ class SyncStatus:
     photos: PhotoReport | None = None  # the last photo upload run (after a sync)
     uploading: bool = False
     finished_at: datetime | None = None
+    thumbs: ThumbReport | None = None  # the last thumbnail fetch (after a sync)
+    # The last whole photo asked for (`fetch_photo`) and how it went; `fetched` counts the
+    # thumbnail runs and photo fetches that ended, so views notice new pictures by its change.
+    photo: PhotoFetched | None = None
+    fetched: int = 0
+
+
+@dataclass(frozen=True)
+class PhotoFetched:
+    """How fetching one whole photo ended: kept, or why not (`offline`: no connection)."""
+
+    sha256: str
+    ok: bool
+    offline: bool = False
+    detail: str = ""
 
 
 @dataclass(frozen=True)
 class _Job:
-    kind: Literal["sign_in", "sync"]
+    kind: Literal["sign_in", "sync", "photo"]
     server_url: str = ""
     username: str = ""
     password: str = ""
+    sha256: str = ""
 
 
 class SyncService(Observable):
@@ -143,6 +160,14 @@ class SyncService(Observable):
                 return False
         self._enqueue(_Job("sync"))
         return True
+
+    def fetch_photo(self, sha256: str) -> None:
+        """Queue fetching one whole photo (the worker opened it); `status.photo` tells how it
+        went. Queued behind a running sync, ahead of the next health check."""
+        with self._lock:
+            if any(job.kind == "photo" and job.sha256 == sha256 for job in self._jobs):
+                return
+        self._enqueue(_Job("photo", sha256=sha256))
 
     def edited(self) -> None:
         """A local change was saved: sync `push_delay` after the last one, if online then (an
@@ -306,11 +331,29 @@ class SyncService(Observable):
                 )
                 return
             self._sync(store)
+        elif job.kind == "photo":
+            self._fetch_photo(store, job.sha256)
         else:
             if store.meta.server_url is None:
                 self._fail(SignInRequired("Sign in first.", code="not_authenticated"))
                 return
             self._sync(store)
+
+    def _fetch_photo(self, store: Store, sha256: str) -> None:
+        url = store.meta.server_url
+        result: PhotoFetched
+        if url is None:
+            result = PhotoFetched(sha256, ok=False, offline=True)
+        else:
+            client = self._client_for(url, store)
+            try:
+                PhotoFetcher(client.http, store, token=client.token).full(sha256)
+                result = PhotoFetched(sha256, ok=True)
+            except Offline as exc:
+                result = PhotoFetched(sha256, ok=False, offline=True, detail=str(exc))
+            except Exception as exc:  # refused, or a broken answer: said on the photo
+                result = PhotoFetched(sha256, ok=False, detail=str(exc))
+        self._set(photo=result, fetched=self._status.fetched + 1)
 
     def _sync(self, store: Store) -> None:
         url = store.meta.server_url
@@ -331,7 +374,27 @@ class SyncService(Observable):
             return
         failure = SyncFailure("server", "; ".join(report.errors)) if report.errors else None
         self._finish(report=report, failure=failure, online=True)
+        self._fetch_thumbs(store, self._client_for(url, store))
         self._upload_photos(store, self._client_for(url, store))
+
+    def _should_stop(self) -> bool:
+        """Whether the photo work after a sync is to give way: another job is queued, an edit
+        is due to be pushed, the app went to the background or is closing."""
+        with self._lock:
+            pushing = self._push_due is not None and self._clock.now() >= self._push_due
+            return bool(self._jobs) or pushing or not self._foreground or self._stop.is_set()
+
+    def _fetch_thumbs(self, store: Store, client: SyncClient) -> None:
+        """After the records' sync: the thumbnails of the photos the matters here name. Small
+        (a few hundred KB for a grid's matters); what fails is asked for after the next sync."""
+        if not store.thumbs_wanted():
+            return
+        try:
+            report = PhotoFetcher(client.http, store, token=client.token).thumbs(self._should_stop)
+        except Exception as exc:  # reported, retried next time
+            log.warning("thumbnail fetch failed: %s", exc)
+            report = ThumbReport(failed=str(exc))
+        self._set(thumbs=report, fetched=self._status.fetched + 1)
 
     def _upload_photos(self, store: Store, client: SyncClient) -> None:
         """After the records' sync has finished and said so: send the photos waiting. It stops
@@ -339,16 +402,9 @@ class SyncService(Observable):
         never holds up the records' sync; what is left goes after the next one."""
         if not store.photo_counts().pending:
             return
-
-        def should_stop() -> bool:
-            with self._lock:
-                pushing = self._push_due is not None and self._clock.now() >= self._push_due
-                # An app closing (the stop event) does not wait for a photo either.
-                return bool(self._jobs) or pushing or not self._foreground or self._stop.is_set()
-
         self._set(uploading=True)
         try:
-            report = PhotoUploader(client.http, store, token=client.token).run(should_stop)
+            report = PhotoUploader(client.http, store, token=client.token).run(self._should_stop)
         except Exception as exc:  # reported like any failed upload, retried next time
             log.warning("photo upload failed: %s", exc)
             report = PhotoReport(failed={"*": str(exc)})

@@ -30,6 +30,10 @@ Tables
         records use), data (the JPEG sealed with the store's key), size, uploaded (bytes the server
         was last known to hold), state (`pending` until the server holds all of it, then `done`),
         created_at, error (why the last upload attempt failed, for the sync screen).
+    thumb
+        Others' photos named by the matters on the device (`thumbs.py`, m009): sha256, data (the
+        server's 320 px thumbnail, sealed), full (the whole photo once opened, sealed),
+        fetched_at. Forgotten when no matter or step on the device names the photo any more.
     _store_key
         One row: a check value of the key the personal values were sealed with (`db.open_db`
         refuses another key).
@@ -523,3 +527,14 @@ def m008_matters(db: Database) -> None:
     db.table("org").create_index(["grid_id"])
     # The pull cursor is kept: the server sees that it was made for a client storing no matters
     # and sends the matters' records alone, not the whole grid again.
+
+
+@MIGRATIONS()
+def m009_photo_thumbs(db: Database) -> None:
+    """Others' photos for the matters on the device (`thumbs.py`): each photo's thumbnail,
+    fetched after a sync, and the whole photo once the worker has opened it; both sealed."""
+    db.table("thumb").create(
+        {"sha256": str, "data": bytes, "full": bytes, "fetched_at": str},
+        pk="sha256",
+        not_null=["fetched_at"],
+    )

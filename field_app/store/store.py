@@ -23,6 +23,7 @@ from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
 from field_app.store import photos as photo_store
 from field_app.store import results as op_results
+from field_app.store import thumbs as thumb_store
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
@@ -275,6 +276,39 @@ class Store:
 
     def photo_counts(self) -> PhotoCounts:
         return photo_store.counts(self.db)
+
+    # --- others' photos: thumbnails after a sync, the whole photo on demand (store/thumbs.py) ---
+
+    def thumbs_wanted(self) -> list[str]:
+        """Photos the matters here name and the device holds no picture of."""
+        return thumb_store.wanted(self.db)
+
+    def keep_thumbs(self, thumbs: Mapping[str, bytes]) -> None:
+        """Keep fetched thumbnails (of photos still named here), in one transaction."""
+        with write_transaction(self.db):
+            for sha256, data in thumbs.items():
+                thumb_store.add(self.db, sha256, data, self.clock.now())
+
+    def keep_full_photo(self, sha256: str, data: bytes) -> None:
+        """Keep a photo the worker opened; refused (`ValueError`) unless `data` is the photo
+        that name names."""
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError("the bytes received are not the photo of that name")
+        with write_transaction(self.db):
+            thumb_store.keep_full(self.db, sha256, data, self.clock.now())
+
+    def photo_picture(self, sha256: str) -> bytes | None:
+        """What a matter's page shows of a photo: the thumbnail, or the photo itself when it is
+        this device's own or has been opened; None until its thumbnail has arrived."""
+        return (
+            thumb_store.thumb_of(self.db, sha256)
+            or thumb_store.full_of(self.db, sha256)
+            or photo_store.data_of(self.db, sha256)
+        )
+
+    def full_photo(self, sha256: str) -> bytes | None:
+        """The whole photo when the device holds it (its own, or one opened before)."""
+        return photo_store.data_of(self.db, sha256) or thumb_store.full_of(self.db, sha256)
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -626,6 +660,7 @@ class Store:
         """Apply one pull page and save its cursor and scope, all in one transaction."""
         with write_transaction(self.db):
             applied = apply_page(self.db, page)
+            thumb_store.forget_unnamed(self.db)  # pictures of matters that left go with them
             expired = forget_moved(self.db, moved_since(self.clock.today()))
             applied = PullApplied(applied.received, applied.removed + expired)
             # A conflict the server no longer lists as open was settled by an admin; the pulled
@@ -646,6 +681,7 @@ class Store:
         records it is about; how many records were forgotten."""
         with write_transaction(self.db):
             dropped = forget_pulled(self.db)
+            thumb_store.forget_unnamed(self.db)
             self.meta.cursor = None
         return dropped
 

@@ -11,6 +11,7 @@ from field_app.state.matters import MatterScreen, StepForm, matter_title
 from field_app.store.matters import Step
 from field_app.views import theme
 from field_app.views.inputs import TextInput
+from field_app.views.matter_photos import photo_sections
 from field_app.views.photos import photo_button, when
 from field_app.views.widgets import (
     action_button,
@@ -60,7 +61,7 @@ def render(screen: MatterScreen, app: AppViewModel, t: Translator) -> list[ft.Co
                 primary=False,
             )
         )
-    controls: list[ft.Control] = [padded(*facts)]
+    controls: list[ft.Control] = [padded(*facts), *photo_sections(screen, t)]
 
     for problem in screen.rejected:
         refusal = screen.refusal(problem)

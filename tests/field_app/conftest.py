@@ -57,6 +57,8 @@ class ScreenContext:
         self.stack: list[Any] = []
         self.flashes: list[Any] = []
         self.sync_requests = 0
+        self.online = True  # what `fetch_photo` finds
+        self.photos_asked: list[str] = []
 
     def today(self) -> date:
         return self.store.clock.today()
@@ -85,6 +87,11 @@ class ScreenContext:
 
     def request_sync(self) -> None:
         self.sync_requests += 1
+
+    def fetch_photo(self, sha256: str) -> bool:
+        if self.online:
+            self.photos_asked.append(sha256)
+        return self.online
 
 
 @pytest.fixture
