@@ -157,7 +157,13 @@ def _form(screen: MatterScreen, form: StepForm, t: Translator) -> ft.Control:
     if "photos" in form.inputs:
         controls += [
             text(t("matter.photos", n=len(form.photos))),
-            photo_button(t("matter.add_photo"), screen.add_photo, key="step-add-photo"),
+            photo_button(
+                t("matter.add_photo"),
+                screen.add_photo,
+                key="step-add-photo",
+                shutter=t("photo.camera"),
+                cancel=t("matter.cancel"),
+            ),
         ]
     if "rating" in form.inputs:
         controls += [

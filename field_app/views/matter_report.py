@@ -96,7 +96,13 @@ def render(screen: MatterReportForm, app: AppViewModel, t: Translator) -> list[f
         ]
     controls += [
         text(t("matter.photos", n=len(screen.photos)), key="report-photos"),
-        photo_button(t("matter.add_photo"), screen.add_photo, key="report-add-photo"),
+        photo_button(
+            t("matter.add_photo"),
+            screen.add_photo,
+            key="report-add-photo",
+            shutter=t("photo.camera"),
+            cancel=t("matter.cancel"),
+        ),
         *problem("photos"),
         *problem("state"),
         action_button(
