@@ -15,6 +15,11 @@ on coming back it syncs at once; in the foreground it syncs every `sync_every` (
 clock), so a worker sees others' changes without tapping 同步. (Plan, not verified here: on a
 phone; docs/field-app.md.)
 
+After each sync the worker fetches the thumbnails of the photos the matters on the device name
+(field_app/photos/fetch.py), then uploads the device's own waiting photos; both give way between
+requests to any job queued meanwhile. A whole photo the worker opens is a job of its own
+(`fetch_photo`); `status.photo` says how it went and `status.fetched` counts what arrived.
+
 Listeners are called on the worker thread: a view-model must hop to its own thread before it
 touches its store (see `AppViewModel`, which is given a `dispatch` function for that).
 """
