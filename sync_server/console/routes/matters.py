@@ -246,7 +246,8 @@ def _page(
     refusal = None
     if outcome is not None:
         # Worded from the matter as it now is: its state, who moved it (by name), when.
-        names = {found.matter.state_by: found.state_by} if found.state_by else {}
+        by = found.matter.state_by
+        names = {by: found.state_by} if by and found.state_by else {}
         language = "en" if viewer.lang == "en" else "zh-CN"
         refusal = outcome.words(matter=found.matter, names=names, language=language)
     return render(
