@@ -28,13 +28,13 @@ def matter_people(*, session: Session, user: User, grids: GridSet) -> list[Matte
     for by, assignee in session.execute(
         select(Matter.state_by, Matter.assignee_user_id).where(Matter.id.in_(reached))
     ):
-        acted |= {by, assignee} - {None}
+        acted |= {u for u in (by, assignee) if u}
     for author, target in session.execute(
         select(MatterStep.updated_by_user_id, MatterStep.user_id).where(
             MatterStep.matter_id.in_(reached), MatterStep.deleted.is_(False)
         )
     ):
-        acted |= {author, target} - {None}
+        acted |= {u for u in (author, target) if u}
     serves: dict[str, list[str]] = {}
     if str(user.role) in _CASE_ROLES:
         communities = session.scalars(
