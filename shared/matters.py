@@ -46,11 +46,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.clock import format_timestamp, parse_timestamp
+from shared.clock import CHINA_TIME, format_timestamp, parse_timestamp
 from shared.errors import FieldError
 from shared.schema import Role
 
@@ -273,11 +273,6 @@ class StepRefused:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def state_label(state: str | None) -> str:
-    """ "已接单 (claimed)": what a refusal names, readable in both languages."""
-    return f"{MATTER_STATE_ZH.get(str(state), str(state))} ({state})"
-
-
 def decide_step(
     matter: Mapping[str, Any], step: Mapping[str, Any], actor: Actor
 ) -> dict[str, Any] | StepRefused:
@@ -289,27 +284,16 @@ def decide_step(
     try:
         action = MatterAction(str(step.get("action")))
     except ValueError:
-        return _refused("invalid", f"{step.get('action')!r} is not a step.", "无效的操作")
+        return _refused("invalid", "action", action=str(step.get("action"))[:40])
     role = str(actor.role)
     if role not in WHO_MAY[action]:
-        return _refused(
-            "not_allowed",
-            f"A {role} may not {action.value} a matter.",
-            f"您的角色不能执行“{MATTER_ACTION_ZH[action]}”",
-            action=action.value,
-        )
+        return _refused("not_allowed", "role", action=action.value, role=role)
     current = str(matter.get("state"))
     if step.get("from_state") != current:
         return _stale(matter, step)
     sources, target = TRANSITIONS[action]
     if current not in sources:
-        return _refused(
-            "invalid",
-            f"A matter that is {state_label(current)} cannot be {action.value}ed.",
-            f"事项{MATTER_STATE_ZH.get(current, current)}，不能{MATTER_ACTION_ZH[action]}",
-            action=action.value,
-            state=current,
-        )
+        return _refused("invalid", "state", action=action.value, state=current)
     refusal = _condition(action, matter, step, actor) or _requirements(action, matter, step)
     if refusal is not None:
         return refusal
@@ -334,17 +318,14 @@ def decide_step(
 
 
 def _stale(matter: Mapping[str, Any], step: Mapping[str, Any]) -> StepRefused:
-    current, by, at = matter.get("state"), matter.get("state_by"), matter.get("state_at")
     return _refused(
         "stale_transition",
-        f"The matter is no longer {state_label(step.get('from_state'))}: it is "
-        f"{state_label(current)}, moved by {by} at {at}.",
-        f"事项已不是“{MATTER_STATE_ZH.get(str(step.get('from_state')), step.get('from_state'))}”："
-        f"{by} 已于 {at} 将其改为“{MATTER_STATE_ZH.get(str(current), current)}”",
-        state=current,
-        state_by=by,
-        state_at=at,
+        None,
+        state=matter.get("state"),
+        state_by=matter.get("state_by"),
+        state_at=matter.get("state_at"),
         from_state=step.get("from_state"),
+        action=str(step.get("action")),
     )
 
 
@@ -370,22 +351,12 @@ def _condition(
             return None
         return _not_yours(action)
     if matter.get("grid_id") not in actor.grids:
-        return _refused(
-            "not_allowed",
-            "This matter is not in a grid you serve.",
-            "该事项不在您负责的网格或社区内",
-            action=action.value,
-        )
+        return _refused("not_allowed", "grid_id", action=action.value)
     return None
 
 
 def _not_yours(action: MatterAction) -> StepRefused:
-    return _refused(
-        "not_allowed",
-        f"Only the matter's assignee may {action.value} it.",
-        f"只有承办人才能{MATTER_ACTION_ZH[action]}",
-        action=action.value,
-    )
+    return _refused("not_allowed", "assignee", action=action.value)
 
 
 def _requirements(
@@ -393,45 +364,21 @@ def _requirements(
 ) -> StepRefused | None:
     """What the step itself must carry."""
     if action in (A.DECLINE, A.SEND_BACK, A.APPLY_CLOSE) and not _text(step.get("reason")):
-        what = "a work note" if action is A.APPLY_CLOSE else "a reason"
-        what_zh = "工作简述" if action is A.APPLY_CLOSE else "原因"
-        return _refused(
-            "invalid",
-            f"To {action.value} needs {what}.",
-            f"{MATTER_ACTION_ZH[action]}须填写{what_zh}",
-            field="reason",
-        )
+        return _refused("invalid", "reason", action=action.value, field="reason")
     if action is A.APPLY_CLOSE and not step.get("photos"):
-        return _refused(
-            "invalid",
-            "To apply to close needs at least one photo.",
-            "申请结单须附至少一张照片",
-            field="photos",
-        )
+        return _refused("invalid", "photos", action=action.value, field="photos")
     if action is A.DISPATCH and not (step.get("org_id") or step.get("user_id")):
-        return _refused(
-            "invalid",
-            "To dispatch needs an organisation or a person.",
-            "派单须指定单位或人员",
-            field="org_id",
-        )
+        return _refused("invalid", "org_id", action=action.value, field="org_id")
     if action is A.RATE:
         if matter.get("rating") is not None:
-            return _refused(
-                "invalid", "This matter has been rated already.", "该事项已评价过", field="rating"
-            )
+            return _refused("invalid", "rated", action=action.value, field="rating")
         rating = step.get("rating")
         if (
             isinstance(rating, bool)
             or not isinstance(rating, int)
             or not RATING_MIN <= rating <= RATING_MAX
         ):
-            return _refused(
-                "invalid",
-                f"A rating is a whole number from {RATING_MIN} to {RATING_MAX}.",
-                f"评价应为{RATING_MIN}到{RATING_MAX}分",
-                field="rating",
-            )
+            return _refused("invalid", "rating", action=action.value, field="rating")
     return None
 
 
@@ -439,8 +386,103 @@ def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def _refused(code: str, message: str, message_zh: str, **params: Any) -> StepRefused:
-    return StepRefused(code, message, message_zh, params)
+def _refused(code: str, detail: str | None, **params: Any) -> StepRefused:
+    params = {"detail": detail, **params} if detail else params
+    return StepRefused(
+        code,
+        refusal_text(code, params, "en"),
+        refusal_text(code, params, "zh-CN"),
+        params,
+    )
+
+
+# The refusals' words, one catalogue keyed by the stable code (and its detail, or the refused
+# field, when the code has several causes): (zh-CN, English). Placeholders are filled by
+# `refusal_text` from the refusal's params, already in the reader's language.
+REFUSALS: dict[str, tuple[str, str]] = {
+    "stale_transition": (
+        "事项已不是“{from_state}”：{who}已于 {at} 将其改为“{state}”",
+        "The matter is no longer {from_state}: {who} made it {state} on {at}.",
+    ),
+    "not_allowed": ("您不能对该事项执行“{action}”", "You may not {action} this matter."),
+    "not_allowed.role": ("您的角色不能执行“{action}”", "Your role may not {action} a matter."),
+    "not_allowed.grid_id": (
+        "该事项不在您负责的网格或社区内，不能执行“{action}”",
+        "This matter is not in a grid you serve: you may not {action} it.",
+    ),
+    "not_allowed.assignee": (
+        "只有承办人才能执行“{action}”",
+        "Only the matter's assignee may {action} it.",
+    ),
+    "invalid": ("该办理步骤无效", "This step is not valid."),
+    "invalid.action": ("无效的操作“{action}”", "{action!r} is not a step."),
+    "invalid.state": (
+        "事项当前为“{state}”，不能执行“{action}”",
+        "The matter is {state}: it cannot be given the step {action}.",
+    ),
+    "invalid.reason": ("执行“{action}”须填写原因", "{action} needs a reason."),
+    "invalid.work_note": ("申请结单须填写工作简述", "Applying to close needs a work note."),
+    "invalid.photos": ("申请结单须附至少一张照片", "Applying to close needs at least one photo."),
+    "invalid.org_id": ("派单须指定单位或人员", "Dispatching needs an organisation or a person."),
+    "invalid.rated": ("该事项已评价过", "This matter has been rated already."),
+    "invalid.rating": (
+        f"评价应为{RATING_MIN}到{RATING_MAX}分",
+        f"A rating is a whole number from {RATING_MIN} to {RATING_MAX}.",
+    ),
+}
+
+
+def refusal_key(code: str, params: Mapping[str, Any]) -> str:
+    """The catalogue entry for a refusal: its detail, else the refused field, else the code."""
+    detail = params.get("detail") or params.get("field")
+    if detail == "reason" and params.get("action") == A.APPLY_CLOSE.value:
+        detail = "work_note"
+    key = f"{code}.{detail}" if detail else code
+    return key if key in REFUSALS else code
+
+
+def refusal_text(
+    code: str | None,
+    params: Mapping[str, Any],
+    language: str = "zh-CN",
+    *,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """Why a step was refused, in `language` (zh-CN or en), from its stable code and params:
+    states and actions by their names in that language, who by `names` (user id -> display
+    name; the id itself when unknown), when in China time. An unknown code gives ""."""
+    entry = REFUSALS.get(refusal_key(str(code), params))
+    if entry is None:
+        return ""
+    zh = language != "en"
+    states = MATTER_STATE_ZH if zh else MATTER_STATE_EN
+    actions = MATTER_ACTION_ZH if zh else {k: v.lower() for k, v in MATTER_ACTION_EN.items()}
+    by = params.get("state_by")
+    values = {
+        "state": states.get(str(params.get("state")), str(params.get("state"))),
+        "from_state": states.get(str(params.get("from_state")), str(params.get("from_state"))),
+        "action": actions.get(str(params.get("action")), str(params.get("action"))),
+        "who": (names or {}).get(str(by), str(by)) if by else ("有人" if zh else "someone"),
+        "at": _when(params.get("state_at"), zh),
+    }
+    template = entry[0] if zh else entry[1]
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def _when(raw: Any, zh: bool) -> str:
+    """ "12月7日 14:05" (or "7 Dec 14:05"): when a matter was moved, China time."""
+    moment = raw if isinstance(raw, datetime) else parse_timestamp(str(raw)) if raw else None
+    if moment is None:
+        return str(raw or "?")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(CHINA_TIME)
+    if zh:
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.day} {local:%b %H:%M}"
 
 
 def replay(

@@ -290,6 +290,22 @@ class ReviewNote(WireModel):
     name: str = Field(default="", description="that person's name, for the worker to read")
 
 
+class MatterPerson(WireModel):
+    """Someone a phone names on matters: who moved one (by name, not id), or, for a supervisor
+    or admin, whom a matter of a community may be dispatched to. A name, a role and a unit only:
+    never a phone number or an ID number."""
+
+    id: str
+    name: str = Field(description="display name (the username when none is set)")
+    role: str
+    org_id: str | None = None
+    communities: list[str] = Field(
+        default_factory=list,
+        description="the communities (level-4 grid ids) whose matters may be dispatched to "
+        "them; empty for someone named only because they acted on a matter",
+    )
+
+
 class PullResponse(WireModel):
     records: list[RecordState]
     removed: list[RecordRef] = Field(
@@ -311,6 +327,12 @@ class PullResponse(WireModel):
     review_notes: list[ReviewNote] = Field(
         default_factory=list,
         description="this device's operations sent back by a supervisor, until acknowledged",
+    )
+    people: list[MatterPerson] | None = Field(
+        default=None,
+        description="with the last page of a pull that asks for matters: the whole directory "
+        "of people the device's matters name (who moved them) and, for supervisors and admins, "
+        "whom they may dispatch to; it replaces the one the device held. Absent on other pages",
     )
     server_hlc: str
 

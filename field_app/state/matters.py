@@ -18,7 +18,8 @@ from field_app.state.sync_service import PhotoFetched
 from field_app.store import OutboxProblem, Record, ValidationFailed
 from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope, may_take
 from shared.errors import FieldError
-from shared.matters import MatterAction, MatterState, StepRefused, decide_step
+from shared.matters import MatterAction, MatterState, StepRefused, decide_step, refusal_text
+from shared.protocol import MatterPerson
 from shared.schema import Role
 
 SOURCES = ("door", "resident_order", "inspection", "transfer")
@@ -227,6 +228,7 @@ class StepForm:
         self.inputs = STEP_INPUTS.get(action, ())
         self.reason = ""
         self.org_id = ""
+        self.user_id = ""  # dispatch to a named person instead of a unit
         self.rating: int | None = None
         self.comment = ""
         self.photos: list[bytes] = []
@@ -238,6 +240,8 @@ class StepForm:
             found["reason"] = self.reason
         if "org_id" in self.inputs and self.org_id:
             found["org_id"] = self.org_id
+        if "org_id" in self.inputs and self.user_id:
+            found["user_id"] = self.user_id
         if "rating" in self.inputs and self.rating is not None:
             found["rating"] = self.rating
         if "comment" in self.inputs:
@@ -273,6 +277,8 @@ class MatterScreen(Screen):
         self.photos_after: list[str] = []
         self.viewing: str | None = None  # the photo opened, if any
         self.viewing_shown: PhotoShown = "full"
+        self.people: list[MatterPerson] = []  # whom it may be dispatched to, by name
+        self.names: dict[str, str] = {}
         self.refresh()
 
     # --- photos ----------------------------------------------------------------------------------
@@ -327,9 +333,10 @@ class MatterScreen(Screen):
         store = self.ctx.store
         self.categories = {c.id: str(c.values.get("name") or "") for c in store.matter_categories()}
         self.detail = store.matter(self.matter_id)
-        self.orgs = store.orgs()
+        self.names = store.people_names()
         if self.detail is None:
             self.actions, self.photos_before, self.photos_after = [], [], []
+            self.orgs, self.people = [], []
             return
         self.photos_before = list(self.detail.item.shown.get("photos") or [])
         self.photos_after = list(
@@ -343,6 +350,12 @@ class MatterScreen(Screen):
         loading = self.viewing is not None and self.viewing_shown == "loading"
         if loading and store.full_photo(str(self.viewing)) is not None:
             self.viewing_shown = "full"
+        # Dispatch as the console offers it: the units serving the matter's community (or no
+        # community in particular) and the people the server listed for that community.
+        grid = store.get("grid_node", str(self.detail.item.shown.get("grid_id") or ""))
+        community = str(grid.values.get("parent_id") or "") if grid is not None else ""
+        self.orgs = [o for o in store.orgs() if o.values.get("grid_id") in (None, "", community)]
+        self.people = store.dispatch_people(community)
         self.actions = may_take(self.detail.item.shown, store.actor())
 
     def refusal(self, problem: OutboxProblem) -> StepRefused | None:
@@ -353,20 +366,16 @@ class MatterScreen(Screen):
         if self.detail is None or problem.code != "stale_transition":
             return None
         matter = dict(self.detail.item.shown)
-        matter["state_by"] = self._who(matter.get("state_by"))
         step = {n: c.new for n, c in problem.op.fields.items()}
         decided = decide_step(matter, step, self.ctx.store.actor())
         return (
             decided if isinstance(decided, StepRefused) and decided.code == problem.code else None
         )
 
-    def _who(self, user_id: object) -> str:
-        # The phone knows no other users' names (the server sends ids): its own user by name,
-        # others by the start of their id, which an admin can look up.
-        if user_id and user_id == self.ctx.user_id:
-            user = self.ctx.store.meta.user or {}
-            return str(user.get("display_name") or user.get("username") or user_id)
-        return str(user_id or "")[:8]
+    def refusal_words(self, refused: StepRefused, language: str) -> str:
+        """A refusal in `language` from the one catalogue (`shared.matters.REFUSALS`): the
+        state, who moved it by the name the server's directory gives, when in China time."""
+        return refusal_text(refused.code, refused.params, language, names=self.names)
 
     @property
     def can_edit(self) -> bool:
@@ -411,8 +420,15 @@ class MatterScreen(Screen):
             self.ctx.changed()
 
     def set_org(self, org_id: str) -> None:
-        if self.form is not None:
-            self.form.org_id = org_id
+        if self.form is not None and any(o.id == org_id for o in self.orgs):
+            self.form.org_id, self.form.user_id = org_id, ""
+            self.form.errors.pop("org_id", None)
+            self.ctx.changed()
+
+    def set_person(self, user_id: str) -> None:
+        """Dispatch to a named person of the matter's community (only those listed)."""
+        if self.form is not None and any(p.id == user_id for p in self.people):
+            self.form.user_id, self.form.org_id = user_id, ""
             self.form.errors.pop("org_id", None)
             self.ctx.changed()
 

@@ -50,6 +50,7 @@ from shared.moves import moved_since
 from shared.protocol import (
     EntityName,
     FieldChange,
+    MatterPerson,
     Operation,
     OpKind,
     OpResult,
@@ -60,6 +61,9 @@ from shared.schema import EntitySpec
 
 REVIEW_NOTES = "review_notes"  # meta: the notes the worker has not dismissed (ReviewNote JSON)
 REVIEW_ACK = "review_notes_to_ack"  # meta: op_ids the next pull acknowledges
+# meta: the people the matters name and whom a supervisor may dispatch to (MatterPerson JSON),
+# as the last pull sent them: names, roles and units only
+MATTER_PEOPLE = "matter_people"
 REPORTED_HERE = "matters_reported_here"  # meta: user id -> ids of matters they reported here
 
 
@@ -506,6 +510,26 @@ class Store:
     def orgs(self) -> list[Record]:
         return matter_queries.orgs(self.db)
 
+    def matter_people(self) -> list[MatterPerson]:
+        """The directory the last pull sent (`PullResponse.people`), by name."""
+        return [MatterPerson.model_validate(p) for p in self.meta.get(MATTER_PEOPLE) or []]
+
+    def people_names(self) -> dict[str, str]:
+        """User id -> display name, for saying who moved a matter; this phone's user too."""
+        names = {p.id: p.name for p in self.matter_people()}
+        user = self.meta.user or {}
+        if self.meta.user_id:
+            names.setdefault(
+                str(self.meta.user_id), str(user.get("display_name") or user.get("username") or "")
+            )
+        return {k: v for k, v in names.items() if v}
+
+    def dispatch_people(self, community_id: str | None) -> list[MatterPerson]:
+        """Whom a matter of `community_id` may be dispatched to, as the server listed them."""
+        if not community_id:
+            return []
+        return [p for p in self.matter_people() if community_id in p.communities]
+
     def _reported_here(self, user_id: str) -> list[str]:
         """Matters the user reported on this phone (meta: user id -> matter ids)."""
         kept = self.meta.get(REPORTED_HERE) or {}
@@ -669,6 +693,8 @@ class Store:
             at = self.clock.now().isoformat()
             notice_store.add(self.db, [notice_store.of(op, "settled", None, at) for op in settled])
             self._store_review_notes(page.review_notes)
+            if page.people is not None:
+                self.meta.set(MATTER_PEOPLE, [p.model_dump(mode="json") for p in page.people])
             self.meta.cursor = page.cursor
             self.meta.scope = page.scope
             # Observing the clocks of the pulled values, not only the server's, makes every later

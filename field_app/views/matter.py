@@ -66,7 +66,7 @@ def render(screen: MatterScreen, app: AppViewModel, t: Translator) -> list[ft.Co
     for problem in screen.rejected:
         refusal = screen.refusal(problem)
         if refusal is not None:
-            reason = refusal.message_zh if t.language == "zh-CN" else refusal.message
+            reason = screen.refusal_words(refusal, t.language)
         else:
             reason = t.rejection(problem.code, None, problem.reason)
         controls.append(
@@ -107,12 +107,12 @@ def render(screen: MatterScreen, app: AppViewModel, t: Translator) -> list[ft.Co
 
     controls.append(section(t("matter.timeline"), key="matter-timeline"))
     lines: list[ft.Control] = [text(t("matter.reported_line", when=when(shown.get("reported_at"))))]
-    lines += [_step(s, t) for s in detail.steps]
+    lines += [_step(screen, s, t) for s in detail.steps]
     controls.append(padded(*lines))
     return [ft.Column(controls, spacing=0, key="screen-matter")]
 
 
-def _step(step: Step, t: Translator) -> ft.Control:
+def _step(screen: MatterScreen, step: Step, t: Translator) -> ft.Control:
     values = step.record.values
     head = f"{t.choice('matter_action', step.action)} · {when(step.at)}"
     parts: list[ft.Control] = [text(head, bold=True)]
@@ -122,7 +122,7 @@ def _step(step: Step, t: Translator) -> ft.Control:
     if values.get("rating"):
         parts.append(text("★" * int(values["rating"]), color=theme.WARN))
     if step.refused is not None:
-        message = step.refused.message_zh if t.language == "zh-CN" else step.refused.message
+        message = screen.refusal_words(step.refused, t.language)
         parts.append(text(t("matter.step_stale", message=message), color=theme.BAD))
     elif step.pending:
         parts.append(chip(t("matter.step_pending"), theme.WARN))
@@ -146,14 +146,28 @@ def _form(screen: MatterScreen, form: StepForm, t: Translator) -> ft.Control:
             )
         )
     if "org_id" in form.inputs:
-        controls.append(
+        controls += [
+            text(t("matter.org"), size=theme.SMALL, color=theme.MUTED),
             choice_buttons(
                 [(o.id, str(o.values.get("name") or "")) for o in screen.orgs],
                 form.org_id or None,
                 screen.set_org,
                 key="step-org",
-            )
-        )
+            ),
+        ]
+        if screen.people:
+            controls += [
+                text(t("matter.dispatch_person"), size=theme.SMALL, color=theme.MUTED),
+                choice_buttons(
+                    [
+                        (p.id, t("matter.person", name=p.name, role=t.choice("role", p.role)))
+                        for p in screen.people
+                    ],
+                    form.user_id or None,
+                    screen.set_person,
+                    key="step-person",
+                ),
+            ]
     if "photos" in form.inputs:
         controls += [
             text(t("matter.photos", n=len(form.photos))),

@@ -25,6 +25,7 @@ from sync_server.console.routes import (
     manage,
     matters,
     review,
+    units,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -33,6 +34,17 @@ STATIC = Path(__file__).parent / "static"
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(fonts.router)
-    for module in (auth, dashboard, review, conflicts, manage, campaigns, matters, exports, audit):
+    for module in (
+        auth,
+        dashboard,
+        review,
+        conflicts,
+        manage,
+        campaigns,
+        matters,
+        units,
+        exports,
+        audit,
+    ):
         app.include_router(module.router, prefix="/console")
     install_error_pages(app)

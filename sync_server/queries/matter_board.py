@@ -286,11 +286,18 @@ def dispatch_targets(*, session: Session, matter: Matter) -> tuple[list[Org], li
     of those organisations). Nobody from another community is named on the page."""
     grid = session.get_one(GridNode, matter.grid_id)
     community = session.get(GridNode, grid.parent_id) if grid.parent_id else None
+    return community_targets(session=session, community=community, area=community or grid)
+
+
+def community_targets(
+    *, session: Session, community: GridNode | None, area: GridNode
+) -> tuple[list[Org], list[User]]:
+    """Whom a matter of `community` may be dispatched to (see `dispatch_targets`); `area`: the
+    subtree whose workers serve it (the community itself, or the grid when it has none)."""
     serving = or_(Org.grid_id.is_(None), Org.grid_id == (community.id if community else None))
     orgs = list(
         session.scalars(select(Org).where(Org.deleted.is_(False), serving).order_by(Org.name))
     )
-    area = community or grid
     low, high = subtree_bounds(area.path)
     assigned = select(UserGrid.user_id).join(GridNode, GridNode.id == UserGrid.grid_id)
     assigned = assigned.where(GridNode.path >= low, GridNode.path < high)

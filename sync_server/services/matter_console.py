@@ -11,6 +11,7 @@ name like any device's, so the history shows the step came from the console.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,8 +20,11 @@ from sqlalchemy.orm import Session
 
 from shared import hlc as hlc_mod
 from shared.clock import format_timestamp
+from shared.errors import FieldError
+from shared.matters import refusal_text
+from shared.messages import message_zh
 from shared.protocol import PROTOCOL_VERSION, FieldChange, Operation, PushRequest
-from sync_server.models import Device, User
+from sync_server.models import Device, Matter, User
 from sync_server.services.auth import Caller
 from sync_server.services.push import push
 
@@ -39,6 +43,27 @@ class StepOutcome:
     applied: bool
     code: str | None = None
     reason: str | None = None
+    field: str | None = None
+    action: str = ""
+    from_state: str = ""
+
+    def words(self, *, matter: Matter, names: Mapping[str, str], language: str) -> str:
+        """Why it was refused, in `language` (zh-CN or en), from the stable code: a matter
+        refusal from `shared.matters.REFUSALS` with the matter as it now is (its state, who
+        moved it by `names`, when), any other code from `shared.messages`."""
+        params = {
+            "action": self.action,
+            "from_state": self.from_state,
+            "state": matter.state,
+            "state_by": matter.state_by,
+            "state_at": matter.state_at,
+            "field": self.field,
+        }
+        text = refusal_text(self.code, params, language, names=names)
+        if text:
+            return text
+        error = FieldError(self.field or "", self.code or "", self.reason or "")
+        return message_zh(error) if language == "zh-CN" else self.reason or self.code or ""
 
 
 def take_step(
@@ -94,4 +119,11 @@ def take_step(
     [result] = response.results
     if result.status == "applied":
         return StepOutcome(applied=True)
-    return StepOutcome(applied=False, code=result.code, reason=result.reason)
+    return StepOutcome(
+        applied=False,
+        code=result.code,
+        reason=result.reason,
+        field=result.field,
+        action=action,
+        from_state=from_state,
+    )

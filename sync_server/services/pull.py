@@ -41,6 +41,7 @@ from sync_server.models import (
     Unit,
     Visit,
 )
+from sync_server.queries.matter_people import matter_people
 from sync_server.records import MODELS, state_of
 from sync_server.services import campaign_sync, matter_sync
 from sync_server.services.auth import Caller
@@ -273,6 +274,11 @@ def pull(
         # acknowledgement right after this read.
         review_notes=pending_notes(
             session=session, device_id=device.id, excluding=request.ack_review_notes
+        ),
+        people=(
+            matter_people(session=session, user=caller.user, grids=grids)
+            if cursor.m and not has_more
+            else None
         ),
         server_hlc=clock.now(),
     )

@@ -30,6 +30,7 @@ from shared.matters import (
     credits_for,
     decide_step,
     due_at,
+    refusal_text,
 )
 from shared.merge import MergeRejected, MergeResult, Snapshot, merge
 from shared.ops import new_values, operation_snapshots
@@ -888,11 +889,9 @@ def _apply_step(step: Rec, view: View) -> tuple[tuple[str, Rec, Rec], list[dict[
     )
     decided = decide_step(matter.values, step.values, actor)
     if isinstance(decided, StepRefused):
-        message = decided.message
-        by = decided.params.get("state_by")
-        if decided.code == "stale_transition" and by in view.user_names:
-            # Who moved it, by the name people know them by (and their id, which is stable).
-            message = message.replace(f"by {by}", f"by {view.user_names[by]} ({by})")
+        # Who moved it, by the name people know them by (and their id, which is stable).
+        names = {uid: f"{name} ({uid})" for uid, name in view.user_names.items()}
+        message = refusal_text(decided.code, decided.params, "en", names=names)
         raise Rejected(decided.code, message, decided.params.get("field"))
     now_text = _now_text(view)
     if now_text is not None:

@@ -507,3 +507,80 @@ def test_supervisor_verifies_a_matter_from_the_board_and_its_counts_move(
     office.shot("matter-counts")
     office.open("/console/matters?state=closing")
     assert office.page.locator("tr.matter-row").count() == 0
+
+
+PHONE_SIZE = {"width": 390, "height": 844}
+
+
+def test_supervisor_reads_a_units_claim_list_at_desk_and_phone_size(
+    chromium: Any, server: str
+) -> None:
+    """From the matters board to the units serving the supervisor's community, and the water
+    station's claim list: the order published to the community and those dispatched to it, the
+    place as a handler sees it; readable on an office PC and on a phone."""
+    for name, viewport in (("desk", OFFICE_PC), ("phone", PHONE_SIZE)):
+        context = chromium.new_context(viewport=viewport, locale="zh-CN")
+        context.route(
+            "**/*",
+            lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort(),
+        )
+        office = Office(context.new_page(), server)
+        try:
+            office.sign_in("gl0101")
+            office.open("/console/matters")
+            office.page.locator("#units-link").click()
+            office.page.wait_for_url(re.compile(r"/console/units$"))
+            units = office.page.locator("#units").inner_text()
+            assert "城关水务站" in units and "西门志愿服务队" in units
+            office.page.get_by_role("link", name="城关水务站").click()
+            office.page.locator("#claims").wait_for()
+            assert office.page.locator("#unit-name").inner_text() == "城关水务站"
+            rows = office.page.locator("tr.claim-row").all_inner_texts()
+            text = "\n".join(rows)
+            assert "小区路灯不亮" in text and "待认领" in text  # published to the community
+            assert "独居老人请求代购药品" in text and "派给本单位" in text
+            assert "接单人：水务站 王师傅" in text  # taken by the unit's member
+            assert "小时" in text
+            office.page.evaluate("() => document.fonts.ready")
+            office.page.wait_for_timeout(300)  # the swap repaints a frame after the face loads
+            office.shot(f"claim-list-{name}")
+            assert office.errors == [], office.errors
+        finally:
+            context.close()
+
+
+def test_a_step_someone_took_first_is_refused_in_chinese_naming_who_and_when(
+    chromium: Any, server: str
+) -> None:
+    """Two tabs on the same reported matter: one accepts it, the other then declines it from
+    the page it still shows; the refusal says, in Chinese, who accepted it and when."""
+    context = chromium.new_context(viewport=PHONE_SIZE, locale="zh-CN")
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort(),
+    )
+    first = Office(context.new_page(), server)
+    try:
+        first.sign_in("gl0101")
+        first.open("/console/matters?state=reported")
+        first.page.get_by_role("link", name="楼道堆放杂物，影响通行").click()
+        first.page.locator("#step-decline").wait_for()
+        second = Office(context.new_page(), server)
+        second.page.goto(first.page.url, wait_until="load")
+        second.page.locator("#step-accept button").click()
+        second.page.locator("p.flash").wait_for()
+        first.page.locator("#step-decline textarea").fill("重复上报")
+        first.page.locator("#step-decline button").click()
+        first.page.locator("#step-refused").wait_for()
+        why = first.page.locator("#step-refused-why").inner_text()
+        assert re.fullmatch(
+            r"事项已不是“已上报”：.+已于 \d+月\d+日 \d\d:\d\d 将其改为“已立案”", why
+        ), why
+        assert first.page.locator("#matter-state").get_attribute("data-state") == "accepted"
+        first.page.wait_for_load_state("load")
+        first.page.evaluate("() => document.fonts.load('16px \"GridSweep CJK\"', '网格')")
+        first.page.evaluate("() => document.fonts.ready")
+        first.page.wait_for_timeout(300)  # the swap repaints a frame after the face loads
+        first.shot("matter-refused-phone")
+    finally:
+        context.close()

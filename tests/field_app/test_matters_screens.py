@@ -30,6 +30,7 @@ from tests.field_app.test_matters_store import (
     sign_in,
 )
 from tests.field_app.test_store import GRID, HOUSE, USER, page, seed
+from tests.field_app.test_store import state as record_state
 from tests.field_app.test_views import KEY, PREFIXES, texts
 from tests.photos import camera_jpeg
 
@@ -281,3 +282,137 @@ def test_each_step_form_draws_in_both_languages(
         leftover = [k for k in KEY.findall(words) if k.split(".")[0] in PREFIXES]
         assert leftover == [], (action, language, leftover)
         assert t.choice("matter_action", action) in words
+
+
+COMMUNITY = "00000000-0000-4000-8000-000000000004"
+SUPERVISOR = "user-supervisor"
+
+
+def people(*entries: tuple[str, str, str, list[str]]) -> list[dict[str, object]]:
+    return [
+        {"id": i, "name": n, "role": r, "org_id": None, "communities": c} for i, n, r, c in entries
+    ]
+
+
+@pytest.fixture
+def supervisor_ctx(store: Store, screen_ctx: Ctx) -> ScreenContext:
+    seed(store)
+    catalogue(store)
+    sign_in(store, SUPERVISOR, "supervisor", grids=[GRID], display_name="陈主任")
+    # The grid sits in a community; the server's directory names who may be dispatched to.
+    store.apply_pull(
+        page(
+            record_state(
+                "grid_node", COMMUNITY, level=4, code="G4", name="海坛社区", parent_id=None
+            ),
+            record_state(
+                "grid_node", GRID, 2, level=5, code="G5-01", name="一网格", parent_id=COMMUNITY
+            ),
+            record_state(
+                "org", OTHER_ORG, name="别的社区水务站", kind="water", grid_id="elsewhere"
+            ),
+            cursor="people",
+            people=people(
+                (HANDLER, "张三", "handler", [COMMUNITY]),
+                (USER, "王网格", "worker", [COMMUNITY]),
+                ("user-far", "远处的人", "handler", ["elsewhere"]),
+                ("user-old", "李四", "supervisor", []),
+            ),
+        )
+    )
+    return screen_ctx(store, SUPERVISOR)
+
+
+OTHER_ORG = "00000000-0000-4000-8000-0000000000f2"
+
+
+def test_a_supervisor_dispatches_to_a_named_person_of_the_community_offline(
+    supervisor_ctx: ScreenContext,
+) -> None:
+    store = supervisor_ctx.store
+    store.apply_pull(page(pulled_matter(MATTER, state="accepted", state_by="user-old"), cursor="m"))
+    screen = MatterScreen(supervisor_ctx, MATTER)
+    # The buttons come from the one table: a supervisor runs the case.
+    assert screen.actions == ["dispatch", "publish"]
+    assert [p.name for p in screen.people] == ["张三", "王网格"], "this community's, by name"
+    assert [o.id for o in screen.orgs] == [ORG], "units of this community or of none"
+    screen.start("dispatch")
+    screen.set_person("user-far")  # someone of another community: not offered, not taken
+    screen.set_org(OTHER_ORG)
+    assert screen.form is not None and (screen.form.user_id, screen.form.org_id) == ("", "")
+    assert not screen.submit() and "org_id" in screen.form.errors
+    screen.set_person(HANDLER)
+    assert screen.submit()
+    [op] = store.pending_ops()
+    assert op.fields["user_id"].new == HANDLER and "org_id" not in op.fields
+    assert screen.detail is not None and screen.detail.item.state == "dispatched"
+
+    # Drawn in both languages: the person by name and role.
+    screen.start("publish")
+    screen.cancel()
+    again = MatterScreen(supervisor_ctx, MATTER)
+    assert again.actions == [], "dispatched: nothing left for the supervisor until it is done"
+
+
+def test_a_refused_step_names_who_moved_it_by_name_in_both_languages(
+    supervisor_ctx: ScreenContext,
+) -> None:
+    store = supervisor_ctx.store
+    store.apply_pull(page(pulled_matter(MATTER, state="accepted", state_by="user-old"), cursor="m"))
+    screen = MatterScreen(supervisor_ctx, MATTER)
+    screen.start("publish")
+    [op] = store.pending_ops()
+    # Meanwhile 张三 took it (the pull after the push brings the matter as it is).
+    moved_at = "2026-12-07T06:05:00+00:00"
+    store.apply_pull(
+        page(
+            pulled_matter(
+                MATTER,
+                2,
+                state="claimed",
+                state_by=HANDLER,
+                state_at=moved_at,
+                assignee_user_id=HANDLER,
+            ),
+            cursor="m2",
+        )
+    )
+    store.record_results(
+        [
+            OpResult(
+                op_id=op.op_id,
+                status="rejected",
+                entity="matter_step",
+                record_id=op.record_id,
+                code="stale_transition",
+                reason=f"The matter is no longer Accepted: user-handler made it Claimed on {moved_at}",
+            )
+        ]
+    )
+    screen.refresh()
+    [problem] = screen.rejected
+    refused = screen.refusal(problem)
+    assert refused is not None
+    assert screen.refusal_words(refused, "zh-CN") == (
+        "事项已不是“已立案”：张三已于 12月7日 14:05 将其改为“已接单”"
+    )
+    assert screen.refusal_words(refused, "en") == (
+        "The matter is no longer Accepted: 张三 made it Claimed on 7 Dec 14:05."
+    )
+    for language, words in (("zh-CN", "张三已于 12月7日 14:05"), ("en", "张三 made it Claimed")):
+        t = Translator(language)
+        drawn = Renderer().render(lambda t=t: matter_view.render(screen, None, t))  # type: ignore[arg-type]
+        assert words in texts(drawn)
+
+
+def test_the_dispatch_form_offers_the_communitys_people_by_name_and_role(
+    supervisor_ctx: ScreenContext,
+) -> None:
+    store = supervisor_ctx.store
+    store.apply_pull(page(pulled_matter(MATTER, state="accepted", state_by="user-old"), cursor="m"))
+    screen = MatterScreen(supervisor_ctx, MATTER)
+    screen.start("dispatch")
+    for language, words in (("zh-CN", "张三（承办人员）"), ("en", "张三 (Handler)")):
+        t = Translator(language)
+        drawn = texts(Renderer().render(lambda t=t: matter_view.render(screen, None, t)))  # type: ignore[arg-type]
+        assert words in drawn and "远处的人" not in drawn

@@ -15,6 +15,7 @@ from shared.matters import (
     MATTER_ACTION_ZH,
     MATTER_STATE_EN,
     MATTER_STATE_ZH,
+    REFUSALS,
     TRANSITIONS,
     WHO_MAY,
     Actor,
@@ -26,6 +27,8 @@ from shared.matters import (
     decide_step,
     due_at,
     is_overdue,
+    refusal_key,
+    refusal_text,
     replay,
 )
 from shared.messages import ZH
@@ -175,9 +178,13 @@ def test_a_second_claim_is_stale_and_names_who_claimed_it_and_when() -> None:
         "state_by": "hd1",
         "state_at": AT,
         "from_state": "published",
+        "action": "claim",
     }
-    assert "已接单" in second.message_zh and "hd1" in second.message_zh
-    assert "claimed" in second.message and AT in second.message
+    # 02:00 UTC is 10:00 in China: when the person moved it, as the reader's clock says.
+    assert second.message_zh == "事项已不是“待认领”：hd1已于 11月28日 10:00 将其改为“已接单”"
+    assert second.message == (
+        "The matter is no longer On the claim list: hd1 made it Claimed on 28 Nov 10:00."
+    )
     assert "stale_transition" in ZH
 
 
@@ -410,3 +417,49 @@ def test_random_steps_only_ever_follow_the_table(steps: list[tuple[dict[str, Any
         values.update(result)
         if action is MatterAction.RATE:
             assert before["rating"] is None and 1 <= values["rating"] <= 5
+
+
+def test_a_refusal_reads_from_the_one_catalogue_by_code_with_names_in_both_languages() -> None:
+    params = {
+        "state": "claimed",
+        "state_by": "u-7",
+        "state_at": "2026-12-07T06:05:00Z",
+        "from_state": "published",
+        "action": "claim",
+    }
+    names = {"u-7": "张三（社区）"}
+    assert refusal_text("stale_transition", params, "zh-CN", names=names) == (
+        "事项已不是“待认领”：张三（社区）已于 12月7日 14:05 将其改为“已接单”"
+    )
+    assert refusal_text("stale_transition", params, "en", names=names) == (
+        "The matter is no longer On the claim list: 张三（社区） made it Claimed on 7 Dec 14:05."
+    )
+    # The console knows only the code and the refused field: the field picks the cause.
+    assert refusal_text("invalid", {"field": "reason", "action": "decline"}, "zh-CN") == (
+        "执行“不予受理”须填写原因"
+    )
+    assert refusal_text("invalid", {"field": "reason", "action": "apply_close"}, "en") == (
+        "Applying to close needs a work note."
+    )
+    assert refusal_text("not_allowed", {"action": "verify_close"}, "zh-CN") == (
+        "您不能对该事项执行“核查结案”"
+    )
+    assert refusal_text("no_such_code", {}, "zh-CN") == ""
+
+
+def test_every_refusal_decide_step_makes_has_its_own_words() -> None:
+    refusals = [
+        decide_step(matter(), step(MatterAction.ACCEPT, "reported"), WORKER),
+        decide_step(matter(), step(MatterAction.ACCEPT, "reported"), OUTSIDER),
+        decide_step(matter(), step(MatterAction.DECLINE, "reported"), SUPERVISOR),
+        decide_step(matter(), {"action": "fly", "from_state": "reported", "at": AT}, SUPERVISOR),
+        decide_step(matter(), step(MatterAction.VERIFY_CLOSE, "reported"), SUPERVISOR),
+        decide_step(matter(MatterState.ACCEPTED), step(MatterAction.DISPATCH, "accepted"), ADMIN),
+    ]
+    texts = set()
+    for refused in refusals:
+        assert isinstance(refused, StepRefused)
+        assert refusal_key(refused.code, refused.params) in REFUSALS
+        assert "{" not in refused.message_zh and "{" not in refused.message
+        texts.add(refused.message_zh)
+    assert len(texts) == len(refusals)

@@ -43,7 +43,8 @@ from sync_server.config import Settings
 from sync_server.console.deps import csrf_token
 from sync_server.db import make_engine, make_sessionmaker
 from sync_server.main import create_app
-from sync_server.models import Binding, Device, GridNode, House, Resident
+from sync_server.models import Binding, Device, GridNode, House, Matter, Resident
+from sync_server.services.matters import create_org
 from sync_server.services.users import create_user
 from tests.conftest import PG_ADMIN_URL, TEST_SECRET, _pg_url, sqlite_settings
 from tests.days import RUN_CLOCK, iso
@@ -57,6 +58,7 @@ USERS = {"worker": "w11", "supervisor": "s1", "admin": "admin"}
 IN_GRID = {"worker": "A", "supervisor": "A", "admin": "A"}
 OUT_GRID = {"worker": "S", "supervisor": "B", "admin": "B"}
 SIDES = {"A": ("T1-1-1-1-1", "甲"), "S": ("T1-1-1-1-2", "侧"), "B": ("T1-1-1-2-1", "乙")}
+ORG_NAMES = {"A": "甲社区水务站", "B": "乙社区水务站"}
 WORKERS = {"A": ("w11", "w11b"), "S": ("w12", "w12b"), "B": ("w21", "w21b")}
 
 
@@ -86,6 +88,9 @@ class Side:
     # role -> a matter the side's worker reported, naming the side's photos: on the side in
     # everyone's scope one per role (each role's steps move its own), elsewhere one ("*").
     matters: dict[str, str] = field(default_factory=dict)
+    # the unit serving the side's community: its claim list holds an order of the side's
+    # (published, named like the side's matters), and its name is one of the side's markers
+    org: str = ""
 
     def matter(self, role: str) -> str:
         return self.matters[role] if role in self.matters else self.matters["*"]
@@ -260,6 +265,13 @@ def build_world(settings: Settings) -> World:
                 grids=[tiny.nodes[SIDES[key][0]]],
             )
         node_ids = {code: n.id for code, n in tiny.nodes.items()}
+        org_ids: dict[str, str] = {}
+        for key in ("A", "B"):
+            grid = tiny.nodes[SIDES[key][0]]
+            community = session.get_one(GridNode, grid.parent_id)
+            org_ids[key] = create_org(
+                session=session, name=ORG_NAMES[key], kind="water", grid=community
+            ).id
         houses = {code: [h.id for h in hs] for code, hs in tiny.houses.items()}
         user_ids = {name: u.id for name, u in tiny.users.items()}
     engine.dispose()
@@ -309,6 +321,11 @@ def build_world(settings: Settings) -> World:
                 )
                 for role in (USERS if key == IN_GRID["worker"] else ("*",))
             }
+        for key in ("A", "B"):
+            code, zh = SIDES[key]
+            partial[key]["claimable"] = _report_matter(
+                client, WORKERS[key][0], node_ids[code], f"{zh}污水冒溢", partial[key]["photos"]
+            )
         admin = {"Authorization": f"Bearer {api_token['admin']}"}
 
         def campaign(grid: str, name: str) -> str:
@@ -337,6 +354,15 @@ def build_world(settings: Settings) -> World:
             device = session.get_one(Device, info["device"])
             device.name = f"{zh}手机"
             sides[key] = _side(session, key, zh, info, node_ids, houses, user_ids)
+            if key in org_ids:
+                # On the unit's claim list (the steps that put it there are the matters
+                # tests' business; here only who may look at the list is).
+                matter = session.get_one(Matter, info["claimable"])
+                matter.state = "published"
+                sides[key].org = org_ids[key]
+                sides[key].markers["org"] = {ORG_NAMES[key]}
+        # The worker's sibling grid shares A's community, and so its unit.
+        sides["S"].org = org_ids["A"]
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

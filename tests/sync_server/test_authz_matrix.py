@@ -842,6 +842,21 @@ CASES: list[Case] = [
         writes=True,
         ok=redirects_to("/console/matters/"),
     ),
+    # Units and their claim lists: a supervisor's are the units serving their subtree.
+    Case(
+        "GET",
+        "/console/units",
+        lambda w, s, r: get("/console/units"),
+        "listing",
+        evidence=("org",),
+    ),
+    Case(
+        "GET",
+        "/console/units/{org_id}/claims",
+        lambda w, s, r: get(f"/console/units/{s.org}/claims"),
+        "scoped",
+        evidence=("matter",),
+    ),
     Case(
         "GET",
         "/console/photos/{sha256}",

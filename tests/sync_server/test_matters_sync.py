@@ -217,7 +217,7 @@ def test_the_whole_loop_with_a_competing_claim_a_send_back_and_points_credited_o
     assert codes(h1.push([first])) == [("applied", None)]
     [lost] = h4.push([second])
     assert (lost["status"], lost["code"]) == ("rejected", "stale_transition")
-    assert "claimed" in lost["reason"] and f"h1 ({h1.user_id})" in lost["reason"]
+    assert "Claimed" in lost["reason"] and f"h1 ({h1.user_id})" in lost["reason"]
     h4.pull(matters=True)
     assert matter_id not in h4.of("matter")  # no longer on their claim list
     # h1's colleague sees their organisation's order, taken by h1.
@@ -503,3 +503,36 @@ def test_a_photo_on_a_matter_is_fetched_by_who_may_see_the_matter_and_nobody_els
     assert fetched.status_code == 200 and fetched.content == data
     assert client.get(f"{url}/thumb", headers=supervisor.headers).status_code == 200
     assert client.get(url, headers=stranger.headers).status_code == 403
+
+
+def test_the_pull_names_who_moved_a_matter_and_whom_a_supervisor_may_dispatch_to(
+    client: TestClient, tiny: TinyGrid, world: MatterWorld
+) -> None:
+    worker, supervisor, matter_id = reported(client, tiny)
+    pages = supervisor.pull(matters=True)
+    assert all(p["people"] is None for p in pages[:-1])
+    people = {p["name"]: p for p in pages[-1]["people"]}
+    community = tiny.nodes["T1-1-1-1"].id
+    # s1's community: its workers, and the handlers of the units serving it (h3's unit serves
+    # the other community, w21 works there): the console's dispatch list, offline.
+    dispatchable = {n for n, p in people.items() if p["communities"]}
+    assert {"w11", "h1", "h2", "h4"} <= dispatchable
+    assert not {"h3", "w21"} & set(people)
+    assert people["h1"]["communities"] == [community]
+    assert people["h1"]["org_id"] == world.water_org and people["h1"]["role"] == "handler"
+    # A name, a role and a unit: nothing else about a person travels.
+    assert set(people["h1"]) == {"id", "name", "role", "org_id", "communities"}
+
+    # A worker's directory names whoever moved their matters, and offers nobody to dispatch to.
+    assert codes(
+        supervisor.push(
+            [
+                step(supervisor, matter_id, "accept", "reported"),
+                step(supervisor, matter_id, "dispatch", "accepted", user_id=people["h1"]["id"]),
+            ]
+        )
+    ) == [("applied", None), ("applied", None)]
+    named = {p["name"]: p for p in worker.pull(matters=True)[-1]["people"]}
+    assert {"s1", "h1", "w11"} <= set(named)
+    assert all(not p["communities"] for p in named.values())
+    assert not {"h2", "h3", "h4"} & set(named)

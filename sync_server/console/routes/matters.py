@@ -243,6 +243,13 @@ def _page(
     if found is None:
         raise NotFound(f"matter {matter_id} does not exist")
     orgs, people = dispatch_targets(session=session, matter=found.matter)
+    refusal = None
+    if outcome is not None:
+        # Worded from the matter as it now is: its state, who moved it (by name), when.
+        by = found.matter.state_by
+        names = {by: found.state_by} if by and found.state_by else {}
+        language = "en" if viewer.lang == "en" else "zh-CN"
+        refusal = outcome.words(matter=found.matter, names=names, language=language)
     return render(
         request,
         "matter.html",
@@ -251,6 +258,7 @@ def _page(
         orgs=orgs,
         people=people,
         refusal=outcome,
+        refusal_words=refusal,
         status_code=409 if outcome is not None else 200,
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync_server.models import Matter, PointsEntry
+from sync_server.models import Matter, PointsEntry, User
 from tests.factories import TinyGrid
 from tests.photos import noisy_jpeg
 from tests.sync_server.console.conftest import Console, OpenConsole
@@ -217,9 +218,37 @@ def test_a_step_someone_else_took_first_is_refused_with_a_clear_message(
     )
     assert late.status_code == 409
     assert 'data-code="stale_transition"' in late.text
-    assert "其他人已先处理了该事项" in late.text and "admin" in late.text
+    admin_name = admin_display_name(api)
+    # Who moved it by name, when in China time, to what: from the one refusal catalogue.
+    why = refusal_shown(late.text)
+    assert re.fullmatch(
+        rf"事项已不是“已上报”：{admin_name}已于 \d+月\d+日 \d\d:\d\d 将其改为“不予受理”", why
+    ), why
+    assert "其他人已先处理了该事项" in late.text
     assert state_of(late.text) == "declined"
     assert 'id="step-accept"' not in late.text  # nothing left to do on a declined matter
+    supervisor.get("/console/lang/en?next=/console/matters")
+    english = supervisor.post(
+        f"/console/matters/{matter}/steps", {"action": "accept", "from_state": "reported"}
+    )
+    assert english.status_code == 409
+    why = refusal_shown(english.text)
+    assert re.fullmatch(
+        rf"The matter is no longer Reported: {admin_name} made it Declined on \d+ \w+ \d\d:\d\d\.",
+        why,
+    ), why
+
+
+def admin_display_name(api: TestClient) -> str:
+    with api.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        admin = session.scalars(select(User).where(User.username == "admin")).one()
+        return admin.display_name or admin.username
+
+
+def refusal_shown(html: str) -> str:
+    found = re.search(r'<span id="step-refused-why">([^<]*)</span>', html)
+    assert found is not None, html[:2000]
+    return unescape(found.group(1))
 
 
 def test_a_decline_without_a_reason_is_refused_and_changes_nothing(
@@ -231,6 +260,7 @@ def test_a_decline_without_a_reason_is_refused_and_changes_nothing(
         f"/console/matters/{matter}/steps", {"action": "decline", "from_state": "reported"}
     )
     assert refused.status_code == 409 and 'data-code="invalid"' in refused.text
+    assert refusal_shown(refused.text) == "执行“不予受理”须填写原因"
     assert state_of(supervisor.get(f"/console/matters/{matter}").text) == "reported"
 
 
