@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--matters", type=int, default=50_000)
     parser.add_argument("--photos", type=int, default=20_000)
     parser.add_argument("--days", type=int, default=365, help="matters reported over this span")
-    parser.add_argument("--households", type=int, default=90_000)
+    parser.add_argument("--households", type=int, default=20_000)
     parser.add_argument(
         "--database-url", default=PG_DEFAULT, help="PostgreSQL server ('none' to skip it)"
     )
