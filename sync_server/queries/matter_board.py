@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from shared.matters import (
     OPEN_STATES,
@@ -120,45 +121,66 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     return and_(Matter.due_at.is_not(None), Matter.due_at < now, Matter.state.in_(OPEN))
 
 
-def board_query(
-    *, session: Session, user: User, wanted: BoardFilter, now: datetime
-) -> Select[Matter, str, str, str]:
-    """The board's matters with their category and grid names, newest first (the export's too)."""
+def _order(wanted: BoardFilter) -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
+    # The overdue list: the longest overdue first; otherwise the newest first. `id` breaks ties,
+    # so a page boundary never splits or repeats matters of the same moment.
+    if wanted.overdue:
+        return (Matter.due_at, Matter.id)
+    return (Matter.reported_at.desc(), Matter.id)
+
+
+def board_ids(*, session: Session, user: User, wanted: BoardFilter, now: datetime) -> Select[str]:
+    """The ids of the board's matters in its order. Every column it filters and sorts on is in
+    the covering index `ix_matters_board`, so the database picks and orders the ids without
+    reading a matter's row; only the rows of a page are read (`board_rows`)."""
     return (
-        select(Matter, MatterCategory.name, GridNode.name, GridNode.code)
-        .join(MatterCategory, MatterCategory.id == Matter.category_id)
-        .join(GridNode, GridNode.id == Matter.grid_id)
+        select(Matter.id)
         .where(*_filtered(session, user, wanted, now, with_state=True))
-        # The overdue list: the longest overdue first; otherwise the newest first.
-        .order_by(
-            *(
-                (Matter.due_at, Matter.id)
-                if wanted.overdue
-                else (Matter.reported_at.desc(), Matter.id)
-            )
-        )
+        .order_by(*_order(wanted))
     )
+
+
+def board_rows(*, session: Session, ids: list[str]) -> list[tuple[Matter, str, str, str]]:
+    """The matters `ids` with their category and grid names and grid code, in the order given."""
+    if not ids:
+        return []
+    found = {
+        matter.id: (matter, category, grid, code)
+        for matter, category, grid, code in session.execute(
+            select(Matter, MatterCategory.name, GridNode.name, GridNode.code)
+            .join(MatterCategory, MatterCategory.id == Matter.category_id)
+            .join(GridNode, GridNode.id == Matter.grid_id)
+            .where(Matter.id.in_(ids))
+        )
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def board(
     *, session: Session, user: User, wanted: BoardFilter, now: datetime, page: int = 1
 ) -> Board:
-    query = board_query(session=session, user=user, wanted=wanted, now=now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    ids = list(
+        session.scalars(
+            board_ids(session=session, user=user, wanted=wanted, now=now)
+            .offset((max(page, 1) - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
     rows = [
         _row(matter, category, grid, now)
-        for matter, category, grid, _ in session.execute(
-            query.offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        )
+        for matter, category, grid, _ in board_rows(session=session, ids=ids)
     ]
-    by_state = dict(
-        session.execute(
+    by_state = {
+        str(state): int(n)
+        for state, n in session.execute(
             select(Matter.state, func.count())
             .where(*_filtered(session, user, wanted, now, with_state=False))
             .group_by(Matter.state)
-        ).all()
-    )
-    return Board(rows=rows, total=total, by_state={str(k): int(v) for k, v in by_state.items()})
+        )
+    }
+    # The total is the chosen state's tab (or all tabs): one grouped count, not a second pass.
+    total = by_state.get(wanted.state, 0) if wanted.state else sum(by_state.values())
+    return Board(rows=rows, total=total, by_state=by_state)
 
 
 def _row(matter: Matter, category: str, grid: str, now: datetime) -> BoardRow:
@@ -365,14 +387,13 @@ _EXPORT_CHUNK = 500
 def export_rows(
     *, session: Session, user: User, wanted: BoardFilter, now: datetime
 ) -> Iterator[ExportRow]:
-    """Every matter of the filtered board in its order, with its timeline, a chunk at a time."""
-    query = board_query(session=session, user=user, wanted=wanted, now=now)
-    offset = 0
-    while True:
-        chunk = session.execute(query.offset(offset).limit(_EXPORT_CHUNK)).all()
-        if not chunk:
-            return
-        offset += len(chunk)
+    """Every matter of the filtered board in its order, with its timeline, a chunk at a time.
+
+    The ordered ids come first in one pass over the covering index (36 bytes a matter), then
+    each chunk's rows by id: no OFFSET re-walks the matters already written."""
+    ordered = list(session.scalars(board_ids(session=session, user=user, wanted=wanted, now=now)))
+    for start in range(0, len(ordered), _EXPORT_CHUNK):
+        chunk = board_rows(session=session, ids=ordered[start : start + _EXPORT_CHUNK])
         ids = [m.id for m, *_ in chunk]
         steps: dict[str, list[MatterStep]] = {}
         for s in session.scalars(
