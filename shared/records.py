@@ -56,6 +56,10 @@ SERVER_REFERENCES: dict[str, str] = {
     "state_by": "user",
     "assignee_user_id": "user",
     "assignee_org_id": "org",
+    # What a business check's matter links to (shared/inspection_matters.py).
+    "business_id": "business",
+    "checklist_item_id": "checklist_item",
+    "business_check_id": "business_check",
 }
 
 # Fields a record cannot exist without; they mirror the server's NOT NULL columns that have no

@@ -342,6 +342,11 @@ ENTITIES: dict[str, EntitySpec] = {
             # What a handler may know of the resident (they never receive resident records).
             FieldSpec("resident_name", "str", M, device_writable=False, personal=True),
             FieldSpec("resident_phone_masked", "str", M, device_writable=False),
+            # A business check's failed item (shared/inspection_matters.py): the server opens
+            # the matter and links it; its re-inspections are steps.
+            FieldSpec("business_id", "ref", M, device_writable=False),
+            FieldSpec("checklist_item_id", "ref", M, device_writable=False),
+            FieldSpec("business_check_id", "ref", M, device_writable=False),
             device_deletable=False,
             doc="a matter (事项) a worker reported in their grid; its life goes through steps",
         ),

@@ -515,6 +515,10 @@ class MatterCategory(SyncedMixin, Base):
     active: Mapped[int] = mapped_column(Integer, default=1)
 
 
+# The matters the one-open-matter-per-item index holds: a check's, while open.
+_OPEN_CHECK_MATTER = "business_id IS NOT NULL AND state NOT IN ('closed', 'declined')"
+
+
 class Matter(SyncedMixin, Base):
     """A matter (事项, entity `matter`). Its life goes through `MatterStep`s: the columns from
     `state` on are the server's, written by `shared.matters.decide_step`."""
@@ -523,6 +527,17 @@ class Matter(SyncedMixin, Base):
     __table_args__ = (
         Index("ix_matters_state_due", "state", "due_at"),
         Index("ix_matters_grid_state", "grid_id", "state"),
+        Index("ix_matters_business_state", "business_id", "state"),
+        Index("ix_matters_business_check", "business_check_id"),
+        # One open matter per business and checklist item, however many checks race for it.
+        Index(
+            "uq_matters_open_check_item",
+            "business_id",
+            "checklist_item_id",
+            unique=True,
+            sqlite_where=text(_OPEN_CHECK_MATTER),
+            postgresql_where=text(_OPEN_CHECK_MATTER),
+        ),
     )
 
     category_id: Mapped[str] = mapped_column(ForeignKey("matter_categories.id"), index=True)
@@ -549,6 +564,10 @@ class Matter(SyncedMixin, Base):
     # resident record (never an ID number).
     resident_name: Mapped[str | None] = mapped_column(String(100))
     resident_phone_masked: Mapped[str | None] = mapped_column(String(40))
+    # A business check's failed item (shared/inspection_matters.py); none for other matters.
+    business_id: Mapped[str | None] = mapped_column(String(36))
+    checklist_item_id: Mapped[str | None] = mapped_column(String(36))
+    business_check_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class MatterStep(SyncedMixin, Base):

@@ -523,3 +523,13 @@ def m008_matters(db: Database) -> None:
     db.table("org").create_index(["grid_id"])
     # The pull cursor is kept: the server sees that it was made for a client storing no matters
     # and sends the matters' records alone, not the whole grid again.
+
+
+@MIGRATIONS()
+def m012_business_matters(db: Database) -> None:
+    """A matter a business check opened names the business, the checklist item and the check
+    (shared/inspection_matters.py); a business's page lists its matters."""
+    matter = db.table("matter")
+    for column in ("business_id", "checklist_item_id", "business_check_id"):
+        matter.add_column(column, str)
+    matter.create_index(["business_id", "state"])
