@@ -383,6 +383,8 @@ class Campaign(SyncedMixin, Base):
     age_max: Mapped[int | None] = mapped_column(Integer)
     residence_statuses: Mapped[list[str]] = mapped_column(default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)
+    # A business_inspection campaign's business type ids (none: every type).
+    business_types: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     grid: Mapped[GridNode] = relationship(lazy="joined")
@@ -623,3 +625,62 @@ class Photo(Base):
     uploader_device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- businesses and the checklist sweep (shared/businesses.py, docs/business-inspections.md) ----
+
+
+class BusinessType(SyncedMixin, Base):
+    """A type of business (entity `business_type`: 餐饮, 住宿 ...), managed by admins."""
+
+    __tablename__ = "business_types"
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ChecklistItem(SyncedMixin, Base):
+    """An item of a business type's checklist (entity `checklist_item`), managed by admins."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (UniqueConstraint("business_type_id", "code"),)
+
+    business_type_id: Mapped[str] = mapped_column(ForeignKey("business_types.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(300))
+    text_en: Mapped[str] = mapped_column(String(300), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Business(SyncedMixin, Base):
+    """A business (商户, entity `business`) in a level-5 grid, at a building or an address."""
+
+    __tablename__ = "businesses"
+    __table_args__ = (Index("ix_businesses_grid_status", "grid_id", "status"),)
+
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"))
+    building_id: Mapped[str | None] = mapped_column(ForeignKey("buildings.id"), index=True)
+    business_type_id: Mapped[str] = mapped_column(ForeignKey("business_types.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    licence_number: Mapped[str | None] = mapped_column(String(18), index=True)
+    contact_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+
+
+class BusinessCheck(SyncedMixin, Base):
+    """A business's checklist answered at its door (entity `business_check`): append-only.
+    `results` is the list of answers ({item_id, result, note, photos})."""
+
+    __tablename__ = "business_checks"
+    __table_args__ = (Index("ix_business_checks_campaign_business", "campaign_id", "business_id"),)
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    checked_at: Mapped[datetime] = mapped_column()

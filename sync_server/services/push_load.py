@@ -23,6 +23,7 @@ from shared.protocol import Operation
 from shared.schema import ENTITIES
 from sync_server.models import (
     Binding,
+    ChecklistItem,
     ConflictRecord,
     House,
     Matter,
@@ -93,8 +94,31 @@ def load_view(
     _load_held(session, view, ops)
     _load_users(session, view, ops)
     _load_steps_of(session, view, ops)
+    _load_checklists(session, view, ops)
     _load_check_matters(session, view, ops)
     return view
+
+
+def _load_checklists(session: Session, view: View, ops: list[Operation]) -> None:
+    """The checklist items (id -> code) of the business types that the batch's checks name
+    through their businesses, so a check's every answer is judged against its type's list."""
+    types: set[str] = set()
+    for op in ops:
+        if op.entity != "business_check" or "business_id" not in op.fields:
+            continue
+        business = view.rec("business", op.fields["business_id"].new)
+        type_id = business.values.get("business_type_id") if business is not None else None
+        if isinstance(type_id, str):
+            types.add(type_id)
+    for type_id in sorted(types):
+        view.checklists[type_id] = dict(
+            session.execute(
+                select(ChecklistItem.id, ChecklistItem.code).where(
+                    ChecklistItem.business_type_id == type_id,
+                    ChecklistItem.deleted.is_(False),
+                )
+            ).all()
+        )
 
 
 def _load(

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared import hlc
+from shared.businesses import check_against_checklist
 from shared.clock import format_timestamp
 from shared.inspection_matters import Answer, Check, decide_check, open_by_item
 from shared.matters import (
@@ -100,6 +101,8 @@ class View:
     steps_of: dict[str, set[str]] = field(default_factory=dict)  # matter id -> its step ids
     # Business id -> the matters its checks opened (the open ones, loaded for the batch's checks).
     check_matters: dict[str, set[str]] = field(default_factory=dict)
+    # Business type id -> its checklist items (id -> code), for the batch's checks.
+    checklists: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -151,8 +154,14 @@ class View:
             return {grid} if grid else set()
         if entity == "resident":
             return self.resident_grids(record_id)
-        if entity in ("campaign", "matter"):
+        if entity in ("campaign", "matter", "business"):
             return {values["grid_id"]} if values.get("grid_id") else set()
+        if entity == "business_check":
+            business = self.rec("business", values.get("business_id"))
+            grid = business.values.get("grid_id") if business is not None else None
+            return {grid} if grid else set()
+        if entity in ("business_type", "checklist_item"):
+            return set()
         if entity == "matter_step":
             matter = self.rec("matter", values.get("matter_id"))
             grid = matter.values.get("grid_id") if matter is not None else None
@@ -487,6 +496,9 @@ def _check_fact(op: Operation, view: View, rec: Rec | None) -> None:
         raise Rejected(
             "append_only", f"a {op.entity} is never changed once recorded; record a new one instead"
         )
+    if op.entity == "business_check":
+        _check_business_check(new_values(op), view)
+        return
     if op.entity != "outcome":
         return
     values = new_values(op)
@@ -551,6 +563,18 @@ def _check_references(entity: str, values: Mapping[str, Any], view: View) -> Non
             unit = need("unit", "unit_id")
             if unit.values.get("building_id") != values.get("building_id"):
                 raise Rejected("unknown_reference", "the unit is in another building", "unit_id")
+    if entity == "business":
+        grid = need("grid_node", "grid_id")
+        if grid.values.get("level") != LEAF_LEVEL:
+            raise Rejected("grid_level", "places belong to a level-5 grid", "grid_id")
+        in_scope(values.get("grid_id"), "grid_id")
+        need("business_type", "business_type_id")
+        if values.get("building_id") is not None:
+            building = need("building", "building_id")
+            if building.values.get("grid_id") != values.get("grid_id"):
+                raise Rejected(
+                    "unknown_reference", "the building is in another grid", "building_id"
+                )
     if entity == "matter":
         _check_matter_references(values, view, need, in_scope)
     if entity == "matter_step":
@@ -768,6 +792,51 @@ def references_of(entity: str, values: Mapping[str, Any]) -> Iterable[Key]:
         target = REFERENCES.get(name)
         if target is not None and isinstance(value, str) and name in ENTITIES[entity].fields:
             yield target, value
+
+
+# --- businesses (shared/businesses.py) -----------------------------------------------------------
+
+
+def _check_business_check(values: Mapping[str, Any], view: View) -> None:
+    """A new check names a business_inspection campaign the caller holds, a live business in
+    the caller's grids, and only items of that business's type's checklist."""
+    who = view.who
+    campaign = view.live("campaign", values.get("campaign_id"))
+    held = campaign is not None and (who.unlimited or campaign.values.get("grid_id") in who.nodes)
+    if campaign is None or not held:
+        raise Rejected(
+            "unknown_reference",
+            f"campaign {values.get('campaign_id')} does not exist",
+            "campaign_id",
+        )
+    if campaign.values.get("kind") != "business_inspection":
+        raise Rejected(
+            "not_business_inspection",
+            "the campaign is not a business inspection (排查整治) campaign",
+            "campaign_id",
+        )
+    business = view.live("business", values.get("business_id"))
+    if business is None:
+        raise Rejected(
+            "unknown_reference",
+            f"business {values.get('business_id')} does not exist",
+            "business_id",
+        )
+    if not who.unlimited and business.values.get("grid_id") not in who.leaves:
+        raise Rejected("out_of_scope", "business_id is outside your assigned grids", "business_id")
+    wanted = campaign.values.get("business_types") or []
+    if wanted and business.values.get("business_type_id") not in wanted:
+        raise Rejected(
+            "not_campaign_target",
+            "the campaign does not cover this business's type",
+            "business_id",
+        )
+    results = values.get("results")
+    if isinstance(results, list):
+        items = view.checklists.get(business.values.get("business_type_id") or "", {})
+        error = check_against_checklist([r for r in results if isinstance(r, Mapping)], items)
+        if error is not None:
+            raise Rejected(error.code, error.message, error.field)
 
 
 # --- matters (shared/matters.py) ----------------------------------------------------------------
