@@ -27,11 +27,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.businesses import CheckResult
 from shared.matters import OPEN_STATES, MatterAction, MatterSource, default_category_id
 
 CATEGORY_NAME = "商户检查"
 CATEGORY_ID = default_category_id(CATEGORY_NAME)
-PASS, FAIL = "pass", "fail"
+PASS, FAIL = CheckResult.PASS.value, CheckResult.FAIL.value
 
 NAMESPACE = uuid.UUID("3b0a6c1e-8d7f-4e52-a1c4-6f2d9e0b7a31")
 MAX_DESCRIPTION = 2000

@@ -104,6 +104,11 @@ def _load_checklists(session: Session, view: View, ops: list[Operation]) -> None
     through their businesses, so a check's every answer is judged against its type's list."""
     types: set[str] = set()
     for op in ops:
+        # A business added at the door is often checked in the same batch.
+        if op.entity == "business" and "business_type_id" in op.fields:
+            type_id = op.fields["business_type_id"].new
+            if isinstance(type_id, str):
+                types.add(type_id)
         if op.entity != "business_check" or "business_id" not in op.fields:
             continue
         business = view.rec("business", op.fields["business_id"].new)
