@@ -736,6 +736,7 @@ _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
         "vaccination": "Vaccination",
         "verification": "Key-person check",
         "inspection": "Home inspection",
+        "business_inspection": "Business inspection",
     },
 }
 # As in shared/campaigns.py; kept here so the console has no import-time tie to campaign code.
@@ -744,6 +745,7 @@ _CAMPAIGN_KIND_ZH = {
     "vaccination": "疫苗接种",
     "verification": "重点人员核查",
     "inspection": "入户排查",
+    "business_inspection": "排查整治",
 }
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {
