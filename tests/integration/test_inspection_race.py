@@ -26,7 +26,7 @@ from sync_server.models import Matter, MatterStep
 from tests.conftest import TEST_DB, TEST_SECRET
 from tests.days import CLOCK_ENV
 from tests.factories import TinyGrid, make_tiny_grid
-from tests.sync_server.inspection_helpers import answer, business, check, make_inspection_world
+from tests.sync_server.business_helpers import answer, business_op, check_op, make_business_world
 from tests.sync_server.matter_helpers import GRID, PHOTO, make_matter_world
 from tests.sync_server.wire_device import WireDevice
 
@@ -76,14 +76,18 @@ def test_racing_and_retried_checks_open_one_matter_per_failed_item(
 ) -> None:
     a, b = servers
     make_matter_world(session_factory, tiny)
-    world = make_inspection_world(session_factory, tiny)
-    fire = world.items["fire_exit"]
+    world = make_business_world(session_factory, tiny)
+    fire = world.items["catering:fire"]
     phones = [_device(a, "w11"), _device(b, "w11")]
-    shops = [business(phones[0], tiny.nodes[GRID].id, f"小吃店{n}") for n in range(BUSINESSES)]
+    shops = [
+        business_op(phones[0], tiny.nodes[GRID].id, name=f"小吃店{n}") for n in range(BUSINESSES)
+    ]
     assert {r["status"] for r in phones[0].push(shops)} == {"applied"}
     batches = [
         [
-            check(phone, world.campaign, shop["record_id"], [answer(fire, "fail", "堵塞", [PHOTO])])
+            check_op(
+                phone, world.campaign_id, shop["record_id"], [answer(fire, "fail", "堵塞", [PHOTO])]
+            )
             for shop in shops
         ]
         for phone in phones

@@ -149,3 +149,10 @@ def business_device(client: TestClient, username: str) -> WireDevice:
     device = WireDevice(client, username)
     device.pull(campaigns=True, businesses=True)
     return device
+
+
+def answer(
+    item_id: str, result: str, note: str = "", photos: list[str] | None = None
+) -> dict[str, Any]:
+    """One checklist answer of a check."""
+    return {"item_id": item_id, "result": result, "note": note, "photos": photos or []}

@@ -16,7 +16,7 @@ from sync_server.blobs.s3 import S3BlobStore
 from sync_server.config import Settings
 from sync_server.services.users import create_user
 from tests.factories import PASSWORD, TinyGrid, make_tiny_grid, password_hash
-from tests.sync_server.inspection_helpers import InspectionWorld, make_inspection_world
+from tests.sync_server.business_helpers import BusinessWorld, make_business_world
 from tests.sync_server.matter_helpers import MatterWorld, make_matter_world
 from tests.sync_server.wire_device import WireDevice
 
@@ -106,6 +106,6 @@ def world(session_factory: sessionmaker[Session], tiny: TinyGrid) -> MatterWorld
 @pytest.fixture
 def inspection(
     session_factory: sessionmaker[Session], tiny: TinyGrid, world: MatterWorld
-) -> InspectionWorld:
-    """The matter world with a 排查整治 campaign and the catering checklist (inspection_helpers)."""
-    return make_inspection_world(session_factory, tiny)
+) -> BusinessWorld:
+    """The matter world with a 排查整治 campaign and checklists (business_helpers)."""
+    return make_business_world(session_factory, tiny)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.inspection_matters import CATEGORY_ID, matter_id_for
 from sync_server.models import Matter, MatterStep
 from tests.factories import TinyGrid
-from tests.sync_server.inspection_helpers import InspectionWorld, answer, business, check
+from tests.sync_server.business_helpers import BusinessWorld, answer, business_op, check_op
 from tests.sync_server.matter_helpers import GRID, OTHER_GRID, PHOTO, matter_device, step
 from tests.sync_server.wire_device import WireDevice
 
@@ -44,21 +44,21 @@ def steps_of(session_factory: sessionmaker[Session], matter_id: str) -> list[Mat
 
 
 def opened(
-    client: TestClient, tiny: TinyGrid, inspection: InspectionWorld
+    client: TestClient, tiny: TinyGrid, inspection: BusinessWorld
 ) -> tuple[WireDevice, str, dict[str, Any]]:
-    """w11 adds 老王餐馆 in their grid and checks it: the fire exit fails, the gas pipe fails,
+    """w11 adds 老王餐馆 in their grid and checks it: the extinguishers fail, the gas pipe fails,
     the licence passes."""
     worker = matter_device(client, "w11")
-    shop = business(worker, tiny.nodes[GRID].id)
+    shop = business_op(worker, tiny.nodes[GRID].id, name="老王餐馆")
     items = inspection.items
-    first = check(
+    first = check_op(
         worker,
-        inspection.campaign,
+        inspection.campaign_id,
         shop["record_id"],
         [
-            answer(items["fire_exit"], "fail", "通道堆放杂物", [PHOTO]),
-            answer(items["gas_pipe"], "不合格", "软管老化"),
-            answer(items["food_license"], "pass"),
+            answer(items["catering:fire"], "fail", "通道堆放杂物", [PHOTO]),
+            answer(items["catering:gas"], "不合格", "软管老化"),
+            answer(items["catering:licence"], "pass"),
         ],
     )
     assert codes(worker.push([shop, first])) == [("applied", None), ("applied", None)]
@@ -68,27 +68,29 @@ def opened(
 def test_each_failed_item_becomes_one_matter_linked_to_the_business_and_item(
     client: TestClient,
     tiny: TinyGrid,
-    inspection: InspectionWorld,
+    inspection: BusinessWorld,
     session_factory: sessionmaker[Session],
 ) -> None:
     worker, shop, first = opened(client, tiny, inspection)
     found = matters(session_factory)
     assert sorted(m.checklist_item_id for m in found) == sorted(
-        [inspection.items["fire_exit"], inspection.items["gas_pipe"]]
+        [inspection.items["catering:fire"], inspection.items["catering:gas"]]
     )
-    fire = next(m for m in found if m.checklist_item_id == inspection.items["fire_exit"])
-    assert fire.id == matter_id_for(first["record_id"], inspection.items["fire_exit"])
+    fire = next(m for m in found if m.checklist_item_id == inspection.items["catering:fire"])
+    assert fire.id == matter_id_for(first["record_id"], inspection.items["catering:fire"])
     assert fire.category_id == CATEGORY_ID and fire.source == "inspection"
     assert fire.business_id == shop and fire.business_check_id == first["record_id"]
     assert fire.grid_id == tiny.nodes[GRID].id and fire.state == "reported"
     assert fire.photos == [PHOTO]
-    assert fire.description == "商户「老王餐馆」检查不合格：消防通道畅通。通道堆放杂物"
+    assert (
+        fire.description == "商户「老王餐馆」检查不合格：灭火器在有效期内、摆放到位。通道堆放杂物"
+    )
     assert fire.due_at is not None and fire.state_by == worker.user_id
     # The phone learns of them by pulling; so does the community's supervisor.
     worker.pull(matters=True, businesses=True)
     assert {r["values"]["checklist_item_id"] for r in worker.of("matter").values()} == {
-        inspection.items["fire_exit"],
-        inspection.items["gas_pipe"],
+        inspection.items["catering:fire"],
+        inspection.items["catering:gas"],
     }
     supervisor = matter_device(client, "s1")
     assert len(supervisor.of("matter")) == 2
@@ -99,7 +101,7 @@ def test_each_failed_item_becomes_one_matter_linked_to_the_business_and_item(
 def test_a_retried_push_and_a_check_sent_again_open_nothing_more(
     client: TestClient,
     tiny: TinyGrid,
-    inspection: InspectionWorld,
+    inspection: BusinessWorld,
     session_factory: sessionmaker[Session],
 ) -> None:
     worker, _, first = opened(client, tiny, inspection)
@@ -116,30 +118,30 @@ def test_a_retried_push_and_a_check_sent_again_open_nothing_more(
 def test_a_later_check_that_passes_strikes_the_matter_off_and_a_fail_keeps_it_open(
     client: TestClient,
     tiny: TinyGrid,
-    inspection: InspectionWorld,
+    inspection: BusinessWorld,
     session_factory: sessionmaker[Session],
 ) -> None:
     worker, shop, _ = opened(client, tiny, inspection)
     items = inspection.items
     fire_id = next(
-        m.id for m in matters(session_factory) if m.checklist_item_id == items["fire_exit"]
+        m.id for m in matters(session_factory) if m.checklist_item_id == items["catering:fire"]
     )
     gas_id = next(
-        m.id for m in matters(session_factory) if m.checklist_item_id == items["gas_pipe"]
+        m.id for m in matters(session_factory) if m.checklist_item_id == items["catering:gas"]
     )
     # A supervisor has accepted the gas matter meanwhile: the re-inspection starts from there.
     supervisor = matter_device(client, "s1")
     assert codes(supervisor.push([step(supervisor, gas_id, "accept", "reported")])) == [
         ("applied", None)
     ]
-    second = check(
+    second = check_op(
         worker,
-        inspection.campaign,
+        inspection.campaign_id,
         shop,
         [
-            answer(items["fire_exit"], "pass"),
-            answer(items["gas_pipe"], "fail", "仍未更换软管", [PHOTO_2]),
-            answer(items["food_license"], "pass"),
+            answer(items["catering:fire"], "pass"),
+            answer(items["catering:gas"], "fail", "仍未更换软管", [PHOTO_2]),
+            answer(items["catering:licence"], "pass"),
         ],
     )
     assert codes(worker.push([second])) == [("applied", None)]
@@ -156,12 +158,12 @@ def test_a_later_check_that_passes_strikes_the_matter_off_and_a_fail_keeps_it_op
     supervisor.pull(matters=True)
     assert supervisor.of("matter")[fire_id]["values"]["state"] == "closed"
     # A third check failing the fire exit again opens a new matter: the old one is history.
-    third = check(
-        worker, inspection.campaign, shop, [answer(items["fire_exit"], "fail", "又堵上了")]
+    third = check_op(
+        worker, inspection.campaign_id, shop, [answer(items["catering:fire"], "fail", "又堵上了")]
     )
     assert codes(worker.push([third])) == [("applied", None)]
     fire_matters = [
-        m for m in matters(session_factory) if m.checklist_item_id == items["fire_exit"]
+        m for m in matters(session_factory) if m.checklist_item_id == items["catering:fire"]
     ]
     assert sorted(m.state for m in fire_matters) == ["closed", "reported"]
 
@@ -169,26 +171,26 @@ def test_a_later_check_that_passes_strikes_the_matter_off_and_a_fail_keeps_it_op
 def test_a_check_of_another_grids_business_or_an_unknown_item_opens_nothing(
     client: TestClient,
     tiny: TinyGrid,
-    inspection: InspectionWorld,
+    inspection: BusinessWorld,
     session_factory: sessionmaker[Session],
 ) -> None:
     other = matter_device(client, "w21")
-    theirs = business(other, tiny.nodes[OTHER_GRID].id, "对面小吃店")
+    theirs = business_op(other, tiny.nodes[OTHER_GRID].id, name="对面小吃店")
     assert codes(other.push([theirs])) == [("applied", None)]
     worker = matter_device(client, "w11")
     items = inspection.items
-    foreign = check(
+    foreign = check_op(
         worker,
-        inspection.campaign,
+        inspection.campaign_id,
         theirs["record_id"],
-        [answer(items["fire_exit"], "fail", "堆放杂物")],
+        [answer(items["catering:fire"], "fail", "堆放杂物")],
     )
-    mine = business(worker, tiny.nodes[GRID].id)
-    unknown = check(
+    mine = business_op(worker, tiny.nodes[GRID].id)
+    unknown = check_op(
         worker,
-        inspection.campaign,
+        inspection.campaign_id,
         mine["record_id"],
-        [answer(items["fire_exit"], "fail", "堆放杂物"), answer("no-such-item", "fail", "x")],
+        [answer(items["catering:fire"], "fail", "堆放杂物"), answer("no-such-item", "fail", "x")],
     )
     results = worker.push([foreign, mine, unknown])
     assert codes(results) == [
@@ -202,7 +204,7 @@ def test_a_check_of_another_grids_business_or_an_unknown_item_opens_nothing(
 def test_a_device_cannot_send_a_reinspection_step_itself(
     client: TestClient,
     tiny: TinyGrid,
-    inspection: InspectionWorld,
+    inspection: BusinessWorld,
     session_factory: sessionmaker[Session],
 ) -> None:
     worker, _, _ = opened(client, tiny, inspection)
