@@ -67,6 +67,8 @@ class CampaignKind(StrEnum):
     VACCINATION = "vaccination"  # 疫苗接种
     VERIFICATION = "verification"  # 重点人员核查
     INSPECTION = "inspection"  # 入户排查
+    # Businesses, not residents (shared/businesses.py): the rule's resident fields are unused.
+    BUSINESS_INSPECTION = "business_inspection"  # 排查整治
 
 
 CAMPAIGN_KIND_ZH: dict[str, str] = {
@@ -74,6 +76,7 @@ CAMPAIGN_KIND_ZH: dict[str, str] = {
     "vaccination": "疫苗接种",
     "verification": "重点人员核查",
     "inspection": "入户排查",
+    "business_inspection": "排查整治",
 }
 
 DEFAULT_RESIDENCE_STATUSES: tuple[ResidenceStatus, ...] = (
@@ -160,6 +163,10 @@ class NewCampaign(BaseModel):
     start_date: date = Field(description="ages are counted on this day")
     end_date: date = Field(description="inclusive; completions after it are refused on import")
     rule: TargetRule
+    business_types: tuple[str, ...] = Field(
+        default=(),
+        description="a business_inspection campaign's business types (ids or codes; none: all)",
+    )
 
     @field_validator("kind", mode="before")
     @classmethod

@@ -19,6 +19,14 @@ Transitions (`TRANSITIONS`)
     | verify_close | closing             | closed     |                                     |
     | send_back    | closing             | handling   | `reason`                            |
     | rate         | closed              | closed     | not yet rated; `rating` 1-5         |
+    | reinspect_pass | any open state    | closed     | a business check's matter (销号)     |
+    | reinspect_fail | any open state    | unchanged  | a business check's matter           |
+
+Re-inspection (复查, `CHECK_ACTIONS`): a matter opened by a failed item of a business check
+    (`checklist_item_id` set, shared/inspection_matters.py) is moved by the next check of that business
+    that marks the item: pass closes it (销号), fail leaves it where it is with the new note and
+    photos on the step. Only the server makes these steps, when it applies a check; a device that
+    sends one is refused.
 
 Who may (`WHO_MAY`, one table): supervisors and admins run the case (accept, decline, dispatch,
     publish, verify, send back); handlers (unit staff, volunteers) claim published orders of a
@@ -79,6 +87,8 @@ class MatterAction(StrEnum):
     VERIFY_CLOSE = "verify_close"  # 核查结案
     SEND_BACK = "send_back"  # 退回
     RATE = "rate"  # 评价
+    REINSPECT_PASS = "reinspect_pass"  # 复查合格（销号）
+    REINSPECT_FAIL = "reinspect_fail"  # 复查仍不合格
 
 
 class MatterSource(StrEnum):
@@ -137,6 +147,8 @@ MATTER_ACTION_ZH: dict[str, str] = {
     "verify_close": "核查结案",
     "send_back": "退回",
     "rate": "评价",
+    "reinspect_pass": "复查合格销号",
+    "reinspect_fail": "复查仍不合格",
 }
 MATTER_ACTION_EN: dict[str, str] = {
     "accept": "Accept",
@@ -150,6 +162,8 @@ MATTER_ACTION_EN: dict[str, str] = {
     "verify_close": "Verify and close",
     "send_back": "Send back",
     "rate": "Rate",
+    "reinspect_pass": "Re-inspected: passed, struck off",
+    "reinspect_fail": "Re-inspected: still failing",
 }
 MATTER_SOURCE_ZH: dict[str, str] = {
     "door": "上门发现",
@@ -196,9 +210,12 @@ DEFAULT_CATEGORIES: tuple[tuple[str, int, int, int], ...] = (
 )
 
 S, A = MatterState, MatterAction
+_OPEN = frozenset(
+    {S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.PUBLISHED, S.CLAIMED, S.HANDLING, S.CLOSING}
+)
 
-# action -> (the states it starts from, the state it leads to)
-TRANSITIONS: dict[MatterAction, tuple[frozenset[MatterState], MatterState]] = {
+# action -> (the states it starts from, the state it leads to; None: it stays where it is)
+TRANSITIONS: dict[MatterAction, tuple[frozenset[MatterState], MatterState | None]] = {
     A.ACCEPT: (frozenset({S.REPORTED}), S.ACCEPTED),
     A.DECLINE: (frozenset({S.REPORTED}), S.DECLINED),
     A.DISPATCH: (frozenset({S.ACCEPTED}), S.DISPATCHED),
@@ -210,7 +227,11 @@ TRANSITIONS: dict[MatterAction, tuple[frozenset[MatterState], MatterState]] = {
     A.VERIFY_CLOSE: (frozenset({S.CLOSING}), S.CLOSED),
     A.SEND_BACK: (frozenset({S.CLOSING}), S.HANDLING),
     A.RATE: (frozenset({S.CLOSED}), S.CLOSED),
+    A.REINSPECT_PASS: (_OPEN, S.CLOSED),
+    A.REINSPECT_FAIL: (_OPEN, None),
 }
+# Steps only a business check makes (the server derives them when it applies the check).
+CHECK_ACTIONS: frozenset[MatterAction] = frozenset({A.REINSPECT_PASS, A.REINSPECT_FAIL})
 
 _CASE = frozenset({Role.SUPERVISOR, Role.ADMIN})
 _DOERS = frozenset({Role.HANDLER, Role.WORKER})
@@ -228,6 +249,9 @@ WHO_MAY: dict[MatterAction, frozenset[Role]] = {
     A.VERIFY_CLOSE: _CASE,
     A.SEND_BACK: _CASE,
     A.RATE: frozenset({Role.WORKER, Role.SUPERVISOR, Role.ADMIN}),
+    # Whoever may check a business in the matter's grid re-inspects it.
+    A.REINSPECT_PASS: frozenset({Role.WORKER, Role.SUPERVISOR, Role.ADMIN}),
+    A.REINSPECT_FAIL: frozenset({Role.WORKER, Role.SUPERVISOR, Role.ADMIN}),
 }
 
 # The matter's fields a device may still edit (last writer wins) while it is only reported.
@@ -243,9 +267,7 @@ SERVER_FIELDS: tuple[str, ...] = (
     "rating",
     "closed_at",
 )
-OPEN_STATES: frozenset[MatterState] = frozenset(
-    {S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.PUBLISHED, S.CLAIMED, S.HANDLING, S.CLOSING}
-)
+OPEN_STATES: frozenset[MatterState] = _OPEN
 RATING_MIN, RATING_MAX = 1, 5
 GOOD_RATING = 4
 
@@ -298,7 +320,11 @@ def decide_step(
     if refusal is not None:
         return refusal
     at = step.get("at")
-    new: dict[str, Any] = {"state": target.value, "state_at": at, "state_by": actor.user_id}
+    new: dict[str, Any] = {
+        "state": target.value if target is not None else current,
+        "state_at": at,
+        "state_by": actor.user_id,
+    }
     if action is A.DISPATCH:
         new["assignee_org_id"] = step.get("org_id") or None
         new["assignee_user_id"] = step.get("user_id") or None
@@ -307,11 +333,12 @@ def decide_step(
         new["assignee_user_id"] = actor.user_id
     elif action is A.TAKE:
         new["assignee_user_id"] = actor.user_id
-    elif action is A.VERIFY_CLOSE:
+    elif action in (A.VERIFY_CLOSE, A.REINSPECT_PASS):
         new["closed_at"] = at
-    elif action is A.RATE:
-        new["rating"] = step.get("rating")
-        # Rating a closed matter is not a move: who closed it and when stays on the matter.
+    if action in (A.RATE, A.REINSPECT_FAIL):
+        if action is A.RATE:
+            new["rating"] = step.get("rating")
+        # Not a move: who moved the matter to its state, and when, stays on it.
         new["state_at"] = matter.get("state_at")
         new["state_by"] = matter.get("state_by")
     return new
@@ -367,6 +394,8 @@ def _requirements(
         return _refused("invalid", "reason", action=action.value, field="reason")
     if action is A.APPLY_CLOSE and not step.get("photos"):
         return _refused("invalid", "photos", action=action.value, field="photos")
+    if action in CHECK_ACTIONS and not matter.get("checklist_item_id"):
+        return _refused("invalid", "reinspect", action=action.value, field="action")
     if action is A.DISPATCH and not (step.get("org_id") or step.get("user_id")):
         return _refused("invalid", "org_id", action=action.value, field="org_id")
     if action is A.RATE:
@@ -423,6 +452,10 @@ REFUSALS: dict[str, tuple[str, str]] = {
     "invalid.reason": ("执行“{action}”须填写原因", "{action} needs a reason."),
     "invalid.work_note": ("申请结单须填写工作简述", "Applying to close needs a work note."),
     "invalid.photos": ("申请结单须附至少一张照片", "Applying to close needs at least one photo."),
+    "invalid.reinspect": (
+        "只有商户检查发现的问题才能复查",
+        "Only a matter a business check opened is re-inspected.",
+    ),
     "invalid.org_id": ("派单须指定单位或人员", "Dispatching needs an organisation or a person."),
     "invalid.rated": ("该事项已评价过", "This matter has been rated already."),
     "invalid.rating": (

@@ -121,6 +121,10 @@ EntityName = Literal[
     "matter_category",
     "matter",
     "matter_step",
+    "business_type",
+    "checklist_item",
+    "business",
+    "business_check",
 ]
 OpKind = Literal["create", "update", "delete"]
 OpStatus = Literal["applied", "merged", "conflict", "rejected"]
@@ -243,6 +247,11 @@ class PullRequest(WireModel):
         description="this client stores org, matter_category, matter and matter_step records "
         "(docs/sync-protocol.md, Matters); clients that omit it are sent none (a handler's "
         "pull sends nothing else)",
+    )
+    businesses: bool = Field(
+        default=False,
+        description="this client stores business_type, checklist_item, business and "
+        "business_check records (docs/business-inspections.md); clients that omit it are sent none",
     )
     # Optional (older apps omit them): the outbox as it stands, shown to supervisors in the fleet.
     pending_ops: int | None = Field(

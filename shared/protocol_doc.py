@@ -42,8 +42,18 @@ _KINDS = {
     "datetime": "date-time (ISO 8601; stored as UTC `…Z`)",
     "tags": "list of strings",
     "ref": "UUID of a",
+    "json": "list of objects",
 }
 _SPECIAL = {
+    ("business", "licence_number"): (
+        "统一社会信用代码 (18 characters, GB 32100 check character) or an old 15-digit 注册号 "
+        "(MOD 11,10 check digit), normalised; optional"
+    ),
+    ("business", "contact_phone"): "contact number, as a resident's phone; optional",
+    ("business_check", "results"): (
+        "answers `{item_id, result: pass|fail|na, note, photos}`, each item of the business "
+        "type's checklist at most once; a failed item needs a note"
+    ),
     ("resident", "id_number"): "18-character 身份证号, checksum verified (`X` last)",
     ("resident", "phone"): (
         "contact number: a mainland mobile (11 digits) or a landline (`0591-87654321`, "

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from shared.businesses import BUSINESS_STATUS_ZH, check_licence, check_results
 from shared.campaigns import OUTCOME_ZH, check_outcome
 from shared.clock import china_day, format_timestamp, parse_timestamp
 from shared.errors import FieldError
@@ -47,6 +48,8 @@ REFERENCES: dict[str, str] = {
     "category_id": "matter_category",
     "matter_id": "matter",
     "org_id": "org",
+    "business_type_id": "business_type",
+    "business_id": "business",
 }
 
 # References the device cannot check: the server's users (not a synced entity) and the fields
@@ -56,6 +59,10 @@ SERVER_REFERENCES: dict[str, str] = {
     "state_by": "user",
     "assignee_user_id": "user",
     "assignee_org_id": "org",
+    # What a business check's matter links to (shared/inspection_matters.py; its business_id
+    # is a reference above).
+    "checklist_item_id": "checklist_item",
+    "business_check_id": "business_check",
 }
 
 # Fields a record cannot exist without; they mirror the server's NOT NULL columns that have no
@@ -70,6 +77,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "outcome": frozenset({"campaign_id", "resident_id", "outcome", "recorded_at"}),
     "matter": frozenset({"category_id", "grid_id", "description", "source", "reported_at"}),
     "matter_step": frozenset({"matter_id", "action", "from_state", "at"}),
+    "business": frozenset({"grid_id", "business_type_id", "name", "status"}),
+    "business_check": frozenset({"campaign_id", "business_id", "results", "checked_at"}),
 }
 
 # Column widths of the server's tables (sync_server/models.py).
@@ -98,13 +107,22 @@ MAX_LENGTH: dict[tuple[str, str], int] = {
     ("matter", "resident_phone_masked"): 40,
     ("matter_step", "reason"): 2000,
     ("matter_step", "comment"): 500,
+    ("business_type", "code"): 40,
+    ("business_type", "name"): 50,
+    ("business_type", "name_en"): 100,
+    ("checklist_item", "code"): 40,
+    ("checklist_item", "text"): 300,
+    ("checklist_item", "text_en"): 300,
+    ("business", "name"): 200,
+    ("business", "contact_name"): 100,
+    ("business", "address"): 300,
 }
 
 # The earliest time a visit or outcome may carry (China time): before any of them was recorded;
 # a phone whose clock fell back to 1970 is told so instead of filing a visit 56 years ago.
 EARLIEST_TIME = date(2000, 1, 1)
 
-_NUMBERS = frozenset({"id_number", "phone"})
+_NUMBERS = frozenset({"id_number", "phone", "contact_phone", "licence_number"})
 _CHOICES: dict[str, dict[str, str]] = {
     "relation": RELATION_ZH,
     "residence_status": RESIDENCE_STATUS_ZH,
@@ -120,6 +138,7 @@ ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {
     ("matter", "state"): MATTER_STATE_ZH,
     ("matter_step", "action"): MATTER_ACTION_ZH,
     ("matter_step", "from_state"): MATTER_STATE_ZH,
+    ("business", "status"): BUSINESS_STATUS_ZH,
 }
 
 
@@ -214,8 +233,14 @@ def _check_field(entity: str, spec: FieldSpec, raw: Any, today: date) -> Any:
     if name == "id_number":
         info = parse_id_number(raw, field=name, today=today)
         return info if isinstance(info, FieldError) else info.id_number
-    if name == "phone":
+    if name in ("phone", "contact_phone"):
         return normalize_phone(raw, field=name)
+    if name == "licence_number":
+        return check_licence(raw, field=name)
+    if name == "results":
+        return check_results(raw, field=name)
+    if name == "business_types":
+        return _ids(name, raw)
     if (entity, name) in ENTITY_CHOICES:
         return _choice(name, raw, ENTITY_CHOICES[(entity, name)])
     if name in _CHOICES:
@@ -255,6 +280,16 @@ def _choice(name: str, raw: Any, table: dict[str, str]) -> str | FieldError:
             {"value": raw, "choices": "、".join(table.values())},
         )
     return value
+
+
+def _ids(name: str, raw: Any) -> list[str] | FieldError:
+    """A set of record ids (a campaign's business types), sorted as set-valued fields travel."""
+    if isinstance(raw, str) or not isinstance(raw, Iterable):
+        return FieldError(name, "not_a_set", f"{name} must be a list of ids.")
+    ids = {str(item).strip() for item in raw}
+    if any(not 0 < len(i) <= 36 for i in ids):
+        return FieldError(name, "not_a_set", f"{name} must be a list of ids.")
+    return sorted(ids)
 
 
 def _tags(name: str, raw: Any) -> list[str] | FieldError:

@@ -128,7 +128,7 @@ class Policy(StrEnum):
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    kind: str  # "str", "int", "date", "datetime", "tags", "ref"
+    kind: str  # "str", "int", "date", "datetime", "tags", "ref", "json" (a list of objects)
     policy: Policy = Policy.MANUAL
     device_writable: bool = True
     # Personal information (DOMAIN.md "Privacy"): the phone stores it sealed (field_app/store/
@@ -268,6 +268,8 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("age_max", "int", M, device_writable=False),
             FieldSpec("residence_statuses", "tags", M, device_writable=False),
             FieldSpec("tags", "tags", M, device_writable=False),
+            # A business_inspection campaign's business types (ids; none: every type).
+            FieldSpec("business_types", "tags", M, device_writable=False),
             read_only=True,
             doc="a campaign an admin created; sent only to clients that ask for campaigns",
         ),
@@ -342,6 +344,11 @@ ENTITIES: dict[str, EntitySpec] = {
             # What a handler may know of the resident (they never receive resident records).
             FieldSpec("resident_name", "str", M, device_writable=False, personal=True),
             FieldSpec("resident_phone_masked", "str", M, device_writable=False),
+            # A business check's failed item (shared/inspection_matters.py): the server opens
+            # the matter and links it; its re-inspections are steps.
+            FieldSpec("business_id", "ref", M, device_writable=False),
+            FieldSpec("checklist_item_id", "ref", M, device_writable=False),
+            FieldSpec("business_check_id", "ref", M, device_writable=False),
             device_deletable=False,
             doc="a matter (事项) a worker reported in their grid; its life goes through steps",
         ),
@@ -359,6 +366,57 @@ ENTITIES: dict[str, EntitySpec] = {
             FieldSpec("at", "datetime", M),
             append_only=True,
             doc="a step in a matter's life (accept, dispatch, claim, close, rate...): created once",
+        ),
+        # Businesses and the checklist sweep (shared/businesses.py, docs/business-inspections.md),
+        # sent only to clients that ask for them (PullRequest.businesses). Types and checklist
+        # items are the admins'; phones receive them.
+        _entity(
+            "business_type",
+            FieldSpec("code", "str", M, device_writable=False),
+            FieldSpec("name", "str", M, device_writable=False),
+            FieldSpec("name_en", "str", M, device_writable=False),
+            FieldSpec("sort_order", "int", M, device_writable=False),
+            FieldSpec("active", "int", M, device_writable=False),
+            read_only=True,
+            doc="a type of business (餐饮, 住宿, 商超 ...), managed by admins; sent to every device",
+        ),
+        _entity(
+            "checklist_item",
+            FieldSpec("business_type_id", "ref", M, device_writable=False),
+            FieldSpec("code", "str", M, device_writable=False),
+            FieldSpec("text", "str", M, device_writable=False),
+            FieldSpec("text_en", "str", M, device_writable=False),
+            FieldSpec("sort_order", "int", M, device_writable=False),
+            FieldSpec("active", "int", M, device_writable=False),
+            read_only=True,
+            doc="an item of a business type's inspection checklist, managed by admins",
+        ),
+        _entity(
+            "business",
+            FieldSpec("grid_id", "ref", M),
+            FieldSpec("building_id", "ref", M),
+            FieldSpec("business_type_id", "ref", L),
+            FieldSpec("name", "str", L),
+            FieldSpec("licence_number", "str", L),
+            FieldSpec("contact_name", "str", L, personal=True),
+            FieldSpec("contact_phone", "str", L, personal=True),
+            FieldSpec("address", "str", L),
+            FieldSpec("status", "str", L),
+            device_deletable=False,
+            doc="a business (商户) in a level-5 grid, at a building or an address; struck off "
+            "(status closed), never deleted from a device",
+        ),
+        # One visit's answers to a business's checklist in a business_inspection campaign: a
+        # fact, never edited; a re-inspection is a step of the matter a failure became.
+        _entity(
+            "business_check",
+            FieldSpec("campaign_id", "ref", M),
+            FieldSpec("business_id", "ref", M),
+            FieldSpec("results", "json", M),
+            FieldSpec("checked_at", "datetime", M),
+            append_only=True,
+            doc="a business's checklist answered at its door (pass / fail / not applicable "
+            "per item): created once",
         ),
     )
 }

@@ -383,6 +383,8 @@ class Campaign(SyncedMixin, Base):
     age_max: Mapped[int | None] = mapped_column(Integer)
     residence_statuses: Mapped[list[str]] = mapped_column(default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)
+    # A business_inspection campaign's business type ids (none: every type).
+    business_types: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     grid: Mapped[GridNode] = relationship(lazy="joined")
@@ -527,6 +529,8 @@ BOARD_INDEX_COLUMNS = (
     "closed_at",
     "rating",
 )
+# The matters the one-open-matter-per-item index holds: a check's, while open.
+_OPEN_CHECK_MATTER = "business_id IS NOT NULL AND state NOT IN ('closed', 'declined')"
 
 
 class Matter(SyncedMixin, Base):
@@ -539,6 +543,17 @@ class Matter(SyncedMixin, Base):
         # queries.matter_counts): every column they filter, sort or count on, so a district's
         # 50,000 matters are chosen, ordered and counted from the index alone (bench/matter_bench).
         Index("ix_matters_board", *BOARD_INDEX_COLUMNS),
+        Index("ix_matters_business_state", "business_id", "state"),
+        Index("ix_matters_business_check", "business_check_id"),
+        # One open matter per business and checklist item, however many checks race for it.
+        Index(
+            "uq_matters_open_check_item",
+            "business_id",
+            "checklist_item_id",
+            unique=True,
+            sqlite_where=text(_OPEN_CHECK_MATTER),
+            postgresql_where=text(_OPEN_CHECK_MATTER),
+        ),
     )
 
     category_id: Mapped[str] = mapped_column(ForeignKey("matter_categories.id"), index=True)
@@ -565,6 +580,10 @@ class Matter(SyncedMixin, Base):
     # resident record (never an ID number).
     resident_name: Mapped[str | None] = mapped_column(String(100))
     resident_phone_masked: Mapped[str | None] = mapped_column(String(40))
+    # A business check's failed item (shared/inspection_matters.py); none for other matters.
+    business_id: Mapped[str | None] = mapped_column(String(36))
+    checklist_item_id: Mapped[str | None] = mapped_column(String(36))
+    business_check_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class MatterStep(SyncedMixin, Base):
@@ -620,3 +639,62 @@ class Photo(Base):
     uploader_device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
+
+
+# --- businesses and the checklist sweep (shared/businesses.py, docs/business-inspections.md) ----
+
+
+class BusinessType(SyncedMixin, Base):
+    """A type of business (entity `business_type`: 餐饮, 住宿 ...), managed by admins."""
+
+    __tablename__ = "business_types"
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(100), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ChecklistItem(SyncedMixin, Base):
+    """An item of a business type's checklist (entity `checklist_item`), managed by admins."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (UniqueConstraint("business_type_id", "code"),)
+
+    business_type_id: Mapped[str] = mapped_column(ForeignKey("business_types.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(String(300))
+    text_en: Mapped[str] = mapped_column(String(300), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Business(SyncedMixin, Base):
+    """A business (商户, entity `business`) in a level-5 grid, at a building or an address."""
+
+    __tablename__ = "businesses"
+    __table_args__ = (Index("ix_businesses_grid_status", "grid_id", "status"),)
+
+    grid_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"))
+    building_id: Mapped[str | None] = mapped_column(ForeignKey("buildings.id"), index=True)
+    business_type_id: Mapped[str] = mapped_column(ForeignKey("business_types.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    licence_number: Mapped[str | None] = mapped_column(String(18), index=True)
+    contact_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+
+
+class BusinessCheck(SyncedMixin, Base):
+    """A business's checklist answered at its door (entity `business_check`): append-only.
+    `results` is the list of answers ({item_id, result, note, photos})."""
+
+    __tablename__ = "business_checks"
+    __table_args__ = (Index("ix_business_checks_campaign_business", "campaign_id", "business_id"),)
+
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    checked_at: Mapped[datetime] = mapped_column()

@@ -17,7 +17,11 @@ from shared.validation import IdNumberInfo, parse_id_number
 from sync_server.models import (
     Binding,
     Building,
+    Business,
+    BusinessCheck,
+    BusinessType,
     Campaign,
+    ChecklistItem,
     CompletionMark,
     GridNode,
     House,
@@ -47,6 +51,10 @@ MODELS: dict[str, type[SyncedMixin]] = {
     "matter_category": MatterCategory,
     "matter": Matter,
     "matter_step": MatterStep,
+    "business_type": BusinessType,
+    "checklist_item": ChecklistItem,
+    "business": Business,
+    "business_check": BusinessCheck,
 }
 ENTITY_OF: dict[type[SyncedMixin], str] = {model: name for name, model in MODELS.items()}
 
@@ -57,7 +65,7 @@ def wire_value(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
-        return list(value)
+        return [dict(v) if isinstance(v, dict) else v for v in value]
     return value
 
 
@@ -102,6 +110,8 @@ def column_values(entity: str, values: dict[str, Any]) -> dict[str, Any]:
             value = date.fromisoformat(value)
         elif spec.kind == "datetime" and isinstance(value, str):
             value = datetime.fromisoformat(value)
+        elif spec.kind == "json":
+            value = [dict(item) for item in value or []]
         elif name == "photos":
             value = list(value or [])  # in the order taken: the first is the one shown
         elif spec.kind == "tags":

@@ -26,6 +26,7 @@ from field_app.store.records import Record, from_row, select_sql
 from field_app.store.sealed import StoreDb
 from shared.clock import parse_timestamp
 from shared.matters import (
+    CHECK_ACTIONS,
     OPEN_STATES,
     TRANSITIONS,
     WHO_MAY,
@@ -150,6 +151,8 @@ def may_take(shown: Mapping[str, Any], actor: Actor) -> list[str]:
     state = str(shown.get("state") or MatterState.REPORTED.value)
     found: list[str] = []
     for action, (sources, _) in TRANSITIONS.items():
+        if action in CHECK_ACTIONS:
+            continue  # only a business check re-inspects a matter
         if state not in sources or str(actor.role) not in WHO_MAY[action]:
             continue
         probe = {"action": action.value, "from_state": state, "at": None}

@@ -8,7 +8,8 @@ must not change meaning when the schema grows. A new schema field needs a new mi
 
 Tables
     <entity> (grid_node, building, unit, house, resident, binding, visit, campaign, completion,
-    outcome, matter_category, org, matter, matter_step)
+    outcome, matter_category, org, matter, matter_step, business_type, checklist_item, business,
+    business_check)
         The local view: what the worker sees, i.e. the server's state with this device's pending
         operations applied. id, version (the server version it rests on; NULL until the server
         has confirmed the record), deleted, one column per schema field (tags as JSON text), and
@@ -538,3 +539,68 @@ def m009_photo_thumbs(db: Database) -> None:
         pk="sha256",
         not_null=["fetched_at"],
     )
+def m011_businesses(db: Database) -> None:
+    """Businesses (商户) and the checklist sweep (排查整治): the business types and checklist
+    items devices only receive, the businesses of the grid, and the append-only checks
+    (docs/business-inspections.md); a campaign names the business types it covers.
+
+    Nothing older holds these values, so nothing is sealed here: `records` seals the personal
+    ones (a business's contact name and phone) as they arrive."""
+    common = {"id": str, "version": int, "deleted": int, "clocks": str}
+    defaults = {"deleted": 0, "clocks": "{}"}
+    tables: dict[str, dict[str, type]] = {
+        "business_type": {
+            "code": str,
+            "name": str,
+            "name_en": str,
+            "sort_order": int,
+            "active": int,
+        },
+        "checklist_item": {
+            "business_type_id": str,
+            "code": str,
+            "text": str,
+            "text_en": str,
+            "sort_order": int,
+            "active": int,
+        },
+        "business": {
+            "grid_id": str,
+            "building_id": str,
+            "business_type_id": str,
+            "name": str,
+            "licence_number": str,
+            "contact_name": str,
+            "contact_phone": str,
+            "address": str,
+            "status": str,
+        },
+        # results: the answers as JSON text ([{item_id, result, note, photos}]).
+        "business_check": {
+            "campaign_id": str,
+            "business_id": str,
+            "results": str,
+            "checked_at": str,
+        },
+    }
+    for name, columns in tables.items():
+        db.table(name).create(
+            {**common, **columns}, pk="id", not_null=["deleted", "clocks"], defaults=defaults
+        )
+    # The list screens: a grid's businesses by building and by name; a business's checks.
+    db.table("business").create_index(["grid_id", "building_id"])
+    db.table("business").create_index(["grid_id", "name"])
+    db.table("checklist_item").create_index(["business_type_id", "sort_order"])
+    db.table("business_check").create_index(["business_id", "checked_at"])
+    db.table("business_check").create_index(["campaign_id"])
+    db.table("campaign").add_column("business_types", str)
+
+
+@MIGRATIONS()
+def m012_business_matters(db: Database) -> None:
+    """A matter a business check opened names the business, the checklist item and the check
+    (shared/inspection_matters.py); a business's page lists its matters."""
+    matter = db.table("matter")
+    for column in ("business_id", "checklist_item_id", "business_check_id"):
+        matter.add_column(column, str)
+    matter.create_index(["business_id", "state"])

@@ -263,12 +263,12 @@ def drop(db: StoreDb, entity: str, record_ids: Iterable[str]) -> int:
 
 
 def _encode(spec: EntitySpec, name: str, value: Any) -> Any:
-    if spec.fields[name].kind == "tags" and value is not None:
+    if spec.fields[name].kind in ("tags", "json") and value is not None:
         return json.dumps(list(value), ensure_ascii=False)
     return value
 
 
 def _decode(spec: EntitySpec, name: str, value: Any) -> Any:
-    if spec.fields[name].kind == "tags" and value is not None:
+    if spec.fields[name].kind in ("tags", "json") and value is not None:
         return json.loads(value)
     return value

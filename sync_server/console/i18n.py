@@ -578,6 +578,29 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "campaigns.age_min": ("最小年龄", "Minimum age"),
     "campaigns.age_max": ("最大年龄", "Maximum age"),
     "campaigns.create_submit": ("创建", "Create"),
+    "inspection.progress": ("检查进度", "Checked"),
+    "inspection.businesses": ("应查商户", "Businesses to check"),
+    "inspection.checked": ("已检查", "Checked"),
+    "inspection.problems": ("发现问题", "Problems found"),
+    "inspection.closed": ("已销号", "Struck off"),
+    "inspection.overdue": ("超期未销号", "Overdue"),
+    "inspection.checked_of": (
+        "已检查 {checked} / {businesses} 户",
+        "{checked} of {businesses} checked",
+    ),
+    "inspection.problems_n": ("发现问题 {n} 个", "{n} problems found"),
+    "inspection.closed_n": ("已销号 {n} 个", "{n} struck off"),
+    "inspection.overdue_n": ("超期 {n} 个", "{n} overdue"),
+    "inspection.export": (
+        "问题清单（按商户，含办理过程）",
+        "Problem list (by business, with timelines)",
+    ),
+    "inspection.problems_title": ("排查整治问题清单", "Inspection problems"),
+    "inspection.business": ("商户", "Business"),
+    "inspection.business_type": ("商户类型", "Type"),
+    "inspection.licence_number": ("统一社会信用代码/注册号", "Licence number"),
+    "inspection.address": ("商户地址", "Address"),
+    "inspection.item": ("检查项", "Checklist item"),
     "campaign.label": ("活动", "Campaign"),
     "campaign.progress": ("完成进度", "Progress"),
     "campaign.missed": ("漏检", "Missed"),
@@ -736,6 +759,7 @@ _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
         "vaccination": "Vaccination",
         "verification": "Key-person check",
         "inspection": "Home inspection",
+        "business_inspection": "Business inspection",
     },
 }
 # As in shared/campaigns.py; kept here so the console has no import-time tie to campaign code.
@@ -744,6 +768,7 @@ _CAMPAIGN_KIND_ZH = {
     "vaccination": "疫苗接种",
     "verification": "重点人员核查",
     "inspection": "入户排查",
+    "business_inspection": "排查整治",
 }
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {

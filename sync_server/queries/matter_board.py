@@ -27,6 +27,7 @@ from shared.matters import (
 )
 from shared.schema import Role
 from sync_server.models import (
+    BusinessCheck,
     GridNode,
     Matter,
     MatterCategory,
@@ -63,6 +64,7 @@ class BoardFilter:
     category: str = ""
     source: str = ""
     overdue: bool = False
+    campaign: str = ""  # a business inspection: the matters its checks opened
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,9 @@ def _filtered(
         clauses.append(Matter.source == wanted.source)
     if wanted.overdue:
         clauses.append(overdue_clause(now))
+    if wanted.campaign:
+        checks = select(BusinessCheck.id).where(BusinessCheck.campaign_id == wanted.campaign)
+        clauses.append(Matter.business_check_id.in_(checks))
     if with_state and wanted.state:
         clauses.append(Matter.state == wanted.state)
     return clauses

@@ -13,10 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.campaigns import NewCampaign
+from shared.campaigns import CampaignKind, NewCampaign
 from shared.schema import Role
 from sync_server.errors import Forbidden, NotFound
 from sync_server.models import Campaign, GridNode, User, new_id
+from sync_server.services.businesses import type_ids
 from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.scope import grid_set
 
@@ -45,6 +46,9 @@ def create_campaign(*, session: Session, user: User, body: NewCampaign, now: dat
     convert to a `NewCampaign` first. The rule's grid may be given by id or by code."""
     require_admin(user, "create a campaign")
     grid = find_grid(session, body.rule.grid_id)
+    business_types: list[str] = []
+    if body.kind == CampaignKind.BUSINESS_INSPECTION:
+        business_types = type_ids(session, body.business_types)
     campaign = Campaign(
         id=new_id(),
         name=body.name.strip(),
@@ -56,6 +60,7 @@ def create_campaign(*, session: Session, user: User, body: NewCampaign, now: dat
         age_max=body.rule.age_max,
         residence_statuses=[s.value for s in body.rule.residence_statuses],
         tags=[t.value for t in body.rule.tags],
+        business_types=business_types,
         version=1,
         updated_at=now,
         updated_by_user_id=user.id,

@@ -43,7 +43,7 @@ from sync_server.models import (
 )
 from sync_server.queries.matter_people import matter_people
 from sync_server.records import MODELS, state_of
-from sync_server.services import campaign_sync, matter_sync
+from sync_server.services import business_sync, campaign_sync, matter_sync
 from sync_server.services.auth import Caller
 from sync_server.services.changes import current_seq
 from sync_server.services.devices import note_outbox
@@ -73,18 +73,22 @@ class Cursor:
     v: int = _CURSOR_VERSION
     c: bool = False  # the device stores campaign records (PullRequest.campaigns)
     m: bool = False  # the device stores matter records (PullRequest.matters)
+    b: bool = False  # the device stores business records (PullRequest.businesses)
 
     @property
     def order(self) -> tuple[str, ...]:
         """The bootstrap's entities, in order."""
-        order = BOOT_ORDER + campaign_sync.CAMPAIGN_ENTITIES if self.c else BOOT_ORDER
-        return order + matter_sync.MATTER_ENTITIES if self.m else order
+        order: tuple[str, ...] = BOOT_ORDER
+        order += campaign_sync.CAMPAIGN_ENTITIES if self.c else ()
+        order = order + matter_sync.MATTER_ENTITIES if self.m else order
+        return order + business_sync.BUSINESS_ENTITIES if self.b else order
 
     @property
     def skipped(self) -> tuple[str, ...]:
         """Entities this device is never sent."""
-        skipped = () if self.c else campaign_sync.CAMPAIGN_ENTITIES
-        return skipped if self.m else skipped + matter_sync.MATTER_ENTITIES
+        skipped: tuple[str, ...] = () if self.c else campaign_sync.CAMPAIGN_ENTITIES
+        skipped = skipped if self.m else skipped + matter_sync.MATTER_ENTITIES
+        return skipped if self.b else skipped + business_sync.BUSINESS_ENTITIES
 
     def encode(self, key: bytes, device_id: str) -> str:
         """`payload.signature`: the payload is the cursor's JSON; the signature, an HMAC of it
@@ -164,12 +168,15 @@ def _checked(data: Any) -> Cursor:
     # `m` is newer than the cursor's version: a cursor without it stores no matters.
     if isinstance(data, dict) and "m" not in data:
         data = {**data, "m": False}
+    if isinstance(data, dict) and "b" not in data:  # likewise newer: no business records
+        data = {**data, "b": False}
     if not isinstance(data, dict) or set(data) != {f.name for f in fields(Cursor)}:
         raise _damaged()
     if (
         data["v"] != _CURSOR_VERSION
         or not isinstance(data["c"], bool)
         or not isinstance(data["m"], bool)
+        or not isinstance(data["b"], bool)
     ):
         raise _damaged()
     if not isinstance(data["after"], str) or len(data["after"]) > _GRID_ID_MAX:
@@ -184,6 +191,7 @@ def _checked(data: Any) -> Cursor:
         sent=whole(data["sent"]),
         c=data["c"],
         m=data["m"],
+        b=data["b"],
     )
 
 
@@ -215,6 +223,7 @@ def pull(
             boot=leaves,
             c=request.campaigns,
             m=request.matters,
+            b=request.businesses,
         )
         cursor.total = _boot_total(session, now, grids, leaves, cursor.order)
     else:
@@ -231,8 +240,9 @@ def pull(
                 # Restart the bootstrap over the new set; re-sent records are harmless.
                 cursor.boot, cursor.stage, cursor.after, cursor.sent = sorted(boot), 0, "", 0
                 cursor.total = _boot_total(session, now, grids, cursor.boot, cursor.order)
-        if (request.campaigns, request.matters) != (cursor.c, cursor.m):
-            _switch_stored(session, now, grids, cursor, request.campaigns, request.matters)
+        wanted = (request.campaigns, request.matters, request.businesses)
+        if wanted != (cursor.c, cursor.m, cursor.b):
+            _switch_stored(session, now, grids, cursor, *wanted)
     records: list[RecordState] = []
     removed: list[RecordRef] = []
     if cursor.boot:
@@ -316,11 +326,12 @@ def _switch_stored(
     cursor: Cursor,
     campaigns: bool,
     matters: bool,
+    businesses: bool,
 ) -> None:
-    """The app started storing campaign or matter records (an update): bootstrap them over its
-    scope, restarting a bootstrap that was still running so that it includes them."""
+    """The app started storing campaign, matter or business records (an update): bootstrap them
+    over its scope, restarting a bootstrap that was still running so that it includes them."""
     before = cursor.order
-    cursor.c, cursor.m = campaigns, matters
+    cursor.c, cursor.m, cursor.b = campaigns, matters, businesses
     new = [entity for entity in cursor.order if entity not in before]
     if not new:
         if cursor.boot and cursor.stage > len(cursor.order):
@@ -340,6 +351,8 @@ def _boot_query(entity: str, grids: GridSet, boot: list[str], now: datetime) -> 
         return campaign_sync.boot_query(entity, grids, boot, since)
     if entity in matter_sync.MATTER_ENTITIES:
         return matter_sync.boot_query(entity, boot)
+    if entity in business_sync.BUSINESS_ENTITIES:
+        return business_sync.boot_query(entity, boot)
     model = MODELS[entity]
     query = select(model).where(model.deleted.is_(False))
     if entity == "grid_node":
@@ -447,7 +460,7 @@ def _change_page(
     query = query.where(Change.seq > seq, _change_filter(grids))
     if skipped is None:
         skipped = () if campaigns else campaign_sync.CAMPAIGN_ENTITIES
-        skipped += matter_sync.MATTER_ENTITIES
+        skipped += matter_sync.MATTER_ENTITIES + business_sync.BUSINESS_ENTITIES
     if skipped:
         query = query.where(Change.entity.not_in(skipped))
     rows = session.execute(query.order_by(Change.seq).limit(limit)).all()
@@ -576,4 +589,5 @@ def _in_scope(
             inside.add(("resident", resident_id))
     inside |= campaign_sync.in_scope(session, grids, rows, since)
     inside |= matter_sync.in_scope(session, grids, rows)
+    inside |= business_sync.in_scope(session, grids, rows)
     return inside

@@ -17,9 +17,21 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from shared.inspection_matters import CATEGORY_ID
+from shared.matters import OPEN_STATES
 from shared.protocol import Operation
 from shared.schema import ENTITIES
-from sync_server.models import Binding, ConflictRecord, House, MatterStep, Resident, Unit, User
+from sync_server.models import (
+    Binding,
+    ChecklistItem,
+    ConflictRecord,
+    House,
+    Matter,
+    MatterStep,
+    Resident,
+    Unit,
+    User,
+)
 from sync_server.records import MODELS, wire_value
 from sync_server.services.push_rules import Key, Rec, View, Who, references_of
 
@@ -82,7 +94,36 @@ def load_view(
     _load_held(session, view, ops)
     _load_users(session, view, ops)
     _load_steps_of(session, view, ops)
+    _load_checklists(session, view, ops)
+    _load_check_matters(session, view, ops)
     return view
+
+
+def _load_checklists(session: Session, view: View, ops: list[Operation]) -> None:
+    """The checklist items (id -> code) of the business types that the batch's checks name
+    through their businesses, so a check's every answer is judged against its type's list."""
+    types: set[str] = set()
+    for op in ops:
+        # A business added at the door is often checked in the same batch.
+        if op.entity == "business" and "business_type_id" in op.fields:
+            type_id = op.fields["business_type_id"].new
+            if isinstance(type_id, str):
+                types.add(type_id)
+        if op.entity != "business_check" or "business_id" not in op.fields:
+            continue
+        business = view.rec("business", op.fields["business_id"].new)
+        type_id = business.values.get("business_type_id") if business is not None else None
+        if isinstance(type_id, str):
+            types.add(type_id)
+    for type_id in sorted(types):
+        view.checklists[type_id] = dict(
+            session.execute(
+                select(ChecklistItem.id, ChecklistItem.code).where(
+                    ChecklistItem.business_type_id == type_id,
+                    ChecklistItem.deleted.is_(False),
+                )
+            ).all()
+        )
 
 
 def _load(
@@ -275,6 +316,10 @@ def _load_steps_of(session: Session, view: View, ops: list[Operation]) -> None:
             and isinstance(op.fields["matter_id"].new, str)
         }
     )
+    _load_steps_of_matters(session, view, ids)
+
+
+def _load_steps_of_matters(session: Session, view: View, ids: list[str]) -> None:
     for start in range(0, len(ids), _CHUNK):
         for step_id, matter_id in session.execute(
             select(MatterStep.id, MatterStep.matter_id).where(
@@ -283,6 +328,44 @@ def _load_steps_of(session: Session, view: View, ops: list[Operation]) -> None:
             )
         ):
             view.steps_of.setdefault(matter_id, set()).add(step_id)
+
+
+def _load_check_matters(session: Session, view: View, ops: list[Operation]) -> None:
+    """For the batch's new business checks: the open matters earlier checks of their businesses
+    opened (locked, so two checks of one business are decided one after the other), the
+    checklist items they answer (their words become the matter's), and the category."""
+    checks = [op for op in ops if op.entity == "business_check" and op.kind == "create"]
+    if not checks:
+        return
+    businesses = sorted(
+        {
+            str(op.fields["business_id"].new)
+            for op in checks
+            if "business_id" in op.fields and isinstance(op.fields["business_id"].new, str)
+        }
+    )
+    found: set[Key] = set()
+    for start in range(0, len(businesses), _CHUNK):
+        for matter_id, business_id in session.execute(
+            select(Matter.id, Matter.business_id).where(
+                Matter.business_id.in_(businesses[start : start + _CHUNK]),
+                Matter.state.in_(sorted(OPEN_STATES)),
+                Matter.deleted.is_(False),
+            )
+        ):
+            view.check_matters.setdefault(str(business_id), set()).add(matter_id)
+            found.add(("matter", matter_id))
+    _load(session, view, found, lock=True)
+    items: set[Key] = {("matter_category", CATEGORY_ID)}
+    for op in checks:
+        results = op.fields["results"].new if "results" in op.fields else None
+        for answer in results if isinstance(results, list) else ():
+            if isinstance(answer, dict) and isinstance(answer.get("item_id"), str):
+                items.add(("checklist_item", answer["item_id"]))
+    _load(session, view, items)
+    _load(session, view, _references_in(view))  # the re-inspected matters' grids
+    _load_steps_of_matters(session, view, sorted(m for _, m in found))
+    _load_users(session, view, [])
 
 
 @cache

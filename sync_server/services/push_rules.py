@@ -21,8 +21,11 @@ from datetime import date, datetime
 from typing import Any
 
 from shared import hlc
+from shared.businesses import check_against_checklist
 from shared.clock import format_timestamp
+from shared.inspection_matters import Answer, Check, decide_check, open_by_item
 from shared.matters import (
+    CHECK_ACTIONS,
     EDITABLE_WHILE_REPORTED,
     Actor,
     MatterState,
@@ -97,6 +100,10 @@ class View:
     users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, org)
     user_names: dict[str, str] = field(default_factory=dict)  # id -> display name
     steps_of: dict[str, set[str]] = field(default_factory=dict)  # matter id -> its step ids
+    # Business id -> the matters its checks opened (the open ones, loaded for the batch's checks).
+    check_matters: dict[str, set[str]] = field(default_factory=dict)
+    # Business type id -> its checklist items (id -> code), for the batch's checks.
+    checklists: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -148,8 +155,14 @@ class View:
             return {grid} if grid else set()
         if entity == "resident":
             return self.resident_grids(record_id)
-        if entity in ("campaign", "matter"):
+        if entity in ("campaign", "matter", "business"):
             return {values["grid_id"]} if values.get("grid_id") else set()
+        if entity == "business_check":
+            business = self.rec("business", values.get("business_id"))
+            grid = business.values.get("grid_id") if business is not None else None
+            return {grid} if grid else set()
+        if entity in ("business_type", "checklist_item"):
+            return set()
         if entity == "matter_step":
             matter = self.rec("matter", values.get("matter_id"))
             grid = matter.values.get("grid_id") if matter is not None else None
@@ -319,6 +332,9 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
         for step_id in sorted(view.steps_of.get(matter_id, ())) if gained else ():
             decision.changes.append(("matter_step", step_id, gained, False))
 
+    if op.entity == "business_check" and rec is None and not current.deleted:
+        _check_matters(op, current, view, decision)
+
     if op.entity == "resident" and op.kind == "create" and not who.unlimited:
         grids_after = _require_new_resident_bound(op, view, position)
     else:
@@ -416,6 +432,8 @@ def absorb(view: View, decision: Decision) -> None:
     for (entity, record_id), rec in decision.writes:
         if entity == "matter_step" and not rec.deleted and rec.values.get("matter_id"):
             view.steps_of.setdefault(str(rec.values["matter_id"]), set()).add(record_id)
+        if entity == "matter" and rec.values.get("business_id"):
+            view.check_matters.setdefault(str(rec.values["business_id"]), set()).add(record_id)
         old = view.records.get((entity, record_id))
         if old is None:
             view.created.add((entity, record_id))
@@ -479,6 +497,9 @@ def _check_fact(op: Operation, view: View, rec: Rec | None) -> None:
         raise Rejected(
             "append_only", f"a {op.entity} is never changed once recorded; record a new one instead"
         )
+    if op.entity == "business_check":
+        _check_business_check(new_values(op), view)
+        return
     if op.entity != "outcome":
         return
     values = new_values(op)
@@ -543,6 +564,18 @@ def _check_references(entity: str, values: Mapping[str, Any], view: View) -> Non
             unit = need("unit", "unit_id")
             if unit.values.get("building_id") != values.get("building_id"):
                 raise Rejected("unknown_reference", "the unit is in another building", "unit_id")
+    if entity == "business":
+        grid = need("grid_node", "grid_id")
+        if grid.values.get("level") != LEAF_LEVEL:
+            raise Rejected("grid_level", "places belong to a level-5 grid", "grid_id")
+        in_scope(values.get("grid_id"), "grid_id")
+        need("business_type", "business_type_id")
+        if values.get("building_id") is not None:
+            building = need("building", "building_id")
+            if building.values.get("grid_id") != values.get("grid_id"):
+                raise Rejected(
+                    "unknown_reference", "the building is in another grid", "building_id"
+                )
     if entity == "matter":
         _check_matter_references(values, view, need, in_scope)
     if entity == "matter_step":
@@ -762,6 +795,51 @@ def references_of(entity: str, values: Mapping[str, Any]) -> Iterable[Key]:
             yield target, value
 
 
+# --- businesses (shared/businesses.py) -----------------------------------------------------------
+
+
+def _check_business_check(values: Mapping[str, Any], view: View) -> None:
+    """A new check names a business_inspection campaign the caller holds, a live business in
+    the caller's grids, and only items of that business's type's checklist."""
+    who = view.who
+    campaign = view.live("campaign", values.get("campaign_id"))
+    held = campaign is not None and (who.unlimited or campaign.values.get("grid_id") in who.nodes)
+    if campaign is None or not held:
+        raise Rejected(
+            "unknown_reference",
+            f"campaign {values.get('campaign_id')} does not exist",
+            "campaign_id",
+        )
+    if campaign.values.get("kind") != "business_inspection":
+        raise Rejected(
+            "not_business_inspection",
+            "the campaign is not a business inspection (排查整治) campaign",
+            "campaign_id",
+        )
+    business = view.live("business", values.get("business_id"))
+    if business is None:
+        raise Rejected(
+            "unknown_reference",
+            f"business {values.get('business_id')} does not exist",
+            "business_id",
+        )
+    if not who.unlimited and business.values.get("grid_id") not in who.leaves:
+        raise Rejected("out_of_scope", "business_id is outside your assigned grids", "business_id")
+    wanted = campaign.values.get("business_types") or []
+    if wanted and business.values.get("business_type_id") not in wanted:
+        raise Rejected(
+            "not_campaign_target",
+            "the campaign does not cover this business's type",
+            "business_id",
+        )
+    results = values.get("results")
+    if isinstance(results, list):
+        items = view.checklists.get(business.values.get("business_type_id") or "", {})
+        error = check_against_checklist([r for r in results if isinstance(r, Mapping)], items)
+        if error is not None:
+            raise Rejected(error.code, error.message, error.field)
+
+
 # --- matters (shared/matters.py) ----------------------------------------------------------------
 
 _USER_ROLES_DISPATCHABLE = frozenset({Role.HANDLER, Role.WORKER})
@@ -789,6 +867,13 @@ def _require_matter_role(op: Operation, who: Who) -> None:
     """Handlers only make steps; a matter is reported by workers, supervisors and admins."""
     if who.role == Role.HANDLER and op.entity != "matter_step":
         raise Rejected("not_allowed", f"a handler cannot {op.kind} a {op.entity}")
+    action = op.fields["action"].new if "action" in op.fields else None
+    if op.entity == "matter_step" and action in CHECK_ACTIONS:
+        raise Rejected(
+            "not_allowed",
+            "a re-inspection is recorded by checking the business again, not sent as a step",
+            "action",
+        )
 
 
 def _require_matter_editable(rec: Rec, values: Mapping[str, Any]) -> None:
@@ -924,3 +1009,86 @@ def _apply_step(step: Rec, view: View) -> tuple[tuple[str, Rec, Rec], list[dict[
                 }
             )
     return (matter_id, matter, after), credits
+
+
+# --- business checks' matters (shared/inspection_matters.py) ------------------------------------
+
+
+def _check_matters(op: Operation, check: Rec, view: View, decision: Decision) -> None:
+    """What a newly applied business check does to matters, written with it: a matter for each
+    failed item without an open one, a re-inspection step on each open one it marks (each step
+    decided by `shared.matters.decide_step` like any other; one it refuses is left out)."""
+    business_id = check.values.get("business_id")
+    business = view.live("business", business_id)
+    if business is None or not isinstance(business_id, str):
+        return
+    answers = []
+    for raw in check.values.get("results") or []:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("item_id"), str):
+            continue
+        item = view.rec("checklist_item", raw["item_id"])
+        answers.append(
+            Answer(
+                item_id=raw["item_id"],
+                result=str(raw.get("result")),
+                label=str(item.values.get("text") or "") if item is not None else "",
+                note=str(raw.get("note") or ""),
+                photos=tuple(raw.get("photos") or ()),
+            )
+        )
+    known = [
+        {**found.values, "id": matter_id}
+        for matter_id in sorted(view.check_matters.get(business_id, ()))
+        if (found := view.live("matter", matter_id)) is not None
+    ]
+    at = str(check.values.get("checked_at") or "")
+    now = _now_text(view)
+    outcome = decide_check(
+        Check(
+            id=op.record_id,
+            business_id=business_id,
+            business_name=str(business.values.get("name") or ""),
+            grid_id=str(business.values.get("grid_id")),
+            # A phone's clock may run ahead: nothing is re-inspected from the future.
+            at=now if now is not None and (not at or at > now) else at,
+            answers=tuple(answers),
+            building_id=business.values.get("building_id"),
+            place=str(business.values.get("address") or business.values.get("name") or ""),
+        ),
+        open_by_item(known),
+    )
+    defaults = view.defaults.get("matter", {})
+    for values in outcome.new_matters:
+        matter_id = values.pop("id")
+        if view.rec("matter", matter_id) is not None:
+            continue
+        full = {n: values[n] if n in values else defaults.get(n) for n in ENTITIES["matter"].fields}
+        full["place"] = str(full["place"] or "")[:200]
+        clocks = {n: op.hlc for n, v in full.items() if v is not None}
+        matter = _new_matter(Rec(full, clocks, 1, False, op.device_id), view)
+        decision.writes.append((("matter", matter_id), matter))
+        # Not the device's echo: the phone learns of the matter by pulling.
+        decision.changes.append(("matter", matter_id, matter_routes(matter, view), False))
+    step_defaults = view.defaults.get("matter_step", {})
+    for values in outcome.steps:
+        step_id = values.pop("id")
+        if view.rec("matter_step", step_id) is not None:
+            continue
+        full = {
+            n: values[n] if n in values else step_defaults.get(n)
+            for n in ENTITIES["matter_step"].fields
+        }
+        step = Rec(
+            full, {n: op.hlc for n, v in full.items() if v is not None}, 1, False, op.device_id
+        )
+        try:
+            (matter_id, before, after), credits = _apply_step(step, view)
+        except Rejected:
+            continue
+        keys = matter_routes(before, view) | matter_routes(after, view)
+        decision.writes += [(("matter_step", step_id), step), (("matter", matter_id), after)]
+        decision.changes += [
+            ("matter_step", step_id, keys, False),
+            ("matter", matter_id, keys, False),
+        ]
+        decision.credits += credits

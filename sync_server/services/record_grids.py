@@ -6,7 +6,8 @@ of the recently-moved window (`shared.moves`), of the bindings that ended within
 person just left still receives them for that window.
 A campaign belongs to the root node of its subtree; its completions and outcomes to their
 resident's grids. A matter belongs to its grid, a step to its matter's (their other keys, for
-handlers, are in services/matter_sync.py).
+handlers, are in services/matter_sync.py). A business belongs to its grid, a business check to
+its business's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from sqlalchemy.orm import Session
 from sync_server.models import (
     Binding,
     Building,
+    Business,
+    BusinessCheck,
+    BusinessType,
     Campaign,
+    ChecklistItem,
     CompletionMark,
     GridNode,
     House,
@@ -71,6 +76,13 @@ def grids_of(
         return {grid} if grid else set()
     if isinstance(row, Org | MatterCategory):
         return set()  # every matter-storing device holds them (services/matter_sync.py)
+    if isinstance(row, Business):
+        return {row.grid_id}
+    if isinstance(row, BusinessCheck):
+        grid = session.scalar(select(Business.grid_id).where(Business.id == row.business_id))
+        return {grid} if grid else set()
+    if isinstance(row, BusinessType | ChecklistItem):
+        return set()  # every business-storing device holds them (services/business_sync.py)
     raise ValueError(f"unknown entity {entity}")
 
 

@@ -128,6 +128,19 @@ HONEST: list[tuple[dict[str, Any], dict[str, Any], Actor, dict[str, Any]]] = [
         WORKER,
         {"state": "closed", "rating": 5, "state_by": "wkr"},
     ),
+    (
+        matter(MatterState.HANDLING, assignee_user_id="hd1", checklist_item_id="item-1"),
+        step(MatterAction.REINSPECT_PASS, "handling", reason="已整改"),
+        WORKER,
+        {"state": "closed", "closed_at": AT, "state_by": "wkr"},
+    ),
+    (
+        matter(MatterState.ACCEPTED, checklist_item_id="item-1", state_by="sup"),
+        step(MatterAction.REINSPECT_FAIL, "accepted", reason="仍堆放杂物", photos=[PHOTO]),
+        WORKER,
+        # Still failing is not a move: who accepted it, and when, stays on the matter.
+        {"state": "accepted", "state_by": "sup", "state_at": "2026-11-27T01:00:00.000Z"},
+    ),
 ]
 
 
@@ -141,8 +154,8 @@ def test_every_transition_moves_the_matter_as_the_table_says(
     assert not isinstance(result, StepRefused), result
     assert result.items() >= expected.items()
     action = MatterAction(the_step["action"])
-    assert result["state"] == TRANSITIONS[action][1]
-    if action is not MatterAction.RATE:
+    assert result["state"] == (TRANSITIONS[action][1] or before["state"])
+    if action not in (MatterAction.RATE, MatterAction.REINSPECT_FAIL):
         assert result["state_by"] == actor.user_id and result["state_at"] == AT
 
 
@@ -385,6 +398,8 @@ def test_photos_are_limited_in_number() -> None:
 # --- random sequences ------------------------------------------------------------------------
 
 ACTORS = (SUPERVISOR, ADMIN, WORKER, HANDLER, HANDLER_2, OUTSIDER)
+# Half the random matters come from a business check, so re-inspection can apply to them.
+ORIGINS = st.sampled_from([{}, {"checklist_item_id": "item-1"}])
 STEP = st.fixed_dictionaries(
     {
         "action": st.sampled_from([a.value for a in MatterAction]),
@@ -400,9 +415,11 @@ STEP = st.fixed_dictionaries(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(STEP, st.sampled_from(ACTORS)), max_size=25))
-def test_random_steps_only_ever_follow_the_table(steps: list[tuple[dict[str, Any], Actor]]) -> None:
-    values = matter()
+@given(st.lists(st.tuples(STEP, st.sampled_from(ACTORS)), max_size=25), ORIGINS)
+def test_random_steps_only_ever_follow_the_table(
+    steps: list[tuple[dict[str, Any], Actor]], origin: dict[str, Any]
+) -> None:
+    values = matter(**origin)
     for the_step, actor in steps:
         before = dict(values)
         result = decide_step(values, the_step, actor)
@@ -413,7 +430,7 @@ def test_random_steps_only_ever_follow_the_table(steps: list[tuple[dict[str, Any
         sources, target = TRANSITIONS[action]
         assert before["state"] in sources and the_step["from_state"] == before["state"]
         assert str(actor.role) in WHO_MAY[action]
-        assert result["state"] == target
+        assert result["state"] == (target or before["state"])
         values.update(result)
         if action is MatterAction.RATE:
             assert before["rating"] is None and 1 <= values["rating"] <= 5
@@ -463,3 +480,47 @@ def test_every_refusal_decide_step_makes_has_its_own_words() -> None:
         assert "{" not in refused.message_zh and "{" not in refused.message
         texts.add(refused.message_zh)
     assert len(texts) == len(refusals)
+# --- re-inspection (复查) ----------------------------------------------------------------------
+
+
+def test_only_a_business_checks_matter_is_reinspected() -> None:
+    refused = decide_step(
+        matter(MatterState.HANDLING), step(MatterAction.REINSPECT_PASS, "handling"), WORKER
+    )
+    assert isinstance(refused, StepRefused) and refused.code == "invalid"
+    assert refused.message_zh == "只有商户检查发现的问题才能复查"
+
+
+def test_reinspection_is_refused_outside_the_grid_and_for_a_handler() -> None:
+    checked = matter(MatterState.REPORTED, checklist_item_id="item-1")
+    far = decide_step(checked, step(MatterAction.REINSPECT_PASS, "reported"), OUTSIDER)
+    handler = decide_step(checked, step(MatterAction.REINSPECT_PASS, "reported"), HANDLER)
+    assert isinstance(far, StepRefused) and far.code == "not_allowed"
+    assert isinstance(handler, StepRefused) and handler.code == "not_allowed"
+
+
+def test_a_reinspection_of_a_matter_moved_meanwhile_is_stale() -> None:
+    moved = matter(MatterState.CLOSING, checklist_item_id="item-1", state_by="hd1")
+    stale = decide_step(moved, step(MatterAction.REINSPECT_FAIL, "handling"), WORKER)
+    assert isinstance(stale, StepRefused) and stale.code == "stale_transition"
+    assert stale.params["state"] == "closing"
+
+
+def test_a_closed_matter_is_not_reinspected() -> None:
+    closed = matter(MatterState.CLOSED, checklist_item_id="item-1")
+    again = decide_step(closed, step(MatterAction.REINSPECT_PASS, "closed"), WORKER)
+    assert isinstance(again, StepRefused) and again.code == "invalid"
+
+
+def test_closing_by_reinspection_credits_the_assignee_base_points() -> None:
+    before = matter(MatterState.HANDLING, assignee_user_id="hd1", checklist_item_id="item-1")
+    after = decide_step(before, step(MatterAction.REINSPECT_PASS, "handling"), WORKER)
+    assert not isinstance(after, StepRefused)
+    credits = credits_for(
+        before,
+        {**before, **after},
+        {"base_points": 5, "bonus_points": 2},
+        now=datetime(2026, 11, 28, 3, tzinfo=UTC),
+        rating_window_days=7,
+    )
+    assert [(c.user_id, c.kind, c.amount) for c in credits] == [("hd1", "base", 5)]

@@ -106,6 +106,7 @@ class Side:
 class World:
     sides: dict[str, Side]
     campaign_all: str  # a campaign over the whole district
+    inspection_all: str  # a business inspection (排查整治) over the whole district
     api_token: dict[str, str]  # role -> a device-bound token (pull and push need a device)
     device_id: dict[str, str]  # role -> that device
     user_id: dict[str, str]  # role -> the user's id
@@ -328,10 +329,10 @@ def build_world(settings: Settings) -> World:
             )
         admin = {"Authorization": f"Bearer {api_token['admin']}"}
 
-        def campaign(grid: str, name: str) -> str:
+        def campaign(grid: str, name: str, kind: str = "testing") -> str:
             body = {
                 "name": name,
-                "kind": "testing",
+                "kind": kind,
                 "start_date": iso(-8),
                 "days": 11,
                 "rule": {"grid_id": grid},
@@ -342,6 +343,7 @@ def build_world(settings: Settings) -> World:
             return created
 
         campaign_all = campaign("T1", "全区核酸")
+        inspection_all = campaign("T1", "全区商户排查整治", "business_inspection")
         for key, (code, zh) in SIDES.items():
             partial[key]["campaign"] = campaign(code, f"{zh}网格核酸")
 
@@ -370,6 +372,7 @@ def build_world(settings: Settings) -> World:
     return World(
         sides=sides,
         campaign_all=campaign_all,
+        inspection_all=inspection_all,
         api_token=api_token,
         device_id=device_id,
         user_id=user_id,

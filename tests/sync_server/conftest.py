@@ -16,6 +16,7 @@ from sync_server.blobs.s3 import S3BlobStore
 from sync_server.config import Settings
 from sync_server.services.users import create_user
 from tests.factories import PASSWORD, TinyGrid, make_tiny_grid, password_hash
+from tests.sync_server.business_helpers import BusinessWorld, make_business_world
 from tests.sync_server.matter_helpers import MatterWorld, make_matter_world
 from tests.sync_server.wire_device import WireDevice
 
@@ -100,3 +101,11 @@ def s3_settings(settings: Settings, moto_s3_url: str) -> Settings:
 def world(session_factory: sessionmaker[Session], tiny: TinyGrid) -> MatterWorld:
     """The tiny grid with organisations, handlers and matter categories (matter_helpers)."""
     return make_matter_world(session_factory, tiny)
+
+
+@pytest.fixture
+def inspection(
+    session_factory: sessionmaker[Session], tiny: TinyGrid, world: MatterWorld
+) -> BusinessWorld:
+    """The matter world with a 排查整治 campaign and checklists (business_helpers)."""
+    return make_business_world(session_factory, tiny)

@@ -800,6 +800,22 @@ CASES: list[Case] = [
         evidence=("campaign",),
         ok=status_is(200),
     ),
+    # A business inspection's progress and problem list: the caller's part of it, a node
+    # outside their grids refused as if it did not exist.
+    Case(
+        "GET",
+        "/console/inspections/{campaign_id}",
+        lambda w, s, r: get(f"/console/inspections/{w.inspection_all}", node=s.node),
+        "scoped",
+        evidence=("code",),
+    ),
+    Case(
+        "GET",
+        "/console/inspections/{campaign_id}/problems.{format}",
+        lambda w, s, r: get(f"/console/inspections/{w.inspection_all}/problems.xlsx", node=s.node),
+        "scoped",
+        ok=status_is(200),
+    ),
     # Matters: the board lists the caller's; a matter's page, its steps and its photos are the
     # matter's scope's (a photo: whoever may see a matter naming it, or its uploader).
     Case(

@@ -90,6 +90,12 @@ def test_no_device_creates_changes_or_deletes_the_grid_tree_campaigns_or_complet
         ("matter_category", "delete"),
         ("matter", "delete"),
         ("matter_step", "update"), ("matter_step", "delete"),
+        ("business_type", "create"), ("business_type", "update"),
+        ("business_type", "delete"),
+        ("checklist_item", "create"), ("checklist_item", "update"),
+        ("checklist_item", "delete"),
+        ("business", "delete"),
+        ("business_check", "update"), ("business_check", "delete"),
     ]  # fmt: skip
 
 

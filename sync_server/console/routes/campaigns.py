@@ -11,6 +11,7 @@ import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,7 +22,7 @@ from sync_server.console.access import node_for
 from sync_server.console.campaigns import CampaignPort, CampaignRef, campaign_port
 from sync_server.console.deps import AdminPostDep, ConsoleSessionDep, Viewer, ViewerDep
 from sync_server.console.render import render
-from sync_server.console.routes import new_router
+from sync_server.console.routes import inspections, new_router
 from sync_server.errors import Invalid, NotFound
 from sync_server.models import GridNode
 from sync_server.queries.places import children_of
@@ -39,7 +40,7 @@ def _port() -> CampaignPort:
     return port
 
 
-def _viewer_node(session: Session, viewer: Viewer, campaign: CampaignRef) -> GridNode | None:
+def viewer_node(session: Session, viewer: Viewer, campaign: CampaignRef) -> GridNode | None:
     """Where a viewer follows a campaign: its grid, or their own part of it."""
     if viewer.scope.covers_path(campaign.grid_path):
         return session.get(GridNode, campaign.grid_id)
@@ -71,7 +72,9 @@ def bar(
 ) -> HTMLResponse:
     port = _port()
     campaign = port.get(session=session, user=viewer.user, campaign_id=campaign_id)
-    node = _viewer_node(session, viewer, campaign)
+    node = viewer_node(session, viewer, campaign)
+    if campaign.kind == inspections.KIND:
+        return inspections.bar(request, session, viewer, campaign.id, node)
     progress = (
         port.progress(session=session, user=viewer.user, campaign_id=campaign.id, node=node).get(
             node.id
@@ -132,7 +135,7 @@ def _page(
     root = (
         node_for(session=session, viewer=viewer, node_id=node_id)
         if node_id
-        else _viewer_node(session, viewer, campaign)
+        else viewer_node(session, viewer, campaign)
     )
     if root is None:
         raise NotFound("this campaign does not cover your grids")
@@ -159,9 +162,12 @@ def show(
     viewer: ViewerDep,
     session: ConsoleSessionDep,
     node: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     port = _port()
     campaign = port.get(session=session, user=viewer.user, campaign_id=campaign_id)
+    if campaign.kind == inspections.KIND:  # a business inspection has its own progress page
+        where = f"?node={quote(node)}" if node else ""
+        return RedirectResponse(f"/console/inspections/{campaign.id}{where}", 303)
     return _page(request, session, viewer, port, campaign, node)
 
 

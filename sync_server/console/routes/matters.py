@@ -8,7 +8,6 @@ matter meanwhile: `stale_transition`) shows the matter's page again with the ref
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Form, Request
@@ -20,18 +19,17 @@ from starlette.background import BackgroundTask
 from shared.matters import MATTER_SOURCE_EN, MATTER_STATE_EN
 from sync_server.api.deps import BlobsDep, client_ip, get_clock, get_hlc
 from sync_server.config import Settings
+from sync_server.console import matter_cells
 from sync_server.console.access import node_for
 from sync_server.console.deps import ConsoleSessionDep, PostDep, Viewer, ViewerDep
-from sync_server.console.render import Formatter, formatter_for, render
+from sync_server.console.render import formatter_for, render
 from sync_server.console.routes import new_router
 from sync_server.console.tables import MEDIA_TYPES, Format, write_table
 from sync_server.errors import NotFound
-from sync_server.models import GridNode, Matter, MatterCategory
+from sync_server.models import GridNode, MatterCategory
 from sync_server.queries.matter_board import (
-    OPEN,
     PAGE_SIZE,
     BoardFilter,
-    TimelineStep,
     board,
     dispatch_targets,
     export_rows,
@@ -132,28 +130,6 @@ def counts(
     )
 
 
-EXPORT_COLUMNS = (
-    "matters.grid_code",
-    "matters.grid",
-    "matters.category",
-    "matters.description",
-    "matters.place",
-    "matters.source",
-    "matters.urgency",
-    "matters.state",
-    "matters.reported_at",
-    "matters.due_at",
-    "matters.overdue",
-    "matters.assignee",
-    "matters.resident",
-    "matters.resident_phone",
-    "matters.on_behalf_of",
-    "matters.closed_at",
-    "matters.rating",
-    "matters.timeline",
-)
-
-
 @router.get("/matters/export.{format}")
 def export(
     request: Request,
@@ -172,30 +148,11 @@ def export(
     now = get_clock(request).now()
     fmt = formatter_for(viewer, now)
     rows = (
-        [
-            r.grid_code,
-            r.grid_name,
-            r.category,
-            fmt.text(r.matter.description),
-            r.matter.place,
-            fmt.enum("matter_source", r.matter.source),
-            fmt.enum("urgency", r.matter.urgency),
-            fmt.enum("matter_state", r.matter.state),
-            fmt.dt(r.matter.reported_at),
-            fmt.dt(r.matter.due_at),
-            fmt.t("matters.overdue") if is_overdue_now(r.matter, now) else "",
-            r.assignee,
-            r.matter.resident_name or "",
-            fmt.phone(r.resident_phone) if r.resident_phone else r.matter.resident_phone_masked,
-            fmt.text(r.matter.on_behalf_of),
-            fmt.dt(r.matter.closed_at) if r.matter.closed_at else "",
-            r.matter.rating,
-            "\n".join(_step_line(fmt, s) for s in r.steps),
-        ]
+        matter_cells.cells(fmt, r, now)
         for r in export_rows(session=session, user=viewer.user, wanted=wanted, now=now)
     )
     title = fmt.t("matters.title")
-    path = write_table(format, title, [fmt.t(c) for c in EXPORT_COLUMNS], rows)
+    path = write_table(format, title, [fmt.t(c) for c in matter_cells.COLUMNS], rows)
     audit.record_apart(
         request.app.state.sessionmaker,
         audit.Action.EXPORT,
@@ -214,22 +171,6 @@ def export(
         headers={"Cache-Control": "no-store"},  # personal data: no copies in caches
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
-
-
-def _step_line(fmt: Formatter, step: TimelineStep) -> str:
-    """One step of the timeline cell: when, what, who, to whom, why."""
-    parts = [fmt.dt(step.at), fmt.enum("matter_action", step.action), step.by]
-    if step.org or step.user:
-        parts.append(fmt.t("matters.step_to", target=step.org or step.user))
-    if step.reason:
-        parts.append(fmt.text(step.reason))
-    if step.rating:
-        parts.append(f"{step.rating}/5 {fmt.text(step.comment)}".strip())
-    return " ".join(parts)
-
-
-def is_overdue_now(matter: Matter, now: datetime) -> bool:
-    return matter.due_at is not None and matter.due_at < now and matter.state in OPEN
 
 
 def _page(
