@@ -50,6 +50,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from field_app.store.kept_schema import create_schema
 from field_app.store.sealed import SEARCH_KEYS, Sealer, sealer_of
 
 MIGRATIONS = Migrations("gridsweep_field_app")
@@ -523,3 +524,12 @@ def m008_matters(db: Database) -> None:
     db.table("org").create_index(["grid_id"])
     # The pull cursor is kept: the server sees that it was made for a client storing no matters
     # and sends the matters' records alone, not the whole grid again.
+
+
+@MIGRATIONS()
+def m014_missed_kept(db: Database) -> None:
+    """The kept missed lists (`kept`): per campaign and resident, target or not and their status;
+    where each missed target is listed and the key that orders the list; each campaign's counts;
+    and the triggers that note what every write touches. Everything starts noted, so the first
+    list opened builds every campaign's list from the records already held."""
+    create_schema(db)
