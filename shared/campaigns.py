@@ -608,17 +608,28 @@ def walking_key(place: MissedPlace) -> str:
     )
 
 
-def walking_groups(places: Iterable[MissedPlace]) -> list[BuildingGroup]:
-    """`walking_order`'s groups of places already sorted by `walking_key`, in one pass."""
+PlaceFields = tuple[str, str, str, str | None, str, str, str]
+"""A `MissedPlace`'s fields in order, as a store's row holds them."""
+
+
+def walking_groups(places: Iterable[PlaceFields]) -> list[BuildingGroup]:
+    """`walking_order`'s groups of places already sorted by `walking_key`, in one pass over
+    their fields (resident_id, building_id, building, unit_id, unit, house_id, room)."""
     out: list[BuildingGroup] = []
-    for p in places:
-        if not out or (out[-1].building_id, out[-1].building) != (p.building_id, p.building):
-            out.append(BuildingGroup(p.building_id, p.building))
-        units = out[-1].units
-        if not units or (units[-1].unit_id, units[-1].unit) != (p.unit_id, p.unit):
-            units.append(UnitGroup(p.unit_id, p.unit))
-        houses = units[-1].houses
-        if not houses or (houses[-1].house_id, houses[-1].room) != (p.house_id, p.room):
-            houses.append(HouseGroup(p.house_id, p.room))
-        houses[-1].resident_ids.append(p.resident_id)
+    building: BuildingGroup | None = None
+    unit: UnitGroup | None = None
+    house: HouseGroup | None = None
+    for rid, bid, blabel, uid, ulabel, hid, room in places:
+        if building is None or building.building_id != bid or building.building != blabel:
+            building = BuildingGroup(bid, blabel)
+            out.append(building)
+            unit = None
+        if unit is None or unit.unit_id != uid or unit.unit != ulabel:
+            unit = UnitGroup(uid, ulabel)
+            building.units.append(unit)
+            house = None
+        if house is None or house.house_id != hid or house.room != room:
+            house = HouseGroup(hid, room)
+            unit.houses.append(house)
+        house.resident_ids.append(rid)
     return out

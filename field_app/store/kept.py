@@ -23,6 +23,7 @@ outcome kinds and dates, and the building, unit and room a list shows.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from shared.campaigns import (
     BuildingGroup,
     MissedPlace,
     OutcomeFact,
+    PlaceFields,
     ResidentFacts,
     Tally,
     TargetRule,
@@ -48,6 +50,8 @@ from shared.campaigns import (
 
 # More noted residents than this share of the roster: one full pass is cheaper than per person.
 FULL_SHARE = 0.25
+KEPT_TABLES = ("campaign_kept", "campaign_kept_place", "campaign_kept_count")
+FEW = 100  # noted residents always decided one by one
 
 # --- deciding rows -------------------------------------------------------------------------------
 
@@ -114,9 +118,28 @@ def _outcomes(
     return out
 
 
-def _write(db: StoreDb, campaign_id: str, rows: dict[str, KeptRow | None]) -> None:
-    """Replace the kept rows of these residents of one campaign."""
+def _count_keys(status: str, outcome: str | None) -> tuple[str, ...]:
+    """The counts one target adds to (`Tally.add`, as kept rows)."""
+    if status == "completed":
+        return (status,)
+    return (status, "unvisited" if outcome is None else f"outcome:{outcome}")
+
+
+def _write(
+    db: StoreDb, campaign_id: str, rows: dict[str, KeptRow | None], *, counted: bool
+) -> None:
+    """Replace the kept rows of these residents of one campaign; with `counted`, move the
+    campaign's kept counts by the difference (else `_count` counts afresh)."""
     gone = json.dumps(list(rows))
+    delta: dict[str, int] = defaultdict(int)
+    if counted:
+        for status, outcome in db.execute(
+            "SELECT status, outcome FROM campaign_kept WHERE campaign_id = ? "
+            "AND resident_id IN (SELECT value FROM json_each(?))",
+            [campaign_id, gone],
+        ):
+            for key in _count_keys(status, outcome):
+                delta[key] -= 1
     for table in ("campaign_kept", "campaign_kept_place"):
         db.execute(
             f"DELETE FROM {table} WHERE campaign_id = ? "
@@ -150,6 +173,17 @@ def _write(db: StoreDb, campaign_id: str, rows: dict[str, KeptRow | None]) -> No
             for p, k in row.places
         ],
     )
+    if not counted:
+        return
+    for _, row in kept:
+        outcome = row.status.outcome
+        for key in _count_keys(row.status.status, outcome.outcome if outcome else None):
+            delta[key] += 1
+    db.conn.executemany(
+        "INSERT INTO campaign_kept_count (campaign_id, key, n) VALUES (?, ?, ?) "
+        "ON CONFLICT (campaign_id, key) DO UPDATE SET n = n + excluded.n",
+        [(campaign_id, key, n) for key, n in delta.items() if n],
+    )
 
 
 def _count(db: StoreDb, campaign_id: str) -> None:
@@ -161,9 +195,7 @@ def _count(db: StoreDb, campaign_id: str) -> None:
     ).fetchall()
     counts: dict[str, int] = {"completed": 0, "settled": 0, "missed": 0, "unvisited": 0}
     for status, outcome, n in found:
-        counts[status] += n
-        if status != "completed":
-            key = "unvisited" if outcome is None else f"outcome:{outcome}"
+        for key in _count_keys(status, outcome):
             counts[key] = counts.get(key, 0) + n
     db.execute("DELETE FROM campaign_kept_count WHERE campaign_id = ?", [campaign_id])
     db.conn.executemany(
@@ -193,40 +225,52 @@ def _rows(
     }
 
 
-def refresh(db: StoreDb) -> None:
+Changes = dict[str, list[str] | None]
+"""What `refresh` changed: campaign id -> the residents decided again, None for all of them."""
+
+
+def refresh(db: StoreDb) -> Changes:
     """Bring every kept list up to date with what the triggers noted (in the caller's
-    transaction): the noted residents decided again, or a full pass where one is due."""
+    transaction): the noted residents decided again, or a full pass where one is due. Each
+    campaign it touches gets a new token (`campaign_kept_token`), so a list held in memory knows
+    whether it still shows the rows (`KeptLists`)."""
     noted = db.execute("SELECT kind, id FROM campaign_dirty").fetchall()
     if not noted:
-        return
+        return {}
     residents = sorted({i for kind, i in noted if kind == "resident"})
     renewed = {i for kind, i in noted if kind == "campaign"}
     live = _live_campaigns(db)
-    live_ids = [c.id for c in live]
-    for table in ("campaign_kept", "campaign_kept_place", "campaign_kept_count"):
+    gone = json.dumps(sorted(renewed - {c.id for c in live}))
+    for table in (*KEPT_TABLES, "campaign_kept_token"):
         db.execute(
-            f"DELETE FROM {table} WHERE campaign_id NOT IN (SELECT value FROM json_each(?))",
-            [json.dumps(live_ids)],
+            f"DELETE FROM {table} WHERE campaign_id IN (SELECT value FROM json_each(?))", [gone]
         )
     everything = any(kind == EVERYTHING for kind, _ in noted)
-    if not everything and residents:
+    if not everything and len(residents) > FEW:
         on_roster = db.execute("SELECT COUNT(*) FROM resident WHERE deleted = 0").fetchone()[0]
-        everything = len(residents) > max(100, FULL_SHARE * on_roster)
+        everything = len(residents) > FULL_SHARE * on_roster
     full = [c for c in live if everything or c.id in renewed]
     partial = [c for c in live if c not in full] if residents else []
+    changes: Changes = {}
     if full:
         everyone = roster(db)
         for campaign in full:
-            for table in ("campaign_kept", "campaign_kept_place"):
+            for table in KEPT_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE campaign_id = ?", [campaign.id])
-            _write(db, campaign.id, _rows(db, campaign, everyone, None))
+            _write(db, campaign.id, _rows(db, campaign, everyone, None), counted=False)
             _count(db, campaign.id)
+            changes[campaign.id] = None
     if partial:
         some = roster(db, residents)
         for campaign in partial:
-            _write(db, campaign.id, _rows(db, campaign, some, residents))
-            _count(db, campaign.id)
+            _write(db, campaign.id, _rows(db, campaign, some, residents), counted=True)
+            changes[campaign.id] = residents
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO campaign_kept_token (campaign_id, token) VALUES (?, ?)",
+        [(campaign_id, str(uuid.uuid4())) for campaign_id in changes],
+    )
     db.execute("DELETE FROM campaign_dirty")
+    return changes
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -245,7 +289,8 @@ class MissedList:
 
 
 def tally(db: StoreDb, campaign_id: str) -> Tally:
-    """A campaign's kept counts (run `refresh` first)."""
+    """A campaign's kept counts (run `refresh` first). Every target lives somewhere (targets
+    come from the roster), so the list's places name every missed target."""
     out = Tally()
     for key, n in db.execute(
         "SELECT key, n FROM campaign_kept_count WHERE campaign_id = ?", [campaign_id]
@@ -258,42 +303,104 @@ def tally(db: StoreDb, campaign_id: str) -> Tally:
     return out
 
 
-def missed_list(db: StoreDb, campaign: Record) -> MissedList:
-    """A campaign's kept list in walking order, with its counts (run `refresh` first)."""
-    places = [
-        MissedPlace(rid, bid, building, uid, unit, hid, room)
-        for rid, bid, building, uid, unit, hid, room in db.execute(
-            "SELECT resident_id, building_id, building, unit_id, unit, house_id, room "
-            "FROM campaign_kept_place WHERE campaign_id = ? ORDER BY sort_key",
-            [campaign.id],
+_PLACES = (
+    "SELECT sort_key, resident_id, building_id, building, unit_id, unit, house_id, room "
+    "FROM campaign_kept_place WHERE campaign_id = ?"
+)
+_SHOWN = (
+    "SELECT outcome_id FROM campaign_kept WHERE campaign_id = ? AND status = 'missed' "
+    "AND outcome IS NOT NULL"
+)
+_OF = " AND resident_id IN (SELECT value FROM json_each(?))"
+
+
+@dataclass
+class _Held:
+    """A campaign's missed places (sort key, fields) in order and its missed people's last
+    outcomes, as of the campaign's token."""
+
+    token: str | None
+    places: list[tuple[str, PlaceFields]]
+    outcomes: dict[str, OutcomeFact]
+
+
+class KeptLists:
+    """The missed lists one store connection has read, held so that a tap at a door re-reads
+    only the rows of the people `refresh` decided again, not the whole list; any change it did
+    not see itself (another connection's, a full pass) makes it read the list afresh."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, _Held] = {}
+
+    def read(self, db: StoreDb, campaign: Record) -> MissedList:
+        """Refresh the kept lists, then this campaign's list (in the caller's transaction)."""
+        before = _tokens(db)
+        changes = refresh(db)
+        after = _tokens(db) if changes else before
+        for campaign_id, held in list(self._held.items()):
+            touched = changes.get(campaign_id, [])
+            if held.token == after.get(campaign_id):
+                continue  # nothing changed since it was read
+            if held.token == before.get(campaign_id) and touched is not None:
+                self._patch(db, campaign_id, held, touched)
+                held.token = after.get(campaign_id)
+            else:
+                del self._held[campaign_id]  # read afresh when next shown
+        shown = self._held.get(campaign.id)
+        if shown is None:
+            shown = self._held[campaign.id] = _Held(after.get(campaign.id), *_load(db, campaign.id))
+        return MissedList(
+            campaign,
+            walking_groups(p for _, p in shown.places),
+            tally(db, campaign.id),
+            frozenset(p[0] for _, p in shown.places),
+            dict(shown.outcomes),
         )
+
+    @staticmethod
+    def _patch(db: StoreDb, campaign_id: str, held: _Held, residents: list[str]) -> None:
+        changed = set(residents)
+        some = json.dumps(residents)
+        places = [(key, tuple(p)) for key, *p in db.execute(_PLACES + _OF, [campaign_id, some])]
+        held.places = sorted(
+            [entry for entry in held.places if entry[1][0] not in changed] + places
+        )
+        for rid in changed:
+            held.outcomes.pop(rid, None)
+        shown = [row[0] for row in db.execute(_SHOWN + _OF, [campaign_id, some])]
+        held.outcomes.update((f.resident_id, f) for f in outcome_facts(db, shown))
+
+
+def _tokens(db: StoreDb) -> dict[str, str]:
+    return dict(db.execute("SELECT campaign_id, token FROM campaign_kept_token").fetchall())
+
+
+def _load(
+    db: StoreDb, campaign_id: str
+) -> tuple[list[tuple[str, PlaceFields]], dict[str, OutcomeFact]]:
+    places = [
+        (key, tuple(p)) for key, *p in db.execute(_PLACES + " ORDER BY sort_key", [campaign_id])
     ]
-    missed: set[str] = set()
-    shown: list[str] = []
-    for rid, outcome_id in db.execute(
-        "SELECT resident_id, outcome_id FROM campaign_kept WHERE campaign_id = ? "
-        "AND status = 'missed'",
-        [campaign.id],
-    ):
-        missed.add(rid)
-        if outcome_id is not None:
-            shown.append(outcome_id)
-    return MissedList(
-        campaign,
-        walking_groups(places),
-        tally(db, campaign.id),
-        frozenset(missed),
-        {fact.resident_id: fact for fact in outcome_facts(db, shown)},
-    )
+    shown = [row[0] for row in db.execute(_SHOWN, [campaign_id])]
+    return places, {f.resident_id: f for f in outcome_facts(db, shown)}
 
 
 def outcome_facts(db: StoreDb, outcome_ids: list[str]) -> list[OutcomeFact]:
     """Outcomes by id, their sealed details opened."""
-    sql = records.select_sql("outcome", "t.id IN (SELECT value FROM json_each(?))")
+    opened = db.sealer.open
     return [
-        OutcomeFact.from_values(record.id, record.values)
-        for record in (
-            records.from_row("outcome", row, db.sealer)
-            for row in db.query(sql, [json.dumps(outcome_ids)])
+        OutcomeFact(
+            oid,
+            rid,
+            kind,
+            at,
+            opened("outcome", oid, "place", place) or "",
+            opened("outcome", oid, "reason", reason) or "",
+            revisit,
+        )
+        for oid, rid, kind, at, place, reason, revisit in db.execute(
+            "SELECT id, resident_id, outcome, recorded_at, place, reason, revisit_date "
+            "FROM outcome WHERE id IN (SELECT value FROM json_each(?))",
+            [json.dumps(outcome_ids)],
         )
     ]

@@ -33,14 +33,18 @@ CREATE TABLE campaign_kept_place (
     unit TEXT NOT NULL,
     room TEXT NOT NULL,
     sort_key TEXT NOT NULL,
-    PRIMARY KEY (campaign_id, resident_id, house_id)
+    PRIMARY KEY (campaign_id, sort_key)
 ) WITHOUT ROWID;
-CREATE INDEX campaign_kept_place_order ON campaign_kept_place (campaign_id, sort_key);
+CREATE INDEX campaign_kept_place_resident ON campaign_kept_place (campaign_id, resident_id);
 CREATE TABLE campaign_kept_count (
     campaign_id TEXT NOT NULL,
     key TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (campaign_id, key)
+) WITHOUT ROWID;
+CREATE TABLE campaign_kept_token (
+    campaign_id TEXT PRIMARY KEY,
+    token TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE campaign_dirty (
     kind TEXT NOT NULL,

@@ -91,6 +91,7 @@ class Store:
         self._location = location
         # Operations this connection has queued: the app watches it to push edits made online.
         self.edits = 0
+        self._kept = kept.KeptLists()  # the missed lists this connection has read
 
     @classmethod
     def open(
@@ -353,8 +354,7 @@ class Store:
         the last read (`kept.refresh`)."""
         with write_transaction(self.db):
             campaign = self._live("campaign", campaign_id)
-            kept.refresh(self.db)
-            return kept.missed_list(self.db, campaign)
+            return self._kept.read(self.db, campaign)
 
     def campaign_tallies(self) -> list[tuple[Record, CampaignTally]]:
         """Live campaigns, latest start first, each with its kept counts."""
