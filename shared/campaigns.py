@@ -464,15 +464,37 @@ def sweep(
     for fact in outcomes:
         if fact.resident_id in wanted:
             by_resident[fact.resident_id].append(fact)
-    statuses: dict[str, TargetStatus] = {}
-    for rid in wanted:
-        if rid in completed:
-            statuses[rid] = TargetStatus(rid, "completed")
-            continue
-        decided = deciding_outcome(by_resident.get(rid, ()))
-        settled = decided is not None and decided.settles
-        statuses[rid] = TargetStatus(rid, "settled" if settled else "missed", decided)
+    statuses = {
+        rid: resident_status(rid, rid in completed, by_resident.get(rid, ())) for rid in wanted
+    }
     return Sweep(statuses)
+
+
+def resident_status(
+    resident_id: str, completed: bool, outcomes: Iterable[OutcomeFact]
+) -> TargetStatus:
+    """One target's status from their own facts: `sweep` applies it to every target, a device's
+    kept missed list to just the people who changed."""
+    if completed:
+        return TargetStatus(resident_id, "completed")
+    decided = deciding_outcome(outcomes)
+    settled = decided is not None and decided.settles
+    return TargetStatus(resident_id, "settled" if settled else "missed", decided)
+
+
+def target_status(
+    rule: TargetRule,
+    as_of: date,
+    resident_id: str,
+    facts: ResidentFacts | None,
+    completed: bool,
+    outcomes: Iterable[OutcomeFact],
+) -> TargetStatus | None:
+    """One resident's row of a campaign: None when they are no target (`facts` None: nowhere on
+    the roster), else their status. `as_of` is the campaign's start date."""
+    if facts is None or not is_target(rule, facts, as_of):
+        return None
+    return resident_status(resident_id, completed, outcomes)
 
 
 # --- walking order -----------------------------------------------------------------------------
@@ -562,4 +584,59 @@ def walking_order(places: Iterable[MissedPlace]) -> list[BuildingGroup]:
                 unit.houses.append(HouseGroup(hid, room, sorted(rids)))
             group.units.append(unit)
         out.append(group)
+    return out
+
+
+def _natural_text(text: str) -> str:
+    # Each part of `natural_key` as text that sorts as the part does: a digit run by its length,
+    # then its digits (no leading zeros), before any text; "\x01" ends a part so a shorter key
+    # sorts first, as the tuple does.
+    parts = (
+        f"a{len(str(int(part))):04d}{int(part)}" if part.isdigit() else f"b{part}"
+        for part in _DIGITS.split(text)
+        if part
+    )
+    return "".join(f"{part}\x01" for part in parts)
+
+
+def walking_key(place: MissedPlace) -> str:
+    """Text that sorts places as `walking_order` lists them (building, unit, house, person), for
+    a store to keep beside each place and order by."""
+    return "\x00".join(
+        (
+            _natural_text(place.building),
+            place.building_id,
+            _natural_text(place.unit),
+            place.unit_id or "",
+            _natural_text(place.room),
+            place.house_id,
+            place.resident_id,
+        )
+    )
+
+
+PlaceFields = tuple[str, str, str, str | None, str, str, str]
+"""A `MissedPlace`'s fields in order, as a store's row holds them."""
+
+
+def walking_groups(places: Iterable[PlaceFields]) -> list[BuildingGroup]:
+    """`walking_order`'s groups of places already sorted by `walking_key`, in one pass over
+    their fields (resident_id, building_id, building, unit_id, unit, house_id, room)."""
+    out: list[BuildingGroup] = []
+    building: BuildingGroup | None = None
+    unit: UnitGroup | None = None
+    house: HouseGroup | None = None
+    for rid, bid, blabel, uid, ulabel, hid, room in places:
+        if building is None or building.building_id != bid or building.building != blabel:
+            building = BuildingGroup(bid, blabel)
+            out.append(building)
+            unit = None
+        if unit is None or unit.unit_id != uid or unit.unit != ulabel:
+            unit = UnitGroup(uid, ulabel)
+            building.units.append(unit)
+            house = None
+        if house is None or house.house_id != hid or house.room != room:
+            house = HouseGroup(hid, room)
+            unit.houses.append(house)
+        house.resident_ids.append(rid)
     return out

@@ -1,10 +1,11 @@
 """Campaigns (活动) on the device: the list for my grids with counts, and a campaign's missed list.
 
 The missed list is targets − completions − settled doorstep outcomes, grouped in walking order
-(building → unit → house) with counts at each level. All of it is computed offline by
-`Store.campaign_sweep`, which only calls `shared.campaigns` (the server's own functions). An
-outcome recorded at the door is an append-only `outcome` record, validated by `shared.records`;
-the list is recomputed at once, so a settling outcome takes the person off it immediately.
+(building → unit → house) with counts at each level. All of it is kept offline by the store
+(`Store.missed_list`, field_app/store/kept.py), decided by `shared.campaigns` (the server's own
+functions) for just the people each write touched. An outcome recorded at the door is an
+append-only `outcome` record, validated by `shared.records`; the list updates at once, so a
+settling outcome takes the person off it immediately.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen, errors_by_field
 from field_app.state.people import Brief, brief
 from field_app.store import Record, ValidationFailed
-from field_app.store.campaigns import CampaignSweep
+from field_app.store.kept import MissedList
 from shared.campaigns import (
     CAMPAIGN_KIND_ZH,
     OUTCOME_ZH,
@@ -58,9 +59,7 @@ class CampaignsScreen(Screen):
 
     def refresh(self) -> None:
         store = self.ctx.store
-        self.items = [
-            CampaignItem(c, store.campaign_sweep(c.id).result.tally()) for c in store.campaigns()
-        ]
+        self.items = [CampaignItem(c, tally) for c, tally in store.campaign_tallies()]
 
     def open(self, campaign_id: str) -> None:
         if any(item.record.id == campaign_id for item in self.items):
@@ -98,7 +97,7 @@ class MissedScreen(Screen):
     def __init__(self, ctx: Context, campaign_id: str) -> None:
         super().__init__(ctx)
         self.campaign_id = campaign_id
-        self.swept: CampaignSweep | None = None
+        self.kept: MissedList | None = None
         self.groups: list[BuildingGroup] = []
         self.names: dict[str, str] = {}
         self.people: dict[str, Brief] = {}  # phone, sex and age of each missed person
@@ -108,14 +107,14 @@ class MissedScreen(Screen):
 
     @property
     def title(self) -> Msg:
-        name = self.swept.campaign.values.get("name") if self.swept else ""
+        name = self.kept.campaign.values.get("name") if self.kept else ""
         return Msg.of("screen.missed", campaign=name or "")
 
     def refresh(self) -> None:
-        self.swept = self.ctx.store.campaign_sweep(self.campaign_id)
-        self.groups = self.swept.missed_groups()
-        self.tally = self.swept.result.tally()
-        found = self.ctx.store.contacts_of(self.swept.result.missed)
+        self.kept = self.ctx.store.missed_list(self.campaign_id)
+        self.groups = self.kept.groups
+        self.tally = self.kept.tally
+        found = self.ctx.store.contacts_of(self.kept.missed)
         day = self.ctx.today()
         self.people = {rid: brief(rid, *facts, day) for rid, facts in found.items()}
         self.names = {rid: person.name for rid, person in self.people.items()}
@@ -130,12 +129,11 @@ class MissedScreen(Screen):
 
     @property
     def missed(self) -> frozenset[str]:
-        return self.swept.result.missed if self.swept else frozenset()
+        return self.kept.missed if self.kept else frozenset()
 
     def last_outcome(self, resident_id: str) -> OutcomeFact | None:
         """The outcome shown next to a missed person (not_home, refused), if any."""
-        status = self.swept.result.statuses.get(resident_id) if self.swept else None
-        return status.outcome if status else None
+        return self.kept.outcomes.get(resident_id) if self.kept else None
 
     # --- the outcome dialog --------------------------------------------------------------------
 

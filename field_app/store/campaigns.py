@@ -56,17 +56,26 @@ def campaigns(db: StoreDb) -> list[Record]:
     return [records.from_row("campaign", row, db.sealer) for row in db.query(sql)]
 
 
-def campaign_sweep(db: StoreDb, campaign: Record) -> CampaignSweep:
-    """Targets (decided by `is_target`) and statuses (decided by `sweep`) of one campaign."""
-    rule = TargetRule.from_values(campaign.values)
-    start = date.fromisoformat(str(campaign.values["start_date"]))
-    parents: dict[str, str | None] = dict(
-        db.execute("SELECT id, parent_id FROM grid_node WHERE deleted = 0").fetchall()
-    )
+@dataclass(frozen=True)
+class Roster:
+    """What the target rule and the list need of residents on the current roster: their facts
+    (grids opened to every node above their homes) and their homes as the list shows them."""
+
+    facts: dict[str, ResidentFacts]
+    places: dict[str, list[MissedPlace]]
+
+
+def grid_parents(db: StoreDb) -> dict[str, str | None]:
+    return dict(db.execute("SELECT id, parent_id FROM grid_node WHERE deleted = 0").fetchall())
+
+
+def roster(db: StoreDb, resident_ids: Iterable[str] | None = None) -> Roster:
+    """Residents with open bindings in live houses: all, or those of `resident_ids`."""
+    parents = grid_parents(db)
     homes: dict[str, set[str]] = {}
     facts: dict[str, tuple[str, str, list[str]]] = {}
     at: dict[str, list[MissedPlace]] = {}
-    rows = db.execute(
+    sql = (
         "SELECT r.id, r.id_number, r.residence_status, r.tags, h.grid_id, h.id, h.room, "
         "h.building_id, h.unit_id, bl.road, bl.lane, bl.number, bl.name, u.name "
         "FROM binding b JOIN house h ON h.id = b.house_id AND h.deleted = 0 "
@@ -74,9 +83,14 @@ def campaign_sweep(db: StoreDb, campaign: Record) -> CampaignSweep:
         "LEFT JOIN building bl ON bl.id = h.building_id "
         "LEFT JOIN unit u ON u.id = h.unit_id "
         "WHERE b.deleted = 0 AND b.end_date IS NULL"
-    ).fetchall()
+    )
+    params: list[str] = []
+    if resident_ids is not None:
+        sql += " AND b.resident_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(sorted(set(resident_ids))))
     sealer = db.sealer
-    for rid, idn, status, tags, grid_id, hid, room, bid, uid, road, lane, num, bname, uname in rows:
+    for row in db.execute(sql, params).fetchall():
+        rid, idn, status, tags, grid_id, hid, room, bid, uid, road, lane, num, bname, uname = row
         homes.setdefault(rid, set()).add(grid_id)
         if rid not in facts:  # opened once per person, however many homes they have
             idn = sealer.open("resident", rid, "id_number", idn)
@@ -95,23 +109,40 @@ def campaign_sweep(db: StoreDb, campaign: Record) -> CampaignSweep:
                     room=room or "",
                 )
             )
-    targets: list[str] = []
-    for rid, grids in homes.items():
-        idn, status, tags = facts[rid]
-        if is_target(rule, ResidentFacts(idn, status, tags, lives_under(grids, parents)), start):
-            targets.append(rid)
-    # Only the targets' completions: a city-wide export brings many of people held elsewhere;
-    # the (campaign_id, resident_id) index answers each target directly.
-    completed = {
+    return Roster(
+        {
+            rid: ResidentFacts(*facts[rid], lives_under(grids, parents))
+            for rid, grids in homes.items()
+        },
+        at,
+    )
+
+
+def completed_of(db: StoreDb, campaign_id: str, resident_ids: Iterable[str]) -> set[str]:
+    """Which of these residents the platform's data reports as completed for the campaign.
+
+    Only theirs: a city-wide export brings many completions of people held elsewhere; the
+    (campaign_id, resident_id) index answers each one directly."""
+    return {
         row[0]
         for row in db.execute(
             "SELECT resident_id FROM completion WHERE campaign_id = ? AND deleted = 0 "
             "AND resident_id IN (SELECT value FROM json_each(?))",
-            [campaign.id, json.dumps(targets)],
+            [campaign_id, json.dumps(sorted(set(resident_ids)))],
         )
     }
+
+
+def campaign_sweep(db: StoreDb, campaign: Record) -> CampaignSweep:
+    """Targets (decided by `is_target`) and statuses (decided by `sweep`) of one campaign,
+    recomputed from every record: the kept list's full recompute and its yardstick."""
+    rule = TargetRule.from_values(campaign.values)
+    start = date.fromisoformat(str(campaign.values["start_date"]))
+    found = roster(db)
+    targets = [rid for rid, facts in found.facts.items() if is_target(rule, facts, start)]
+    completed = completed_of(db, campaign.id, targets)
     result = sweep(targets, completed, outcomes_of(db, campaign.id))
-    return CampaignSweep(campaign, result, {rid: at[rid] for rid in targets})
+    return CampaignSweep(campaign, result, {rid: found.places[rid] for rid in targets})
 
 
 def outcomes_of(db: StoreDb, campaign_id: str, resident_id: str | None = None) -> list[OutcomeFact]:

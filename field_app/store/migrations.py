@@ -55,6 +55,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from field_app.store.kept_schema import create_schema
 from field_app.store.sealed import SEARCH_KEYS, Sealer, sealer_of
 
 MIGRATIONS = Migrations("gridsweep_field_app")
@@ -604,3 +605,9 @@ def m012_business_matters(db: Database) -> None:
     for column in ("business_id", "checklist_item_id", "business_check_id"):
         matter.add_column(column, str)
     matter.create_index(["business_id", "state"])
+def m014_missed_kept(db: Database) -> None:
+    """The kept missed lists (`kept`): per campaign and resident, target or not and their status;
+    where each missed target is listed and the key that orders the list; each campaign's counts;
+    and the triggers that note what every write touches. Everything starts noted, so the first
+    list opened builds every campaign's list from the records already held."""
+    create_schema(db)

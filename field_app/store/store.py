@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from field_app.photos.shrink import PhotoUnreadable, keep_gps_setting, shrink
 from field_app.store import campaigns as campaign_queries
-from field_app.store import checks, cipher, outbox, queries, records, search, sweep
+from field_app.store import checks, cipher, kept, outbox, queries, records, search, sweep
 from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
 from field_app.store import photos as photo_store
@@ -27,6 +27,7 @@ from field_app.store import thumbs as thumb_store
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
+from field_app.store.kept import MissedList
 from field_app.store.keys import KeyHolder, key_holder_for
 from field_app.store.matters import MatterCounts, MatterDetail, MatterItem, Scope
 from field_app.store.meta import DEVICE_ID, Meta
@@ -42,6 +43,7 @@ from field_app.store.search import ResidentHit
 from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
 from shared.campaigns import OutcomeFact
+from shared.campaigns import Tally as CampaignTally
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
 from shared.matters import EDITABLE_WHILE_REPORTED, Actor, MatterState, StepRefused, decide_step
@@ -94,6 +96,7 @@ class Store:
         self._location = location
         # Operations this connection has queued: the app watches it to push edits made online.
         self.edits = 0
+        self._kept = kept.KeptLists()  # the missed lists this connection has read
 
     @classmethod
     def open(
@@ -383,6 +386,19 @@ class Store:
         """Every target's status and the missed list of one campaign, from the device's records."""
         campaign = self._live("campaign", campaign_id)
         return campaign_queries.campaign_sweep(self.db, campaign)
+
+    def missed_list(self, campaign_id: str) -> MissedList:
+        """One campaign's kept missed list and counts, brought up to date with every write since
+        the last read (`kept.refresh`)."""
+        with write_transaction(self.db):
+            campaign = self._live("campaign", campaign_id)
+            return self._kept.read(self.db, campaign)
+
+    def campaign_tallies(self) -> list[tuple[Record, CampaignTally]]:
+        """Live campaigns, latest start first, each with its kept counts."""
+        with write_transaction(self.db):
+            kept.refresh(self.db)
+            return [(c, kept.tally(self.db, c.id)) for c in campaign_queries.campaigns(self.db)]
 
     def outcomes_of(self, campaign_id: str, resident_id: str) -> list[OutcomeFact]:
         return campaign_queries.outcomes_of(self.db, campaign_id, resident_id)
