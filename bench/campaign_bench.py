@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from seed_bench import scratch_database
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
@@ -246,6 +249,7 @@ def bench_import(args: argparse.Namespace) -> None:
     if args.database_url != "none":
         backends.append(("postgresql", args.database_url))
     rates: dict[str, tuple[float, float]] = {}
+    floor_rate = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "small.csv"
         for name, url in backends:
@@ -289,12 +293,83 @@ def bench_import(args: argparse.Namespace) -> None:
                 f"{again_rate:,.0f} rows/s re-importing the same file",
                 flush=True,
             )
+        if url is not None:
+            floor_rate = _plain_copy(args, path)
     if "postgresql" in rates:
         pg, lite = rates["postgresql"], rates["sqlite"]
         print(
             f"PostgreSQL / SQLite: {pg[0] / lite[0]:.2f}x first import, "
             f"{pg[1] / lite[1]:.2f}x re-import"
         )
+        floor = floor_rate
+        print(
+            f"floor: a plain COPY of the same file into a bare table: {floor:,.0f} rows/s; "
+            f"the import reaches {pg[0] / floor:.2f}x of it (first), {pg[1] / floor:.2f}x (again)",
+            flush=True,
+        )
+        before = _main_figure(args)
+        if before:
+            for name, (first_rate, _) in rates.items():
+                if name in before:
+                    print(
+                        f"{name}: {first_rate:,.0f} rows/s now vs {before[name]:,.0f} rows/s on "
+                        f"main ({args.main}, {args.main_rows:,} rows): "
+                        f"{first_rate / before[name]:.1f}x",
+                        flush=True,
+                    )
+
+
+def _plain_copy(args: argparse.Namespace, path: Path) -> float:
+    """Rows per second of PostgreSQL's own CSV COPY of the file into a table with no key."""
+    rows = args.import_rows
+    times: list[float] = []
+    with scratch_database(args.database_url) as settings:
+        dsn = make_url(settings.database_url).set(drivername="postgresql")
+        with psycopg.connect(dsn.render_as_string(hide_password=False)) as conn:
+            for _ in range(args.repeat):
+                conn.execute(
+                    "CREATE TEMP TABLE plain (id_number varchar(18), "
+                    "completed_at timestamptz, place varchar(200))"
+                )
+                started = time.perf_counter()
+                with (
+                    conn.cursor() as cursor,
+                    cursor.copy("COPY plain FROM STDIN WITH (FORMAT csv, HEADER)") as copy,
+                    path.open("rb") as f,
+                ):
+                    while block := f.read(1 << 20):
+                        copy.write(block)
+                times.append(time.perf_counter() - started)
+                conn.execute("DROP TABLE plain")
+    return rows / statistics.median(times)
+
+
+def _main_figure(args: argparse.Namespace) -> dict[str, float]:
+    """main's import rate before the change, measured now: its own bench, from its checkout."""
+    if args.main == "none" or not Path(args.main, "bench", "campaign_bench.py").exists():
+        return {}
+    python = Path(args.main, ".venv", "bin", "python")
+    command = [
+        str(python if python.exists() else sys.executable),
+        "bench/campaign_bench.py",
+        "--only",
+        "import",
+        "--repeat",
+        "1",
+        "--import-rows",
+        str(args.main_rows),
+        "--database-url",
+        args.database_url,
+    ]
+    print(f"== main's import ({args.main}, {args.main_rows:,} rows) ==", flush=True)
+    done = subprocess.run(command, cwd=args.main, capture_output=True, text=True, check=False)
+    found: dict[str, float] = {}
+    for line in done.stdout.splitlines():
+        match = re.match(r"(sqlite|postgresql): median ([\d,]+) rows/s", line)
+        if match:
+            found[match.group(1)] = float(match.group(2).replace(",", ""))
+            print(f"main {line}", flush=True)
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,7 +380,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--completions", type=int, default=2_100_000, help="rows for the district's campaign"
     )
-    parser.add_argument("--import-rows", type=int, default=500_000, help="rows for the import part")
+    parser.add_argument(
+        "--import-rows", type=int, default=2_100_000, help="rows for the import part"
+    )
+    parser.add_argument("--main", default="/work/main", help="main's checkout ('none': skip)")
+    parser.add_argument(
+        "--main-rows", type=int, default=200_000, help="rows for main's import (it is slow)"
+    )
     parser.add_argument(
         "--database-url",
         default=PG_DEFAULT,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared.clock import CHINA_TIME
@@ -41,7 +40,7 @@ from shared.validation import normalize_id_number, parse_id_number
 from sync_server.importer import cells
 from sync_server.importer.feed import ChangeSink, NoChanges
 from sync_server.importer.layout import Column, SheetLayout
-from sync_server.importer.reader import DataRow, open_sheets
+from sync_server.importer.reader import Sheet, open_sheets
 from sync_server.importer.report import (
     RowError,
     Where,
@@ -54,10 +53,8 @@ from sync_server.models import (
     Binding,
     Campaign,
     CompletionBatch,
-    CompletionMark,
     GridNode,
     House,
-    Resident,
     subtree_bounds,
 )
 
@@ -115,6 +112,7 @@ _LOOSE = re.compile(
     r"(?:\s*(?:[:：]|分)\s*(\d{1,2})(?:\.(\d{1,6}))?\s*秒?|\s*分)?)?$"
 )
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2})?)?$")
+Progress = Callable[[float], None]  # the share of the file done, 0 to 1
 
 
 def mark_id(campaign_id: str, resident_id: str) -> str:
@@ -173,12 +171,7 @@ class CompletionReport:
         write_errors_csv(path, [*self.errors, *self.warnings])
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    where: Where
-    id_number: str
-    completed_at: datetime  # UTC, without tzinfo (cheaper to format in bulk)
-    place: str
+_KEYS = ("id_number", "completed_at", "place")
 
 
 @dataclass
@@ -196,11 +189,9 @@ class _Import:
     window: tuple[date, date]
     leaves: frozenset[str]  # level-5 grids under the campaign's root
     ids: dict[str, str | FieldError] = field(default_factory=dict)  # raw -> normalised or error
-    places: dict[str, str] = field(default_factory=dict)  # raw -> cleaned
-    residents: dict[str, str | None] = field(default_factory=dict)  # ID number -> resident id
-    marked: set[str] = field(default_factory=set)  # residents with a mark in the campaign
+    good_ids: set[str] = field(default_factory=set)  # of the rows that passed their checks
+    places: dict[str, tuple[str, FieldError | None]] = field(default_factory=dict)
     batch: CompletionBatch | None = None
-    copy_ready: bool = False
 
 
 def import_completions(
@@ -213,12 +204,14 @@ def import_completions(
     changes: ChangeSink | None = None,
     now: datetime,
     chunk_rows: int = CHUNK_ROWS,
+    progress: Progress | None = None,
 ) -> CompletionReport:
     """Import a completion file (.xlsx or .csv) into `campaign`; never commits.
 
     Bad rows are reported and skipped, good rows imported; importing the same file again adds
     nothing. New `completion` marks are announced to `changes` (a ChangeSet: the caller passes
-    it to `commit_changes` as the transaction's last write).
+    it to `commit_changes` as the transaction's last write). `progress`, if given, is called
+    with the share of the file read (0 to 1) as the rows stream, then 1.0 once written.
     """
     name = file_name or path.name
     moment = now
@@ -245,29 +238,20 @@ def import_completions(
             )
         ),
     )
-    job.marked.update(
-        session.scalars(
-            select(CompletionMark.resident_id).where(CompletionMark.campaign_id == campaign.id)
-        )
-    )
     with ExitStack() as stack:
         if not job.postgres:
             stack.enter_context(_sqlite_cache(session))
         sheets = open_sheets([path], stack, report, LAYOUTS)
-        chunk: list[_Row] = []
-        for sheet in sheets:
-            for data in sheet.rows():
-                report.rows_read += 1
-                parsed = _parse(job, data)
-                if parsed is None:
-                    report.rejected_rows += 1
-                    continue
-                chunk.append(parsed)
-                if len(chunk) >= chunk_rows:
-                    _write_chunk(job, chunk)
-                    chunk = []
-        if chunk:
-            _write_chunk(job, chunk)
+        load: _Load = _CopyLoad(job) if job.postgres else _SqliteLoad(job)
+        try:
+            for index, sheet in enumerate(sheets):
+                _stream(job, sheet, index, load, chunk_rows, _Meter(path, progress))
+            load.close()
+            _settle(job, load, sheets)
+        finally:
+            load.drop()
+    if progress is not None:
+        progress(1.0)
     if job.batch is not None:
         job.batch.rows_read = report.rows_read
         job.batch.imported = report.imported
@@ -277,37 +261,325 @@ def import_completions(
     return report
 
 
-# --- one row -----------------------------------------------------------------------------------
+class _Meter:
+    """How far through the file the rows are, from the bytes read: what the console's bar shows."""
+
+    def __init__(self, path: Path, progress: Progress | None) -> None:
+        self.progress = progress
+        self.rows_seen = 0
+        self.size = max(path.stat().st_size, 1) if progress is not None else 1
+
+    def tell(self, rows: int, bytes_per_row: float) -> None:
+        if self.progress is not None:
+            self.progress(min(0.99, rows * bytes_per_row / self.size))
 
 
-def _parse(job: _Import, data: DataRow) -> _Row | None:
-    values = data.values
-    ok = True
-    id_number = _id_number(job, values.get("id_number"))
-    if isinstance(id_number, FieldError):
-        job.report.add(data.where, id_number)
-        ok = False
-    moment = _completed_at(job, values.get("completed_at"))
-    if isinstance(moment, FieldError):
-        job.report.add(data.where, moment)
-        ok = False
-    raw_place = values.get("place")
-    place = job.places.get(raw_place) if isinstance(raw_place, str) else None
-    if place is None:
-        place = cells.text(raw_place)
-        if isinstance(raw_place, str) and len(job.places) < 100_000:
-            job.places[raw_place] = place  # the same few sites repeat all through a file
+# --- the rows, streamed ------------------------------------------------------------------------
+
+
+def _stream(
+    job: _Import, sheet: Sheet, index: int, load: _Load, chunk_rows: int, meter: _Meter
+) -> None:
+    """Check every row of one sheet on its own and hand the good ones to `load`.
+
+    The common cells — an ID number seen before, an ISO time inside the window, a known place —
+    take the inline path; anything else the general one (`_id_number`, `_completed_at`)."""
+    report = job.report
+    ids = job.ids
+    places = job.places
+    names = sheet.column_names()
+    postgres = job.postgres
+    start, end = (d.isoformat() for d in job.window)
+    latest_local = f"{job.latest + _CHINA_OFFSET:%Y-%m-%d %H:%M:%S}"
+    buffer: list[tuple[int, int, str, str, str]] = []
+    rows = rejected = 0
+    fromiso = datetime.fromisoformat
+    seen = job.good_ids.add
+    for number, (raw_id, raw_time, raw_place) in sheet.cells(_KEYS):
+        rows += 1
+        id_number = ids.get(raw_id) if raw_id.__class__ is str else None
+        if id_number is None:
+            id_number = _id_number(job, raw_id)
+        text: str | None = None
+        if (
+            raw_time.__class__ is str
+            and len(raw_time) == 19
+            and raw_time[10] == " "
+            and raw_time[13] == ":"
+            and start <= raw_time[:10] <= end
+            and raw_time <= latest_local
+        ):
+            try:
+                local = fromiso(raw_time)
+            except ValueError:
+                pass
+            else:  # China time to the database's form: PostgreSQL converts it itself
+                text = f"{raw_time}+08" if postgres else f"{local - _CHINA_OFFSET}.000000"
+        moment: datetime | FieldError | None = None
+        if text is None:
+            moment = _completed_at(job, raw_time)
+            if moment.__class__ is datetime:
+                text = f"{moment}+00" if postgres else _sqlite_text(moment)
+        got = places.get(raw_place) if raw_place.__class__ is str else None
+        if got is None:
+            got = _place(job, raw_place)
+        if id_number.__class__ is not str or text is None:
+            where = Where(sheet.name, number, names)
+            if id_number.__class__ is not str:
+                report.add(where, id_number)  # type: ignore[arg-type]
+            if text is None:
+                report.add(where, moment)  # type: ignore[arg-type]
+            rejected += 1
+            continue
+        place, too_long = got
+        if too_long is not None:
+            # The place is a detail: the completion counts without it.
+            report.warn(Where(sheet.name, number, names), too_long, kept_aside=True)
+            place = ""
+        if raw_id != id_number:
+            _tell_conversion(job, Where(sheet.name, number, names), raw_id, id_number)
+        seen(id_number)
+        buffer.append((index, number, id_number, text, place))
+        if len(buffer) >= chunk_rows:
+            load.write(buffer)
+            buffer = []
+            meter.tell(rows, load.bytes_per_row)
+    if buffer:
+        load.write(buffer)
+    report.rows_read += rows
+    report.rejected_rows += rejected
+
+
+def _place(job: _Import, raw: object) -> tuple[str, FieldError | None]:
+    place = cells.text(raw)
     too_long = cells.too_long("place", place, _PLACE_MAX)
-    if not ok:
-        return None
-    assert isinstance(id_number, str) and isinstance(moment, datetime)
-    if too_long is not None:
-        # The place is a detail: the completion counts without it.
-        job.report.warn(data.where, too_long, kept_aside=True)
-        place = ""
-    if value_id := values.get("id_number"):
-        _tell_conversion(job, data.where, value_id, id_number)
-    return _Row(data.where, id_number, moment, place)
+    if job.postgres and place and _COPY_SPECIAL.search(place):
+        place = _COPY_SPECIAL.sub(lambda m: _COPY_ESCAPES[m.group()], place)
+    got = (place, too_long)
+    if isinstance(raw, str) and len(job.places) < 100_000:
+        job.places[raw] = got  # the same few sites repeat all through a file
+    return got
+
+
+_SORT_MEMORY = "256MB"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+# --- the load table and what is decided over it -----------------------------------------------
+
+
+class _Load:
+    """A temporary table of the good rows (sheet, row, ID number, time, place), written as the
+    file streams and matched to residents once, set-based, at the end."""
+
+    bytes_per_row = 40.0  # an ID number, a time and a short place, as the CSV holds them
+
+    def __init__(self, job: _Import) -> None:
+        self.job = job
+        self.rows = 0
+        self.connection = job.session.connection()
+        self.connection.exec_driver_sql("DROP TABLE IF EXISTS completion_load")
+        self.connection.exec_driver_sql("DROP TABLE IF EXISTS completion_people")
+        self.connection.exec_driver_sql(
+            f"CREATE TEMP TABLE completion_load (sheet integer, row_no integer, "
+            f"id_number varchar(18), completed_at {self.time_type}, place varchar(200))"
+        )
+        self.connection.exec_driver_sql(
+            "CREATE TEMP TABLE completion_people "
+            "(id_number varchar(18) PRIMARY KEY, resident_id varchar(36))"
+        )
+
+    time_type = "text"
+
+    def write(self, rows: list[tuple[int, int, str, str, str]]) -> None:
+        raise NotImplementedError
+
+    def write_ids(self, ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """No more rows."""
+
+    def drop(self) -> None:
+        self.connection.exec_driver_sql("DROP TABLE IF EXISTS completion_load")
+        self.connection.exec_driver_sql("DROP TABLE IF EXISTS completion_people")
+
+    def insert_completions(self, campaign_id: str, batch_id: int) -> int:
+        raise NotImplementedError
+
+
+class _CopyLoad(_Load):
+    """PostgreSQL: one COPY for the whole file, in text form written by hand (psycopg's
+    per-row `write_row` costs more than the parse)."""
+
+    time_type = "timestamptz"
+
+    def __init__(self, job: _Import) -> None:
+        super().__init__(job)
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        self.cursor = raw.cursor()
+        self.copy_context = self.cursor.copy(
+            "COPY completion_load (sheet, row_no, id_number, completed_at, place) FROM STDIN"
+        )
+        self.copy: Any = self.copy_context.__enter__()
+
+    def write(self, rows: list[tuple[int, int, str, str, str]]) -> None:
+        self.rows += len(rows)
+        self.copy.write("".join([f"{s}\t{n}\t{i}\t{t}\t{p}\n" for s, n, i, t, p in rows]))
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy_context.__exit__(None, None, None)
+            self.copy = None
+            self.cursor.close()
+
+    def drop(self) -> None:
+        if self.copy is not None:  # an error mid-file: end the COPY before anything else
+            try:
+                self.copy_context.__exit__(None, None, None)
+            finally:
+                self.copy = None
+                self.cursor.close()
+        super().drop()
+
+    def write_ids(self, ids: list[str]) -> None:
+        raw = self.connection.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy("COPY completion_people (id_number) FROM STDIN") as copy,
+        ):
+            copy.write("".join([f"{i}\n" for i in ids]))
+        self.connection.exec_driver_sql("ANALYZE completion_people")
+
+    def insert_completions(self, campaign_id: str, batch_id: int) -> int:
+        # Imports into one campaign take turns (the campaign's row is locked), so the rows
+        # already there are found by one anti-join and the rest inserted plainly, sorted by the
+        # key: cheaper than ON CONFLICT's speculative insertion of every row.
+        self.connection.exec_driver_sql(
+            "SELECT id FROM campaigns WHERE id = %(campaign)s FOR UPDATE", {"campaign": campaign_id}
+        )
+        # The sort of a whole file's rows in memory rather than in temporary files.
+        self.connection.exec_driver_sql(f"SET LOCAL work_mem = '{_SORT_MEMORY}'")
+        result = self.connection.exec_driver_sql(
+            "INSERT INTO completions "
+            "(campaign_id, id_number, completed_at, resident_id, place, batch_id) "
+            "SELECT DISTINCT ON (l.id_number, l.completed_at) %(campaign)s::varchar, l.id_number, "
+            "l.completed_at, p.resident_id, l.place, %(batch)s::integer FROM completion_load l "
+            "JOIN completion_people p ON p.id_number = l.id_number "
+            "WHERE p.resident_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM completions c "
+            "WHERE c.campaign_id = %(campaign)s::varchar AND c.id_number = l.id_number "
+            "AND c.completed_at = l.completed_at) "
+            "ORDER BY l.id_number, l.completed_at, l.sheet, l.row_no",
+            {"campaign": campaign_id, "batch": batch_id},
+        )
+        return int(result.rowcount)
+
+
+class _SqliteLoad(_Load):
+    """SQLite: executemany into the temporary table as the chunks come."""
+
+    def write(self, rows: list[tuple[int, int, str, str, str]]) -> None:
+        self.rows += len(rows)
+        self.connection.exec_driver_sql(
+            "INSERT INTO completion_load (sheet, row_no, id_number, completed_at, place) "
+            "VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def write_ids(self, ids: list[str]) -> None:
+        self.connection.exec_driver_sql(
+            "INSERT INTO completion_people (id_number) VALUES (?)",
+            [(i,) for i in ids],
+        )
+
+    def insert_completions(self, campaign_id: str, batch_id: int) -> int:
+        # The DB-API directly: SQLAlchemy's per-row type processing would cost more than
+        # SQLite's insert. The time's text form is the one SQLAlchemy's SQLite DateTime writes.
+        before = _total_changes(self.connection)
+        self.connection.exec_driver_sql(
+            "INSERT OR IGNORE INTO completions "
+            "(campaign_id, id_number, completed_at, resident_id, place, batch_id) "
+            "SELECT ?, l.id_number, l.completed_at, p.resident_id, l.place, ? "
+            "FROM completion_load l JOIN completion_people p ON p.id_number = l.id_number "
+            "WHERE p.resident_id IS NOT NULL ORDER BY l.id_number, l.completed_at",
+            (campaign_id, batch_id),
+        )
+        return _total_changes(self.connection) - before
+
+
+def _settle(job: _Import, load: _Load, sheets: list[Sheet]) -> None:
+    """Match the file's ID numbers to residents once, report the rows naming nobody, insert the
+    rest skipping those already there, and mark the residents completing for the first time."""
+    if not load.rows:
+        return
+    connection = load.connection
+    load.write_ids(sorted(job.good_ids))
+    live = "false" if job.postgres else "0"
+    connection.exec_driver_sql(
+        "UPDATE completion_people SET resident_id = r.id FROM residents r "
+        f"WHERE r.id_number = completion_people.id_number AND r.deleted = {live}"
+    )
+    unknown_rows = 0
+    if connection.exec_driver_sql(
+        "SELECT 1 FROM completion_people WHERE resident_id IS NULL LIMIT 1"
+    ).first():
+        unknown_rows = _report_unknown(job, load, sheets)
+    batch = _batch(job)
+    inserted = load.insert_completions(job.campaign.id, batch.id)
+    job.report.imported += inserted
+    job.report.duplicates += load.rows - unknown_rows - inserted
+    new = list(
+        connection.exec_driver_sql(
+            "SELECT p.resident_id FROM completion_people p WHERE p.resident_id IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM completion_marks m "
+            f"WHERE m.campaign_id = {_param(job)} AND m.resident_id = p.resident_id)",
+            _args(job, job.campaign.id),
+        ).scalars()
+    )
+    _mark(job, sorted(new))
+
+
+def _param(job: _Import, name: str = "campaign") -> str:
+    return f"%({name})s" if job.postgres else "?"
+
+
+def _args(job: _Import, value: str) -> Any:
+    return {"campaign": value} if job.postgres else (value,)
+
+
+def _report_unknown(job: _Import, load: _Load, sheets: list[Sheet]) -> int:
+    """Report the rows whose ID number names nobody on the roster, in the file's order among
+    the errors found while reading (the first MAX_ERRORS_KEPT are kept); returns their count."""
+    report = job.report
+    found = load.connection.exec_driver_sql(
+        "SELECT l.sheet, l.row_no, l.id_number FROM completion_load l "
+        "JOIN completion_people p ON p.id_number = l.id_number "
+        "WHERE p.resident_id IS NULL ORDER BY l.sheet, l.row_no"
+    ).all()
+    order = {sheet.name: index for index, sheet in enumerate(sheets)}
+    before = list(report.errors)
+    report.errors.clear()
+    names = [sheet.column_names() for sheet in sheets]
+    for index, row, number in found:
+        report.add(
+            Where(sheets[index].name, row, names[index]),
+            FieldError(
+                "id_number",
+                "unknown_person",
+                "nobody on the roster has this ID number",
+                {"value": number[-4:]},
+            ),
+        )
+    merged = sorted([*before, *report.errors], key=lambda e: (order.get(e.sheet, -1), e.row))
+    report.errors[:] = merged[:MAX_ERRORS_KEPT]
+    report.rejected_rows += len(found)
+    return len(found)
+
+
+# --- one cell ----------------------------------------------------------------------------------
 
 
 def _tell_conversion(job: _Import, where: Where, value: object, id_number: str) -> None:
@@ -424,53 +696,7 @@ def _from_text(raw: str) -> datetime | None:
     return moment
 
 
-# --- one chunk ---------------------------------------------------------------------------------
-
-
-def _write_chunk(job: _Import, chunk: list[_Row]) -> None:
-    _find_residents(job, {r.id_number for r in chunk})
-    good: list[tuple[_Row, str]] = []
-    for row in chunk:
-        resident_id = job.residents.get(row.id_number)
-        if resident_id is None:
-            job.report.rejected_rows += 1
-            job.report.add(
-                row.where,
-                FieldError(
-                    "id_number",
-                    "unknown_person",
-                    "nobody on the roster has this ID number",
-                    {"value": row.id_number[-4:]},
-                ),
-            )
-            continue
-        good.append((row, resident_id))
-    if not good:
-        return
-    good.sort(key=lambda pair: (pair[0].id_number, pair[0].completed_at))  # the key's order
-    batch = _batch(job)
-    if job.postgres:
-        inserted = _copy_completions(job, batch.id, good)
-    else:
-        inserted = _insert_completions(job, batch.id, good)
-    job.report.imported += inserted
-    job.report.duplicates += len(good) - inserted
-    _mark(job, {resident_id for _, resident_id in good})
-
-
-def _find_residents(job: _Import, id_numbers: set[str]) -> None:
-    unknown = sorted(n for n in id_numbers if n not in job.residents)
-    for start in range(0, len(unknown), _IN_BATCH):
-        batch = unknown[start : start + _IN_BATCH]
-        found = dict(
-            job.session.execute(
-                select(Resident.id_number, Resident.id).where(
-                    Resident.id_number.in_(batch), Resident.deleted.is_(False)
-                )
-            ).all()
-        )
-        for number in batch:
-            job.residents[number] = found.get(number)
+# --- marks -------------------------------------------------------------------------------------
 
 
 def _batch(job: _Import) -> CompletionBatch:
@@ -488,31 +714,6 @@ def _batch(job: _Import) -> CompletionBatch:
         job.session.add(job.batch)
         job.session.flush()
     return job.batch
-
-
-def _insert_completions(job: _Import, batch_id: int, good: list[tuple[_Row, str]]) -> int:
-    # The DB-API directly: SQLAlchemy's per-row type processing would cost more than SQLite's
-    # insert. The text form of the time is the one SQLAlchemy's SQLite DateTime writes.
-    rows = [
-        (
-            job.campaign.id,
-            row.id_number,
-            _sqlite_text(row.completed_at),
-            resident_id,
-            row.place,
-            batch_id,
-        )
-        for row, resident_id in good
-    ]
-    connection = job.session.connection()
-    before = _total_changes(connection)
-    connection.exec_driver_sql(
-        "INSERT OR IGNORE INTO completions "
-        "(campaign_id, id_number, completed_at, resident_id, place, batch_id) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        rows,
-    )
-    return _total_changes(connection) - before
 
 
 @contextmanager
@@ -538,66 +739,39 @@ def _total_changes(connection: Any) -> int:
     return int(connection.exec_driver_sql("SELECT total_changes()").scalar_one())
 
 
-def _copy_completions(job: _Import, batch_id: int, good: list[tuple[_Row, str]]) -> int:
-    connection = job.session.connection()
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor:
-        if not job.copy_ready:
-            cursor.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS completion_load "
-                "(campaign_id varchar(36), id_number varchar(18), completed_at timestamptz, "
-                "resident_id varchar(36), place varchar(200), batch_id integer) "
-                "ON COMMIT DROP"
-            )
-            job.copy_ready = True
-        cursor.execute("TRUNCATE completion_load")
-        with cursor.copy(
-            "COPY completion_load (campaign_id, id_number, completed_at, resident_id, place, "
-            "batch_id) FROM STDIN"
-        ) as copy:
-            for row, resident_id in good:
-                copy.write_row(
-                    (
-                        job.campaign.id,
-                        row.id_number,
-                        f"{row.completed_at}+00",
-                        resident_id,
-                        row.place,
-                        batch_id,
-                    )
-                )
-        cursor.execute(
-            "INSERT INTO completions "
-            "(campaign_id, id_number, completed_at, resident_id, place, batch_id) "
-            "SELECT campaign_id, id_number, completed_at, resident_id, place, batch_id "
-            "FROM completion_load ON CONFLICT DO NOTHING"
-        )
-        return int(cursor.rowcount)
-
-
-def _mark(job: _Import, resident_ids: set[str]) -> None:
-    new = sorted(resident_ids - job.marked)
+def _mark(job: _Import, new: list[str]) -> None:
+    """Marks for the residents completing the campaign for the first time, announced to the
+    grids of the campaign they live in."""
     if not new:
         return
     campaign_id = job.campaign.id
-    rows: list[dict[str, Any]] = [
-        {
-            "id": mark_id(campaign_id, rid),
-            "campaign_id": campaign_id,
-            "resident_id": rid,
-            "version": 1,
-            "updated_at": job.now,
-            "updated_by_user_id": job.user_id,
-            "updated_by_device_id": None,
-            "deleted": False,
-            "clocks": {},
-        }
-        for rid in new
-    ]
-    dialect = postgresql if job.postgres else sqlite
-    job.session.execute(dialect.insert(CompletionMark).on_conflict_do_nothing(), rows)
-    job.marked.update(new)
+    # One statement for thousands of marks: arrays on PostgreSQL, the DB-API on SQLite.
+    connection = job.session.connection()
+    ids = [mark_id(campaign_id, rid) for rid in new]
+    if job.postgres:
+        connection.exec_driver_sql(
+            "INSERT INTO completion_marks (id, campaign_id, resident_id, version, updated_at, "
+            "updated_by_user_id, updated_by_device_id, deleted, clocks) "
+            "SELECT m.id, %(campaign)s::varchar, m.resident_id, 1, %(now)s::timestamptz, "
+            "%(user)s::varchar, NULL, false, '{}' "
+            "FROM unnest(%(ids)s::varchar[], %(residents)s::varchar[]) AS m(id, resident_id) "
+            "ON CONFLICT DO NOTHING",
+            {
+                "campaign": campaign_id,
+                "now": job.now,
+                "user": job.user_id,
+                "ids": ids,
+                "residents": new,
+            },
+        )
+    else:
+        moment = _sqlite_text(job.now.astimezone(UTC).replace(tzinfo=None))
+        connection.exec_driver_sql(
+            "INSERT OR IGNORE INTO completion_marks (id, campaign_id, resident_id, version, "
+            "updated_at, updated_by_user_id, updated_by_device_id, deleted, clocks) "
+            "VALUES (?, ?, ?, 1, ?, ?, NULL, 0, '{}')",
+            [(i, campaign_id, rid, moment, job.user_id) for i, rid in zip(ids, new, strict=True)],
+        )
     job.report.residents_completed += len(new)
     homes: dict[str, set[str]] = {}
     for start in range(0, len(new), _IN_BATCH):
