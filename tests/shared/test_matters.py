@@ -480,6 +480,8 @@ def test_every_refusal_decide_step_makes_has_its_own_words() -> None:
         assert "{" not in refused.message_zh and "{" not in refused.message
         texts.add(refused.message_zh)
     assert len(texts) == len(refusals)
+
+
 # --- re-inspection (复查) ----------------------------------------------------------------------
 
 
