@@ -5,7 +5,7 @@ The seeded types are written out here, not imported: a migration stays what it w
 ran. Their ids derive from their codes (uuid5), as `shared.businesses.default_type_id` does.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-07 22:30:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = "0015"
-down_revision: str | None = "0011"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
