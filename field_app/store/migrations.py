@@ -542,6 +542,7 @@ def m009_photo_thumbs(db: Database) -> None:
     )
 
 
+@MIGRATIONS()
 def m011_businesses(db: Database) -> None:
     """Businesses (商户) and the checklist sweep (排查整治): the business types and checklist
     items devices only receive, the businesses of the grid, and the append-only checks
@@ -609,6 +610,7 @@ def m012_business_matters(db: Database) -> None:
     matter.create_index(["business_id", "state"])
 
 
+@MIGRATIONS()
 def m014_missed_kept(db: Database) -> None:
     """The kept missed lists (`kept`): per campaign and resident, target or not and their status;
     where each missed target is listed and the key that orders the list; each campaign's counts;
