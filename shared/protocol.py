@@ -120,6 +120,8 @@ EntityName = Literal[
     "matter_category",
     "matter",
     "matter_step",
+    "post",
+    "post_claim",
 ]
 OpKind = Literal["create", "update", "delete"]
 OpStatus = Literal["applied", "merged", "conflict", "rejected"]

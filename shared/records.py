@@ -24,6 +24,7 @@ from shared.matters import (
     URGENCY_ZH,
     check_photos,
 )
+from shared.members import POST_KIND_ZH
 from shared.schema import (
     ENTITIES,
     RELATION_ZH,
@@ -47,6 +48,8 @@ REFERENCES: dict[str, str] = {
     "category_id": "matter_category",
     "matter_id": "matter",
     "org_id": "org",
+    "post_id": "post",
+    "community_id": "grid_node",
 }
 
 # References the device cannot check: the server's users (not a synced entity) and the fields
@@ -70,6 +73,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "outcome": frozenset({"campaign_id", "resident_id", "outcome", "recorded_at"}),
     "matter": frozenset({"category_id", "grid_id", "description", "source", "reported_at"}),
     "matter_step": frozenset({"matter_id", "action", "from_state", "at"}),
+    "post_claim": frozenset({"post_id", "user_id", "at"}),
 }
 
 # Column widths of the server's tables (sync_server/models.py).
@@ -98,6 +102,7 @@ MAX_LENGTH: dict[tuple[str, str], int] = {
     ("matter", "resident_phone_masked"): 40,
     ("matter_step", "reason"): 2000,
     ("matter_step", "comment"): 500,
+    ("post", "title"): 200,
 }
 
 # The earliest time a visit or outcome may carry (China time): before any of them was recorded;
@@ -120,6 +125,7 @@ ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {
     ("matter", "state"): MATTER_STATE_ZH,
     ("matter_step", "action"): MATTER_ACTION_ZH,
     ("matter_step", "from_state"): MATTER_STATE_ZH,
+    ("post", "kind"): POST_KIND_ZH,
 }
 
 

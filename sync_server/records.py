@@ -26,6 +26,8 @@ from sync_server.models import (
     MatterStep,
     Org,
     Outcome,
+    Post,
+    PostClaim,
     Resident,
     SyncedMixin,
     Unit,
@@ -47,6 +49,8 @@ MODELS: dict[str, type[SyncedMixin]] = {
     "matter_category": MatterCategory,
     "matter": Matter,
     "matter_step": MatterStep,
+    "post": Post,
+    "post_claim": PostClaim,
 }
 ENTITY_OF: dict[type[SyncedMixin], str] = {model: name for name, model in MODELS.items()}
 

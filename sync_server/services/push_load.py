@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 
 from shared.protocol import Operation
 from shared.schema import ENTITIES
-from sync_server.models import Binding, ConflictRecord, House, MatterStep, Resident, Unit, User
+from sync_server.models import (
+    Binding,
+    ConflictRecord,
+    House,
+    MatterStep,
+    PostClaim,
+    Resident,
+    Unit,
+    User,
+)
 from sync_server.records import MODELS, wire_value
 from sync_server.services.push_rules import Key, Rec, View, Who, references_of
 
@@ -47,7 +56,7 @@ def load_view(
     # Keys looked up and not found: a record the batch creates is not asked for again as the
     # reference of another of its operations (a binding's new person and house).
     absent: set[Key] = set()
-    targets = {(op.entity, op.record_id) for op in ops}
+    targets: set[Key] = {(op.entity, op.record_id) for op in ops}
     # A step moves its matter: the matter is locked too, so two steps on one matter (two
     # verifications racing) are decided one after the other, the second against the first.
     targets |= {
@@ -56,6 +65,15 @@ def load_view(
         if op.entity == "matter_step"
         and "matter_id" in op.fields
         and isinstance(op.fields["matter_id"].new, str)
+    }
+    # A claim moves its post's count: the post is locked too, so claims racing for its last
+    # place (through any number of server processes) are decided one after the other.
+    targets |= {
+        ("post", op.fields["post_id"].new)
+        for op in ops
+        if op.entity == "post_claim"
+        and "post_id" in op.fields
+        and isinstance(op.fields["post_id"].new, str)
     }
     _load(session, view, targets, lock=True, absent=absent)
     wanted: set[Key] = set()
@@ -82,6 +100,7 @@ def load_view(
     _load_held(session, view, ops)
     _load_users(session, view, ops)
     _load_steps_of(session, view, ops)
+    _load_claims_of(session, view)
     return view
 
 
@@ -283,6 +302,20 @@ def _load_steps_of(session: Session, view: View, ops: list[Operation]) -> None:
             )
         ):
             view.steps_of.setdefault(matter_id, set()).add(step_id)
+
+
+def _load_claims_of(session: Session, view: View) -> None:
+    """The live claims of the posts the batch claims (read after the posts were locked, so a
+    claim committed meanwhile by another process is counted)."""
+    ids = sorted(i for e, i in view.records if e == "post")
+    for start in range(0, len(ids), _CHUNK):
+        for claim_id, post_id, user_id in session.execute(
+            select(PostClaim.id, PostClaim.post_id, PostClaim.user_id).where(
+                PostClaim.post_id.in_(ids[start : start + _CHUNK]),
+                PostClaim.deleted.is_(False),
+            )
+        ):
+            view.claims_of.setdefault(post_id, {})[claim_id] = user_id
 
 
 @cache

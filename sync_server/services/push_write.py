@@ -32,6 +32,8 @@ INSERT_ORDER = (
     "outcome",
     "matter",
     "matter_step",
+    "post",
+    "post_claim",
 )
 
 

@@ -30,6 +30,8 @@ from sync_server.models import (
     MatterStep,
     Org,
     Outcome,
+    Post,
+    PostClaim,
     Resident,
     SyncedMixin,
     Unit,
@@ -69,8 +71,10 @@ def grids_of(
     if isinstance(row, MatterStep):
         grid = session.scalar(select(Matter.grid_id).where(Matter.id == row.matter_id))
         return {grid} if grid else set()
-    if isinstance(row, Org | MatterCategory):
-        return set()  # every matter-storing device holds them (services/matter_sync.py)
+    if isinstance(row, Org | MatterCategory | Post | PostClaim):
+        # Orgs and categories: every matter-storing device holds them; posts and claims travel
+        # under their community's and member's keys (services/matter_sync.py).
+        return set()
     raise ValueError(f"unknown entity {entity}")
 
 

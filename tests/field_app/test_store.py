@@ -135,6 +135,7 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, phone_clock: ManualC
         "m006_visit_instants",
         "m007_photos",
         "m008_matters",
+        "m013_members",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)
