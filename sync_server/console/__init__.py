@@ -24,6 +24,7 @@ from sync_server.console.routes import (
     exports,
     manage,
     matters,
+    posts,
     review,
 )
 
@@ -33,6 +34,17 @@ STATIC = Path(__file__).parent / "static"
 def install_console(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(fonts.router)
-    for module in (auth, dashboard, review, conflicts, manage, campaigns, matters, exports, audit):
+    for module in (
+        auth,
+        dashboard,
+        review,
+        conflicts,
+        manage,
+        campaigns,
+        matters,
+        posts,
+        exports,
+        audit,
+    ):
         app.include_router(module.router, prefix="/console")
     install_error_pages(app)

@@ -19,6 +19,15 @@ from sync_server.services.changes import ChangeSet, commit_changes
 from sync_server.services.matter_sync import COMMUNITY_LEVEL
 
 
+def community_of(node: GridNode, *, session: Session) -> GridNode:
+    """The community a node is (level 4) or is in (a level-5 grid's parent)."""
+    if node.level == COMMUNITY_LEVEL + 1 and node.parent_id:
+        return session.get_one(GridNode, node.parent_id)
+    if node.level != COMMUNITY_LEVEL:
+        raise Invalid("a post belongs to a community (a level-4 grid node)", field="community")
+    return node
+
+
 def publish_post(
     *,
     session: Session,
@@ -71,9 +80,10 @@ class PostCounts:
     claimed: int
 
 
-def post_counts(*, session: Session) -> list[PostCounts]:
-    """Per community and kind: posts, places and claims, in one grouped query."""
-    rows = session.execute(
+def post_counts(*, session: Session, communities: list[str] | None = None) -> list[PostCounts]:
+    """Per community and kind: posts, places and claims, in one grouped query (of
+    `communities` only, when given)."""
+    query = (
         select(
             Post.community_id,
             GridNode.name,
@@ -87,22 +97,28 @@ def post_counts(*, session: Session) -> list[PostCounts]:
         .group_by(Post.community_id, GridNode.name, Post.kind)
         .order_by(GridNode.name, Post.kind)
     )
+    if communities is not None:
+        query = query.where(Post.community_id.in_(communities))
+    rows = session.execute(query)
     return [
         PostCounts(cid, name, kind, int(n), int(cap or 0), int(claimed or 0))
         for cid, name, kind, n, cap, claimed in rows
     ]
 
 
-def most_claimed_kinds(*, session: Session) -> list[tuple[str, int]]:
+def most_claimed_kinds(
+    *, session: Session, communities: list[str] | None = None
+) -> list[tuple[str, int]]:
     """Kinds by their live claims, most first (kinds nobody claimed yet last, with 0)."""
-    counted = dict(
-        session.execute(
-            select(Post.kind, func.count(PostClaim.id))
-            .join(PostClaim, PostClaim.post_id == Post.id)
-            .where(Post.deleted.is_(False), PostClaim.deleted.is_(False))
-            .group_by(Post.kind)
-        ).all()
+    query = (
+        select(Post.kind, func.count(PostClaim.id))
+        .join(PostClaim, PostClaim.post_id == Post.id)
+        .where(Post.deleted.is_(False), PostClaim.deleted.is_(False))
+        .group_by(Post.kind)
     )
+    if communities is not None:
+        query = query.where(Post.community_id.in_(communities))
+    counted = dict(session.execute(query).all())
     return sorted(
         ((k.value, int(counted.get(k.value, 0))) for k in PostKind), key=lambda kv: (-kv[1], kv[0])
     )
