@@ -90,6 +90,8 @@ def test_no_device_creates_changes_or_deletes_the_grid_tree_campaigns_or_complet
         ("matter_category", "delete"),
         ("matter", "delete"),
         ("matter_step", "update"), ("matter_step", "delete"),
+        ("post", "create"), ("post", "update"), ("post", "delete"),
+        ("post_claim", "update"), ("post_claim", "delete"),
     ]  # fmt: skip
 
 
