@@ -111,6 +111,8 @@ class OrgKind(StrEnum):
     ENFORCEMENT = "enforcement"  # 执法应急
     RESIDENT_UNIT = "resident_unit"  # 驻地单位
     VOLUNTEERS = "volunteers"  # 志愿者
+    # Not a 入网单位: an employer whose staff serve where they live (shared/members.py).
+    EMPLOYER = "employer"  # 机关企事业单位
 
 
 MATTER_STATE_ZH: dict[str, str] = {
@@ -187,6 +189,7 @@ ORG_KIND_ZH: dict[str, str] = {
     "enforcement": "执法应急",
     "resident_unit": "驻地单位",
     "volunteers": "志愿者",
+    "employer": "机关企事业单位",
 }
 ORG_KIND_EN: dict[str, str] = {
     "police": "Police and courts",
@@ -196,6 +199,7 @@ ORG_KIND_EN: dict[str, str] = {
     "enforcement": "Enforcement and emergency",
     "resident_unit": "Resident unit",
     "volunteers": "Volunteers",
+    "employer": "Government body, enterprise or institution",
 }
 
 # The categories a new installation starts with (name, time limit in hours, base, bonus points);

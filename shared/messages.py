@@ -61,6 +61,10 @@ ZH: dict[str, str] = {
     "stale_transition": "事项状态已变化，现为“{state_zh}”（{state_by} 于 {state_at} 操作）",
     "not_allowed": "您无权对该事项执行此操作",
     "invalid": "该办理步骤无效或缺少必填内容",
+    # members' posts (shared/members.py)
+    "post_full": "该岗位名额已满，未能认领",
+    "already_claimed": "您已认领过该岗位",
+    "post_closed": "该岗位已停止认领",
 }
 
 FIELD_NAMES_ZH: dict[str, str] = {

@@ -125,6 +125,8 @@ EntityName = Literal[
     "checklist_item",
     "business",
     "business_check",
+    "post",
+    "post_claim",
 ]
 OpKind = Literal["create", "update", "delete"]
 OpStatus = Literal["applied", "merged", "conflict", "rejected"]

@@ -25,6 +25,7 @@ from shared.matters import (
     URGENCY_ZH,
     check_photos,
 )
+from shared.members import POST_KIND_ZH
 from shared.schema import (
     ENTITIES,
     RELATION_ZH,
@@ -50,6 +51,8 @@ REFERENCES: dict[str, str] = {
     "org_id": "org",
     "business_type_id": "business_type",
     "business_id": "business",
+    "post_id": "post",
+    "community_id": "grid_node",
 }
 
 # References the device cannot check: the server's users (not a synced entity) and the fields
@@ -79,6 +82,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "matter_step": frozenset({"matter_id", "action", "from_state", "at"}),
     "business": frozenset({"grid_id", "business_type_id", "name", "status"}),
     "business_check": frozenset({"campaign_id", "business_id", "results", "checked_at"}),
+    "post_claim": frozenset({"post_id", "user_id", "at"}),
 }
 
 # Column widths of the server's tables (sync_server/models.py).
@@ -116,6 +120,7 @@ MAX_LENGTH: dict[tuple[str, str], int] = {
     ("business", "name"): 200,
     ("business", "contact_name"): 100,
     ("business", "address"): 300,
+    ("post", "title"): 200,
 }
 
 # The earliest time a visit or outcome may carry (China time): before any of them was recorded;
@@ -139,6 +144,7 @@ ENTITY_CHOICES: dict[tuple[str, str], dict[str, str]] = {
     ("matter_step", "action"): MATTER_ACTION_ZH,
     ("matter_step", "from_state"): MATTER_STATE_ZH,
     ("business", "status"): BUSINESS_STATUS_ZH,
+    ("post", "kind"): POST_KIND_ZH,
 }
 
 

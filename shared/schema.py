@@ -418,5 +418,28 @@ ENTITIES: dict[str, EntitySpec] = {
             doc="a business's checklist answered at its door (pass / fail / not applicable "
             "per item): created once",
         ),
+        # Members' posts (岗位, shared/members.py): a community publishes them on the server;
+        # `claimed` is the server's count of their claims. A member claims one from the phone,
+        # offline too; the server decides it (shared.members.decide_claim).
+        _entity(
+            "post",
+            FieldSpec("community_id", "ref", M, device_writable=False),
+            FieldSpec("kind", "str", M, device_writable=False),
+            FieldSpec("title", "str", M, device_writable=False),
+            FieldSpec("duties", "str", M, device_writable=False),
+            FieldSpec("capacity", "int", M, device_writable=False),
+            FieldSpec("claimed", "int", M, device_writable=False),
+            FieldSpec("active", "int", M, device_writable=False),
+            read_only=True,
+            doc="a post (岗位) a community publishes, with its duties and capacity; sent to its members",
+        ),
+        _entity(
+            "post_claim",
+            FieldSpec("post_id", "ref", M),
+            FieldSpec("user_id", "ref", M),
+            FieldSpec("at", "datetime", M),
+            append_only=True,
+            doc="a member's claim of a post: created once, accepted while the post has room",
+        ),
     )
 }

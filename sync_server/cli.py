@@ -39,10 +39,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 import_app = typer.Typer(help="Import base data and platform data.", no_args_is_help=True)
 org_app = typer.Typer(help="Organisations in the grid (入网单位).", no_args_is_help=True)
+community_app = typer.Typer(help="Communities (社区, level-4 grids).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(import_app, name="import")
+app.add_typer(community_app, name="community")
 
 console = Console()
 WORKER_HEALTHCHECK_SECONDS = 30
@@ -301,7 +303,8 @@ def org_add(
     kind: Annotated[
         str,
         typer.Option(
-            help="police, municipal, water, telecom, enforcement, resident_unit or volunteers "
+            help="police, municipal, water, telecom, enforcement, resident_unit, volunteers or "
+            "employer (机关企事业单位, serving no community) "
             "(or its Chinese label)"
         ),
     ],
@@ -413,6 +416,89 @@ def _print_report(
             err.print(title.format(n=total), markup=False)
         for row in rows[:_SHOWN]:
             err.print(f"  {row}", markup=False, soft_wrap=True)
+
+
+@import_app.command("members")
+def import_members(
+    files: Annotated[list[Path], typer.Argument(help=".xlsx file, or CSV files")],
+    dry_run: Annotated[bool, typer.Option(help="validate and report, write nothing")] = False,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="initial password for new members' accounts / 新账号初始密码",
+            hide_input=True,
+            confirmation_prompt=True,
+        ),
+    ] = "",
+) -> None:
+    """Load members registered with their communities (党员报到名单) from Excel or CSV; each new
+    member gets a handler account, their phone as username."""
+    from sync_server.db import make_engine, make_sessionmaker, transaction
+    from sync_server.security import hash_password
+    from sync_server.services.imports import Actor, import_member_file
+
+    for path in files:
+        if not path.exists():
+            err.print(f"[red]{path}: no such file[/red]")
+            raise typer.Exit(2)
+    if len(password) < 8:
+        err.print("[red]the initial password must have at least 8 characters[/red]")
+        raise typer.Exit(2)
+    settings = _settings()
+    _migrate(settings)
+    engine = make_engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            report = import_member_file(
+                session=session,
+                paths=list(files),
+                password_hash=hash_password(password),
+                actor=Actor(via="cli", username=_cli_user()),
+                now=settings.clock().now(),
+                dry_run=dry_run,
+            )
+    finally:
+        engine.dispose()
+    if dry_run:
+        console.print("dry run, nothing written / 试导入，未写入")
+    _print_report(
+        [*report.summary_lines(), *report.notes],
+        (report.errors, len(report.errors)),
+        (report.warnings, len(report.warnings)),
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@community_app.command("class")
+def community_class(
+    code: Annotated[str, typer.Argument(help="the community's grid code (level 4)")],
+    value: Annotated[
+        str,
+        typer.Argument(help="mixed, compound, old_estate or business (or its Chinese label)"),
+    ],
+) -> None:
+    """Give a community its class (商住社区, 单位家属院社区, 老旧小区, 商圈社区)."""
+    from shared.members import COMMUNITY_CLASS_ZH
+    from sync_server.db import make_engine, make_sessionmaker, transaction
+    from sync_server.services.grid import get_node_by_code
+    from sync_server.services.members import set_community_class
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            node = get_node_by_code(session=session, code=code)
+            if node is None:
+                err.print(f"[red]{code}: no grid has this code[/red]")
+                raise typer.Exit(1)
+            chosen = set_community_class(session=session, community=node, label=value)
+            console.print(f"{node.name}: {COMMUNITY_CLASS_ZH[chosen]} ({chosen})")
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
 
 
 @import_app.command("completions")

@@ -105,6 +105,9 @@ class GridNode(SyncedMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     # "/<root id>/.../<own id>/": a subtree is every path in [path, path + "~").
     path: Mapped[str] = mapped_column(String(400), index=True)
+    # A community's class (shared.members.CommunityClass, 社区类别); level-4 nodes only. The
+    # server's: not a synced field.
+    community_class: Mapped[str | None] = mapped_column(String(20))
 
     parent: Mapped[GridNode | None] = relationship(remote_side="GridNode.id")
 
@@ -700,3 +703,51 @@ class BusinessCheck(SyncedMixin, Base):
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     checked_at: Mapped[datetime] = mapped_column()
+
+
+# --- members who serve where they live (shared/members.py) -------------------------------------
+
+
+class Member(Base):
+    """A member (在职党员 or volunteer) registered with the community they live in; they sign in
+    as a handler (`user_id`). Units, employers among them, are `Org`s (kind `employer`)."""
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(40), unique=True)
+    employer_org_id: Mapped[str | None] = mapped_column(ForeignKey("orgs.id"), index=True)
+    party_status: Mapped[str] = mapped_column(String(20), default="member")
+    community_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    registered_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Post(SyncedMixin, Base):
+    """A post (岗位, entity `post`) a community publishes: kind, duties, capacity. `claimed` is
+    the server's count of its live claims, moved by `shared.members.decide_claim`."""
+
+    __tablename__ = "posts"
+
+    community_id: Mapped[str] = mapped_column(ForeignKey("grid_nodes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    duties: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int] = mapped_column(Integer)
+    claimed: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PostClaim(SyncedMixin, Base):
+    """A member's claim of a post (entity `post_claim`): made on the phone, offline too, and
+    accepted by the server while the post has room."""
+
+    __tablename__ = "post_claims"
+    __table_args__ = (Index("ix_post_claims_post_user", "post_id", "user_id"),)
+
+    post_id: Mapped[str] = mapped_column(ForeignKey("posts.id"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column()

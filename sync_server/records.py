@@ -30,6 +30,8 @@ from sync_server.models import (
     MatterStep,
     Org,
     Outcome,
+    Post,
+    PostClaim,
     Resident,
     SyncedMixin,
     Unit,
@@ -55,6 +57,8 @@ MODELS: dict[str, type[SyncedMixin]] = {
     "checklist_item": ChecklistItem,
     "business": Business,
     "business_check": BusinessCheck,
+    "post": Post,
+    "post_claim": PostClaim,
 }
 ENTITY_OF: dict[type[SyncedMixin], str] = {model: name for name, model in MODELS.items()}
 

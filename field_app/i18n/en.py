@@ -9,6 +9,7 @@ from shared.matters import (
     ORG_KIND_EN,
     URGENCY_EN,
 )
+from shared.members import POST_KIND_EN
 
 MESSAGES: dict[str, str] = {
     "app.title": "GridSweep",
@@ -313,4 +314,21 @@ MESSAGES: dict[str, str] = {
     **{f"urgency.{k}": v for k, v in URGENCY_EN.items()},
     **{f"org_kind.{k}": v for k, v in ORG_KIND_EN.items()},
     **{f"flash.step.{k}": f"{v}: saved, will sync" for k, v in MATTER_ACTION_EN.items()},
+    # members' posts (shared/members.py)
+    "screen.posts": "Posts",
+    "home.posts": "Community posts: {open} open, {mine} claimed by me",
+    "posts.none": "The community has published no posts yet",
+    "posts.places": "Claimed {claimed}/{capacity}",
+    "posts.claim": "Claim",
+    "posts.full": "Full",
+    "posts.closed": "Closed for claims",
+    "posts.pending": "Claimed; waiting to sync",
+    "posts.claimed": "Claimed",
+    "posts.refused": "Not claimed: {reason}",
+    "posts.refusal.post_full": "This post is full; it was not claimed",
+    "posts.refusal.already_claimed": "You have already claimed this post",
+    "posts.refusal.post_closed": "This post is no longer open for claims",
+    "posts.refusal.out_of_scope": "This post belongs to another community",
+    "flash.post_claimed": "Claimed; it will sync",
+    **{f"post_kind.{k}": v for k, v in POST_KIND_EN.items()},
 }

@@ -14,6 +14,7 @@ from shared.matters import (
     ORG_KIND_ZH,
     URGENCY_ZH,
 )
+from shared.members import POST_KIND_ZH
 from shared.schema import RELATION_ZH, RESIDENCE_STATUS_ZH, TAG_ZH, VISIT_OUTCOME_ZH
 
 MESSAGES: dict[str, str] = {
@@ -301,4 +302,21 @@ MESSAGES: dict[str, str] = {
     **{f"urgency.{k}": v for k, v in URGENCY_ZH.items()},
     **{f"org_kind.{k}": v for k, v in ORG_KIND_ZH.items()},
     **{f"flash.step.{k}": f"已{v}，将同步" for k, v in MATTER_ACTION_ZH.items()},
+    # members' posts (shared/members.py)
+    "screen.posts": "党员认岗",
+    "home.posts": "社区岗位：{open}个可认领，我已认领{mine}个",
+    "posts.none": "社区还没有发布岗位",
+    "posts.places": "已认领 {claimed}/{capacity}",
+    "posts.claim": "认领",
+    "posts.full": "名额已满",
+    "posts.closed": "已停止认领",
+    "posts.pending": "已认领，待同步",
+    "posts.claimed": "已认领",
+    "posts.refused": "未能认领：{reason}",
+    "posts.refusal.post_full": "该岗位名额已满，未能认领",
+    "posts.refusal.already_claimed": "您已认领过该岗位",
+    "posts.refusal.post_closed": "该岗位已停止认领",
+    "posts.refusal.out_of_scope": "该岗位不属于您报到的社区",
+    "flash.post_claimed": "已认领，将同步",
+    **{f"post_kind.{k}": v for k, v in POST_KIND_ZH.items()},
 }

@@ -11,6 +11,7 @@ from field_app.state.matters import MattersScreen, scopes_for
 from field_app.state.told import Told, told_all
 from field_app.store import HouseSummary, PlaceSummary, Record, Tally
 from field_app.store.matters import MatterCounts, Scope
+from field_app.store.posts import PostItem
 from shared.protocol import ReviewNote
 
 
@@ -44,6 +45,7 @@ class GridsScreen(Screen):
         self.notes: list[ReviewNote] = []
         self.told: list[Told] = []
         self.matter_counts = MatterCounts()
+        self.posts: list[PostItem] = []
         self.refresh()
 
     def refresh(self) -> None:
@@ -53,6 +55,8 @@ class GridsScreen(Screen):
         self.told = told_all(self.ctx.store)
         # The entry to matters: a worker's open and overdue ones, a handler's claim list.
         self.matter_counts = self.ctx.store.matter_counts(self.matter_scope)
+        # A member's posts (岗位) of the community they registered with (handlers only).
+        self.posts = self.ctx.store.posts() if self.matter_scope == "claim" else []
 
     @property
     def matter_scope(self) -> Scope:
@@ -60,6 +64,19 @@ class GridsScreen(Screen):
 
     def open_matters(self) -> None:
         self.ctx.push(MattersScreen(self.ctx))
+
+    @property
+    def posts_open(self) -> int:
+        return sum(1 for p in self.posts if p.can_claim)
+
+    @property
+    def posts_mine(self) -> int:
+        return sum(1 for p in self.posts if p.claim in ("pending", "claimed"))
+
+    def open_posts(self) -> None:
+        from field_app.state.posts import PostsScreen
+
+        self.ctx.push(PostsScreen(self.ctx))
 
     def dismiss_told(self, op_id: str) -> None:
         self.ctx.store.dismiss_notice(op_id)

@@ -617,3 +617,33 @@ def m014_missed_kept(db: Database) -> None:
     and the triggers that note what every write touches. Everything starts noted, so the first
     list opened builds every campaign's list from the records already held."""
     create_schema(db)
+
+
+@MIGRATIONS()
+def m013_members(db: Database) -> None:
+    """Members' posts (岗位, shared/members.py): the community's posts a member receives, and the
+    member's own claims, made offline too (docs/members.md).
+
+    Nothing here is personal. The pull cursor is kept: posts published from now on arrive with
+    the next pull (a handler's phone from before this version receives earlier posts when it
+    next bootstraps)."""
+    common = {"id": str, "version": int, "deleted": int, "clocks": str}
+    defaults = {"deleted": 0, "clocks": "{}"}
+    tables: dict[str, dict[str, type]] = {
+        "post": {
+            "community_id": str,
+            "kind": str,
+            "title": str,
+            "duties": str,
+            "capacity": int,
+            "claimed": int,
+            "active": int,
+        },
+        "post_claim": {"post_id": str, "user_id": str, "at": str},
+    }
+    for name, columns in tables.items():
+        db.table(name).create(
+            {**common, **columns}, pk="id", not_null=["deleted", "clocks"], defaults=defaults
+        )
+    db.table("post").create_index(["community_id", "kind"])
+    db.table("post_claim").create_index(["post_id"])

@@ -22,6 +22,7 @@ from field_app.store import checks, cipher, kept, outbox, queries, records, sear
 from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
 from field_app.store import photos as photo_store
+from field_app.store import posts as post_queries
 from field_app.store import results as op_results
 from field_app.store import thumbs as thumb_store
 from field_app.store.campaigns import CampaignSweep
@@ -35,6 +36,7 @@ from field_app.store.modes import StoreMode, choose
 from field_app.store.notices import Notice
 from field_app.store.outbox import OutboxCounts, OutboxProblem
 from field_app.store.photos import PhotoCounts, PhotoRow
+from field_app.store.posts import PostItem
 from field_app.store.pull import PullApplied, apply_page, forget_moved, forget_pulled
 from field_app.store.queries import Occupant
 from field_app.store.records import Record
@@ -47,6 +49,7 @@ from shared.campaigns import Tally as CampaignTally
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
 from shared.matters import EDITABLE_WHILE_REPORTED, Actor, MatterState, StepRefused, decide_step
+from shared.members import ClaimRefused, decide_claim
 from shared.merge import Snapshot
 from shared.moves import moved_since
 from shared.protocol import (
@@ -501,6 +504,38 @@ class Store:
                 params = {**decided.params, "message_zh": decided.message_zh}
                 raise ValidationFailed([FieldError(where, decided.code, decided.message, params)])
             return self.create("matter_step", step, user_id=user_id)
+
+    def posts(self) -> list[PostItem]:
+        """The member's community's posts with places left and their own claims."""
+        return post_queries.posts(self.db, str(self.meta.user_id or ""))
+
+    def claim_post(self, post_id: str, *, user_id: str) -> Operation:
+        """Claim a post (offline too): refused at once, as the server would refuse it
+        (`shared.members.decide_claim` over what the phone holds), with `ValidationFailed`."""
+        with write_transaction(self.db):
+            item = next(
+                (p for p in post_queries.posts(self.db, user_id) if p.record.id == post_id), None
+            )
+            if item is None:
+                raise RecordNotFound("post", post_id)
+            mine = {str(item.claim_id): user_id} if item.claim in ("pending", "claimed") else {}
+            others = {f"other-{n}": "" for n in range(item.claimed - len(mine))}
+            try:
+                decide_claim(
+                    item.record.values,
+                    claimant_id=user_id,
+                    claimant_communities=frozenset({str(item.record.values.get("community_id"))}),
+                    live_claimants={**others, **mine},
+                )
+            except ClaimRefused as refused:
+                raise ValidationFailed(
+                    [FieldError("post_id", refused.code, refused.message)]
+                ) from refused
+            return self.create(
+                "post_claim",
+                {"post_id": post_id, "user_id": user_id, "at": self.clock.now().astimezone(UTC)},
+                user_id=user_id,
+            )
 
     def actor(self) -> Actor:
         """The signed-in user, as the matters' rules judge them."""

@@ -25,6 +25,7 @@ from field_app.views import (
     matters,
     missed,
     move,
+    posts,
     resident,
     resident_form,
     search,
@@ -57,6 +58,7 @@ SCREENS: dict[str, Render] = {
     "matters": matters.render,
     "matter": matter.render,
     "matter_report": matter_report.render,
+    "posts": posts.render,
 }
 
 

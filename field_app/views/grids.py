@@ -58,6 +58,15 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
             on_click=lambda _e: screen.open_matters(),
         )
     )
+    if screen.matter_scope == "claim" and screen.posts:
+        rows.append(
+            nav_row(
+                key="open-posts",
+                title=t("screen.posts"),
+                lines=[t("home.posts", open=screen.posts_open, mine=screen.posts_mine)],
+                on_click=lambda _e: screen.open_posts(),
+            )
+        )
     for item in screen.items:
         grid, tally = item.record, item.tally
         level = (

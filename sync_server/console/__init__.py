@@ -25,6 +25,7 @@ from sync_server.console.routes import (
     inspections,
     manage,
     matters,
+    posts,
     review,
     units,
 )
@@ -45,6 +46,7 @@ def install_console(app: FastAPI) -> None:
         inspections,
         matters,
         units,
+        posts,
         exports,
         audit,
     ):

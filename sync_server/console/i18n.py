@@ -20,6 +20,7 @@ from shared.matters import (
     URGENCY_EN,
     URGENCY_ZH,
 )
+from shared.members import COMMUNITY_CLASS_EN, COMMUNITY_CLASS_ZH, POST_KIND_EN, POST_KIND_ZH
 from shared.messages import FIELD_NAMES_ZH
 from shared.schema import (
     LEVEL_ZH,
@@ -515,6 +516,27 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "The step is incomplete or does not apply",
     ),
     "matters.counts_title": ("事项统计", "Matter counts"),
+    # members' posts (shared/members.py, routes/posts.py)
+    "nav.posts": ("党员岗位", "Posts"),
+    "posts.title": ("党员认岗", "Members' posts"),
+    "posts.by_community": ("各社区各类岗位认领情况", "Posts claimed per community and kind"),
+    "posts.most_claimed": ("认领最多的岗位类别", "Most-claimed kinds"),
+    "posts.community": ("社区", "Community"),
+    "posts.class": ("社区类别", "Class"),
+    "posts.kind": ("岗位类别", "Kind"),
+    "posts.posts": ("岗位数", "Posts"),
+    "posts.capacity": ("名额", "Places"),
+    "posts.claimed": ("已认领", "Claimed"),
+    "posts.claims": ("认领人次", "Claims"),
+    "posts.all": ("全部社区", "All communities"),
+    "posts.none": ("尚未发布岗位", "No posts published yet"),
+    "posts.publish": ("发布岗位", "Publish a post"),
+    "posts.post_title": ("岗位名称", "Title"),
+    "posts.duties": ("岗位职责", "Duties"),
+    "flash.post_published": (
+        "岗位已发布，社区党员同步后即可认领",
+        "Published: the community's members can claim it after their next sync",
+    ),
     "matters.counts_link": ("各级统计", "Counts by grid"),
     "matters.overdue_link": ("超期清单", "Overdue list"),
     "matters.count_reported": ("上报", "Reported"),
@@ -710,6 +732,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
+    "post_kind": POST_KIND_EN,
+    "community_class": COMMUNITY_CLASS_EN,
     "matter_state": MATTER_STATE_EN,
     "matter_action": MATTER_ACTION_EN,
     "matter_source": MATTER_SOURCE_EN,
@@ -772,6 +796,8 @@ _CAMPAIGN_KIND_ZH = {
 }
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {
+    "post_kind": POST_KIND_ZH,
+    "community_class": COMMUNITY_CLASS_ZH,
     "matter_state": MATTER_STATE_ZH,
     "matter_action": MATTER_ACTION_ZH,
     "matter_source": MATTER_SOURCE_ZH,

@@ -28,6 +28,9 @@ ENTITY_ZH = {
     "houses": "房屋",
     "residents": "居民",
     "bindings": "人房绑定",
+    # the members import (importer/members.py) counts these instead
+    "members": "党员",
+    "orgs": "单位",
 }
 OUTCOMES = ("created", "updated", "unchanged", "closed")
 OUTCOME_ZH = {"created": "新增", "updated": "更新", "unchanged": "未变", "closed": "结束"}
@@ -74,6 +77,9 @@ IMPORT_ZH: dict[str, str] = {
     "time_format": "{field_zh}“{value}”无法识别，请写成 YYYY-MM-DD HH:MM:SS",
     "outside_window": "{field_zh}{value}不在活动期间（{start}至{end}）",
     "time_future": "{field_zh}{value}晚于当前时间",
+    # members (importer/members.py)
+    "not_community": "“{value}”不是社区（四级网格）的编码",
+    "phone_taken": "手机号{value}已是另一个账号（{username}）的用户名，本行未导入",
 }
 
 
@@ -230,8 +236,8 @@ class ImportReport:
         lines = [f"读取 {self.rows_read} 行，{self.rejected_rows} 行有错误未导入"]
         if self.warnings:
             lines[0] += f"，{self.warned_rows} 行已导入但有警告"
-        for entity in ENTITIES:
-            parts = [f"{OUTCOME_ZH[o]} {n}" for o, n in self.counts[entity].items() if n]
+        for entity, counts in self.counts.items():
+            parts = [f"{OUTCOME_ZH[o]} {n}" for o, n in counts.items() if n]
             if parts:
                 lines.append(f"{ENTITY_ZH[entity]}：" + "，".join(parts))
         if self.ignored_columns:

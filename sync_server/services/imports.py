@@ -68,6 +68,33 @@ def import_base_data(
     return _run(session=session, actor=actor, dry_run=dry_run, load=load, detail=detail)
 
 
+def import_member_file(
+    *,
+    session: Session,
+    paths: list[Path],
+    password_hash: str,
+    actor: Actor,
+    now: datetime,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Members registered with their communities (importer/members.py) from .xlsx/.csv files."""
+    from sync_server.importer.members import import_members
+
+    def load(changes: ChangeSet) -> ImportReport:
+        return import_members(session=session, paths=paths, password_hash=password_hash, now=now)
+
+    def detail(report: ImportReport) -> dict[str, Any]:
+        return {
+            "kind": "members",
+            "files": [p.name for p in paths],
+            "rows_read": report.rows_read,
+            "rejected": len(report.errors),
+            "counts": report.counts,
+        }
+
+    return _run(session=session, actor=actor, dry_run=dry_run, load=load, detail=detail)
+
+
 def import_completion_file(
     *,
     session: Session,

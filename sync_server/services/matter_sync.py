@@ -12,6 +12,8 @@
   building, house, resident or binding, and the matter itself carries only the resident's name
   and masked phone (`matter.resident_name`, `matter.resident_phone_masked`), never an ID number.
   Grid nodes of their communities travel for the names of places.
+- Members' posts (shared/members.py) travel under their community's key, `pub:<community id>`,
+  to its members (handlers serving it); a member's claims under `user:<id>`, to them alone.
 - A step that gives its matter a new key (a dispatch, a publication, a claim) also routes the
   matter's earlier steps to that key, so whoever it newly reaches receives its whole timeline.
 """
@@ -31,12 +33,14 @@ from sync_server.models import (
     MatterCategory,
     MatterStep,
     Org,
+    Post,
+    PostClaim,
     SyncedMixin,
     User,
 )
 from sync_server.services.scope import GridSet
 
-MATTER_ENTITIES = ("org", "matter_category", "matter", "matter_step")
+MATTER_ENTITIES = ("org", "matter_category", "matter", "matter_step", "post", "post_claim")
 EVERYONE = "*"  # the change-row key of records every matter-storing device holds
 COMMUNITY_LEVEL = 4
 _CHUNK = 500
@@ -103,6 +107,12 @@ def boot_query(entity: str, boot: list[str]) -> Select[Any]:
         return select(MatterCategory).where(MatterCategory.deleted.is_(False))
     if entity == "matter":
         return select(Matter).where(Matter.deleted.is_(False), matter_filter(boot))
+    if entity == "post":
+        communities = _split(boot)["pub"]
+        return select(Post).where(Post.deleted.is_(False), Post.community_id.in_(communities))
+    if entity == "post_claim":
+        users = _split(boot)["user"]
+        return select(PostClaim).where(PostClaim.deleted.is_(False), PostClaim.user_id.in_(users))
     return select(MatterStep).where(
         MatterStep.deleted.is_(False),
         MatterStep.matter_id.in_(select(Matter.id).where(matter_filter(boot))),
@@ -135,6 +145,8 @@ def in_scope(
             matters[row.id] = row
         elif isinstance(row, MatterStep):
             steps.append((key, row))
+        elif isinstance(row, Post | PostClaim) and post_key(row) in grids.leaves:
+            inside.add(key)
     wanted = sorted({s.matter_id for _, s in steps} - set(matters))
     for start in range(0, len(wanted), _CHUNK):
         for matter in session.scalars(
@@ -150,6 +162,11 @@ def in_scope(
     inside.update(("matter", m) for m in reached if ("matter", m) in rows)
     inside.update(key for key, step in steps if step.matter_id in reached)
     return inside
+
+
+def post_key(row: Post | PostClaim) -> str:
+    """The key a post (its community's) or a claim (its member's) travels under."""
+    return f"pub:{row.community_id}" if isinstance(row, Post) else f"user:{row.user_id}"
 
 
 def _parents(session: Session, grid_ids: set[str]) -> dict[str, str | None]:

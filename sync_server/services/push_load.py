@@ -28,6 +28,7 @@ from sync_server.models import (
     House,
     Matter,
     MatterStep,
+    PostClaim,
     Resident,
     Unit,
     User,
@@ -59,7 +60,7 @@ def load_view(
     # Keys looked up and not found: a record the batch creates is not asked for again as the
     # reference of another of its operations (a binding's new person and house).
     absent: set[Key] = set()
-    targets = {(op.entity, op.record_id) for op in ops}
+    targets: set[Key] = {(op.entity, op.record_id) for op in ops}
     # A step moves its matter: the matter is locked too, so two steps on one matter (two
     # verifications racing) are decided one after the other, the second against the first.
     targets |= {
@@ -68,6 +69,15 @@ def load_view(
         if op.entity == "matter_step"
         and "matter_id" in op.fields
         and isinstance(op.fields["matter_id"].new, str)
+    }
+    # A claim moves its post's count: the post is locked too, so claims racing for its last
+    # place (through any number of server processes) are decided one after the other.
+    targets |= {
+        ("post", op.fields["post_id"].new)
+        for op in ops
+        if op.entity == "post_claim"
+        and "post_id" in op.fields
+        and isinstance(op.fields["post_id"].new, str)
     }
     _load(session, view, targets, lock=True, absent=absent)
     wanted: set[Key] = set()
@@ -96,6 +106,7 @@ def load_view(
     _load_steps_of(session, view, ops)
     _load_checklists(session, view, ops)
     _load_check_matters(session, view, ops)
+    _load_claims_of(session, view)
     return view
 
 
@@ -366,6 +377,20 @@ def _load_check_matters(session: Session, view: View, ops: list[Operation]) -> N
     _load(session, view, _references_in(view))  # the re-inspected matters' grids
     _load_steps_of_matters(session, view, sorted(m for _, m in found))
     _load_users(session, view, [])
+
+
+def _load_claims_of(session: Session, view: View) -> None:
+    """The live claims of the posts the batch claims (read after the posts were locked, so a
+    claim committed meanwhile by another process is counted)."""
+    ids = sorted(i for e, i in view.records if e == "post")
+    for start in range(0, len(ids), _CHUNK):
+        for claim_id, post_id, user_id in session.execute(
+            select(PostClaim.id, PostClaim.post_id, PostClaim.user_id).where(
+                PostClaim.post_id.in_(ids[start : start + _CHUNK]),
+                PostClaim.deleted.is_(False),
+            )
+        ):
+            view.claims_of.setdefault(post_id, {})[claim_id] = user_id
 
 
 @cache

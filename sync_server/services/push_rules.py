@@ -35,6 +35,7 @@ from shared.matters import (
     due_at,
     refusal_text,
 )
+from shared.members import ClaimRefused, decide_claim
 from shared.merge import MergeRejected, MergeResult, Snapshot, merge
 from shared.ops import new_values, operation_snapshots
 from shared.protocol import Operation
@@ -104,6 +105,8 @@ class View:
     check_matters: dict[str, set[str]] = field(default_factory=dict)
     # Business type id -> its checklist items (id -> code), for the batch's checks.
     checklists: dict[str, dict[str, str]] = field(default_factory=dict)
+    # post id -> {claim id: member's user id} of its live claims (shared.members.decide_claim)
+    claims_of: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def rec(self, entity: str, record_id: Any) -> Rec | None:
         return self.records.get((entity, record_id)) if isinstance(record_id, str) else None
@@ -167,8 +170,8 @@ class View:
             matter = self.rec("matter", values.get("matter_id"))
             grid = matter.values.get("grid_id") if matter is not None else None
             return {grid} if grid else set()
-        if entity in ("org", "matter_category"):
-            return set()
+        if entity in ("org", "matter_category", "post", "post_claim"):
+            return set()  # routed by keys of their own (post_routes)
         return self.resident_grids(values.get("resident_id") or "")  # outcome, completion
 
     def _house_grid(self, house_id: Any) -> str | None:
@@ -251,6 +254,8 @@ def _decide(op: Operation, view: View, position: int) -> Decision:
     _require_device_may(op, who)
     if op.entity in ("matter", "matter_step") or who.role == Role.HANDLER:
         _require_matter_role(op, who)
+    if op.entity == "post_claim" and op.kind == "create":
+        return _claim_post(op, view)
     held = _held_by(op, view)
     if held is not None:
         return _hold(op, view, held)
@@ -434,6 +439,9 @@ def absorb(view: View, decision: Decision) -> None:
             view.steps_of.setdefault(str(rec.values["matter_id"]), set()).add(record_id)
         if entity == "matter" and rec.values.get("business_id"):
             view.check_matters.setdefault(str(rec.values["business_id"]), set()).add(record_id)
+        if entity == "post_claim" and not rec.deleted and rec.values.get("post_id"):
+            claims = view.claims_of.setdefault(str(rec.values["post_id"]), {})
+            claims[record_id] = str(rec.values.get("user_id"))
         old = view.records.get((entity, record_id))
         if old is None:
             view.created.add((entity, record_id))
@@ -865,7 +873,7 @@ def matter_routes(rec: Rec, view: View) -> set[str]:
 
 def _require_matter_role(op: Operation, who: Who) -> None:
     """Handlers only make steps; a matter is reported by workers, supervisors and admins."""
-    if who.role == Role.HANDLER and op.entity != "matter_step":
+    if who.role == Role.HANDLER and op.entity not in ("matter_step", "post_claim"):
         raise Rejected("not_allowed", f"a handler cannot {op.kind} a {op.entity}")
     action = op.fields["action"].new if "action" in op.fields else None
     if op.entity == "matter_step" and action in CHECK_ACTIONS:
@@ -1092,3 +1100,58 @@ def _check_matters(op: Operation, check: Rec, view: View, decision: Decision) ->
             ("matter", matter_id, keys, False),
         ]
         decision.credits += credits
+
+
+# --- members' posts (shared/members.py) -------------------------------------------------------
+
+
+def post_routes(entity: str, rec: Rec) -> set[str]:
+    """The change-row keys of a post (its community's members: `pub:<community>`) and of a
+    claim (its member: `user:<id>`), which a handler's pull reads (services/matter_sync.py)."""
+    if entity == "post":
+        community = rec.values.get("community_id")
+        return {f"pub:{community}"} if community else set()
+    user = rec.values.get("user_id")
+    return {f"user:{user}"} if user else set()
+
+
+def _claim_post(op: Operation, view: View) -> Decision:
+    """A member claims a post: `shared.members.decide_claim` over the post (locked while the
+    batch is decided) and its live claims; the post's `claimed` moves with the claim."""
+    who = view.who
+    if view.rec(op.entity, op.record_id) is not None:
+        raise Rejected(
+            "append_only", "a post_claim is never changed once recorded; record a new one instead"
+        )
+    if who.role != Role.HANDLER:
+        raise Rejected("not_allowed", "posts are claimed by members, from their own phone")
+    values, errors = check_values(op.entity, new_values(op), creating=True, today=view.today)
+    if errors:
+        first = errors[0]
+        raise Rejected(first.code, "; ".join(str(e) for e in errors), first.field)
+    if values.get("user_id") != who.user_id:
+        raise Rejected("wrong_author", "a member claims a post for themselves", "user_id")
+    post_id = str(values["post_id"])
+    post = view.live("post", post_id)
+    claims = view.claims_of.get(post_id, {})
+    try:
+        claimed = decide_claim(
+            post.values if post is not None else None,
+            claimant_id=who.user_id,
+            claimant_communities=who.nodes,
+            live_claimants=claims,
+        )
+    except ClaimRefused as refused:
+        raise Rejected(refused.code, refused.message, "post_id") from refused
+    assert post is not None  # decide_claim refuses a missing post
+    claim = Rec(values, {name: op.hlc for name in values}, 1, device_id=op.device_id)
+    after = replace(
+        post, values={**post.values, "claimed": claimed}, version=post.version + 1, device_id=None
+    )
+    decision = Decision("applied", version=1)
+    decision.writes += [((op.entity, op.record_id), claim), (("post", post_id), after)]
+    decision.changes.append((op.entity, op.record_id, post_routes(op.entity, claim), True))
+    # Every member of the community learns the post's new count (the claimant too: not an echo).
+    decision.changes.append(("post", post_id, post_routes("post", after), False))
+    decision.echo = as_sent(op, values)
+    return decision

@@ -34,6 +34,8 @@ INSERT_ORDER = (
     "matter_step",
     "business",
     "business_check",
+    "post",
+    "post_claim",
 )
 
 

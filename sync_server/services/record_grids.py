@@ -35,6 +35,8 @@ from sync_server.models import (
     MatterStep,
     Org,
     Outcome,
+    Post,
+    PostClaim,
     Resident,
     SyncedMixin,
     Unit,
@@ -83,6 +85,10 @@ def grids_of(
         return {grid} if grid else set()
     if isinstance(row, BusinessType | ChecklistItem):
         return set()  # every business-storing device holds them (services/business_sync.py)
+    if isinstance(row, Post | PostClaim):
+        # Posts and claims travel under their community's and member's keys
+        # (services/matter_sync.py).
+        return set()
     raise ValueError(f"unknown entity {entity}")
 
 

@@ -4,6 +4,7 @@ client: a typo in a view fails here, not at a door. (The browser tests drive the
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from field_app.state import (
     MissedScreen,
     Screen,
 )
+from field_app.state.posts import PostsScreen
 from field_app.views import widgets
 from field_app.views.app import SCREENS, app_bar
 from shared.protocol import PullResponse, RecordState
@@ -176,6 +178,33 @@ def visit_matters(device: Device) -> Iterator[Screen]:
     yield matter
     matter.edit()
     yield device.vm.screen  # the same form, correcting what the matter says
+    yield from visit_posts(device)
+
+
+def visit_posts(device: Device) -> Iterator[Screen]:
+    """A member's posts (岗位): one pulled post with places left."""
+    store = device.store
+    values = {
+        "community_id": str(uuid.uuid4()),
+        "kind": "elderly_children",
+        "title": "助老服务岗",
+        "duties": "每周上门陪伴一次，帮助买菜、读报",
+        "capacity": 3,
+        "claimed": 1,
+        "active": 1,
+    }
+    store.apply_pull(
+        PullResponse(
+            records=[RecordState(entity="post", id=str(uuid.uuid4()), version=1, values=values)],
+            scope=store.meta.scope,
+            cursor=store.meta.cursor or "",
+            has_more=False,
+            phase="changes",
+            server_hlc=store.meta.hlc or "",
+        )
+    )
+    device.vm.push(PostsScreen(device.vm))
+    yield device.vm.screen
 
 
 def test_every_screen_renders_in_both_languages(phone: Device) -> None:

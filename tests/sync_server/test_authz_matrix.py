@@ -875,6 +875,25 @@ CASES: list[Case] = [
     ),
     Case(
         "GET",
+        "/console/posts",
+        lambda w, s, r: get("/console/posts", node=s.node),
+        "scoped",
+        evidence=("code",),
+    ),
+    Case(
+        "POST",
+        "/console/posts",
+        lambda w, s, r: Req(
+            "POST",
+            "/console/posts",
+            data={"node": s.node, "kind": "care", "title": "爱心岗", "capacity": "3"},
+        ),
+        "scoped",
+        writes=True,
+        ok=redirects_to("/console/posts"),
+    ),
+    Case(
+        "GET",
         "/console/photos/{sha256}",
         lambda w, s, r: get(f"/console/photos/{s.photo(r)}"),
         "scoped",

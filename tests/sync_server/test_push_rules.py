@@ -96,6 +96,8 @@ def test_no_device_creates_changes_or_deletes_the_grid_tree_campaigns_or_complet
         ("checklist_item", "delete"),
         ("business", "delete"),
         ("business_check", "update"), ("business_check", "delete"),
+        ("post", "create"), ("post", "update"), ("post", "delete"),
+        ("post_claim", "update"), ("post_claim", "delete"),
     ]  # fmt: skip
 
 
