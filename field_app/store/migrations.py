@@ -611,15 +611,6 @@ def m012_business_matters(db: Database) -> None:
 
 
 @MIGRATIONS()
-def m014_missed_kept(db: Database) -> None:
-    """The kept missed lists (`kept`): per campaign and resident, target or not and their status;
-    where each missed target is listed and the key that orders the list; each campaign's counts;
-    and the triggers that note what every write touches. Everything starts noted, so the first
-    list opened builds every campaign's list from the records already held."""
-    create_schema(db)
-
-
-@MIGRATIONS()
 def m013_members(db: Database) -> None:
     """Members' posts (岗位, shared/members.py): the community's posts a member receives, and the
     member's own claims, made offline too (docs/members.md).
@@ -647,3 +638,12 @@ def m013_members(db: Database) -> None:
         )
     db.table("post").create_index(["community_id", "kind"])
     db.table("post_claim").create_index(["post_id"])
+
+
+@MIGRATIONS()
+def m014_missed_kept(db: Database) -> None:
+    """The kept missed lists (`kept`): per campaign and resident, target or not and their status;
+    where each missed target is listed and the key that orders the list; each campaign's counts;
+    and the triggers that note what every write touches. Everything starts noted, so the first
+    list opened builds every campaign's list from the records already held."""
+    create_schema(db)

@@ -138,8 +138,8 @@ def test_opening_turns_on_wal_and_migrates_once(path: Path, phone_clock: ManualC
         "m009_photo_thumbs",
         "m011_businesses",
         "m012_business_matters",
-        "m014_missed_kept",
         "m013_members",
+        "m014_missed_kept",
     ]
     assert store.device_id == device_id, "the device keeps its id across restarts"
     uuid.UUID(device_id)
