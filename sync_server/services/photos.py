@@ -208,7 +208,8 @@ def thumbnail(data: bytes) -> bytes:
         small = image.convert("RGB")
     small.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    small.save(out, "JPEG", quality=80)
+    # Optimised Huffman tables: about 5% fewer bytes for every phone that fetches it, once.
+    small.save(out, "JPEG", quality=80, optimize=True)
     return out.getvalue()
 
 
