@@ -4,8 +4,8 @@ thumbnails fetched after it, against the same sync without thumbnails.
 The server is the real app under uvicorn in its own process on a free loopback port (SQLite,
 photos in a directory), seeded with the small demo community. One worker of a level-5 grid
 reports 200 matters there through the API (100 with one photo, 100 with two: 300 photos), and
-uploads the photos (camera-sized pictures shrunk on the device as the app does, a few hundred
-KB each; the server keeps a 320 px thumbnail of each). Then, `--runs` times, a fresh phone of
+uploads the photos (each its own picture, 1,600 px as the app shrinks them, a few hundred KB;
+the server keeps a 320 px thumbnail of each). Then, `--runs` times, a fresh phone of
 the grid's worker signs in and syncs (its grid and the 200 matters), timed, and fetches the 300
 thumbnails (`field_app/photos/fetch.py`, 100 a request), timed apart. Bytes are counted on the
 wire (gzip'd JSON for the records; thumbnails are base64 in JSON).
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import random
 import statistics
 import sys
@@ -26,14 +27,13 @@ import uuid
 from pathlib import Path
 
 import httpx
+from PIL import Image
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.photo_bench import street_photo
 from bench.sync_bench import server_process
 from field_app.photos.fetch import PhotoFetcher
-from field_app.photos.shrink import shrink
 from field_app.store import Store
 from field_app.sync_client import SyncClient
 from shared.clock import Clock, format_timestamp
@@ -45,6 +45,18 @@ from sync_server.db import make_engine, make_sessionmaker, transaction
 from sync_server.migrate import upgrade
 from sync_server.models import GridNode, User, UserGrid
 from sync_server.seed.demo import DEMO_PASSWORD, seed_demo
+
+
+def doorstep_photo(rng: random.Random) -> bytes:
+    """A photo as a phone uploads it (long edge 1,600 px, JPEG 85, as `shrink` leaves it): a
+    gradient with noise of its own, so every photo and thumbnail differs (the same picture
+    repeated would flatter the bytes a batch of thumbnails weighs)."""
+    noise = Image.frombytes("RGB", (400, 300), rng.randbytes(400 * 300 * 3))
+    base = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
+    picture = Image.blend(base, noise.resize((1600, 1200), Image.Resampling.BILINEAR), 0.5)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
 
 
 class Counting:
@@ -92,15 +104,12 @@ def report_matters(url: str, username: str, count: int, rng: random.Random) -> t
     grid = store.my_grids()[0].id
     token = client.token
     stamps = HLC(f"bench-{store.device_id[:8]}")
-    pictures = [shrink(street_photo(rng), keep_gps=False) for _ in range(12)]
     photos: list[bytes] = []
     ops = []
     for index in range(count):
         names = []
         for _ in range(1 + index % 2):
-            # Each photo its own: a few bytes of the comment segment differ.
-            base = pictures[len(photos) % len(pictures)]
-            data = base[:2] + b"\xff\xfe\x00\x06" + len(photos).to_bytes(4, "big") + base[2:]
+            data = doorstep_photo(rng)
             photos.append(data)
             names.append(hashlib.sha256(data).hexdigest())
         ops.append(

@@ -615,12 +615,20 @@ class ThumbsRequest(WireModel):
         return list(dict.fromkeys(names))
 
 
+THUMBS_MEDIA_TYPE = "application/vnd.gridsweep.thumbs"
+
+
 class Thumb(WireModel):
     sha256: str
-    data: str = Field(description="the thumbnail, a JPEG whose long edge is 320 px, in base64")
+    size: int = Field(description="bytes of this thumbnail (a JPEG, long edge 320 px)")
 
 
 class ThumbsResponse(WireModel):
+    """The head of a thumbnails answer (`THUMBS_MEDIA_TYPE`): this object as one line of JSON,
+    a newline, then the thumbnails' bytes one after another in the order `thumbs` lists them
+    (each `size` bytes). JPEGs do not compress: sent raw, they cost neither base64's third nor
+    the server's time gzipping them."""
+
     thumbs: list[Thumb] = Field(description="the thumbnails of the photos the caller may see")
     unavailable: list[str] = Field(
         description="the names asked for that have no thumbnail for the caller: not (yet) "

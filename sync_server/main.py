@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from shared import heap
 from shared.clock import Clock
 from shared.hlc import HLC
-from shared.protocol import Problem
+from shared.protocol import THUMBS_MEDIA_TYPE, Problem
 from sync_server.api.body import document_bodies
 from sync_server.api.deps import make_write_gate
 from sync_server.api.docs import install_docs
@@ -83,7 +84,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         upload_path=rf"^({API_PREFIX}|/console)/campaigns/[^/]+/completions$|^/console/manage/import$",
         max_upload_bytes=settings.max_upload_bytes,
     )
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # A batch of thumbnails is JPEGs, which do not compress: gzipping them only costs time.
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=1024,
+        exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, THUMBS_MEDIA_TYPE),
+    )
     if settings.proxies:
         # Outermost: every part of the app sees the client's address, and only a named proxy's
         # headers are believed (none by default, whatever uvicorn itself would trust).

@@ -3,7 +3,8 @@ whole photo when the worker opens it.
 
 After the records' sync the phone asks for the thumbnails of every photo its matters and steps
 name and it holds no picture of (`Store.thumbs_wanted`), up to 100 names a request
-(`POST /api/v1/photos/thumbs`). The server answers those the worker may see; the others
+(`POST /api/v1/photos/thumbs`, answered as raw JPEG bytes after a JSON head). The server
+answers those the worker may see; the others
 (`unavailable`: not yet uploaded by the phone that took them, or not the worker's to see) are
 asked for again at the next sync, as is everything after a dropped connection. None of this
 holds up the records: it runs after them and stops between requests when asked
@@ -15,9 +16,7 @@ must have its name's sha256.
 
 from __future__ import annotations
 
-import base64
-import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import httpx
@@ -116,19 +115,7 @@ class PhotoFetcher:
         report.requests += 1
         report.bytes_received += len(response.content)
         _raise_for_problem(response)
-        try:
-            answer = ThumbsResponse.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise ServerError("The server's thumbnails are not readable.") from exc
-        asked = set(names)
-        got: dict[str, bytes] = {}
-        for thumb in answer.thumbs:
-            if thumb.sha256 not in asked:
-                continue  # never keep what was not asked for
-            try:
-                got[thumb.sha256] = base64.b64decode(thumb.data, validate=True)
-            except binascii.Error:
-                continue  # asked again next time
+        got = read_thumbs(response.content, asked=set(names))
         return got, [n for n in names if n not in got]
 
     def _headers(self) -> dict[str, str]:
@@ -136,3 +123,24 @@ class PhotoFetcher:
         if token is None:
             raise SignInRequired("Sign in before fetching photos.", code="not_authenticated")
         return {"Authorization": f"Bearer {token}"}
+
+
+def read_thumbs(content: bytes, *, asked: Collection[str]) -> dict[str, bytes]:
+    """The thumbnails in an answer (`shared.protocol.ThumbsResponse`: its head, a newline, the
+    bytes), those asked for only; raises `ServerError` for an answer that does not add up."""
+    head_line, newline, rest = content.partition(b"\n")
+    try:
+        if not newline:
+            raise ValueError("no head")
+        head = ThumbsResponse.model_validate_json(head_line)
+    except (ValidationError, ValueError) as exc:
+        raise ServerError("The server's thumbnails are not readable.") from exc
+    if sum(t.size for t in head.thumbs) != len(rest) or any(t.size < 0 for t in head.thumbs):
+        raise ServerError("The server's thumbnails are cut short.")
+    got: dict[str, bytes] = {}
+    at = 0
+    for thumb in head.thumbs:
+        data, at = rest[at : at + thumb.size], at + thumb.size
+        if thumb.sha256 in asked:  # never keep what was not asked for
+            got[thumb.sha256] = data
+    return got

@@ -296,8 +296,7 @@ class Store:
     def keep_thumbs(self, thumbs: Mapping[str, bytes]) -> None:
         """Keep fetched thumbnails (of photos still named here), in one transaction."""
         with write_transaction(self.db):
-            for sha256, data in thumbs.items():
-                thumb_store.add(self.db, sha256, data, self.clock.now())
+            thumb_store.add(self.db, thumbs, self.clock.now())
 
     def keep_full_photo(self, sha256: str, data: bytes) -> None:
         """Keep a photo the worker opened; refused (`ValueError`) unless `data` is the photo

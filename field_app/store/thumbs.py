@@ -13,6 +13,7 @@ again at the next sync, and a photo whose matter left the device's scope is forg
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from field_app.store.sealed import StoreDb
@@ -40,15 +41,19 @@ def wanted(db: StoreDb) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
-def add(db: StoreDb, sha256: str, data: bytes, now: datetime) -> None:
-    """Keep a thumbnail (a photo named here only: one that left meanwhile is not kept)."""
-    if sha256 not in named(db):
-        return
-    sealed = db.sealer.seal_bytes(_ENTITY, sha256, "data", data)
-    db.execute(
-        "INSERT OR IGNORE INTO thumb (sha256, data, fetched_at) VALUES (?, ?, ?)",
-        [sha256, sealed, now.isoformat()],
+def add(db: StoreDb, thumbs: Mapping[str, bytes], now: datetime) -> int:
+    """Keep fetched thumbnails of photos still named here (one whose matter left meanwhile is
+    not kept); how many were kept."""
+    still = named(db)
+    rows = [
+        (sha256, db.sealer.seal_bytes(_ENTITY, sha256, "data", data), now.isoformat())
+        for sha256, data in thumbs.items()
+        if sha256 in still
+    ]
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO thumb (sha256, data, fetched_at) VALUES (?, ?, ?)", rows
     )
+    return len(rows)
 
 
 def keep_full(db: StoreDb, sha256: str, data: bytes, now: datetime) -> None:

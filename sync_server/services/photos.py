@@ -18,7 +18,6 @@ decided for the batch), and a whole photo when the worker opens it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import re
@@ -162,11 +161,12 @@ def photo_bytes(
 
 def thumbnails(
     *, session: Session, blobs: BlobStore, caller: Caller, names: Sequence[str]
-) -> ThumbsResponse:
+) -> tuple[ThumbsResponse, list[bytes]]:
     """The thumbnails of the photos among `names` the caller may see (`may_see`, decided for
-    the batch at once); every other name is `unavailable`, whatever the reason: a photo not yet
-    wholly uploaded and one of a matter out of the caller's scope look the same, so the answer
-    says nothing of photos the caller may not see."""
+    the batch at once), as the answer's head and the thumbnails' bytes in its order; every other
+    name is `unavailable`, whatever the reason: a photo not yet wholly uploaded and one of a
+    matter out of the caller's scope look the same, so the answer says nothing of photos the
+    caller may not see."""
     wanted = list(dict.fromkeys(n for n in names if _NAME.match(n)))
     rows = {
         row.sha256: row
@@ -179,15 +179,18 @@ def thumbnails(
     else:
         own = {s for s, row in rows.items() if row.uploader_user_id == caller.user.id}
         allowed = own | photos_visible(session=session, caller=caller, names=set(rows) - own)
-    thumbs: list[Thumb] = []
+    heads: list[Thumb] = []
+    datas: list[bytes] = []
     for name in wanted:
         data = blobs.get(thumb_key(name)) if name in allowed else None
         if data is not None:
-            thumbs.append(Thumb(sha256=name, data=base64.b64encode(data).decode("ascii")))
-    sent = {t.sha256 for t in thumbs}
-    return ThumbsResponse(
-        thumbs=thumbs, unavailable=[n for n in dict.fromkeys(names) if n not in sent]
+            heads.append(Thumb(sha256=name, size=len(data)))
+            datas.append(data)
+    sent = {t.sha256 for t in heads}
+    head = ThumbsResponse(
+        thumbs=heads, unavailable=[n for n in dict.fromkeys(names) if n not in sent]
     )
+    return head, datas
 
 
 def may_see(*, session: Session, caller: Caller, photo: Photo) -> bool:
@@ -205,7 +208,8 @@ def thumbnail(data: bytes) -> bytes:
         small = image.convert("RGB")
     small.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    small.save(out, "JPEG", quality=80)
+    # Optimised Huffman tables: about 5% fewer bytes for every phone that fetches it, once.
+    small.save(out, "JPEG", quality=80, optimize=True)
     return out.getvalue()
 
 

@@ -5,7 +5,6 @@ on demand, and offline a clear word that it needs a connection. The server is a 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from field_app.state.sync_service import PhotoFetched
 from field_app.store import Store
 from field_app.sync_client import Offline, ServerError
 from field_app.views import matter as matter_view
-from shared.protocol import RecordRef
+from shared.protocol import THUMBS_MEDIA_TYPE, RecordRef
 from tests.field_app.conftest import ScreenContext
 from tests.field_app.test_matters_store import catalogue, pulled_matter, sign_in
 from tests.field_app.test_store import page, seed, state
@@ -52,19 +51,21 @@ class FakeServer:
         if request.url.path == "/api/v1/photos/thumbs":
             names = json.loads(request.content)["sha256"]
             self.asked.append(names)
-            got = [
-                {"sha256": n, "data": base64.b64encode(self.thumbs[n]).decode()}
-                for n in names
-                if n in self.thumbs
-            ]
+            got = [n for n in names if n in self.thumbs]
             missing = [n for n in names if n not in self.thumbs]
-            return httpx.Response(200, json={"thumbs": got, "unavailable": missing})
+            return thumbs_answer([(n, self.thumbs[n]) for n in got], missing)
         name = request.url.path.rsplit("/", 1)[-1]
         if name in self.photos:
             return httpx.Response(200, content=self.photos[name])
         return httpx.Response(
             403, json={"type": "about:blank", "title": "no", "status": 403, "code": "out_of_scope"}
         )
+
+
+def thumbs_answer(thumbs: list[tuple[str, bytes]], missing: list[str]) -> httpx.Response:
+    head = {"thumbs": [{"sha256": n, "size": len(d)} for n, d in thumbs], "unavailable": missing}
+    body = json.dumps(head).encode() + b"\n" + b"".join(d for _, d in thumbs)
+    return httpx.Response(200, content=body, headers={"Content-Type": THUMBS_MEDIA_TYPE})
 
 
 @pytest.fixture
@@ -132,17 +133,23 @@ def test_a_failed_fetch_keeps_nothing_and_is_retried_next_time(
     assert fetcher(supervisor, server).thumbs().fetched == 2
 
 
-def test_a_thumbnail_the_server_did_not_ask_for_is_not_kept(
+def test_a_thumbnail_not_asked_for_or_an_answer_cut_short_keeps_nothing(
     supervisor: Store, server: FakeServer
 ) -> None:
     stray = "e" * 64
 
     def sneaky(request: httpx.Request) -> httpx.Response:
-        body = {"thumbs": [{"sha256": stray, "data": "AAAA"}], "unavailable": []}
-        return httpx.Response(200, json=body)
+        return thumbs_answer([(stray, b"not asked for")], [])
 
-    http = httpx.Client(transport=httpx.MockTransport(sneaky), base_url="http://server")
-    PhotoFetcher(http, supervisor).thumbs()
+    def short(request: httpx.Request) -> httpx.Response:
+        answer = thumbs_answer([(SHA_BEFORE, THUMBS[SHA_BEFORE])], [SHA_AFTER])
+        return httpx.Response(200, content=answer.content[:-3], headers=answer.headers)
+
+    for handler in (sneaky, short):
+        http = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://server")
+        report = PhotoFetcher(http, supervisor).thumbs()
+        assert report.fetched == 0
+    assert report.failed is not None and "cut short" in report.failed
     assert supervisor.photo_picture(stray) is None
     assert supervisor.db.execute("SELECT COUNT(*) FROM thumb").fetchone()[0] == 0
 

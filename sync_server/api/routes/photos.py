@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from shared.protocol import ThumbsRequest, ThumbsResponse
+from shared.protocol import THUMBS_MEDIA_TYPE, ThumbsRequest
 from sync_server.api.deps import (
     BlobsDep,
     ClockDep,
@@ -40,13 +40,26 @@ async def read_chunk(request: Request) -> bytes:
 ChunkDep = Annotated[bytes, Depends(read_chunk)]
 
 
-@router.post("/thumbs", response_model=ThumbsResponse, responses=problems(BODY, SIGNED_IN))
+@router.post(
+    "/thumbs",
+    responses={
+        200: {
+            "description": "The head (a `ThumbsResponse`, one line of JSON), a newline, then "
+            "the thumbnails' bytes in the head's order, each `size` bytes",
+            "content": {THUMBS_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problems(BODY, SIGNED_IN),
+    },
+    response_class=Response,
+)
 def thumbs(
     body: ThumbsRequest, session: ReadSessionDep, caller: ReadingDeviceCallerDep, blobs: BlobsDep
-) -> ThumbsResponse:
+) -> Response:
     """The thumbnails of the named photos the caller may see; the others are `unavailable`
     (not yet uploaded, or of no matter the caller may see: the answer does not say which)."""
-    return photos.thumbnails(session=session, blobs=blobs, caller=caller, names=body.sha256)
+    head, datas = photos.thumbnails(session=session, blobs=blobs, caller=caller, names=body.sha256)
+    content = b"".join([head.model_dump_json().encode(), b"\n", *datas])
+    return Response(content, media_type=THUMBS_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
 
 @router.head("/{sha256}", responses=problems(SIGNED_IN, 404, 422))
