@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from shared.schema import Role
@@ -119,19 +119,17 @@ def units(*, session: Session, user: User) -> list[Unit]:
     for org in orgs:
         if unit_for(session=session, user=user, org_id=org.id) is None:
             continue
-        counts = dict(
-            session.execute(
-                select(Matter.assignee_org_id == org.id, func.count())
-                .where(_reaches(session, user, org))
-                .group_by(Matter.assignee_org_id == org.id)
-            ).all()
-        )
+        total, dispatched = session.execute(
+            select(func.count(), func.count(case((Matter.assignee_org_id == org.id, 1)))).where(
+                _reaches(session, user, org)
+            )
+        ).one()
         found.append(
             Unit(
                 org=org,
                 community=session.get(GridNode, org.grid_id) if org.grid_id else None,
-                claimable=int(sum(n for mine, n in counts.items() if not mine)),
-                dispatched=int(sum(n for mine, n in counts.items() if mine)),
+                claimable=int(total) - int(dispatched),
+                dispatched=int(dispatched),
             )
         )
     return found

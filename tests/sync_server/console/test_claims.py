@@ -35,6 +35,13 @@ def unit_ids(html: str) -> set[str]:
     return set(re.findall(r'class="unit-row" data-id="([0-9a-f-]{36})"', html))
 
 
+def unit_counts(html: str, org_id: str) -> tuple[int, int]:
+    row = re.search(rf'data-id="{org_id}">(.*?)</tr>', html, re.S)
+    assert row is not None, html[:2000]
+    *_, claimable, dispatched = re.findall(r"<td>(\d+)</td>", row.group(1))
+    return int(claimable), int(dispatched)
+
+
 def moved(admin: Console, matter: str, *steps: tuple[str, str, dict[str, Any]]) -> None:
     for action, from_state, extra in steps:
         done = admin.post(
@@ -85,6 +92,12 @@ def test_a_units_claim_list_holds_its_communitys_published_orders_and_its_dispat
     assert claim_ids(volunteers) == {open_order}
     assert claim_ids(admin.get(f"/console/units/{world.telecom_org}/claims").text) == {elsewhere}
     assert only_reported not in water.text
+
+    # The units' list counts each unit's orders: to claim, and dispatched to it.
+    units = admin.get("/console/units").text
+    assert unit_counts(units, world.water_org) == (1, 1)
+    assert unit_counts(units, world.volunteers_org) == (1, 0)
+    assert unit_counts(units, world.telecom_org) == (1, 0)
 
     # Claimed by a member of water, the order leaves every other unit's list and stays on
     # water's, naming who took it.
