@@ -7,8 +7,9 @@ a matter's page and the export, through the real console routes, on SQLite and P
 
 Each backend gets a scratch database (a temporary SQLite file; a gs_bench_<hex> database on the
 PostgreSQL server given, dropped afterwards), migrated, and the district's grid tree seeded
-(`seed_shape` with the district's 4 towns, 61 communities, 542 grids; --households households,
-90,000 as the district has by default). Then the matter load, written set-based (COPY on
+(`seed_shape` with the district's 4 towns, 61 communities, 542 grids) with --households
+households: 20,000 by default, not the district's 90,000, as no matter page reads residents
+beyond a matter's own and seeding 270,000 of them takes minutes on a busy machine. Then the matter load, written set-based (COPY on
 PostgreSQL, executemany on SQLite):
 
 - two organisations per community (a water station, a volunteer team), a handler of each;
