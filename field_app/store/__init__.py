@@ -11,8 +11,9 @@ crypto-erase), `sealed` (personal values sealed in both modes, keyed search hash
 `migrations` (table layout), `checks` (validating input), `records` (views and server shadows),
 `outbox` (operations), `meta` (device facts, cursor, clock), `rebase` and `pull` (applying
 pulled pages), `queries` (what the screens list), `sweep` (counts and visit status per level),
-`search` and `pinyin` (finding residents), `photos` (photos kept and their upload progress),
-`thumbs` (others' photos: thumbnails of the matters here, whole photos opened)
+`campaigns` and `kept` (campaigns' missed lists, recomputed and kept), `search` and `pinyin`
+(finding residents), `photos` (photos kept and their upload progress), `thumbs` (others'
+photos: thumbnails of the matters here, whole photos opened)
 and `store` (the `Store` facade that ties them into transactions).
 """
 

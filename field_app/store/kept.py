@@ -4,7 +4,7 @@ Recomputing a campaign's sweep after every outcome recorded at a door costs a qu
 over a community (bench/campaign_device_bench.py). So the store keeps, per campaign and resident,
 whether they are a target and their status (`campaign_kept`), where each missed target is listed
 with the key that orders the list (`campaign_kept_place`), and the campaign's counts
-(`campaign_kept_count`), and keeps them true:
+(`campaign_kept_count`), and keeps them true (tables and triggers: `kept_schema`):
 
 - Triggers on every table the rules read (resident, binding, house, building, unit, grid_node,
   campaign, completion, outcome) note what a write touched in `campaign_dirty`: a resident, a
@@ -14,6 +14,9 @@ with the key that orders the list (`campaign_kept_place`), and the campaign's co
   rows of just the noted residents with `decide`, the one function the full recompute (a new
   campaign, a rescope, a changed grid tree, or more noted residents than a full pass costs) uses
   for everyone. `decide` only calls `shared.campaigns` (`target_status`, `walking_key`).
+
+A store connection holds the lists it has read (`KeptLists`) and, after a tap, re-reads only the
+changed people's rows; a token per campaign tells it when another connection changed a list.
 
 The kept list therefore equals `campaigns.campaign_sweep` (tests/field_app/test_kept_missed.py
 proves it over random sequences of edits). No personal value is kept here in the clear: statuses,

@@ -38,6 +38,9 @@ Tables
     _store_key
         One row: a check value of the key the personal values were sealed with (`db.open_db`
         refuses another key).
+    campaign_kept, campaign_kept_place, campaign_kept_count, campaign_kept_token, campaign_dirty
+        The campaigns' kept missed lists, and what writes noted for them by trigger (`kept`,
+        `kept_schema`; m014).
 
 Personal values are sealed wherever they are kept: view columns, shadows' and operations' JSON,
 conflict details and notices (m005 sealed what an older store held in the clear).
