@@ -244,8 +244,9 @@ def import_completions(
         sheets = open_sheets([path], stack, report, LAYOUTS)
         load: _Load = _CopyLoad(job) if job.postgres else _SqliteLoad(job)
         try:
+            meter = _Meter(path, progress)
             for index, sheet in enumerate(sheets):
-                _stream(job, sheet, index, load, chunk_rows, _Meter(path, progress))
+                _stream(job, sheet, index, load, chunk_rows, meter)
             load.close()
             _settle(job, load, sheets)
         finally:
@@ -262,16 +263,28 @@ def import_completions(
 
 
 class _Meter:
-    """How far through the file the rows are, from the bytes read: what the console's bar shows."""
+    """How far through the file the rows are: rows read times the bytes a row takes in the
+    file's first 64 KiB, over the file's size (a CSV's rows are much alike). An .xlsx is
+    compressed, so there the share is only a guess; the bar never reaches 100% before the end."""
 
     def __init__(self, path: Path, progress: Progress | None) -> None:
         self.progress = progress
-        self.rows_seen = 0
-        self.size = max(path.stat().st_size, 1) if progress is not None else 1
+        self.size = 1
+        self.row_bytes = 40.0
+        if progress is None:
+            return
+        self.size = max(path.stat().st_size, 1)
+        with path.open("rb") as f:
+            sample = f.read(1 << 16)
+        lines = sample.count(b"\n")
+        if lines and path.suffix.lower() == ".csv":
+            self.row_bytes = len(sample) / lines
+        else:  # deflate stores a row of this sheet in about 12 bytes
+            self.row_bytes = 12.0
 
-    def tell(self, rows: int, bytes_per_row: float) -> None:
+    def tell(self, rows: int) -> None:
         if self.progress is not None:
-            self.progress(min(0.99, rows * bytes_per_row / self.size))
+            self.progress(min(0.99, rows * self.row_bytes / self.size))
 
 
 # --- the rows, streamed ------------------------------------------------------------------------
@@ -343,7 +356,7 @@ def _stream(
         if len(buffer) >= chunk_rows:
             load.write(buffer)
             buffer = []
-            meter.tell(rows, load.bytes_per_row)
+            meter.tell(rows)
     if buffer:
         load.write(buffer)
     report.rows_read += rows
@@ -372,8 +385,6 @@ _COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 class _Load:
     """A temporary table of the good rows (sheet, row, ID number, time, place), written as the
     file streams and matched to residents once, set-based, at the end."""
-
-    bytes_per_row = 40.0  # an ID number, a time and a short place, as the CSV holds them
 
     def __init__(self, job: _Import) -> None:
         self.job = job
