@@ -2,17 +2,18 @@
 
 The platform exports one row per completion — an ID number, a time and a place — and a testing
 round brings millions of them. The file (.xlsx or CSV, see docs/campaigns.md) is streamed with
-the grid importer's reader, and handled in chunks:
+the grid importer's reader (`Sheet.cells`: no dict per row), and:
 
 1. every row is checked on its own: the ID number (GB 11643), the time (inside the campaign's
    window, not in the future), the place. A bad row is reported with its row number, column and
-   reason, in Chinese too, and the other rows go on;
-2. residents are found by ID number, one query per 5,000 ID numbers not seen before in the file
-   (repeat rounds name the same people again and again); a row naming nobody on the roster is
-   reported (`unknown_person`);
-3. completions are inserted skipping those already there: the key (campaign, ID number, time)
-   makes importing a file again add nothing. PostgreSQL gets them by COPY into a temporary table
-   and one INSERT ... SELECT ... ON CONFLICT DO NOTHING; SQLite by a batched INSERT OR IGNORE;
+   reason, in Chinese too, and the other rows go on. Distinct texts are checked once (a round
+   names the same people again and again); an ISO time inside the window takes a short path;
+2. good rows go, as they are read, into a temporary load table: one COPY on PostgreSQL, in
+   COPY's text form written here; executemany on SQLite;
+3. then set-based: the file's distinct ID numbers are matched to residents by one join; rows
+   naming nobody are reported (`unknown_person`), in row order among the other errors;
+   completions are inserted by one INSERT ... SELECT skipping those already there — the key
+   (campaign, ID number, time) makes importing a file again add nothing;
 4. residents completing for the first time get their `completion` mark, the compact record
    devices receive, announced to the change log for the grids of the campaign they live in.
 
