@@ -529,7 +529,7 @@ def import_completions(
                 err.print(f"[red]no campaign has the id or name {campaign!r}[/red]")
                 raise typer.Exit(1)
             with _progress() as progress:
-                progress.add_task(f"importing into {found.name}", total=None)
+                task = progress.add_task(f"importing into {found.name}", total=100)
                 report = import_completion_file(
                     session=session,
                     campaign=found,
@@ -538,6 +538,8 @@ def import_completions(
                     actor=Actor(via="cli", username=_cli_user()),
                     now=settings.clock().now(),
                     dry_run=dry_run,
+                    # The share of the file read: a real percentage, not a spinner.
+                    progress=lambda share: progress.update(task, completed=round(100 * share)),
                 )
     finally:
         engine.dispose()

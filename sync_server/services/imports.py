@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from sync_server.importer import ImportReport, import_grid
-from sync_server.importer.completions import CompletionReport, import_completions
+from sync_server.importer.completions import CompletionReport, Progress, import_completions
 from sync_server.models import Campaign, User
 from sync_server.services import audit
 from sync_server.services.changes import ChangeSet, commit_changes
@@ -104,8 +104,10 @@ def import_completion_file(
     actor: Actor,
     now: datetime,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> CompletionReport:
-    """A campaign's platform completion data (ID number, time, place) from one .csv/.xlsx."""
+    """A campaign's platform completion data (ID number, time, place) from one .csv/.xlsx;
+    `progress` hears the share of the file done (0 to 1) as it streams."""
 
     def load(changes: ChangeSet) -> CompletionReport:
         return import_completions(
@@ -116,6 +118,7 @@ def import_completion_file(
             user_id=actor.user_id,
             changes=changes,
             now=now,
+            progress=progress,
         )
 
     def detail(report: CompletionReport) -> dict[str, Any]:

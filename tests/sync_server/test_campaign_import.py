@@ -323,3 +323,34 @@ def test_import_is_the_same_on_sqlite_and_postgresql(
         assert session.scalar(select(func.count()).select_from(CompletionMark)) == len(ids)
         assert session.scalar(select(func.count()).select_from(User)) > 0
         assert day(-8) == session.get_one(Campaign, campaign_id).start_date
+
+
+def test_rows_naming_nobody_are_reported_in_file_order_and_progress_is_told(
+    session: Session, setup: tuple[Campaign, list[str]], tmp_path: Path
+) -> None:
+    """Unknown ID numbers are found set-based after the file is read, yet the report lists them
+    among the other errors in row order; the importer tells the share of the file done."""
+    campaign, ids = setup
+    rows = [(ids[n % len(ids)], f"{iso(-7)} 08:{n:02d}:00", f"点\t{n}\\") for n in range(40)]
+    rows[3] = (stranger(1), f"{iso(-7)} 08:00:00", "")  # row 5
+    rows[10] = (ids[0], "不是时间", "")  # row 12
+    rows[30] = (stranger(2), f"{iso(-7)} 08:00:00", "")  # row 32
+    shares: list[float] = []
+    report = import_completions(
+        session=session,
+        campaign=campaign,
+        path=write_completions(tmp_path / "order.csv", rows),
+        now=NOW.replace(tzinfo=CHINA_TIME),
+        chunk_rows=7,
+        progress=shares.append,
+    )
+    assert [(e.row, e.code) for e in report.errors] == [
+        (5, "unknown_person"),
+        (12, "time_format"),
+        (32, "unknown_person"),
+    ]
+    assert (report.rows_read, report.rejected_rows, report.imported) == (40, 3, 37)
+    assert shares == sorted(shares) and shares[-1] == 1.0 and 0 < shares[0] < 1
+    # A backslash in a place survives PostgreSQL's COPY text form (a tab is cleaned to a space).
+    places = set(session.scalars(select(Completion.place)))
+    assert "点 1\\" in places
