@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
+from field_app.state.businesses import BusinessesScreen
 from field_app.state.house import HouseScreen
 from field_app.state.matters import MattersScreen, scopes_for
 from field_app.state.told import Told, told_all
@@ -46,6 +47,7 @@ class GridsScreen(Screen):
         self.told: list[Told] = []
         self.matter_counts = MatterCounts()
         self.posts: list[PostItem] = []
+        self.business_counts = (0, 0)
         self.refresh()
 
     def refresh(self) -> None:
@@ -57,6 +59,8 @@ class GridsScreen(Screen):
         self.matter_counts = self.ctx.store.matter_counts(self.matter_scope)
         # A member's posts (岗位) of the community they registered with (handlers only).
         self.posts = self.ctx.store.posts() if self.matter_scope == "claim" else []
+        # The entry to businesses: how many in the worker's grids, and running sweeps.
+        self.business_counts = self.ctx.store.business_counts()
 
     @property
     def matter_scope(self) -> Scope:
@@ -77,6 +81,9 @@ class GridsScreen(Screen):
         from field_app.state.posts import PostsScreen
 
         self.ctx.push(PostsScreen(self.ctx))
+
+    def open_businesses(self) -> None:
+        self.ctx.push(BusinessesScreen(self.ctx))
 
     def dismiss_told(self, op_id: str) -> None:
         self.ctx.store.dismiss_notice(op_id)

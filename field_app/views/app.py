@@ -16,7 +16,10 @@ from field_app.i18n import Translator
 from field_app.state import AppViewModel, Screen
 from field_app.views import (
     buildings,
+    business_form,
+    businesses,
     campaigns,
+    checklist,
     grids,
     house,
     houses,
@@ -59,6 +62,11 @@ SCREENS: dict[str, Render] = {
     "matter": matter.render,
     "matter_report": matter_report.render,
     "posts": posts.render,
+    "businesses": businesses.render,
+    "business": businesses.render_business,
+    "to_check": businesses.render_to_check,
+    "business_form": business_form.render,
+    "checklist": checklist.render,
 }
 
 
