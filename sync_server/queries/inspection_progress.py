@@ -33,6 +33,10 @@ from sync_server.models import (
 )
 from sync_server.queries.campaign_progress import _region
 
+# Above this many businesses, the campaign's checks are read whole; below, looked up by business.
+_WHOLE_CAMPAIGN = 1_000
+_CHUNK = 500
+
 
 @dataclass
 class InspectionTally:
@@ -106,13 +110,17 @@ def inspection_under(
         facts = {"grid_id": grid_id, "business_type_id": type_id, "status": status}
         if is_target(facts, grid_ids_under=leaves, types=types):
             out.targets[business_id] = grid_id
-    checked = set(
-        session.scalars(
-            select(BusinessCheck.business_id)
-            .where(BusinessCheck.campaign_id == campaign.id, BusinessCheck.deleted.is_(False))
-            .distinct()
-        )
+    checks = select(BusinessCheck.business_id).where(
+        BusinessCheck.campaign_id == campaign.id, BusinessCheck.deleted.is_(False)
     )
+    checked: set[str] = set()
+    if len(out.targets) > _WHOLE_CAMPAIGN:
+        checked.update(session.scalars(checks.distinct()))
+    else:  # a grid's or a community's few: looked up by business
+        ordered = sorted(out.targets)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            checked.update(session.scalars(checks.where(BusinessCheck.business_id.in_(chunk))))
     tallies: dict[str, InspectionTally] = defaultdict(InspectionTally)
     per_grid: dict[str, InspectionTally] = defaultdict(InspectionTally)
     for business_id, grid_id in out.targets.items():
