@@ -278,6 +278,7 @@ class SyncClient:
                 limit=self._pull_limit,
                 campaigns=True,
                 matters=True,
+                businesses=True,
                 pending_ops=self._store.pending_count(),
                 oldest_pending_at=self._store.oldest_pending_at(),
                 ack_review_notes=ack,

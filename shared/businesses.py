@@ -20,6 +20,7 @@ from typing import Any
 
 from shared.errors import FieldError
 from shared.matters import check_photos
+from shared.messages import ZH
 
 
 class BusinessStatus(StrEnum):
@@ -205,6 +206,25 @@ def _result_value(raw: Any) -> str | None:
     return None
 
 
+# How a business's fields are named where they differ from a resident's (`name` is 姓名 there).
+BUSINESS_FIELD_ZH: dict[str, str] = {"name": "商户名称", "address": "地址"}
+
+
+def worded_for_business(error: FieldError) -> FieldError:
+    """The error with its Chinese sentence naming the business's field (商户名称, not 姓名)."""
+    label = BUSINESS_FIELD_ZH.get(error.field)
+    template = ZH.get(error.code)
+    if label is None or template is None:
+        return error
+    try:
+        worded = template.format(field_zh=label, **error.params)
+    except (KeyError, IndexError):
+        return error
+    return FieldError(
+        error.field, error.code, error.message, {**error.params, "message_zh": worded}
+    )
+
+
 def check_against_checklist(
     results: Iterable[Mapping[str, Any]], items_of_type: Mapping[str, str]
 ) -> FieldError | None:
@@ -228,14 +248,20 @@ def failed_items(results: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]
 
 
 def is_target(
-    business: Mapping[str, Any], *, grid_ids_under: frozenset[str], types: Iterable[str]
+    business: Mapping[str, Any],
+    *,
+    grid_chain: Iterable[str],
+    campaign_grid_id: str,
+    types: Iterable[str],
 ) -> bool:
     """Whether a business is a target of a business_inspection campaign: live, not struck off
-    (注销), in the campaign's subtree, and of one of its types (none named: every type)."""
+    (注销), in the campaign's subtree (`grid_chain`: the business's grid and its ancestors, as
+    `shared.campaigns.lives_under` gives them), and of one of its types (none named: every
+    type)."""
     wanted = frozenset(types)
     return (
         not business.get("deleted")
         and business.get("status") != BusinessStatus.CLOSED
-        and business.get("grid_id") in grid_ids_under
+        and campaign_grid_id in frozenset(grid_chain)
         and (not wanted or business.get("business_type_id") in wanted)
     )

@@ -61,6 +61,17 @@ ZH: dict[str, str] = {
     "stale_transition": "事项状态已变化，现为“{state_zh}”（{state_by} 于 {state_at} 操作）",
     "not_allowed": "您无权对该事项执行此操作",
     "invalid": "该办理步骤无效或缺少必填内容",
+    "licence_length": "“{value}”不是有效的证照号码：统一社会信用代码为18位，旧注册号为15位（当前{length}位）",
+    "licence_characters": "统一社会信用代码“{value}”含有无效字符（只用数字和除I、O、Z、S、V以外的大写字母）",
+    "licence_check": "证照号码“{value}”校验位为{got}，应为{expected}，可能有字符输错",
+    "fail_needs_note": "不合格项须写明存在的问题",
+    "item_not_in_checklist": "检查项“{value}”不在该商户类型的检查清单中",
+    "checklist_incomplete": "还有{n}项未检查",
+    "not_business_inspection": "该活动不是商户排查整治活动",
+    "not_campaign_target": "该商户的类型不在本次排查整治范围内",
+    "not_a_list": "{field_zh}应为列表",
+    "not_an_answer": "检查结果格式无效",
+    "too_many_results": "检查项最多{max}项",
 }
 
 FIELD_NAMES_ZH: dict[str, str] = {
@@ -113,6 +124,14 @@ FIELD_NAMES_ZH: dict[str, str] = {
     "comment": "评价内容",
     "at": "时间",
     "visited_at": "走访时间",
+    "business_id": "商户",
+    "business_type_id": "商户类型",
+    "licence_number": "证照号码",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "status": "经营状态",
+    "results": "检查结果",
+    "checked_at": "检查时间",
 }
 
 

@@ -6,6 +6,13 @@ the Flet views in `field_app.views` only draw them and forward taps.
 
 from field_app.state.app import AppViewModel, StatusLine
 from field_app.state.base import Context, Screen
+from field_app.state.businesses import (
+    BusinessesScreen,
+    BusinessForm,
+    BusinessScreen,
+    ChecklistScreen,
+    ToCheckScreen,
+)
 from field_app.state.campaign import CampaignsScreen, MissedScreen
 from field_app.state.forms import ResidentForm
 from field_app.state.house import HouseScreen
@@ -22,7 +29,11 @@ from field_app.state.visit import VisitScreen
 __all__ = [
     "AppViewModel",
     "BuildingsScreen",
+    "BusinessForm",
+    "BusinessScreen",
+    "BusinessesScreen",
     "CampaignsScreen",
+    "ChecklistScreen",
     "Context",
     "GridsScreen",
     "HouseScreen",
@@ -42,6 +53,7 @@ __all__ = [
     "SyncScreen",
     "SyncService",
     "SyncStatus",
+    "ToCheckScreen",
     "UnitsScreen",
     "VisitScreen",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from field_app.i18n.messages import Msg
 from field_app.state.base import Context, Screen
+from field_app.state.businesses import BusinessesScreen
 from field_app.state.house import HouseScreen
 from field_app.state.matters import MattersScreen, scopes_for
 from field_app.state.told import Told, told_all
@@ -44,6 +45,7 @@ class GridsScreen(Screen):
         self.notes: list[ReviewNote] = []
         self.told: list[Told] = []
         self.matter_counts = MatterCounts()
+        self.business_counts = (0, 0)
         self.refresh()
 
     def refresh(self) -> None:
@@ -53,6 +55,8 @@ class GridsScreen(Screen):
         self.told = told_all(self.ctx.store)
         # The entry to matters: a worker's open and overdue ones, a handler's claim list.
         self.matter_counts = self.ctx.store.matter_counts(self.matter_scope)
+        # The entry to businesses: how many in the worker's grids, and running sweeps.
+        self.business_counts = self.ctx.store.business_counts()
 
     @property
     def matter_scope(self) -> Scope:
@@ -60,6 +64,9 @@ class GridsScreen(Screen):
 
     def open_matters(self) -> None:
         self.ctx.push(MattersScreen(self.ctx))
+
+    def open_businesses(self) -> None:
+        self.ctx.push(BusinessesScreen(self.ctx))
 
     def dismiss_told(self, op_id: str) -> None:
         self.ctx.store.dismiss_notice(op_id)

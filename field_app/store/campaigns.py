@@ -49,9 +49,12 @@ class CampaignSweep:
 
 
 def campaigns(db: StoreDb) -> list[Record]:
-    """Live campaigns on the device, latest start first."""
+    """Live household campaigns on the device, latest start first (a business inspection's
+    targets are businesses, not residents: `field_app.store.businesses`)."""
     sql = records.select_sql(
-        "campaign", "t.deleted = 0", order_by="t.start_date DESC, t.name, t.id"
+        "campaign",
+        "t.deleted = 0 AND t.kind != 'business_inspection'",
+        order_by="t.start_date DESC, t.name, t.id",
     )
     return [records.from_row("campaign", row, db.sealer) for row in db.query(sql)]
 

@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from field_app.photos.shrink import PhotoUnreadable, keep_gps_setting, shrink
+from field_app.store import businesses as business_queries
 from field_app.store import campaigns as campaign_queries
 from field_app.store import checks, cipher, outbox, queries, records, search, sweep
 from field_app.store import matters as matter_queries
 from field_app.store import notices as notice_store
 from field_app.store import photos as photo_store
 from field_app.store import results as op_results
+from field_app.store.businesses import BusinessItem, ToCheck
 from field_app.store.campaigns import CampaignSweep
 from field_app.store.db import MEMORY, open_db, write_transaction
 from field_app.store.errors import RecordNotFound
@@ -40,6 +42,7 @@ from field_app.store.sealed import StoreDb
 from field_app.store.search import ResidentHit
 from field_app.store.sweep import HouseSummary, PlaceSummary, Tally
 from shared import hlc
+from shared.businesses import check_against_checklist
 from shared.campaigns import OutcomeFact
 from shared.clock import Clock
 from shared.errors import FieldError, ValidationFailed
@@ -504,6 +507,93 @@ class Store:
             values.setdefault("building_id", house.values.get("building_id"))
             if not values.get("place"):
                 values["place"] = house.values.get("address") or ""
+
+    # --- businesses and the checklist sweep (商户 · 排查整治) -------------------------------------
+
+    def business_types(self) -> list[Record]:
+        return business_queries.types(self.db)
+
+    def checklist(self, business_type_id: str) -> list[Record]:
+        """A business type's active checklist items, in order."""
+        return business_queries.checklist(self.db, business_type_id)
+
+    def businesses_in_grid(self, grid_id: str, *, text: str = "") -> list[BusinessItem]:
+        return business_queries.in_grid(self.db, grid_id, text=text)
+
+    def business_counts(self) -> tuple[int, int]:
+        """(businesses in the worker's grids, business inspection campaigns held)."""
+        return business_queries.counts(self.db)
+
+    def business_campaigns(self) -> list[Record]:
+        return business_queries.campaigns(self.db)
+
+    def to_check(self, campaign_id: str) -> ToCheck:
+        campaign = self._live("campaign", campaign_id)
+        return business_queries.to_check(self.db, campaign, sorted(self.meta.scope))
+
+    def checks_of(self, business_id: str) -> list[Record]:
+        return business_queries.checks_of(self.db, business_id)
+
+    def save_business(
+        self, values: Mapping[str, Any], *, user_id: str, business_id: str | None = None
+    ) -> Operation | None:
+        """Add a business found at the door, or change one; at a building its grid is the
+        building's. None when an edit changed nothing."""
+        filled = dict(values)
+        with write_transaction(self.db):
+            building = (
+                records.read_view(self.db, "building", filled["building_id"])
+                if filled.get("building_id")
+                else None
+            )
+            if building is not None:
+                filled["grid_id"] = building.values.get("grid_id")
+            grid_id = filled.get("grid_id")
+            if grid_id and grid_id not in self.meta.scope:
+                raise ValidationFailed(
+                    [FieldError("grid_id", "out_of_scope", "A business is added in your grids.")]
+                )
+            if business_id is None:
+                filled.setdefault("status", "open")
+                return self.create("business", filled, user_id=user_id)
+            return self.update("business", business_id, filled, user_id=user_id)
+
+    def record_check(
+        self,
+        campaign_id: str,
+        business_id: str,
+        answers: Sequence[Mapping[str, Any]],
+        *,
+        user_id: str,
+        photos: Mapping[str, Sequence[bytes]] | None = None,
+    ) -> Operation:
+        """Save a business's checklist as answered at its door: one append-only record, with
+        each failed item's photos (`photos`: item id -> JPEG bytes) kept in the same
+        transaction."""
+        with write_transaction(self.db):
+            business = self._live("business", business_id)
+            type_id = str(business.values.get("business_type_id") or "")
+            items = {
+                r.id: str(r.values.get("code") or "")
+                for r in business_queries.checklist(self.db, type_id, active_only=False)
+            }
+            error = check_against_checklist(answers, items)
+            if error is not None:
+                raise ValidationFailed([error])
+            results = []
+            for answer in answers:
+                entry = dict(answer)
+                taken = (photos or {}).get(str(entry.get("item_id")), ())
+                if taken and entry.get("result") == "fail":
+                    entry["photos"] = [*(entry.get("photos") or ()), *self._add_photos(taken)]
+                results.append(entry)
+            values = {
+                "campaign_id": campaign_id,
+                "business_id": business_id,
+                "results": results,
+                "checked_at": self.clock.now().astimezone(UTC),
+            }
+            return self.create("business_check", values, user_id=user_id)
 
     # --- outbox --------------------------------------------------------------------------------
 

@@ -16,7 +16,10 @@ from field_app.i18n import Translator
 from field_app.state import AppViewModel, Screen
 from field_app.views import (
     buildings,
+    business_form,
+    businesses,
     campaigns,
+    checklist,
     grids,
     house,
     houses,
@@ -57,6 +60,11 @@ SCREENS: dict[str, Render] = {
     "matters": matters.render,
     "matter": matter.render,
     "matter_report": matter_report.render,
+    "businesses": businesses.render,
+    "business": businesses.render_business,
+    "to_check": businesses.render_to_check,
+    "business_form": business_form.render,
+    "checklist": checklist.render,
 }
 
 

@@ -58,6 +58,22 @@ def render(screen: GridsScreen, app: AppViewModel, t: Translator) -> list[ft.Con
             on_click=lambda _e: screen.open_matters(),
         )
     )
+    if screen.matter_scope != "claim":
+        rows.append(
+            nav_row(
+                key="open-businesses",
+                title=t("screen.businesses"),
+                lines=[
+                    t(
+                        "home.businesses",
+                        n=screen.business_counts[0],
+                        campaigns=screen.business_counts[1],
+                    )
+                ],
+                on_click=lambda _e: screen.open_businesses(),
+                leading=ft.Icon(ft.Icons.STOREFRONT, color=ft.Colors.PRIMARY),
+            )
+        )
     for item in screen.items:
         grid, tally = item.record, item.tally
         level = (

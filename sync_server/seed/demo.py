@@ -51,6 +51,7 @@ from sync_server.models import (
 from sync_server.queries.accounts import active_accounts
 from sync_server.security import hash_password, verify_password
 from sync_server.seed import names
+from sync_server.seed.businesses import seed_businesses
 from sync_server.seed.matters import seed_matters
 from sync_server.seed.people import HOUSEHOLD_SIZE_CUM, HOUSEHOLD_SIZES, Member, PeopleFactory
 from sync_server.seed.places import (
@@ -255,6 +256,22 @@ def _seed_matters(
     admin = plan.users[0]
     password = session.scalar(select(User.password_hash).where(User.id == admin.id))
     assert password is not None
+    seed_businesses(
+        session=session,
+        rng=random.Random(rng.random()),  # its own stream: the matters stay as they were
+        community_id=community.id,
+        grid_ids=grids,
+        worker_ids=workers,
+        now=now,
+        stamp={
+            "version": 1,
+            "updated_at": plan.stamp,
+            "updated_by_user_id": admin.id,
+            "updated_by_device_id": None,
+            "deleted": False,
+            "clocks": {},
+        },
+    )
     handlers = seed_matters(
         session=session,
         rng=rng,

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from sync_server.importer import ImportReport, import_grid
+from sync_server.importer.businesses import BusinessImportReport, import_businesses
 from sync_server.importer.completions import CompletionReport, import_completions
 from sync_server.models import Campaign, User
 from sync_server.services import audit
@@ -63,6 +64,29 @@ def import_base_data(
             "rejected": len(report.errors),
             "warnings": len(report.warnings),
             "counts": report.counts,
+        }
+
+    return _run(session=session, actor=actor, dry_run=dry_run, load=load, detail=detail)
+
+
+def import_business_file(
+    *, session: Session, paths: list[Path], actor: Actor, now: datetime, dry_run: bool = False
+) -> BusinessImportReport:
+    """Businesses (商户) from .xlsx/.csv files (docs/business-inspections.md)."""
+
+    def load(changes: ChangeSet) -> BusinessImportReport:
+        return import_businesses(
+            session=session, paths=paths, user_id=actor.user_id, changes=changes, now=now
+        )
+
+    def detail(report: BusinessImportReport) -> dict[str, Any]:
+        return {
+            "kind": "businesses",
+            "files": [p.name for p in paths],
+            "rows_read": report.rows_read,
+            "rejected": report.rejected,
+            "created": report.created,
+            "updated": report.updated,
         }
 
     return _run(session=session, actor=actor, dry_run=dry_run, load=load, detail=detail)

@@ -17,12 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from field_app.i18n import CATALOGUES, Translator
 from field_app.state import (
+    BusinessesScreen,
+    BusinessForm,
     CampaignsScreen,
+    ChecklistScreen,
     MatterReportForm,
     MatterScreen,
     MattersScreen,
     MissedScreen,
     Screen,
+    ToCheckScreen,
 )
 from field_app.views import widgets
 from field_app.views.app import SCREENS, app_bar
@@ -33,6 +37,7 @@ from tests.factories import make_tiny_grid
 from tests.field_app.app_harness import Device
 from tests.field_app.test_view_models import walk_to_house
 from tests.photos import camera_jpeg
+from tests.sync_server.business_helpers import make_business_world
 from tests.sync_server.campaign_helpers import create_campaign
 
 
@@ -41,7 +46,8 @@ def phone(
     settings: Settings, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> Iterator[Device]:
     with session_factory() as session, session.begin():
-        make_tiny_grid(session)
+        tiny = make_tiny_grid(session)
+    make_business_world(session_factory, tiny)  # the businesses' and checklist screens
     app: FastAPI = create_app(settings)
     create_campaign(TestClient(app), "T1-1-1-1")  # the campaigns and missed-list screens
     device = Device(app, tmp_path / "device.db")
@@ -134,6 +140,36 @@ def visit_every_screen(device: Device) -> Iterator[Screen]:
     missed.choose("not_home")
     yield missed
     yield from visit_matters(device)
+    yield from visit_businesses(device)
+
+
+def visit_businesses(device: Device) -> Iterator[Screen]:
+    """Businesses: the grid's list, adding one at a building, its screen, the sweep's to-check
+    list and the checklist with a failed item."""
+    device.vm.home()
+    device.vm.screen.open_businesses()  # type: ignore[attr-defined]
+    listing = device.vm.screen
+    assert isinstance(listing, BusinessesScreen) and listing.campaigns
+    listing.add()
+    form = device.vm.screen
+    assert isinstance(form, BusinessForm)
+    yield form
+    form.set("name", "老王沙县小吃")
+    form.set("business_type_id", form.types[0].id)
+    form.set("building_id", form.buildings[0].id)
+    assert form.save()
+    yield device.vm.screen  # the new business
+    device.vm.back()
+    yield device.vm.screen  # the list, with it
+    listing.open_campaign(listing.campaigns[0].id)
+    to_check = device.vm.screen
+    assert isinstance(to_check, ToCheckScreen) and to_check.sweep and to_check.sweep.items
+    yield to_check
+    to_check.open(to_check.sweep.items[0].id)
+    checklist = device.vm.screen
+    assert isinstance(checklist, ChecklistScreen) and checklist.items
+    checklist.set_result(checklist.items[0].id, "fail")
+    yield checklist
 
 
 def visit_matters(device: Device) -> Iterator[Screen]:

@@ -83,7 +83,7 @@ def make_business_world(session_factory: sessionmaker[Session], tiny: TinyGrid) 
             session=session,
             user=admin,
             body=NewCampaign(
-                name="餐饮商户消防安全排查整治",
+                name="餐饮门店消防安全专项行动",
                 kind=CampaignKind.BUSINESS_INSPECTION,
                 start_date=china_date(now) - timedelta(days=3),
                 end_date=china_date(now) + timedelta(days=20),

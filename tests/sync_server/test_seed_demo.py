@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.businesses import check_licence
 from shared.clock import CHINA_TIME, china_date
 from shared.errors import FieldError
 from shared.schema import Relation, ResidenceStatus, Role, Tag
@@ -23,7 +24,10 @@ from sync_server.models import (
     Base,
     Binding,
     Building,
+    Business,
+    BusinessCheck,
     Campaign,
+    ChecklistItem,
     Completion,
     CompletionBatch,
     CompletionMark,
@@ -324,6 +328,20 @@ def test_the_same_seed_gives_identical_rows_and_another_seed_different_ones(
         assert other[table] != first[table], table
 
 
+def test_the_demo_has_businesses_and_a_business_inspection_running_that_day(
+    session: Session, small: SeedReport
+) -> None:
+    (sweep,) = session.scalars(select(Campaign).where(Campaign.kind == "business_inspection"))
+    assert sweep.start_date < AS_OF < sweep.end_date and len(sweep.business_types) == 2
+    shops = session.scalars(select(Business).where(Business.deleted.is_(False))).all()
+    assert shops and all(
+        isinstance(check_licence(b.licence_number), str) for b in shops if b.licence_number
+    )
+    checks = session.scalars(select(BusinessCheck)).all()
+    assert checks and any(r["result"] == "fail" for c in checks for r in c.results)
+    assert session.scalars(select(ChecklistItem)).first() is not None
+
+
 def test_rows_are_stamped_with_the_moment_they_were_seeded(session: Session) -> None:
     seed_demo(session=session, scale="small", seed=12345, now=SEEDED_AT)
     for model in (GridNode, Building, House, Resident, Binding, Campaign, Visit, CompletionMark):
@@ -334,7 +352,7 @@ def test_rows_are_stamped_with_the_moment_they_were_seeded(session: Session) -> 
 def test_a_demo_seeded_on_any_day_shows_a_campaign_running_that_day(
     session: Session, small: SeedReport
 ) -> None:
-    (campaign,) = session.scalars(select(Campaign))
+    (campaign,) = session.scalars(select(Campaign).where(Campaign.kind != "business_inspection"))
     assert campaign.start_date < AS_OF < campaign.end_date
     sweep = sweep_under(
         session=session, campaign=campaign, node=session.get_one(GridNode, campaign.grid_id)
