@@ -89,15 +89,17 @@ def inspection_under(
         return out
     low, high = subtree_bounds(region.path)
     depth = node.level - 1  # a path's component i is the grid node of level i + 1
+    ancestors: dict[str, list[str]] = {}  # level-5 grid -> it and every node above it
     for grid_id, path in session.execute(
         select(GridNode.id, GridNode.path).where(
             GridNode.level == LEAF_LEVEL, GridNode.path >= low, GridNode.path < high
         )
     ):
-        out.chains[grid_id] = [p for p in path.split("/") if p][depth:]
+        lineage = [p for p in path.split("/") if p]
+        out.chains[grid_id] = lineage[depth:]
+        ancestors[grid_id] = lineage
     if not out.chains:
         return out
-    leaves = frozenset(out.chains)
     in_subtree = select(GridNode.id).where(
         GridNode.level == LEAF_LEVEL, GridNode.path >= low, GridNode.path < high
     )
@@ -108,7 +110,8 @@ def inspection_under(
         )
     ):
         facts = {"grid_id": grid_id, "business_type_id": type_id, "status": status}
-        if is_target(facts, grid_ids_under=leaves, types=types):
+        chain = ancestors.get(grid_id, ())
+        if is_target(facts, grid_chain=chain, campaign_grid_id=campaign.grid_id, types=types):
             out.targets[business_id] = grid_id
     checks = select(BusinessCheck.business_id).where(
         BusinessCheck.campaign_id == campaign.id, BusinessCheck.deleted.is_(False)
