@@ -33,6 +33,10 @@ from sync_server.models import (
 )
 from sync_server.queries.campaign_progress import _region
 
+# Above this many businesses, the campaign's checks are read whole; below, looked up by business.
+_WHOLE_CAMPAIGN = 1_000
+_CHUNK = 500
+
 
 @dataclass
 class InspectionTally:
@@ -85,15 +89,17 @@ def inspection_under(
         return out
     low, high = subtree_bounds(region.path)
     depth = node.level - 1  # a path's component i is the grid node of level i + 1
+    ancestors: dict[str, list[str]] = {}  # level-5 grid -> it and every node above it
     for grid_id, path in session.execute(
         select(GridNode.id, GridNode.path).where(
             GridNode.level == LEAF_LEVEL, GridNode.path >= low, GridNode.path < high
         )
     ):
-        out.chains[grid_id] = [p for p in path.split("/") if p][depth:]
+        lineage = [p for p in path.split("/") if p]
+        out.chains[grid_id] = lineage[depth:]
+        ancestors[grid_id] = lineage
     if not out.chains:
         return out
-    leaves = frozenset(out.chains)
     in_subtree = select(GridNode.id).where(
         GridNode.level == LEAF_LEVEL, GridNode.path >= low, GridNode.path < high
     )
@@ -104,15 +110,20 @@ def inspection_under(
         )
     ):
         facts = {"grid_id": grid_id, "business_type_id": type_id, "status": status}
-        if is_target(facts, grid_ids_under=leaves, types=types):
+        chain = ancestors.get(grid_id, ())
+        if is_target(facts, grid_chain=chain, campaign_grid_id=campaign.grid_id, types=types):
             out.targets[business_id] = grid_id
-    checked = set(
-        session.scalars(
-            select(BusinessCheck.business_id)
-            .where(BusinessCheck.campaign_id == campaign.id, BusinessCheck.deleted.is_(False))
-            .distinct()
-        )
+    checks = select(BusinessCheck.business_id).where(
+        BusinessCheck.campaign_id == campaign.id, BusinessCheck.deleted.is_(False)
     )
+    checked: set[str] = set()
+    if len(out.targets) > _WHOLE_CAMPAIGN:
+        checked.update(session.scalars(checks.distinct()))
+    else:  # a grid's or a community's few: looked up by business
+        ordered = sorted(out.targets)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            checked.update(session.scalars(checks.where(BusinessCheck.business_id.in_(chunk))))
     tallies: dict[str, InspectionTally] = defaultdict(InspectionTally)
     per_grid: dict[str, InspectionTally] = defaultdict(InspectionTally)
     for business_id, grid_id in out.targets.items():

@@ -15,8 +15,19 @@ from sqlalchemy.orm import Session
 
 from shared.businesses import default_type_id, uscc_check_char
 from shared.clock import china_date, format_timestamp
+from shared.inspection_matters import CATEGORY_ID, Answer, Check, decide_check
+from shared.matters import due_at
 from sync_server.db import insert_rows
-from sync_server.models import Base, Building, Business, BusinessCheck, Campaign, ChecklistItem
+from sync_server.models import (
+    Base,
+    Building,
+    Business,
+    BusinessCheck,
+    Campaign,
+    ChecklistItem,
+    Matter,
+    MatterCategory,
+)
 
 CHECKLISTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "catering": (
@@ -150,6 +161,56 @@ def seed_businesses(
             )
     _insert(session, Business, businesses)
     _insert(session, BusinessCheck, checks)
+    _insert(session, Matter, _check_matters(session, checks, businesses, rows, stamp))
+
+
+def _check_matters(
+    session: Session,
+    checks: list[dict[str, Any]],
+    businesses: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    stamp: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The matters the first checks' failed items opened, as the server opens them when it
+    applies a check (shared/inspection_matters.py): reported by the checking worker."""
+    category = session.get_one(MatterCategory, CATEGORY_ID)
+    by_id = {b["id"]: b for b in businesses}
+    texts = {i["id"]: i["text"] for i in items}
+    out: list[dict[str, Any]] = []
+    for check in checks:
+        business = by_id[check["business_id"]]
+        at = format_timestamp(check["checked_at"])
+        decided = decide_check(
+            Check(
+                id=check["id"],
+                business_id=business["id"],
+                business_name=business["name"],
+                grid_id=business["grid_id"],
+                at=at,
+                answers=tuple(
+                    Answer(a["item_id"], a["result"], texts.get(a["item_id"], ""), a["note"])
+                    for a in check["results"]
+                ),
+                building_id=business["building_id"],
+                place=business["address"] or business["name"],
+            ),
+            {},
+        )
+        for values in decided.new_matters:
+            out.append(
+                {
+                    **values,
+                    **stamp,
+                    "on_behalf_of": "",
+                    "reported_at": check["checked_at"],
+                    "state": "reported",
+                    "state_at": check["checked_at"],
+                    "state_by": check["updated_by_user_id"],
+                    "due_at": datetime.fromisoformat(str(due_at(at, category.time_limit_hours))),
+                    "updated_by_user_id": check["updated_by_user_id"],
+                }
+            )
+    return out
 
 
 def _id(rng: random.Random) -> str:
