@@ -20,13 +20,14 @@ from typing import Literal, Protocol
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from shared.campaigns import NewCampaign
+from shared.campaigns import CampaignKind, NewCampaign
 from shared.errors import ValidationFailed
 from shared.schema import Role
 from sync_server.errors import Invalid
 from sync_server.exports.missed import missed_csv, missed_xlsx
 from sync_server.models import Campaign, GridNode, User
 from sync_server.queries.campaign_progress import missed_rows, sweep_under
+from sync_server.queries.inspection_progress import inspection_under
 from sync_server.services import campaigns as campaign_service
 from sync_server.services.imports import Actor, import_completion_file
 
@@ -83,9 +84,10 @@ class CampaignPort(Protocol):
     def get(self, *, session: Session, user: User, campaign_id: str) -> CampaignRef: ...
 
     def progress(
-        self, *, session: Session, user: User, campaign_id: str, node: GridNode
+        self, *, session: Session, user: User, campaign_id: str, node: GridNode, now: datetime
     ) -> dict[str, Progress]:
-        """Progress at `node` and every node below it that has targets (the caller checks scope)."""
+        """Progress at `node` and every node below it that has targets (the caller checks scope).
+        A business inspection's targets are businesses: done is checked."""
         ...
 
     def missed_file(
@@ -149,11 +151,19 @@ class _CampaignServices:
         return self._ref(found)
 
     def progress(
-        self, *, session: Session, user: User, campaign_id: str, node: GridNode
+        self, *, session: Session, user: User, campaign_id: str, node: GridNode, now: datetime
     ) -> dict[str, Progress]:
         campaign = campaign_service.get_campaign(
             session=session, user=user, campaign_id=campaign_id
         )
+        if campaign.kind == CampaignKind.BUSINESS_INSPECTION:
+            # Its targets are businesses, not residents: the grid page's bars count businesses
+            # checked of those to check (the inspection page has the problems and overdue).
+            sweep = inspection_under(session=session, campaign=campaign, node=node, now=now)
+            return {
+                node_id: Progress(t.businesses, t.checked, t.businesses - t.checked)
+                for node_id, t in sweep.tallies.items()
+            }
         tallies = sweep_under(session=session, campaign=campaign, node=node).tallies()
         return {
             node_id: Progress(t.targets, t.completed + t.settled, t.missed)

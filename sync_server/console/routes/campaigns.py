@@ -76,9 +76,13 @@ def bar(
     if campaign.kind == inspections.KIND:
         return inspections.bar(request, session, viewer, campaign.id, node)
     progress = (
-        port.progress(session=session, user=viewer.user, campaign_id=campaign.id, node=node).get(
-            node.id
-        )
+        port.progress(
+            session=session,
+            user=viewer.user,
+            campaign_id=campaign.id,
+            node=node,
+            now=get_clock(request).now(),
+        ).get(node.id)
         if node is not None
         else None
     )
@@ -142,7 +146,13 @@ def _page(
     children = [
         c for c in children_of(session=session, node=root) if viewer.scope.covers_path(c.path)
     ]
-    progress = port.progress(session=session, user=viewer.user, campaign_id=campaign.id, node=root)
+    progress = port.progress(
+        session=session,
+        user=viewer.user,
+        campaign_id=campaign.id,
+        node=root,
+        now=get_clock(request).now(),
+    )
     return render(
         request,
         "campaign.html",

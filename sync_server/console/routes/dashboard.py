@@ -92,7 +92,11 @@ def grid_node(
     progress: dict[str, Progress] = {}
     if port is not None and chosen is not None:
         progress = port.progress(
-            session=session, user=viewer.user, campaign_id=chosen.id, node=node
+            session=session,
+            user=viewer.user,
+            campaign_id=chosen.id,
+            node=node,
+            now=get_clock(request).now(),
         )
     leaf = node.level == 5
     workers = grid_workers(session=session, grid_id=node.id) if leaf else []

@@ -128,3 +128,16 @@ def test_the_problem_list_is_per_business_with_each_matters_timeline(
     assert values[0]["类别"] == "商户检查"
     assert "复查合格销号" in str(values[0]["办理过程"])
     assert values[1]["办理过程"] in (None, "")
+
+
+def test_the_grid_page_shows_a_running_inspection_as_businesses_checked(
+    api: TestClient, tiny: TinyGrid, inspection: BusinessWorld, browser: OpenConsole
+) -> None:
+    """The grid page's campaign bars take a business inspection too: its targets are the
+    businesses (checked of those to check), never a residents' rule it does not have."""
+    swept(api, tiny, inspection)
+    community = tiny.nodes[GRID].parent_id
+    page = browser("s1").get(f"/console/grid/{community}?campaign={inspection.campaign_id}")
+    assert page.status_code == 200, page.text
+    # The community's two grids: 老王餐馆 and 小李面馆 (one checked), 张记快餐 (checked).
+    assert "1 / 2" in page.text and "1 / 1" in page.text
