@@ -28,6 +28,7 @@ from sync_server.services.matters import create_org
 from sync_server.services.users import create_user
 from tests.factories import TinyGrid, make_tiny_grid, password_hash
 from tests.field_app.app_harness import Device
+from tests.field_app.test_matter_thumbs import drawn_text
 from tests.photos import noisy_jpeg
 
 
@@ -281,6 +282,7 @@ def test_handled_offline_sent_back_closed_rated_and_credited_once(
     assert screen.detail is not None and screen.detail.item.state == "handling"
     back = [s for s in screen.detail.steps if s.action == "send_back"]
     assert [s.record.values["reason"] for s in back] == ["充电棚照片未拍到，请补拍"]
+    assert "充电棚照片未拍到，请补拍" in drawn_text(screen, "zh-CN"), "the page says why"
     take(screen, "apply_close", reason="补拍充电棚照片", photos=[noisy_jpeg(3)])
     uploaded(handler)
     assert handler.vm.status.pending == 0
@@ -377,6 +379,8 @@ def test_a_step_behind_the_times_is_refused_in_chinese_by_name(
     words = screen.refusal_words(told, "zh-CN")
     assert "李主任" in words and "办理中" in words, words
     assert "李主任" in screen.refusal_words(told, "en")
+    page = drawn_text(screen, "zh-CN")
+    assert "李主任" in page and "办理中" in page, "the page says who moved it, by name"
 
     # The worker's phone never heard of the close it was going to rate: nothing to rate.
     sync(worker)
