@@ -393,3 +393,38 @@ def test_a_step_behind_the_times_is_refused_in_chinese_by_name(
             session.scalars(select(PointsEntry).where(PointsEntry.matter_id == matter_id)).all()
             == []
         ), "a refused close credits nothing"
+
+
+def test_rated_twice_from_two_phones_the_first_counts_and_the_bonus_once(
+    device: Callable[[str], Device], session_factory: sessionmaker[Session]
+) -> None:
+    worker, supervisor, handler, matter_id = claimed_by_h1(device)
+    take(opened(handler, matter_id), "apply_close", reason="已拆除飞线", photos=[noisy_jpeg(2)])
+    uploaded(handler)
+    sync(supervisor)
+    take(opened(supervisor, matter_id), "verify_close")
+    sync(supervisor)
+    sync(worker)
+
+    # The resident phones the office, and also tells the worker at the door (no signal there).
+    worker.transport.down = True
+    take(opened(worker, matter_id), "rate", rating=4, comment="还行")
+    take(opened(supervisor, matter_id), "rate", rating=5, comment="电话回访：满意")
+    sync(supervisor)
+    assert supervisor.vm.status.rejected == 0
+    worker.transport.down = False
+    sync(worker)
+    assert worker.vm.status.pending == 0 and worker.vm.status.rejected == 1, "told, not lost"
+    door = opened(worker, matter_id)
+    assert door.detail is not None and door.detail.item.shown.get("rating") == 5, "as it is"
+    [refused] = door.rejected
+    assert refused.code == "invalid" and refused.field == "rating"
+    assert "该事项已评价过" in drawn_text(door, "zh-CN"), "the page says it was rated already"
+
+    with session_factory() as session:
+        ledger = session.execute(
+            select(PointsEntry.kind, PointsEntry.amount).where(PointsEntry.matter_id == matter_id)
+        ).all()
+        assert sorted(ledger) == [("base", 10), ("bonus", 5)]
+        stored = session.scalar(select(Matter).where(Matter.id == matter_id))
+        assert stored is not None and stored.rating == 5
