@@ -361,16 +361,20 @@ class MatterScreen(Screen):
     def refusal(self, problem: OutboxProblem) -> StepRefused | None:
         """Why the server refused a step, worded from what the phone holds now (the pull that
         follows a push brings the matter as it is): for `stale_transition`, the state the
-        matter is in, who moved it and when, in both languages. None when the phone cannot tell
-        (the server's own reason is shown then)."""
-        if self.detail is None or problem.code != "stale_transition":
+        matter is in, who moved it and when, in both languages; for a step a newer one made
+        invalid (a second rating of a matter rated meanwhile), the cause the server found.
+        None when the phone cannot tell (the server's own reason is shown then)."""
+        if self.detail is None or problem.code not in ("stale_transition", "invalid"):
             return None
         matter = dict(self.detail.item.shown)
         step = {n: c.new for n, c in problem.op.fields.items()}
         decided = decide_step(matter, step, self.ctx.store.actor())
-        return (
-            decided if isinstance(decided, StepRefused) and decided.code == problem.code else None
-        )
+        if not isinstance(decided, StepRefused) or decided.code != problem.code:
+            return None
+        # An invalid step has several causes: only the one the server named is repeated here.
+        if problem.code == "invalid" and decided.params.get("field") != problem.field:
+            return None
+        return decided
 
     def refusal_words(self, refused: StepRefused, language: str) -> str:
         """A refusal in `language` from the one catalogue (`shared.matters.REFUSALS`): the
