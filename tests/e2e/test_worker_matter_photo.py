@@ -68,11 +68,12 @@ def test_a_matter_with_a_photo_reported_offline_syncs_and_uploads_the_photo(
     phone.type_into("事项描述", DESCRIPTION)
     phone.type_into("地点", PLACE)
     phone.wait_text("照片（0张）")
-    with phone.page.expect_file_chooser(timeout=30_000) as chooser:
-        phone.button("添加照片").click()
-    assert chooser.value.is_multiple()  # the worker may pick several pictures at once
-    chooser.value.set_files(str(doorstep_jpeg))
-    phone.wait_text("照片（1张）")
+    # A wrong picture is taken off the report before it is sent, then the right one picked.
+    _pick(phone, doorstep_jpeg)
+    phone.labelled("移除这张照片").click()
+    phone.wait_text("照片（0张）")
+    _pick(phone, doorstep_jpeg)
+    phone.labelled("移除这张照片").wait_for(timeout=30_000)  # on its preview
     phone.shot("matter-photo-01-report-offline")
     phone.button("上报", exact=True).click()
     phone.wait_text("事项已上报，将同步")
@@ -125,3 +126,12 @@ def _uploaded(server: SyncServer, sha256: str) -> bool:
     with sqlite3.connect(server.db_path) as db:
         row = db.execute("SELECT complete FROM photos WHERE sha256 = ?", [sha256]).fetchone()
     return bool(row and row[0])
+
+
+def _pick(phone: FlutterPage, picture: Path) -> None:
+    """「添加照片」 opens the browser's file chooser (several pictures allowed); pick one."""
+    with phone.page.expect_file_chooser(timeout=30_000) as chooser:
+        phone.button("添加照片").click()
+    assert chooser.value.is_multiple()
+    chooser.value.set_files(str(picture))
+    phone.wait_text("照片（1张）")
