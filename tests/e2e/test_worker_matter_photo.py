@@ -1,7 +1,7 @@
 """A worker reports a matter (事项) WITH A PHOTO with no signal, in a real browser: the report's
 「添加照片」 opens the browser's file chooser (Flet's web FilePicker clicks a hidden
-`<input type="file">`), the worker picks a picture, the report counts it, and the matter's page
-shows its thumbnail while still offline. When the signal returns the matter reaches the server
+`<input type="file">`), the worker picks a picture, takes a wrong one off the report, the report
+shows the right one's preview, and the matter's page shows its thumbnail while still offline. When the signal returns the matter reaches the server
 AND the photo is uploaded (shrunk on the phone, named by its sha256, whole on the server), and
 the matter's page opens the photo.
 
