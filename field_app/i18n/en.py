@@ -268,6 +268,7 @@ MESSAGES: dict[str, str] = {
     "matter.on_behalf_of": "On behalf of",
     "matter.photos": "Photos ({n})",
     "matter.add_photo": "Add a photo",
+    "matter.remove_photo": "Remove this photo",
     "matter.photo_unreadable": "This photo could not be read",
     "matter.submit_report": "Report",
     "matter.state_line": "{state} · {when}",

@@ -256,6 +256,7 @@ MESSAGES: dict[str, str] = {
     "matter.on_behalf_of": "代为反映人",
     "matter.photos": "照片（{n}张）",
     "matter.add_photo": "添加照片",
+    "matter.remove_photo": "移除这张照片",
     "matter.photo_unreadable": "无法读取这张照片",
     "matter.submit_report": "上报",
     "matter.state_line": "{state} · {when}",

@@ -96,6 +96,7 @@ def render(screen: MatterReportForm, app: AppViewModel, t: Translator) -> list[f
         ]
     controls += [
         text(t("matter.photos", n=len(screen.photos)), key="report-photos"),
+        *_picked(screen, t),
         photo_button(
             t("matter.add_photo"),
             screen.add_photo,
@@ -113,3 +114,51 @@ def render(screen: MatterReportForm, app: AppViewModel, t: Translator) -> list[f
         ),
     ]
     return [padded(*controls, key="screen-matter-report")]
+
+
+PREVIEW = 96  # px: three to a row on a 390 px phone, like the matter page's thumbnails
+
+
+def _picked(screen: MatterReportForm, t: Translator) -> list[ft.Control]:
+    """The photos picked so far, each with a button to take it off the report before it is sent
+    (a wrong picture from the gallery is easy to pick and must not reach the server)."""
+    if not screen.photos:
+        return []
+    previews: list[ft.Control] = [
+        ft.Stack(
+            [
+                ft.Container(
+                    ft.Image(src=data, width=PREVIEW, height=PREVIEW, fit=ft.BoxFit.COVER),
+                    width=PREVIEW,
+                    height=PREVIEW,
+                    bgcolor=ft.Colors.GREY_200,
+                    border_radius=6,
+                    clip_behavior=ft.ClipBehavior.HARD_EDGE,
+                ),
+                ft.Container(
+                    ft.IconButton(
+                        ft.Icons.CLOSE,
+                        tooltip=t("matter.remove_photo"),
+                        key=f"report-photo-remove-{index}",
+                        icon_color=ft.Colors.WHITE,
+                        bgcolor=ft.Colors.with_opacity(0.6, ft.Colors.BLACK),
+                        on_click=lambda _e, index=index: screen.remove_photo(index),
+                    ),
+                    right=0,
+                    top=0,
+                ),
+            ],
+            width=PREVIEW,
+            height=PREVIEW,
+        )
+        for index, data in enumerate(screen.photos)
+    ]
+    return [
+        ft.Row(
+            previews,
+            wrap=True,
+            spacing=theme.GAP // 2,
+            run_spacing=theme.GAP // 2,
+            key="report-picked",
+        )
+    ]

@@ -4,11 +4,13 @@ claims and applies to close an order), and a refused claim shown with who moved 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from flet.components.component import Renderer
+from PIL import Image
 
 from field_app.i18n import CATALOGUES, Msg, Translator
 from field_app.state.house import HouseScreen
@@ -99,6 +101,28 @@ def test_reporting_from_a_house_with_a_photo(worker_ctx: ScreenContext) -> None:
     photo = worker_ctx.store.photo(sha)
     assert photo is not None and photo.state == "pending", "kept with the matter, to upload"
     assert screen.actions == [], "a worker waits for the community to accept it"
+
+
+def test_a_wrong_picture_taken_off_the_report_is_not_sent(worker_ctx: ScreenContext) -> None:
+    house = HouseScreen(worker_ctx, HOUSE)
+    worker_ctx.push(house)
+    house.report_matter()
+    form = worker_ctx.stack[-1]
+    assert isinstance(form, MatterReportForm)
+    form.set("category_id", CATEGORY)
+    form.set("description", "楼道堆放杂物，堵塞消防通道")
+    wrong, right = camera_jpeg(800, 600), camera_jpeg(640, 480)
+    form.add_photo(wrong)
+    form.add_photo(right)
+    form.remove_photo(0)
+    form.remove_photo(5)  # a stale tap on a preview already gone changes nothing
+    assert form.photos == [right]
+    assert form.save()
+    screen = worker_ctx.stack[-1]
+    assert isinstance(screen, MatterScreen) and screen.detail is not None
+    [sha] = screen.detail.item.shown["photos"]
+    held = worker_ctx.store.photo_bytes(sha)
+    assert held is not None and Image.open(io.BytesIO(held)).size == (640, 480)
 
 
 def test_a_reported_matter_is_corrected_until_the_community_accepts_it(
