@@ -8,6 +8,7 @@ every key a template or route uses is here. Enumeration labels reuse the Chinese
 
 from __future__ import annotations
 
+from shared.businesses import BUSINESS_STATUS_EN, BUSINESS_STATUS_ZH
 from shared.matters import (
     MATTER_ACTION_EN,
     MATTER_ACTION_ZH,
@@ -623,6 +624,21 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "inspection.licence_number": ("统一社会信用代码/注册号", "Licence number"),
     "inspection.address": ("商户地址", "Address"),
     "inspection.item": ("检查项", "Checklist item"),
+    # businesses
+    "nav.businesses": ("商户", "Businesses"),
+    "business.title": ("商户", "Businesses"),
+    "business.all": ("全部商户", "All businesses"),
+    "business.type": ("类型", "Type"),
+    "business.status": ("状态", "Status"),
+    "business.any": ("全部", "Any"),
+    "business.filter": ("筛选", "Filter"),
+    "business.name": ("商户名称", "Name"),
+    "business.grid": ("所在网格", "Grid"),
+    "business.address": ("地址", "Address"),
+    "business.licence": ("统一社会信用代码/注册号", "Licence number"),
+    "business.contact": ("联系人", "Contact"),
+    "business.phone": ("联系电话", "Phone"),
+    "business.none": ("没有符合条件的商户", "No businesses match"),
     "campaign.label": ("活动", "Campaign"),
     "campaign.progress": ("完成进度", "Progress"),
     "campaign.missed": ("漏检", "Missed"),
@@ -733,6 +749,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
 
 _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
     "post_kind": POST_KIND_EN,
+    "business_status": BUSINESS_STATUS_EN,
     "community_class": COMMUNITY_CLASS_EN,
     "matter_state": MATTER_STATE_EN,
     "matter_action": MATTER_ACTION_EN,
@@ -797,6 +814,7 @@ _CAMPAIGN_KIND_ZH = {
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {
     "post_kind": POST_KIND_ZH,
+    "business_status": BUSINESS_STATUS_ZH,
     "community_class": COMMUNITY_CLASS_ZH,
     "matter_state": MATTER_STATE_ZH,
     "matter_action": MATTER_ACTION_ZH,

@@ -817,6 +817,15 @@ CASES: list[Case] = [
         "scoped",
         ok=status_is(200),
     ),
+    # Businesses: the list of a node's subtree (a node outside the caller's grids refused as if
+    # it did not exist); without a node, the caller's grids.
+    Case(
+        "GET",
+        "/console/businesses",
+        lambda w, s, r: get("/console/businesses", node=s.node),
+        "scoped",
+        evidence=("code",),
+    ),
     # Matters: the board lists the caller's; a matter's page, its steps and its photos are the
     # matter's scope's (a photo: whoever may see a matter naming it, or its uploader).
     Case(
