@@ -9,16 +9,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.businesses import BusinessStatus
+from sync_server.api.deps import get_clock
 from sync_server.console.access import node_for
-from sync_server.console.deps import ConsoleSessionDep, ViewerDep
+from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.queries.business_list import business_page
-from sync_server.services.businesses import list_types
+from sync_server.services.businesses import (
+    checklist,
+    find_type,
+    list_types,
+    move_item,
+    save_item,
+    save_type,
+)
 
 router = new_router()
 PAGE = 100
@@ -58,3 +66,150 @@ def listing(
         page=page,
         has_next=len(rows) > PAGE,
     )
+
+
+# --- business types and their checklists (admins) -------------------------------------------
+
+TYPES = "/console/manage/business-types"
+
+
+@router.get("/manage/business-types")
+def types_page(request: Request, viewer: AdminDep, session: ConsoleSessionDep) -> HTMLResponse:
+    kinds = list_types(session=session)
+    counts = {k.id: len(checklist(session=session, business_type_id=k.id)) for k in kinds}
+    return render(request, "business_types.html", viewer=viewer, types=kinds, counts=counts)
+
+
+@router.post("/manage/business-types")
+def add_type(
+    request: Request,
+    viewer: AdminPostDep,
+    session: ConsoleSessionDep,
+    code: Annotated[str, Form(max_length=40)],
+    name: Annotated[str, Form(max_length=50)],
+    name_en: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    row = save_type(
+        session=session,
+        user=viewer.user,
+        code=code,
+        name=name,
+        name_en=name_en,
+        sort_order=(len(list_types(session=session)) + 1) * 10,
+        now=get_clock(request).now(),
+    )
+    return RedirectResponse(f"{TYPES}/{row.id}?msg=business_type_saved", status_code=303)
+
+
+@router.get("/manage/business-types/{type_id}")
+def checklist_page(
+    request: Request, type_id: str, viewer: AdminDep, session: ConsoleSessionDep
+) -> HTMLResponse:
+    kind = find_type(session, type_id)
+    return render(
+        request,
+        "checklist.html",
+        viewer=viewer,
+        kind=kind,
+        items=checklist(session=session, business_type_id=kind.id),
+    )
+
+
+@router.post("/manage/business-types/{type_id}")
+def edit_type(
+    request: Request,
+    type_id: str,
+    viewer: AdminPostDep,
+    session: ConsoleSessionDep,
+    code: Annotated[str, Form(max_length=40)],
+    name: Annotated[str, Form(max_length=50)],
+    name_en: Annotated[str, Form(max_length=100)] = "",
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    kind = find_type(session, type_id)
+    save_type(
+        session=session,
+        user=viewer.user,
+        code=code,
+        name=name,
+        name_en=name_en,
+        sort_order=kind.sort_order,
+        active=active,
+        type_id=kind.id,
+        now=get_clock(request).now(),
+    )
+    return RedirectResponse(f"{TYPES}/{kind.id}?msg=business_type_saved", status_code=303)
+
+
+@router.post("/manage/business-types/{type_id}/items")
+def add_item(
+    request: Request,
+    type_id: str,
+    viewer: AdminPostDep,
+    session: ConsoleSessionDep,
+    code: Annotated[str, Form(max_length=40)],
+    text: Annotated[str, Form(max_length=300)],
+    text_en: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    item = save_item(
+        session=session,
+        user=viewer.user,
+        business_type_id=type_id,
+        code=code,
+        text=text,
+        text_en=text_en,
+        now=get_clock(request).now(),
+    )
+    return RedirectResponse(
+        f"{TYPES}/{item.business_type_id}?msg=checklist_item_saved", status_code=303
+    )
+
+
+@router.post("/manage/business-types/{type_id}/items/{item_id}")
+def edit_item(
+    request: Request,
+    type_id: str,
+    item_id: str,
+    viewer: AdminPostDep,
+    session: ConsoleSessionDep,
+    code: Annotated[str, Form(max_length=40)],
+    text: Annotated[str, Form(max_length=300)],
+    text_en: Annotated[str, Form(max_length=300)] = "",
+    active: Annotated[bool, Form()] = False,
+) -> Response:
+    """Change an item's wording, or retire it (unticked `active`): items are never deleted,
+    since checks already made name them."""
+    item = save_item(
+        session=session,
+        user=viewer.user,
+        business_type_id=type_id,
+        item_id=item_id,
+        code=code,
+        text=text,
+        text_en=text_en,
+        active=active,
+        now=get_clock(request).now(),
+    )
+    return RedirectResponse(
+        f"{TYPES}/{item.business_type_id}?msg=checklist_item_saved", status_code=303
+    )
+
+
+@router.post("/manage/business-types/{type_id}/items/{item_id}/move")
+def move(
+    request: Request,
+    type_id: str,
+    item_id: str,
+    viewer: AdminPostDep,
+    session: ConsoleSessionDep,
+    direction: Annotated[str, Form(pattern="^(up|down)$")],
+) -> Response:
+    move_item(
+        session=session,
+        user=viewer.user,
+        business_type_id=type_id,
+        item_id=item_id,
+        up=direction == "up",
+        now=get_clock(request).now(),
+    )
+    return RedirectResponse(f"{TYPES}/{type_id}?msg=checklist_item_moved", status_code=303)

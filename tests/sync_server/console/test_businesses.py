@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync_server.models import Business
 from tests.factories import TinyGrid
-from tests.sync_server.business_helpers import CATERING, GRID, LODGING, OTHER_GRID
+from tests.sync_server.business_helpers import (
+    CATERING,
+    GRID,
+    LODGING,
+    OTHER_GRID,
+    business_device,
+    make_business_world,
+)
 from tests.sync_server.console.conftest import OpenConsole
 
 
@@ -90,3 +98,79 @@ def test_a_node_outside_the_supervisors_subtree_does_not_exist(
     page = browser("s1").get("/console/businesses", params={"node": tiny.nodes[OTHER_GRID].id})
     assert page.status_code == 404
     assert tiny.nodes[OTHER_GRID].code not in page.text
+
+
+def item_rows(page: str) -> list[tuple[str, str]]:
+    """(item id, its Chinese text) in the order the checklist page shows them."""
+    return re.findall(r'<tr data-item="([^"]+)".*?name="text" value="([^"]+)"', page, re.S)
+
+
+def test_an_admin_edits_a_checklist_and_phones_get_it_at_their_next_sync(
+    browser: OpenConsole, api: TestClient, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    world = make_business_world(session_factory, tiny)
+    phone = business_device(api, "w11")
+    admin = browser("admin")
+    types = admin.get("/console/manage/business-types").text
+    assert "餐饮" in types and f"/console/manage/business-types/{CATERING}" in types
+
+    url = f"/console/manage/business-types/{CATERING}"
+    added = admin.post(
+        f"{url}/items", {"code": "exit", "text": "安全出口畅通", "text_en": "Exits clear"}
+    )
+    assert added.status_code == 303 and added.headers["location"].startswith(url)
+    page = admin.get(added.headers["location"]).text
+    assert "检查项已保存" in page
+    assert [text for _, text in item_rows(page)] == [
+        "营业执照、食品经营许可证在有效期内并公示",
+        "灭火器在有效期内、摆放到位",
+        "燃气管道无老化、安装报警器",
+        "安全出口畅通",
+    ]
+    fire = world.items["catering:fire"]
+    edited = admin.post(
+        f"{url}/items/{fire}",
+        {"code": "fire", "text": "灭火器在有效期内", "text_en": "Extinguishers", "active": "true"},
+    )
+    assert edited.status_code == 303
+    moved = admin.post(f"{url}/items/{fire}/move", {"direction": "up"})
+    assert moved.status_code == 303
+    gas = world.items["catering:gas"]
+    retired = admin.post(
+        f"{url}/items/{gas}", {"code": "gas", "text": "燃气管道无老化、安装报警器"}
+    )
+    assert retired.status_code == 303
+
+    page = admin.get(url).text
+    assert [text for _, text in item_rows(page)][:2] == [
+        "灭火器在有效期内",
+        "营业执照、食品经营许可证在有效期内并公示",
+    ]
+    phone.pull(campaigns=True, businesses=True)
+    items = phone.of("checklist_item")
+    assert items[fire]["values"]["text"] == "灭火器在有效期内"
+    assert items[gas]["values"]["active"] in (0, False)  # retired, still there for old checks
+    order = sorted(
+        (v["values"]["sort_order"], v["values"]["code"])
+        for v in items.values()
+        if v["values"]["business_type_id"] == CATERING
+    )
+    assert [code for _, code in order] == ["fire", "licence", "gas", "exit"]
+
+
+def test_checklist_mistakes_are_named_and_only_admins_edit(
+    browser: OpenConsole, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    world = make_business_world(session_factory, tiny)
+    url = f"/console/manage/business-types/{CATERING}"
+    admin = browser("admin")
+    clash = admin.post(f"{url}/items", {"code": "fire", "text": "重复的编码"})
+    assert clash.status_code == 409
+    blank = admin.post(f"{url}/items", {"code": "x", "text": "   "})
+    assert blank.status_code == 422
+    supervisor = browser("s1")
+    assert supervisor.get(url).status_code == 403
+    fire = world.items["catering:fire"]
+    refused = supervisor.post(f"{url}/items/{fire}", {"code": "fire", "text": "改掉"})
+    assert refused.status_code == 403
+    assert "灭火器在有效期内、摆放到位" in admin.get(url).text
