@@ -429,6 +429,17 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "skipped and listed in the report.",
     ),
     "import.template": ("下载导入模板", "Download the template"),
+    "import.business_title": ("商户导入", "Business import"),
+    "import.business_intro": (
+        "上传商户表（Excel 或 CSV），列如下；有错误的行不导入，并在结果中列出行号和原因。",
+        "Upload a sheet of businesses (Excel or CSV) with these columns; rows with errors are "
+        "skipped and listed in the report with their row and reason.",
+    ),
+    "import.required": ("必填", "Required"),
+    "import.format": ("格式", "Format"),
+    "import.example": ("示例", "Example"),
+    "import.entity.business": ("商户", "Businesses"),
+    "nav.business_import": ("商户导入", "Business import"),
     "import.files": ("文件（.xlsx 或 .csv，可多选）", "Files (.xlsx or .csv, several allowed)"),
     "import.dry_run": ("只检查，不写入", "Check only, write nothing"),
     "import.dry_run_badge": ("仅检查", "check only"),

@@ -899,6 +899,23 @@ CASES: list[Case] = [
         writes=True,
         ok=redirects_to("/console/manage/business-types/"),
     ),
+    Case(
+        "GET",
+        "/console/manage/businesses/import",
+        lambda w, s, r: get("/console/manage/businesses/import"),
+        "admin_any",
+    ),
+    Case(
+        "POST",
+        "/console/manage/businesses/import",
+        lambda w, s, r: Req(
+            "POST",
+            "/console/manage/businesses/import",
+            data={"dry_run": "true"},
+            files=[("files", ("商户.csv", csv_bytes([["网格编码", "商户名称"]]), "text/csv"))],
+        ),
+        "admin_any",
+    ),
     # Matters: the board lists the caller's; a matter's page, its steps and its photos are the
     # matter's scope's (a photo: whoever may see a matter naming it, or its uploader).
     Case(

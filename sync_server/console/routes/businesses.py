@@ -7,17 +7,23 @@ Thin: the list comes from `queries.business_list`, writes go through `services.b
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Form, Query, Request
+from fastapi import File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.businesses import BusinessStatus
-from sync_server.api.deps import get_clock
+from sync_server.api.deps import client_ip, get_clock
 from sync_server.console.access import node_for
 from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
+from sync_server.console.routes.manage import save_uploads
+from sync_server.importer.businesses import BUSINESSES, BusinessImportReport
+from sync_server.importer.report import RowError
 from sync_server.queries.business_list import business_page
 from sync_server.services.businesses import (
     checklist,
@@ -27,6 +33,7 @@ from sync_server.services.businesses import (
     save_item,
     save_type,
 )
+from sync_server.services.imports import Actor, import_business_file
 
 router = new_router()
 PAGE = 100
@@ -213,3 +220,80 @@ def move(
         now=get_clock(request).now(),
     )
     return RedirectResponse(f"{TYPES}/{type_id}?msg=checklist_item_moved", status_code=303)
+
+
+# --- the business import (admins) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A business import's report in the shape the import page shows (import.html)."""
+
+    rows_read: int
+    rejected_rows: int
+    counts: dict[str, dict[str, int]]
+    errors: list[RowError]
+    warnings: list[RowError]
+    notes: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def _shown(report: BusinessImportReport) -> _Shown:
+    return _Shown(
+        rows_read=report.rows_read,
+        rejected_rows=report.rejected,
+        counts={
+            "business": {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+            }
+        },
+        errors=[e for e in report.errors if e.level != "warning"],
+        warnings=[e for e in report.errors if e.level == "warning"],
+        notes=report.notes,
+        ignored_columns=report.ignored_columns,
+    )
+
+
+IMPORT_PAGE = {
+    "action": "/console/manage/businesses/import",
+    "title_key": "import.business_title",
+    "columns": BUSINESSES.columns,
+}
+
+
+@router.get("/manage/businesses/import")
+def import_form(request: Request, viewer: AdminDep) -> HTMLResponse:
+    return render(
+        request, "import.html", viewer=viewer, report=None, dry_run=False, files=[], **IMPORT_PAGE
+    )
+
+
+@router.post("/manage/businesses/import")
+def run_import(
+    request: Request,
+    viewer: AdminPostDep,
+    session: ConsoleSessionDep,
+    files: Annotated[list[UploadFile], File()],
+    dry_run: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    """Import businesses; rows with errors are left out and listed with their row and reason."""
+    with tempfile.TemporaryDirectory(prefix="gs-import-") as folder:
+        paths = save_uploads(files, Path(folder))
+        report = import_business_file(
+            session=session,
+            paths=paths,
+            actor=Actor(via="console", user=viewer.user, ip=client_ip(request)),
+            now=get_clock(request).now(),
+            dry_run=dry_run,
+        )
+    return render(
+        request,
+        "import.html",
+        viewer=viewer,
+        report=_shown(report),
+        dry_run=dry_run,
+        files=[p.name for p in paths],
+        **IMPORT_PAGE,
+    )

@@ -3,6 +3,8 @@ phones masked), and the admins' business types, checklist editor and business im
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from fastapi.testclient import TestClient
@@ -174,3 +176,46 @@ def test_checklist_mistakes_are_named_and_only_admins_edit(
     refused = supervisor.post(f"{url}/items/{fire}", {"code": "fire", "text": "改掉"})
     assert refused.status_code == 403
     assert "灭火器在有效期内、摆放到位" in admin.get(url).text
+
+
+def business_csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["网格编码", "商户名称", "商户类型", "联系人", "联系电话", "地址"])
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def test_an_admin_imports_businesses_and_bad_rows_are_reported_by_row(
+    browser: OpenConsole, tiny: TinyGrid
+) -> None:
+    admin = browser("admin")
+    form = admin.get("/console/manage/businesses/import")
+    assert form.status_code == 200 and "商户名称" in form.text
+    upload = business_csv(
+        [
+            [GRID, "老王沙县小吃", "餐饮", "王建国", "13905910001", "西大街11号"],
+            [GRID, "海滨宾馆", "住宿", "林美华", "13905910002", "海滨路2号"],
+            ["NO-SUCH-GRID", "无名小店", "餐饮", "", "", ""],
+        ]
+    )
+    files = [("files", ("商户.csv", upload, "text/csv"))]
+
+    checked = admin.post("/console/manage/businesses/import", {"dry_run": "true"}, files=files)
+    assert checked.status_code == 200 and "仅检查" in checked.text
+    assert names(admin.get("/console/businesses").text) == []  # a dry run writes nothing
+
+    done = admin.post("/console/manage/businesses/import", {}, files=files)
+    assert done.status_code == 200
+    report = done.text.split('id="report"')[1]
+    created = re.search(r'商户</th><td class="n">(\d+)</td>', report)
+    assert created is not None and created.group(1) == "2"
+    errors = re.findall(r"<tr><td>[^<]*</td><td class=\"n\">(\d+)</td><td>([^<]*)</td>", report)
+    assert [(row, column) for row, column in errors] == [("4", "网格编码")]
+    listed = admin.get("/console/businesses").text
+    assert sorted(names(listed)) == ["海滨宾馆", "老王沙县小吃"]
+
+    supervisor = browser("s1")
+    assert supervisor.get("/console/manage/businesses/import").status_code == 403
+    refused = supervisor.post("/console/manage/businesses/import", {}, files=files)
+    assert refused.status_code == 403
