@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shared.businesses import BusinessStatus
 from sync_server.api.deps import client_ip, get_clock
 from sync_server.console.access import node_for
-from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, ViewerDep
+from sync_server.console.deps import AdminDep, AdminPostDep, ConsoleSessionDep, Viewer, ViewerDep
 from sync_server.console.render import render
 from sync_server.console.routes import new_router
 from sync_server.console.routes.manage import save_uploads
@@ -256,18 +256,29 @@ def _shown(report: BusinessImportReport) -> _Shown:
     )
 
 
-IMPORT_PAGE = {
-    "action": "/console/manage/businesses/import",
-    "title_key": "import.business_title",
-    "columns": BUSINESSES.columns,
-}
+def _import_page(
+    request: Request,
+    viewer: Viewer,
+    report: BusinessImportReport | None,
+    dry_run: bool,
+    files: list[str],
+) -> HTMLResponse:
+    return render(
+        request,
+        "import.html",
+        viewer=viewer,
+        report=_shown(report) if report is not None else None,
+        dry_run=dry_run,
+        files=files,
+        action="/console/manage/businesses/import",
+        title_key="import.business_title",
+        columns=BUSINESSES.columns,
+    )
 
 
 @router.get("/manage/businesses/import")
 def import_form(request: Request, viewer: AdminDep) -> HTMLResponse:
-    return render(
-        request, "import.html", viewer=viewer, report=None, dry_run=False, files=[], **IMPORT_PAGE
-    )
+    return _import_page(request, viewer, None, False, [])
 
 
 @router.post("/manage/businesses/import")
@@ -288,12 +299,4 @@ def run_import(
             now=get_clock(request).now(),
             dry_run=dry_run,
         )
-    return render(
-        request,
-        "import.html",
-        viewer=viewer,
-        report=_shown(report),
-        dry_run=dry_run,
-        files=[p.name for p in paths],
-        **IMPORT_PAGE,
-    )
+    return _import_page(request, viewer, report, dry_run, [p.name for p in paths])
