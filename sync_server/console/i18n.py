@@ -440,6 +440,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "import.example": ("示例", "Example"),
     "import.entity.business": ("商户", "Businesses"),
     "nav.business_import": ("商户导入", "Business import"),
+    "campaigns.business_types": ("检查的商户类型", "Business types checked"),
+    "campaigns.business_types_hint": (
+        "仅用于“排查整治”活动；不勾选则检查全部类型。",
+        "For business inspections only; none ticked checks every type.",
+    ),
     "import.files": ("文件（.xlsx 或 .csv，可多选）", "Files (.xlsx or .csv, several allowed)"),
     "import.dry_run": ("只检查，不写入", "Check only, write nothing"),
     "import.dry_run_badge": ("仅检查", "check only"),

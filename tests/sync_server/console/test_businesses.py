@@ -8,9 +8,11 @@ import io
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from sync_server.models import Business
+from sync_server.models import Business, Campaign
+from tests.days import iso
 from tests.factories import TinyGrid
 from tests.sync_server.business_helpers import (
     CATERING,
@@ -219,3 +221,33 @@ def test_an_admin_imports_businesses_and_bad_rows_are_reported_by_row(
     assert supervisor.get("/console/manage/businesses/import").status_code == 403
     refused = supervisor.post("/console/manage/businesses/import", {}, files=files)
     assert refused.status_code == 403
+
+
+def test_an_admin_picks_the_business_types_a_business_inspection_covers(
+    browser: OpenConsole, tiny: TinyGrid, session_factory: sessionmaker[Session]
+) -> None:
+    admin = browser("admin")
+    form_page = admin.get("/console/campaigns").text
+    assert 'name="business_types"' in form_page and "住宿" in form_page
+    form = {
+        "name": "宾馆消防专项检查",
+        "kind": "business_inspection",
+        "start_date": iso(-1),
+        "end_date": iso(20),
+        "grid_code": "T1-1-1-1",
+        "business_types": [LODGING],
+    }
+    created = admin.post("/console/campaigns", form)
+    assert created.status_code == 303, created.text
+    household = admin.post("/console/campaigns", {**form, "name": "入户排查", "kind": "inspection"})
+    assert household.status_code == 303, household.text
+    with session_factory() as session:
+        rows = session.execute(
+            select(Campaign.name, Campaign.business_types).where(
+                Campaign.name.in_(["宾馆消防专项检查", "入户排查"])
+            )
+        ).all()
+        kinds = {name: types for name, types in rows}
+    assert kinds == {"宾馆消防专项检查": [LODGING], "入户排查": []}
+    unknown = admin.post("/console/campaigns", {**form, "business_types": ["no-such-type"]})
+    assert unknown.status_code == 404
