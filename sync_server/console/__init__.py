@@ -18,6 +18,7 @@ from sync_server.console.errors import install_error_pages
 from sync_server.console.routes import (
     audit,
     auth,
+    businesses,
     campaigns,
     conflicts,
     dashboard,
@@ -44,6 +45,7 @@ def install_console(app: FastAPI) -> None:
         manage,
         campaigns,
         inspections,
+        businesses,
         matters,
         units,
         posts,

@@ -113,6 +113,7 @@ class CampaignPort(Protocol):
         age_min: int | None,
         age_max: int | None,
         now: datetime,
+        business_types: tuple[str, ...] = (),
     ) -> CampaignRef: ...
 
     def import_completions(
@@ -204,6 +205,7 @@ class _CampaignServices:
         age_min: int | None,
         age_max: int | None,
         now: datetime,
+        business_types: tuple[str, ...] = (),
     ) -> CampaignRef:
         # The form has the stored shape (two dates, two ages), so it becomes a NewCampaign as
         # it is; its two cross-field rules are named as the form field to correct.
@@ -215,6 +217,7 @@ class _CampaignServices:
                     "start_date": start_date,
                     "end_date": end_date,
                     "rule": {"grid_id": grid.id, "age_min": age_min, "age_max": age_max},
+                    "business_types": business_types,
                 }
             )
         except ValidationError as exc:

@@ -8,6 +8,7 @@ every key a template or route uses is here. Enumeration labels reuse the Chinese
 
 from __future__ import annotations
 
+from shared.businesses import BUSINESS_STATUS_EN, BUSINESS_STATUS_ZH
 from shared.matters import (
     MATTER_ACTION_EN,
     MATTER_ACTION_ZH,
@@ -428,6 +429,22 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "skipped and listed in the report.",
     ),
     "import.template": ("下载导入模板", "Download the template"),
+    "import.business_title": ("商户导入", "Business import"),
+    "import.business_intro": (
+        "上传商户表（Excel 或 CSV），列如下；有错误的行不导入，并在结果中列出行号和原因。",
+        "Upload a sheet of businesses (Excel or CSV) with these columns; rows with errors are "
+        "skipped and listed in the report with their row and reason.",
+    ),
+    "import.required": ("必填", "Required"),
+    "import.format": ("格式", "Format"),
+    "import.example": ("示例", "Example"),
+    "import.entity.business": ("商户", "Businesses"),
+    "nav.business_import": ("商户导入", "Business import"),
+    "campaigns.business_types": ("检查的商户类型", "Business types checked"),
+    "campaigns.business_types_hint": (
+        "仅用于“排查整治”活动；不勾选则检查全部类型。",
+        "For business inspections only; none ticked checks every type.",
+    ),
     "import.files": ("文件（.xlsx 或 .csv，可多选）", "Files (.xlsx or .csv, several allowed)"),
     "import.dry_run": ("只检查，不写入", "Check only, write nothing"),
     "import.dry_run_badge": ("仅检查", "check only"),
@@ -623,6 +640,52 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "inspection.licence_number": ("统一社会信用代码/注册号", "Licence number"),
     "inspection.address": ("商户地址", "Address"),
     "inspection.item": ("检查项", "Checklist item"),
+    # businesses
+    "nav.businesses": ("商户", "Businesses"),
+    "business.title": ("商户", "Businesses"),
+    "business.all": ("全部商户", "All businesses"),
+    "business.type": ("类型", "Type"),
+    "business.status": ("状态", "Status"),
+    "business.any": ("全部", "Any"),
+    "business.filter": ("筛选", "Filter"),
+    "business.name": ("商户名称", "Name"),
+    "business.grid": ("所在网格", "Grid"),
+    "business.address": ("地址", "Address"),
+    "business.licence": ("统一社会信用代码/注册号", "Licence number"),
+    "business.contact": ("联系人", "Contact"),
+    "business.phone": ("联系电话", "Phone"),
+    "business.none": ("没有符合条件的商户", "No businesses match"),
+    "nav.business_types": ("商户类型", "Business types"),
+    "btype.title": ("商户类型与检查清单", "Business types and checklists"),
+    "btype.intro": (
+        "每类商户一份检查清单；修改在网格员手机下次同步后生效。",
+        "One checklist per business type; phones get changes at their next sync.",
+    ),
+    "btype.code": ("编码", "Code"),
+    "btype.name": ("名称", "Name"),
+    "btype.name_en": ("英文名称", "English name"),
+    "btype.items": ("检查项", "Items"),
+    "btype.state": ("状态", "State"),
+    "btype.active": ("启用", "Active"),
+    "btype.inactive": ("已停用", "Retired"),
+    "btype.add": ("新增商户类型", "Add a business type"),
+    "checklist.title": ("检查清单", "Checklist"),
+    "checklist.intro": (
+        "检查项不能删除（已有检查记录引用）；不再检查的项请取消“启用”。",
+        "Items are never deleted (checks name them); untick Active to retire one.",
+    ),
+    "checklist.code": ("编码", "Code"),
+    "checklist.text": ("检查内容", "Item"),
+    "checklist.text_en": ("英文", "English"),
+    "checklist.order": ("顺序", "Order"),
+    "checklist.up": ("上移", "Move up"),
+    "checklist.down": ("下移", "Move down"),
+    "checklist.save": ("保存", "Save"),
+    "checklist.add": ("新增检查项", "Add an item"),
+    "checklist.none": ("此类型还没有检查项", "This type has no items yet"),
+    "flash.business_type_saved": ("商户类型已保存", "Business type saved"),
+    "flash.checklist_item_saved": ("检查项已保存", "Item saved"),
+    "flash.checklist_item_moved": ("顺序已调整", "Order changed"),
     "campaign.label": ("活动", "Campaign"),
     "campaign.progress": ("完成进度", "Progress"),
     "campaign.missed": ("漏检", "Missed"),
@@ -733,6 +796,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
 
 _ENGLISH_ENUMS: dict[str, dict[str, str]] = {
     "post_kind": POST_KIND_EN,
+    "business_status": BUSINESS_STATUS_EN,
     "community_class": COMMUNITY_CLASS_EN,
     "matter_state": MATTER_STATE_EN,
     "matter_action": MATTER_ACTION_EN,
@@ -797,6 +861,7 @@ _CAMPAIGN_KIND_ZH = {
 _OUTCOME_ZH = {**VISIT_OUTCOME_ZH, "done_elsewhere": "已在他处完成", "exempt": "免于参加"}
 _CHINESE_ENUMS: dict[str, dict[str, str]] = {
     "post_kind": POST_KIND_ZH,
+    "business_status": BUSINESS_STATUS_ZH,
     "community_class": COMMUNITY_CLASS_ZH,
     "matter_state": MATTER_STATE_ZH,
     "matter_action": MATTER_ACTION_ZH,

@@ -153,6 +153,30 @@ def save_item(
     return row
 
 
+def move_item(
+    *, session: Session, user: User, business_type_id: str, item_id: str, up: bool, now: datetime
+) -> None:
+    """Move an item one place up or down its checklist (admins only): the item and its
+    neighbour swap places, and the whole list is renumbered in tens so ties cannot recur.
+    Both writes record their change, so phones show the new order after their next sync."""
+    require_admin(user, "edit checklists")
+    kind = find_type(session, business_type_id)
+    items = checklist(session=session, business_type_id=kind.id)
+    at = next((i for i, item in enumerate(items) if item.id == item_id), None)
+    if at is None:
+        raise NotFound("there is no such checklist item", code="unknown_checklist_item")
+    to = at - 1 if up else at + 1
+    if not 0 <= to < len(items):
+        return
+    items[at], items[to] = items[to], items[at]
+    for n, item in enumerate(items, start=1):
+        if item.sort_order != n * 10:
+            item.sort_order = n * 10
+            _touch(item, user, now)
+            _changed(session, "checklist_item", item.id)
+    session.flush()
+
+
 def require_admin(user: User, action: str) -> None:
     if user.role != Role.ADMIN:
         raise Forbidden(f"only an administrator can {action}", code="admin_only")

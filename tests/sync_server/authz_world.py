@@ -36,6 +36,7 @@ from PIL import Image
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from shared.businesses import default_type_id
 from shared.clock import format_timestamp
 from shared.matters import default_category_id
 from shared.schema import Role
@@ -43,7 +44,7 @@ from sync_server.config import Settings
 from sync_server.console.deps import csrf_token
 from sync_server.db import make_engine, make_sessionmaker
 from sync_server.main import create_app
-from sync_server.models import Binding, Device, GridNode, House, Matter, Resident
+from sync_server.models import Binding, ChecklistItem, Device, GridNode, House, Matter, Resident
 from sync_server.services.matters import create_org
 from sync_server.services.users import create_user
 from tests.conftest import PG_ADMIN_URL, TEST_SECRET, _pg_url, sqlite_settings
@@ -111,6 +112,7 @@ class World:
     device_id: dict[str, str]  # role -> that device
     user_id: dict[str, str]  # role -> the user's id
     console_token: dict[str, str]  # role -> a browser sign-in (no device)
+    checklist_item: str = ""  # an item of the catering checklist (the console's editor)
 
     def side(self, role: str, scope: str) -> Side:
         return self.sides[IN_GRID[role] if scope in ("in_scope", "any") else OUT_GRID[role]]
@@ -365,6 +367,12 @@ def build_world(settings: Settings) -> World:
                 sides[key].markers["org"] = {ORG_NAMES[key]}
         # The worker's sibling grid shares A's community, and so its unit.
         sides["S"].org = org_ids["A"]
+        item = ChecklistItem(
+            business_type_id=default_type_id("catering"), code="fire", text="灭火器在有效期内"
+        )
+        session.add(item)
+        session.flush()
+        checklist_item = item.id
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
@@ -377,6 +385,7 @@ def build_world(settings: Settings) -> World:
         device_id=device_id,
         user_id=user_id,
         console_token=console_token,
+        checklist_item=checklist_item,
     )
 
 

@@ -45,6 +45,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from starlette.routing import Mount
 
+from shared.businesses import default_type_id
 from shared.hlc import HLC
 from shared.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION
 from sync_server.config import Settings
@@ -73,6 +74,7 @@ from tests.sync_server.authz_world import (
 )
 
 ROLES = ("worker", "supervisor", "admin")
+CATERING = default_type_id("catering")
 
 
 # --- the cases ------------------------------------------------------------------------------
@@ -816,6 +818,103 @@ CASES: list[Case] = [
         lambda w, s, r: get(f"/console/inspections/{w.inspection_all}/problems.xlsx", node=s.node),
         "scoped",
         ok=status_is(200),
+    ),
+    # Businesses: the list of a node's subtree (a node outside the caller's grids refused as if
+    # it did not exist); without a node, the caller's grids.
+    Case(
+        "GET",
+        "/console/businesses",
+        lambda w, s, r: get("/console/businesses", node=s.node),
+        "scoped",
+        evidence=("code",),
+    ),
+    # Business types and their checklists: admins only, no grid involved.
+    Case(
+        "GET",
+        "/console/manage/business-types",
+        lambda w, s, r: get("/console/manage/business-types"),
+        "admin_any",
+    ),
+    Case(
+        "POST",
+        "/console/manage/business-types",
+        lambda w, s, r: Req(
+            "POST", "/console/manage/business-types", data={"code": "bath", "name": "洗浴"}
+        ),
+        "admin_any",
+        writes=True,
+        ok=redirects_to("/console/manage/business-types/"),
+    ),
+    Case(
+        "GET",
+        "/console/manage/business-types/{type_id}",
+        lambda w, s, r: get(f"/console/manage/business-types/{CATERING}"),
+        "admin_any",
+    ),
+    Case(
+        "POST",
+        "/console/manage/business-types/{type_id}",
+        lambda w, s, r: Req(
+            "POST",
+            f"/console/manage/business-types/{CATERING}",
+            data={"code": "catering", "name": "餐饮店"},
+        ),
+        "admin_any",
+        writes=True,
+        ok=redirects_to("/console/manage/business-types/"),
+    ),
+    Case(
+        "POST",
+        "/console/manage/business-types/{type_id}/items",
+        lambda w, s, r: Req(
+            "POST",
+            f"/console/manage/business-types/{CATERING}/items",
+            data={"code": "exit", "text": "安全出口畅通"},
+        ),
+        "admin_any",
+        writes=True,
+        ok=redirects_to("/console/manage/business-types/"),
+    ),
+    Case(
+        "POST",
+        "/console/manage/business-types/{type_id}/items/{item_id}",
+        lambda w, s, r: Req(
+            "POST",
+            f"/console/manage/business-types/{CATERING}/items/{w.checklist_item}",
+            data={"code": "fire", "text": "灭火器摆放到位"},
+        ),
+        "admin_any",
+        writes=True,
+        ok=redirects_to("/console/manage/business-types/"),
+    ),
+    Case(
+        "POST",
+        "/console/manage/business-types/{type_id}/items/{item_id}/move",
+        lambda w, s, r: Req(
+            "POST",
+            f"/console/manage/business-types/{CATERING}/items/{w.checklist_item}/move",
+            data={"direction": "up"},
+        ),
+        "admin_any",
+        writes=True,
+        ok=redirects_to("/console/manage/business-types/"),
+    ),
+    Case(
+        "GET",
+        "/console/manage/businesses/import",
+        lambda w, s, r: get("/console/manage/businesses/import"),
+        "admin_any",
+    ),
+    Case(
+        "POST",
+        "/console/manage/businesses/import",
+        lambda w, s, r: Req(
+            "POST",
+            "/console/manage/businesses/import",
+            data={"dry_run": "true"},
+            files=[("files", ("商户.csv", csv_bytes([["网格编码", "商户名称"]]), "text/csv"))],
+        ),
+        "admin_any",
     ),
     # Matters: the board lists the caller's; a matter's page, its steps and its photos are the
     # matter's scope's (a photo: whoever may see a matter naming it, or its uploader).

@@ -26,6 +26,7 @@ from sync_server.console.routes import inspections, new_router
 from sync_server.errors import Invalid, NotFound
 from sync_server.models import GridNode
 from sync_server.queries.places import children_of
+from sync_server.services.businesses import list_types
 from sync_server.services.staff import grids_by_code
 
 router = new_router()
@@ -62,6 +63,7 @@ def listing(request: Request, viewer: ViewerDep, session: ConsoleSessionDep) -> 
         available=port is not None,
         campaigns=found,
         kinds=KINDS,
+        business_types=list_types(session=session, active_only=True),
         today=get_clock(request).today(),
     )
 
@@ -101,6 +103,7 @@ def create(
     grid_code: Annotated[str, Form(max_length=64)],
     age_min: Annotated[str, Form(max_length=3)] = "",
     age_max: Annotated[str, Form(max_length=3)] = "",
+    business_types: Annotated[list[str] | None, Form(max_length=36)] = None,
 ) -> Response:
     [grid] = grids_by_code(session=session, codes=[grid_code.strip()])
     created = _port().create(
@@ -115,6 +118,8 @@ def create(
         age_min=_age(age_min),
         age_max=_age(age_max),
         now=get_clock(request).now(),
+        # A business inspection's types (none ticked: every type); other kinds have none.
+        business_types=tuple(business_types or ()),
     )
     return RedirectResponse(f"/console/campaigns/{created.id}?msg=campaign_created", 303)
 

@@ -279,6 +279,20 @@ def _upload_name(upload: UploadFile) -> str:
     return name
 
 
+def save_uploads(files: list[UploadFile], folder: Path) -> list[Path]:
+    """The uploaded files written into `folder` under the user's names (1 to 10 .xlsx/.csv)."""
+    if not files or len(files) > MAX_UPLOAD_FILES:
+        raise Invalid(f"choose 1 to {MAX_UPLOAD_FILES} files", code="file_count")
+    paths = []
+    for upload in files:
+        path = folder / _upload_name(upload)
+        with path.open("wb") as out:
+            while chunk := upload.file.read(UPLOAD_CHUNK):
+                out.write(chunk)
+        paths.append(path)
+    return paths
+
+
 @router.post("/manage/import")
 def run_import(
     request: Request,
@@ -287,16 +301,8 @@ def run_import(
     files: Annotated[list[UploadFile], File()],
     dry_run: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    if not files or len(files) > MAX_UPLOAD_FILES:
-        raise Invalid(f"choose 1 to {MAX_UPLOAD_FILES} files", code="file_count")
     with tempfile.TemporaryDirectory(prefix="gs-import-") as folder:
-        paths = []
-        for upload in files:
-            path = Path(folder) / _upload_name(upload)
-            with path.open("wb") as out:
-                while chunk := upload.file.read(UPLOAD_CHUNK):
-                    out.write(chunk)
-            paths.append(path)
+        paths = save_uploads(files, Path(folder))
         report = import_base_data(
             session=session,
             paths=paths,
