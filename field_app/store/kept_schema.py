@@ -136,4 +136,10 @@ def create_schema(db: Database) -> None:
             conn.execute(statement)
     for trigger in _triggers():
         conn.execute(trigger)
-    conn.execute(_note(EVERYTHING, "''"))
+    # Only a store that holds campaigns has lists to build; a fresh one (or one just wiped) is
+    # empty, and its first campaign is noted by its own trigger when it arrives.
+    conn.execute(
+        "INSERT OR IGNORE INTO campaign_dirty (kind, id) "
+        "SELECT ?, '' WHERE EXISTS (SELECT 1 FROM campaign)",
+        [EVERYTHING],
+    )
