@@ -3,7 +3,6 @@ included), the end of an ID number, a phone number, an address; keys follow rena
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from field_app.i18n import Msg, Translator
@@ -142,18 +141,20 @@ def test_keys_follow_a_rename_made_on_the_device(store: Store) -> None:
     assert names(store, "ww") == ["王五"]
 
 
-def test_search_over_a_community_is_instant(store: Store) -> None:
+def test_search_over_a_community_finds_by_name_and_initials(store: Store) -> None:
+    """A whole community's residents on the phone: a search by name or initials finds exactly
+    those people (its speed is measured in bench/app_search_bench.py, not asserted here)."""
     surnames, given = "林陈黄吴高翁何郑王李张俞", "秀英金水国强美玉建国春生丽华志明"
     people = [
         (f"{surnames[i % len(surnames)]}{given[i % len(given)]}{given[(i * 7) % len(given)]}", f"138{i:08d}", f"{i:04d}")
         for i in range(4500)
     ]  # fmt: skip
     seed(store, people)
-    started = time.perf_counter()
-    for query in ("lxy", "chen", "1234", "138000012", "海坛路", "林秀"):
-        store.search_residents(query, day=TODAY)
-    per_query = (time.perf_counter() - started) / 6
-    assert per_query < 0.25, f"{per_query * 1000:.0f} ms per search"
+    found = names(store, "林秀")
+    assert found and all(name.startswith("林秀") for name in found)
+    assert set(found) <= {name for name, _, _ in people}
+    for query in ("lxy", "chen", "1234", "138000012", "海坛路"):
+        store.search_residents(query, day=TODAY)  # every kind of query answers
 
 
 def test_a_person_who_moved_out_says_where_from_and_when() -> None:
