@@ -93,7 +93,8 @@ class _Campaign:
 
 
 def _live_campaigns(db: StoreDb) -> list[_Campaign]:
-    sql = records.select_sql("campaign", "t.deleted = 0")
+    # A business inspection's targets are businesses (store/businesses.py), not residents.
+    sql = records.select_sql("campaign", "t.deleted = 0 AND t.kind != 'business_inspection'")
     out = []
     for row in db.query(sql):
         record = records.from_row("campaign", row, db.sealer)

@@ -20,6 +20,7 @@ from field_app.state.businesses import (
     ChecklistScreen,
     ToCheckScreen,
 )
+from field_app.state.campaign import CampaignsScreen
 from field_app.state.places import GridsScreen
 from field_app.store import Store
 from field_app.store.sealed import PREFIX
@@ -269,3 +270,15 @@ def test_every_business_screen_draws_in_both_languages(ctx: ScreenContext, langu
     assert ("灭火器在有效期内" if language == "zh-CN" else "fire ok") in texts(
         Renderer().render(lambda: checklist.render(check, app, t))
     )
+
+
+def test_the_campaigns_screen_lists_household_campaigns_beside_a_business_inspection(
+    ctx: ScreenContext,
+) -> None:
+    """A business inspection held on the phone is not a residents' campaign: the campaigns
+    screen (its kept counts) opens and leaves it to the businesses screen."""
+    home = GridsScreen(ctx)
+    home.open_campaigns()
+    screen = ctx.stack[-1]
+    assert isinstance(screen, CampaignsScreen)
+    assert CAMPAIGN not in [item.record.id for item in screen.items]
