@@ -604,6 +604,8 @@ class ThumbsRequest(WireModel):
         min_length=1,
         max_length=MAX_THUMBS_PER_REQUEST,
         description=f"photo names (64 lowercase hex digits), at most {MAX_THUMBS_PER_REQUEST}",
+        # Documented per item (the validator below words the refusal by entry).
+        json_schema_extra={"items": {"type": "string", "pattern": SHA256_PATTERN}},
     )
 
     @field_validator("sha256")
